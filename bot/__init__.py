@@ -1,0 +1,1 @@
+"""newsdigest's application side: configuration, store, sources, digests and the bot."""

@@ -1,0 +1,194 @@
+"""Fetching pages and feeds over HTTP(S), bounded and guarded.
+
+Every request: only http(s); the host is resolved and checked by the SSRF guard and the
+connection pinned to the checked address; redirects are followed by hand so each hop is
+checked too; the whole exchange has one deadline (a server that trickles bytes forever
+still times out); the body is read as a stream and decompressed here with a cap on the
+*decompressed* size, so a small gzip bomb cannot expand past ``max_bytes``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from dataclasses import dataclass, field
+
+import httpx
+
+from .netguard import BlockedAddressError, resolve
+
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+DEFAULT_USER_AGENT = "newsdigest/0.1 (self-hosted news digest bot; +https://github.com/newsdigest)"
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    """Bounds on one fetch."""
+
+    timeout: float = 15.0
+    max_bytes: int = 5_000_000
+    user_agent: str = DEFAULT_USER_AGENT
+    max_redirects: int = 5
+    allow_private: bool = False
+
+
+class FetchError(Exception):
+    """A fetch failed; ``kind`` names the failure for statistics."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """A fetched body (empty when the server answered 304 Not Modified)."""
+
+    url: str
+    final_url: str
+    status: int
+    content: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def not_modified(self) -> bool:
+        """True for a 304 answer to a conditional request."""
+        return self.status == 304
+
+
+class _Decoder:
+    """Content-Encoding decoding with a cap on the decoded size."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        encoding = encoding.strip().lower()
+        if encoding in ("", "identity"):
+            self._z = None
+        elif encoding in ("gzip", "x-gzip", "deflate"):
+            # 47 = 32 + 15: accept both gzip and zlib headers.
+            self._z = zlib.decompressobj(47)
+            self._raw_deflate = encoding == "deflate"
+        else:
+            raise FetchError("decode", f"unsupported Content-Encoding {encoding!r}")
+
+    def feed(self, chunk: bytes) -> bytes:
+        if self._z is None:
+            out = chunk
+        else:
+            try:
+                out = self._z.decompress(chunk, self.limit - self.size + 1)
+            except zlib.error:
+                if not self._raw_deflate or self.size:
+                    raise FetchError("decode", "the compressed body is corrupt") from None
+                # Some servers send raw deflate without the zlib header.
+                self._z = zlib.decompressobj(-15)
+                self._raw_deflate = False
+                return self.feed(chunk)
+            if self._z.unconsumed_tail:
+                raise FetchError("too_large", f"body expands past {self.limit} bytes")
+        self.size += len(out)
+        if self.size > self.limit:
+            raise FetchError("too_large", f"body is larger than {self.limit} bytes")
+        return out
+
+
+def _check_url(url: str) -> httpx.URL:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError) as exc:
+        raise FetchError("bad_url", f"not a valid URL: {url[:200]}") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise FetchError("bad_url", f"only http(s) URLs can be fetched: {url[:200]}")
+    return parsed
+
+
+async def _fetch_once(
+    client: httpx.AsyncClient,
+    url: httpx.URL,
+    headers: dict[str, str],
+    limits: FetchLimits,
+) -> tuple[int, dict[str, str], bytes]:
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        resolved = await resolve(url.host, port, allow_private=limits.allow_private)
+    except BlockedAddressError as exc:
+        raise FetchError("blocked", str(exc)) from exc
+    address = resolved.addresses[0]
+    pinned = url.copy_with(host=str(address))
+    request_headers = {**headers, "Host": url.netloc.decode("ascii")}
+    extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
+    async with client.stream(
+        "GET", pinned, headers=request_headers, extensions=extensions, follow_redirects=False
+    ) as response:
+        response_headers = {k.lower(): v for k, v in response.headers.items()}
+        if response.status_code in REDIRECT_CODES or response.status_code == 304:
+            return response.status_code, response_headers, b""
+        if response.status_code >= 400:
+            raise FetchError(
+                "http_status", f"the server answered {response.status_code} for {url}"
+            )
+        declared = response_headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limits.max_bytes and not response_headers.get(
+            "content-encoding"
+        ):
+            raise FetchError("too_large", f"body is larger than {limits.max_bytes} bytes")
+        decoder = _Decoder(response_headers.get("content-encoding", ""), limits.max_bytes)
+        parts: list[bytes] = []
+        async for chunk in response.aiter_raw():
+            parts.append(decoder.feed(chunk))
+        return response.status_code, response_headers, b"".join(parts)
+
+
+async def fetch(
+    url: str,
+    limits: FetchLimits,
+    client: httpx.AsyncClient,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    accept: str = "*/*",
+) -> FetchResult:
+    """GET a URL within the limits, following checked redirects; raise ``FetchError``."""
+    current = _check_url(url)
+    headers = {
+        "User-Agent": limits.user_agent,
+        "Accept": accept,
+        "Accept-Encoding": "gzip, deflate",
+    }
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    seen: set[str] = set()
+    try:
+        async with asyncio.timeout(limits.timeout):
+            for _ in range(limits.max_redirects + 1):
+                seen.add(str(current))
+                status, response_headers, body = await _fetch_once(
+                    client, current, headers, limits
+                )
+                if status not in REDIRECT_CODES:
+                    return FetchResult(url, str(current), status, body, response_headers)
+                location = response_headers.get("location")
+                if not location:
+                    raise FetchError("http_status", f"redirect without a Location from {current}")
+                current = _check_url(str(current.join(location)))
+                if str(current) in seen:
+                    raise FetchError("redirects", f"redirect loop at {current}")
+    except TimeoutError:
+        raise FetchError("timeout", f"no complete answer within {limits.timeout:g} s") from None
+    except httpx.TimeoutException:
+        raise FetchError("timeout", f"no complete answer within {limits.timeout:g} s") from None
+    except httpx.HTTPError as exc:
+        raise FetchError("network", f"could not reach {current.host}: {exc}") from exc
+    raise FetchError("redirects", f"more than {limits.max_redirects} redirects")
+
+
+def new_client(limits: FetchLimits) -> httpx.AsyncClient:
+    """An HTTP client suited to ``fetch``: no environment proxies, its own timeouts."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(limits.timeout),
+        trust_env=False,
+        follow_redirects=False,
+    )

@@ -1,0 +1,10 @@
+"""Where the bundled files live when running from a checkout (editable install)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BUNDLED_SEEDS = PROJECT_ROOT / "seeds"
+BUNDLED_CONFIG = PROJECT_ROOT / "config" / "newsdigest.toml"
+SEED_ARTICLE = BUNDLED_SEEDS / "000_74d3232a0b1618fd.txt"

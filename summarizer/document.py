@@ -1,0 +1,94 @@
+"""Stage 3 of the pipeline: an article cut into sentences and stemmed terms, once.
+
+Every method works from this prepared form, so the text is tokenized and stemmed a single
+time whatever method runs, and the limits that keep huge inputs bounded live here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .article import Article
+from .errors import SummarizerError
+from .nlp.detect import detect_language
+from .nlp.languages import Language, get_language
+from .nlp.tokenize import split_sentences, terms
+
+# About 30,000 words: longer than any news article. Longer input is cut, not refused.
+MAX_INPUT_CHARS = 200_000
+MAX_SENTENCES = 600
+# A "sentence" longer than this is a run-on table or a wall of text without periods.
+MAX_SENTENCE_CHARS = 2_000
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence, verbatim, with where it sits and what it says."""
+
+    text: str
+    index: int
+    paragraph: int
+    terms: tuple[str, ...]
+    n_words: int
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """A tokenized article ready for any summarization method."""
+
+    title: str
+    title_terms: tuple[str, ...]
+    language: Language
+    sentences: tuple[Sentence, ...]
+    truncated: bool
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+
+def resolve_language(article: Article, language: str | None = None) -> Language:
+    """The explicit language, else the article's, else one detected from the text."""
+    name = language or article.language
+    if name:
+        resolved = get_language(name)
+        if not resolved.is_generic:
+            return resolved
+    return get_language(detect_language(f"{article.title}\n{article.text[:20_000]}"))
+
+
+def prepare(article: Article, language: str | None = None) -> PreparedDocument:
+    """Split, tokenize and stem an article; raise ``SummarizerError`` if nothing is left."""
+    lang = resolve_language(article, language)
+    sentences: list[Sentence] = []
+    budget = MAX_INPUT_CHARS
+    truncated = False
+    for p_index, paragraph in enumerate(article.paragraphs):
+        if budget <= 0 or len(sentences) >= MAX_SENTENCES:
+            truncated = True
+            break
+        if len(paragraph) > budget:
+            paragraph = paragraph[:budget]
+            truncated = True
+        budget -= len(paragraph)
+        for text in split_sentences(paragraph, lang):
+            if len(sentences) >= MAX_SENTENCES:
+                truncated = True
+                break
+            if len(text) > MAX_SENTENCE_CHARS:
+                continue
+            sentence_terms = tuple(terms(text, lang))
+            if not sentence_terms:
+                continue
+            n_words = len(text.split())
+            sentences.append(Sentence(text, len(sentences), p_index, sentence_terms, n_words))
+    if not sentences:
+        if not article.text.strip():
+            raise SummarizerError("nothing to summarize: the text is empty")
+        raise SummarizerError("nothing to summarize: no sentences with words were found")
+    return PreparedDocument(
+        title=article.title,
+        title_terms=tuple(terms(article.title, lang)),
+        language=lang,
+        sentences=tuple(sentences),
+        truncated=truncated,
+    )

@@ -1,0 +1,1 @@
+"""Offline language resources: languages, sentence and word tokenizers, detection."""

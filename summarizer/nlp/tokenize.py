@@ -1,0 +1,141 @@
+"""Sentence and word tokenizers that need no downloaded data.
+
+NLTK's Punkt algorithm is used *untrained* (its code ships with nltk; the trained models
+are the part that must be downloaded) and is given each language's abbreviations, then
+corrected for what an untrained model gets wrong in news: initials ("J. K. Rowling"),
+abbreviations at the real end of a sentence ("...sanctions on the U.S. The move...").
+Chinese and Japanese are split on their full-width terminators and compared by character
+bigrams, Thai (written without spaces) by character trigrams.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import re
+from collections.abc import Iterator
+
+from nltk.tokenize.punkt import PunktLanguageVars, PunktParameters, PunktSentenceTokenizer
+
+from .languages import CJK_LANGUAGES, UNSPACED_LANGUAGES, Language, get_language
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*")
+_CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CJK_SENTENCE = re.compile(r"[^。！？!?]+(?:[。！？!?]+[」』”’\"')）]*|$)")
+_THAI_RUN = re.compile(r"[\u0e00-\u0e7f]+")
+
+# A chunk ending in a lone capital and a period is an initial, not a sentence end.
+_ENDS_WITH_INITIAL = re.compile(r"(?:^|[\s(\"“])[A-ZÀ-ÖØ-Þ]\.$")
+# Words that start a new sentence after an abbreviation that can also end one.
+_SENTENCE_STARTERS = (
+    "The|A|An|He|She|It|They|We|I|You|His|Her|Its|Their|Our|This|That|These|Those|There|"
+    "But|And|However|Meanwhile|In|On|At|After|Before|When|While|If|As|Some|Many|Most|"
+    "Officials|Analysts|Critics|Earlier|Later|Last|Next|Now|Then|Still|Yet|So"
+)
+_END_ABBREVIATION = re.compile(
+    r"\b((?:U\.S|U\.K|U\.N|E\.U|D\.C|Inc|Corp|Ltd|Co|Jr|Sr|etc|a\.m|p\.m)\.)\s+"
+    rf"(?=(?:{_SENTENCE_STARTERS})\b)"
+)
+
+
+class _GreekVars(PunktLanguageVars):  # type: ignore[misc]  # nltk ships no types
+    sent_end_chars = (".", "?", "!", ";", "\u037e")
+
+
+class _ArabicVars(PunktLanguageVars):  # type: ignore[misc]  # nltk ships no types
+    sent_end_chars = (".", "?", "!", "\u061f", "\u06d4")
+
+
+@functools.cache
+def _punkt(language: str) -> PunktSentenceTokenizer:
+    params = PunktParameters()
+    params.abbrev_types = set(get_language(language).abbreviations)
+    lang_vars: PunktLanguageVars
+    if language == "greek":
+        lang_vars = _GreekVars()
+    elif language in {"arabic"}:
+        lang_vars = _ArabicVars()
+    else:
+        lang_vars = PunktLanguageVars()
+    return PunktSentenceTokenizer(params, lang_vars=lang_vars)
+
+
+def split_sentences(text: str, language: Language) -> list[str]:
+    """Split one paragraph into sentences, verbatim (only outer white space is trimmed)."""
+    text = text.strip()
+    if not text:
+        return []
+    if language.name in CJK_LANGUAGES:
+        return [s.strip() for s in _CJK_SENTENCE.findall(text) if s.strip()]
+    if language.name in UNSPACED_LANGUAGES:
+        # Thai marks sentence ends with a space; a longer gap is a safer cut.
+        return [s.strip() for s in re.split(r"\s{2,}|(?<=[.!?])\s+", text) if s.strip()]
+    chunks = _punkt(language.name).tokenize(text)
+    return list(_repair(chunks))
+
+
+def _repair(chunks: list[str]) -> Iterator[str]:
+    """Undo Punkt's false breaks after initials and add missed breaks after abbreviations."""
+    merged: list[str] = []
+    for chunk in chunks:
+        if merged and _ENDS_WITH_INITIAL.search(merged[-1]) and chunk[:1].isupper():
+            merged[-1] = f"{merged[-1]} {chunk}"
+        else:
+            merged.append(chunk)
+    for sentence in merged:
+        for part in _END_ABBREVIATION.sub("\\1\0", sentence).split("\0"):
+            part = part.strip()
+            if part:
+                yield part
+
+
+def words(sentence: str, language: Language) -> list[str]:
+    """The word tokens of a sentence (letters only; numbers and punctuation dropped)."""
+    if language.name in CJK_LANGUAGES or _CJK_CHAR.search(sentence):
+        return _cjk_words(sentence)
+    if language.name in UNSPACED_LANGUAGES:
+        return [run[i : i + 3] for run in _THAI_RUN.findall(sentence) for i in range(len(run) - 2)]
+    return _WORD.findall(sentence)
+
+
+def _cjk_words(sentence: str) -> list[str]:
+    out: list[str] = []
+    run: list[str] = []
+    for char in sentence + " ":
+        if _CJK_CHAR.match(char):
+            run.append(char)
+            continue
+        if run:
+            out.extend(a + b for a, b in itertools.pairwise(run))
+            if len(run) == 1:
+                out.append(run[0])
+            run = []
+    out.extend(_WORD.findall(_CJK_CHAR.sub(" ", sentence)))
+    return out
+
+
+def terms(sentence: str, language: Language) -> list[str]:
+    """Stemmed content words of a sentence: lower-cased, stop words removed."""
+    stop = language.stop_words
+    stem = language.stemmer
+    return [stem(w) for w in (t.lower() for t in words(sentence, language)) if w not in stop]
+
+
+class SumyTokenizer:
+    """Adapter giving sumy's summarizers our offline tokenizers (sumy's own needs punkt)."""
+
+    def __init__(self, language: Language) -> None:
+        self._language = language
+
+    @property
+    def language(self) -> str:
+        """The language name, as sumy reads it."""
+        return self._language.name
+
+    def to_sentences(self, paragraph: str) -> tuple[str, ...]:
+        """Sentences of a paragraph."""
+        return tuple(split_sentences(paragraph, self._language))
+
+    def to_words(self, sentence: str) -> tuple[str, ...]:
+        """Words of a sentence."""
+        return tuple(words(sentence, self._language))

@@ -1,0 +1,57 @@
+"""Pick the right parser for a text, a byte string or a file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..article import Article
+from ..errors import SummarizerError
+from .html import parse_html
+from .plain import parse_plain
+from .seed import looks_like_seed, parse_seed
+
+_HTML_START = re.compile(r"^\s*(?:<!doctype html|<html|<head|<body|<article|<\?xml)", re.I)
+_GARBAGE_LIMIT = 0.10
+
+
+def parse_text(text: str, *, source: str = "", url: str = "") -> Article:
+    """Parse a text that may be HTML, a seed article or plain text."""
+    if _HTML_START.match(text[:1000]):
+        return parse_html(text, url=url, source=source)
+    if looks_like_seed(text):
+        return parse_seed(text, source=source, url=url)
+    return parse_plain(text, source=source, url=url)
+
+
+def decode(data: bytes) -> str:
+    """Decode bytes as UTF-8 (or Latin-1), refusing binary data with a clear error."""
+    if not data.strip():
+        raise SummarizerError("nothing to summarize: the input is empty")
+    sample = data[:65_536]
+    if b"\x00" in sample:
+        raise SummarizerError("this looks like a binary file, not text")
+    text = data.decode("utf-8", errors="replace")
+    head = text[:65_536]
+    bad = sum(1 for ch in head if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\n\r\t"))
+    if bad > _GARBAGE_LIMIT * len(head):
+        latin = data.decode("latin-1")
+        if sum(1 for ch in latin[:65_536] if ord(ch) < 32 and ch not in "\n\r\t") == 0:
+            return latin
+        raise SummarizerError("this looks like a binary file, not text")
+    return text
+
+
+def parse_bytes(data: bytes, *, source: str = "", url: str = "") -> Article:
+    """Decode and parse raw bytes."""
+    return parse_text(decode(data), source=source, url=url)
+
+
+def parse_file(path: str | Path, *, source: str = "") -> Article:
+    """Read and parse a file; the file name becomes the source when none is given."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SummarizerError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    return parse_bytes(data, source=source)
