@@ -51,7 +51,9 @@ def load_article(target: str | None, limits: FetchLimits | None = None) -> Artic
 
 def cmd_summarize(args: argparse.Namespace) -> int:
     """Print the title and the summary of one article."""
-    limits = FetchLimits(timeout=args.timeout, max_bytes=args.max_bytes)
+    limits = FetchLimits(
+        timeout=args.timeout, max_bytes=args.max_bytes, allow_private=args.allow_private_addresses
+    )
     article = load_article(args.target, limits)
     summarizer = Summarizer(
         args.method, sentences=args.sentences, max_chars=args.max_chars, language=args.language
@@ -118,6 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     summ.add_argument("--timeout", type=float, default=15.0, help="URL fetch timeout (s)")
     summ.add_argument(
         "--max-bytes", type=int, default=5_000_000, help="URL fetch size cap (bytes)"
+    )
+    summ.add_argument(
+        "--allow-private-addresses",
+        action="store_true",
+        help="allow URLs on loopback/private networks (off: refused as a safety measure)",
     )
     summ.set_defaults(func=cmd_summarize)
 

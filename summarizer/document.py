@@ -47,12 +47,14 @@ class PreparedDocument:
 
 
 def resolve_language(article: Article, language: str | None = None) -> Language:
-    """The explicit language, else the article's, else one detected from the text."""
+    """The explicit language, else the article's, else one detected from the text.
+
+    A named language that is not supported gets the generic fallback rather than a guess:
+    detection only runs when nobody said what the language is.
+    """
     name = language or article.language
     if name:
-        resolved = get_language(name)
-        if not resolved.is_generic:
-            return resolved
+        return get_language(name)
     return get_language(detect_language(f"{article.title}\n{article.text[:20_000]}"))
 
 

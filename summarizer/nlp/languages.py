@@ -3,7 +3,9 @@
 Every language sumy ships a stemmer or a stop-word list for is supported. Anything else
 falls back to the *generic* language: lower-casing instead of stemming, no stop words and
 the language-neutral sentence splitter. The summary is still produced, just with a little
-less precision in which words count as the same.
+less precision in which words count as the same. The same fallback (lower-casing) is
+used for Greek and Polish stemming unless the optional packages sumy needs for them are
+installed (``pip install greek-stemmer-pos pystempel``).
 """
 
 from __future__ import annotations
@@ -124,9 +126,13 @@ def get_language(value: str | None) -> Language:
     name = normalize_language(value)
     if name == GENERIC:
         return Language(GENERIC, _lowercase, frozenset(), frozenset())
+    sumy_stem: Callable[[str], str]
     try:
-        sumy_stem: Callable[[str], str] = SumyStemmer(name)
-    except LookupError:
+        sumy_stem = SumyStemmer(name)
+        # Greek and Polish stemmers need optional packages (greek-stemmer-pos, pystempel)
+        # that sumy imports on first use: probe now so a missing one falls back here.
+        sumy_stem("test")
+    except (LookupError, ValueError, ImportError):
         sumy_stem = _lowercase
     try:
         stop_words = frozenset(w.lower() for w in get_stop_words(name))

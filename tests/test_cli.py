@@ -1,0 +1,140 @@
+"""The ``newsdigest`` command line: summarize and eval."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+EVAL_ROWS = [
+    {
+        "id": "t1",
+        "title": "Harbour reopens",
+        "text": "The harbour reopened on Monday after a week of storms.\n\n"
+        "Ships queued outside the port for days. Officials said repairs cost millions. "
+        "Fishermen welcomed the news.",
+        "summary": "The harbour reopened on Monday after a week of storms.",
+    },
+    {
+        "id": "t2",
+        "title": "School budget",
+        "text": "The council approved a larger school budget. Teachers will get new books. "
+        "Parents had campaigned for months.\n\nThe vote was close.",
+        "summary": "The council approved a larger school budget.\nParents had campaigned.",
+    },
+]
+
+
+def test_summarize_the_bundled_seed(capsys: pytest.CaptureFixture[str]) -> None:
+    """With no argument the bundled seed is summarized: title, then three bullet sentences."""
+    assert main(["summarize"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Netanyahu and Trump")
+    bullets = [line for line in out if line.startswith("- ")]
+    assert len(bullets) == 3
+    assert not any("Reading time" in line or "Alliance" == line for line in out)
+
+
+def test_summarize_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """``-`` reads pasted text from standard input."""
+    text = "The council met on Tuesday. It approved the budget. Critics were unhappy."
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    assert main(["summarize", "-", "--sentences", "1"]) == 0
+    assert capsys.readouterr().out.count("- ") == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["summarize", "/no/such/file.txt"], "no such file"),
+        (["summarize", "--method", "nope"], "unknown method"),
+        (["summarize", "http://127.0.0.1:9/"], "loopback"),
+        (["summarize", "ftp://example.com/x"], "newsdigest:"),
+    ],
+)
+def test_summarize_errors_are_one_line(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bad input exits non-zero with one readable line on stderr, no traceback."""
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+@pytest.fixture
+def page_server() -> Iterator[str]:
+    """An article page served from 127.0.0.1."""
+    page = (
+        b"<html lang='en'><head><title>Bridge opens</title></head><body><article>"
+        b"<h1>Bridge opens</h1><p>The new bridge opened to traffic on Sunday after four years "
+        b"of work. Thousands of people walked across it in the morning.</p><p>The mayor said "
+        b"the bridge would cut travel times by half for commuters from the east side.</p>"
+        b"</article></body></html>"
+    )
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/bridge"
+    server.shutdown()
+    server.server_close()
+
+
+def test_summarize_url_from_loopback(page_server: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """A URL is fetched and its main text summarized (loopback allowed explicitly)."""
+    assert main(["summarize", page_server, "--allow-private-addresses", "-n", "2"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Bridge opens")
+    assert "The new bridge opened to traffic on Sunday" in out
+
+
+def test_eval_json_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``eval --json`` prints fractions and milliseconds for each method asked for."""
+    data = tmp_path / "set.jsonl"
+    data.write_text("\n".join(json.dumps(row) for row in EVAL_ROWS) + "\n")
+    assert main(["eval", str(data), "--methods", "default,lead", "--sentences", "1", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"newsrank", "lead"}
+    for scores in result.values():
+        assert set(scores) == {"rouge1", "rouge2", "rougeL", "ms_per_article"}
+        assert 0.0 <= scores["rouge1"] <= 1.0
+        assert scores["ms_per_article"] >= 0.0
+    # Lead-1 is exactly the first reference sentence of t1.
+    assert result["lead"]["rouge1"] > 0.5
+
+
+def test_eval_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --json, eval prints a table with one row per method."""
+    data = tmp_path / "set.jsonl"
+    data.write_text("\n".join(json.dumps(row) for row in EVAL_ROWS) + "\n")
+    assert main(["eval", str(data), "--methods", "lexrank,luhn"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split()[:4] == ["method", "ROUGE-1", "ROUGE-2", "ROUGE-L"]
+    assert [line.split()[0] for line in lines[2:]] == ["lexrank", "luhn"]
+
+
+def test_eval_malformed_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A malformed evaluation file names the line that is wrong."""
+    data = tmp_path / "bad.jsonl"
+    data.write_text('{"text": "a"}\n')
+    assert main(["eval", str(data)]) == 1
+    assert "bad.jsonl:1" in capsys.readouterr().err
