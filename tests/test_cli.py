@@ -39,10 +39,12 @@ def test_summarize_the_bundled_seed(capsys: pytest.CaptureFixture[str]) -> None:
     assert out[0].startswith("Netanyahu and Trump")
     bullets = [line for line in out if line.startswith("- ")]
     assert len(bullets) == 3
-    assert not any("Reading time" in line or "Alliance" == line for line in out)
+    assert not any("Reading time" in line or line == "Alliance" for line in out)
 
 
-def test_summarize_stdin(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_summarize_stdin(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """``-`` reads pasted text from standard input."""
     text = "The council met on Tuesday. It approved the budget. Critics were unhappy."
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
