@@ -1,0 +1,310 @@
+"""Configuration: one TOML file, validated on load, secrets only from the environment.
+
+``load_settings(path, environ)`` reads an explicit mapping for the environment so tests
+pass a dict. Every error names the offending key, e.g.
+``config error: feeds[2].url is not an http(s) URL``. Relative paths in the file are
+relative to the file's own folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from summarizer.nlp.languages import GENERIC, normalize_language
+
+TOPIC_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid; the message names the key."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"config error: {message}")
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A topic subscribers can follow."""
+
+    name: str
+    label: str
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Feed:
+    """An RSS or Atom feed and what it is about."""
+
+    url: str
+    name: str
+    topics: tuple[str, ...]
+    language: str | None = None
+    full_text: bool = True
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """Bounds on every HTTP fetch."""
+
+    timeout: float = 15.0
+    max_bytes: int = 5_000_000
+    user_agent: str = "newsdigest/0.1 (self-hosted news digest bot)"
+    allow_private_addresses: bool = False
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    """Size and defaults of a digest."""
+
+    max_items: int = 8
+    sentences: int = 3
+    max_chars: int = 600
+    window_hours: int = 24
+    skip_empty: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything newsdigest reads from its configuration and environment."""
+
+    path: Path | None
+    data_file: Path
+    seeds_dir: Path | None
+    feeds: tuple[Feed, ...]
+    topics: tuple[Topic, ...]
+    default_time: str = "08:00"
+    default_timezone: str = "UTC"
+    grace_hours: float = 2.0
+    ingest_interval_minutes: int = 30
+    max_entries_per_feed: int = 30
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    admin_chat_ids: frozenset[int] = frozenset()
+    allowed_chat_ids: frozenset[int] = frozenset()
+    token: str | None = None
+    api_base_url: str | None = None
+    api_base_file_url: str | None = None
+
+    def topic(self, name: str) -> Topic | None:
+        """The topic with that name, if configured."""
+        return next((t for t in self.topics if t.name == name), None)
+
+    @property
+    def topic_names(self) -> tuple[str, ...]:
+        """Configured topic names, in file order."""
+        return tuple(t.name for t in self.topics)
+
+
+class _Reader:
+    """Typed access to one TOML table, naming keys in errors."""
+
+    def __init__(self, data: Mapping[str, Any], prefix: str) -> None:
+        self.data = data
+        self.prefix = prefix
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        if name not in self.data:
+            return default
+        value = self.data[name]
+        # bool is an int in Python; a number key must not accept true/false.
+        if isinstance(value, bool) and kind in (int, float, (int, float)):
+            raise ConfigError(f"{self.key(name)} must be a number, not {value!r}")
+        if not isinstance(value, kind):
+            expected = kind.__name__ if isinstance(kind, type) else "a number"
+            raise ConfigError(f"{self.key(name)} must be {_article(expected)}, not {value!r}")
+        return value
+
+    def positive(self, name: str, default: float) -> Any:
+        value = self.get(name, (int, float), default)
+        if value <= 0:
+            raise ConfigError(f"{self.key(name)} must be greater than zero")
+        return value
+
+    def table(self, name: str) -> _Reader:
+        value = self.get(name, dict, {})
+        return _Reader(value, self.key(name))
+
+    def strings(self, name: str) -> tuple[str, ...]:
+        value = self.get(name, list, [])
+        for i, item in enumerate(value):
+            if not isinstance(item, str) or not item.strip():
+                raise ConfigError(f"{self.key(name)}[{i}] must be a non-empty string")
+        return tuple(item.strip() for item in value)
+
+    def check_known(self, known: set[str]) -> None:
+        for name in self.data:
+            if name not in known:
+                raise ConfigError(f"{self.key(name)} is not a known setting")
+
+
+def _article(noun: str) -> str:
+    names = {"str": "a string", "int": "a whole number", "bool": "true or false",
+             "list": "a list", "dict": "a table", "float": "a number"}
+    return names.get(noun, noun)
+
+
+def _check_time(value: str, key: str) -> str:
+    match = CLOCK.match(value.strip())
+    if not match:
+        raise ConfigError(f"{key} must be a 24-hour time like 08:00, not {value!r}")
+    return f"{int(match[1]):02d}:{match[2]}"
+
+
+def _check_zone(value: str, key: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{key} is not an IANA time zone like Europe/Berlin: {value!r}") from None
+    return value
+
+
+def _check_url(value: str, key: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{key} is not an http(s) URL")
+    return value
+
+
+def _resolve(base: Path, value: str) -> Path:
+    path = Path(os.path.expanduser(value))
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def _chat_ids(reader: _Reader, name: str) -> frozenset[int]:
+    values = reader.get(name, list, [])
+    for i, item in enumerate(values):
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise ConfigError(f"{reader.key(name)}[{i}] must be a numeric chat id")
+    return frozenset(values)
+
+
+def parse_settings(
+    data: Mapping[str, Any], *, base: Path, path: Path | None, environ: Mapping[str, str]
+) -> Settings:
+    """Validate a parsed TOML document into ``Settings``."""
+    root = _Reader(data, "")
+    root.check_known({"storage", "sources", "feeds", "topics", "delivery", "digest", "fetch",
+                      "bot"})
+
+    storage = root.table("storage")
+    storage.check_known({"data_file"})
+    data_file = environ.get("NEWSDIGEST_DATA_FILE") or storage.get(
+        "data_file", str, "../data/newsdigest.json"
+    )
+
+    sources = root.table("sources")
+    sources.check_known({"seeds_dir", "ingest_interval_minutes", "max_entries_per_feed"})
+    seeds = sources.get("seeds_dir", str, "../seeds")
+
+    topics: list[Topic] = []
+    for i, raw in enumerate(root.get("topics", list, [])):
+        if not isinstance(raw, dict):
+            raise ConfigError(f"topics[{i}] must be a table with name, label and keywords")
+        reader = _Reader(raw, f"topics[{i}]")
+        reader.check_known({"name", "label", "keywords"})
+        name = reader.get("name", str, "")
+        if not TOPIC_NAME.match(name):
+            raise ConfigError(
+                f"topics[{i}].name must be lower-case letters, digits, - or _ (got {name!r})"
+            )
+        if any(t.name == name for t in topics):
+            raise ConfigError(f"topics[{i}].name {name!r} is defined twice")
+        keywords = tuple(k.lower() for k in reader.strings("keywords"))
+        topics.append(Topic(name, reader.get("label", str, name.title()), keywords))
+    topic_names = {t.name for t in topics}
+
+    feeds: list[Feed] = []
+    for i, raw in enumerate(root.get("feeds", list, [])):
+        if not isinstance(raw, dict):
+            raise ConfigError(f"feeds[{i}] must be a table with url, name and topics")
+        reader = _Reader(raw, f"feeds[{i}]")
+        reader.check_known({"url", "name", "topics", "language", "full_text"})
+        if "url" not in raw:
+            raise ConfigError(f"feeds[{i}].url is missing")
+        url = _check_url(reader.get("url", str, ""), f"feeds[{i}].url")
+        feed_topics = reader.strings("topics")
+        for j, topic in enumerate(feed_topics):
+            if topic not in topic_names:
+                raise ConfigError(f"feeds[{i}].topics[{j}] {topic!r} is not a configured topic")
+        language = reader.get("language", str, None)
+        if language is not None and normalize_language(language) == GENERIC:
+            raise ConfigError(f"feeds[{i}].language {language!r} is not a supported language")
+        feeds.append(
+            Feed(
+                url=url,
+                name=reader.get("name", str, urlsplit(url).netloc),
+                topics=feed_topics,
+                language=language,
+                full_text=reader.get("full_text", bool, True),
+            )
+        )
+
+    delivery = root.table("delivery")
+    delivery.check_known({"time", "timezone", "grace_hours"})
+    digest = root.table("digest")
+    digest.check_known({"max_items", "sentences", "max_chars", "window_hours", "skip_empty"})
+    fetch = root.table("fetch")
+    fetch.check_known({"timeout_seconds", "max_bytes", "user_agent", "allow_private_addresses"})
+    bot = root.table("bot")
+    bot.check_known({"admin_chat_ids", "allowed_chat_ids"})
+
+    max_chars = int(digest.positive("max_chars", 600))
+    if max_chars < 80:
+        raise ConfigError("digest.max_chars must be at least 80")
+
+    return Settings(
+        path=path,
+        data_file=_resolve(base, data_file),
+        seeds_dir=_resolve(base, seeds) if seeds else None,
+        feeds=tuple(feeds),
+        topics=tuple(topics),
+        default_time=_check_time(delivery.get("time", str, "08:00"), "delivery.time"),
+        default_timezone=_check_zone(delivery.get("timezone", str, "UTC"), "delivery.timezone"),
+        grace_hours=float(delivery.get("grace_hours", (int, float), 2.0)),
+        ingest_interval_minutes=int(sources.positive("ingest_interval_minutes", 30)),
+        max_entries_per_feed=int(sources.positive("max_entries_per_feed", 30)),
+        digest=DigestSettings(
+            max_items=int(digest.positive("max_items", 8)),
+            sentences=int(digest.positive("sentences", 3)),
+            max_chars=max_chars,
+            window_hours=int(digest.positive("window_hours", 24)),
+            skip_empty=digest.get("skip_empty", bool, False),
+        ),
+        fetch=FetchSettings(
+            timeout=float(fetch.positive("timeout_seconds", 15.0)),
+            max_bytes=int(fetch.positive("max_bytes", 5_000_000)),
+            user_agent=fetch.get("user_agent", str, FetchSettings.user_agent),
+            allow_private_addresses=fetch.get("allow_private_addresses", bool, False),
+        ),
+        admin_chat_ids=_chat_ids(bot, "admin_chat_ids"),
+        allowed_chat_ids=_chat_ids(bot, "allowed_chat_ids"),
+        token=environ.get("TELEGRAM_BOT_TOKEN") or None,
+        api_base_url=environ.get("TELEGRAM_API_BASE_URL") or None,
+        api_base_file_url=environ.get("TELEGRAM_API_BASE_FILE_URL") or None,
+    )
+
+
+def load_settings(path: str | Path, environ: Mapping[str, str] = os.environ) -> Settings:
+    """Read and validate the configuration file at ``path``."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    return parse_settings(data, base=path.resolve().parent, path=path, environ=environ)
