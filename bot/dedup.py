@@ -1,0 +1,109 @@
+"""Grouping reports of the same story from different outlets.
+
+Two articles are the same story when they were published within two days of each other,
+are in the same language, and either their titles share most of their words or their
+texts share enough *distinctive* words (names, places, figures: words that are rare in
+the rest of the news), weighted by how rare they are. Same-story groups are computed once
+per batch of articles, not per subscriber.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import timedelta
+
+from summarizer.nlp.languages import get_language
+
+from .models import StoredArticle
+
+MAX_APART = timedelta(hours=48)
+TITLE_OVERLAP = 0.6
+TEXT_SIMILARITY = 0.28
+WORDS_PER_ARTICLE = 500
+# Words in more than this share of the articles say nothing about which story it is.
+COMMON_SHARE = 0.05
+MAX_POSTINGS = 200
+
+
+def _content_words(article: StoredArticle) -> list[str]:
+    stop = get_language(article.language).stop_words
+    return [w for w in article.words[:WORDS_PER_ARTICLE] if len(w) > 2 and w not in stop]
+
+
+def _title_words(article: StoredArticle) -> set[str]:
+    stop = get_language(article.language).stop_words
+    return {
+        w
+        for w in (t.strip(".,:;!?\"'“”‘’()").lower() for t in article.title.split())
+        if len(w) > 2 and w not in stop
+    }
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _close_in_time(a: StoredArticle, b: StoredArticle) -> bool:
+    return abs(a.when - b.when) <= MAX_APART and a.language == b.language
+
+
+def story_groups(articles: Sequence[StoredArticle]) -> list[list[int]]:
+    """Indices of ``articles`` grouped by story (singletons included), in input order."""
+    n = len(articles)
+    words = [set(_content_words(a)) for a in articles]
+    df: dict[str, int] = defaultdict(int)
+    for ws in words:
+        for w in ws:
+            df[w] += 1
+    common = max(3, int(COMMON_SHARE * n))
+    idf = {w: math.log((n + 1) / d) for w, d in df.items()}
+    norms = [math.sqrt(sum(idf[w] ** 2 for w in ws if df[w] <= common)) or 1.0 for ws in words]
+    postings: dict[str, list[int]] = defaultdict(list)
+    for i, ws in enumerate(words):
+        for w in ws:
+            if 2 <= df[w] <= common and len(postings[w]) < MAX_POSTINGS:
+                postings[w].append(i)
+    shared: dict[tuple[int, int], float] = defaultdict(float)
+    for w, ids in postings.items():
+        weight = idf[w] ** 2
+        for x in range(len(ids)):
+            for y in range(x + 1, len(ids)):
+                shared[(ids[x], ids[y])] += weight
+    groups = _UnionFind(n)
+    for (i, j), dot in shared.items():
+        if dot / (norms[i] * norms[j]) >= TEXT_SIMILARITY and _close_in_time(
+            articles[i], articles[j]
+        ):
+            groups.union(i, j)
+    titles = [_title_words(a) for a in articles]
+    by_title_word: dict[str, list[int]] = defaultdict(list)
+    for i, tw in enumerate(titles):
+        for w in tw:
+            if df.get(w, 0) <= common:
+                by_title_word[w].append(i)
+    pairs = {(ids[x], ids[y]) for ids in by_title_word.values() for x in range(len(ids))
+             for y in range(x + 1, len(ids))}
+    for i, j in pairs:
+        small = min(len(titles[i]), len(titles[j]))
+        if small >= 3 and len(titles[i] & titles[j]) / small >= TITLE_OVERLAP and _close_in_time(
+            articles[i], articles[j]
+        ):
+            groups.union(i, j)
+    members: dict[int, list[int]] = defaultdict(list)
+    for i in range(n):
+        members[groups.find(i)].append(i)
+    return [members[root] for root in sorted(members)]

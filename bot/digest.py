@@ -1,0 +1,170 @@
+"""Building digests: which stories each subscriber gets, ranked, deduplicated, top N.
+
+``DigestBuilder`` is built once per batch from the stored articles (story groups, scores,
+per-topic rankings and a word index are computed there, once), then composes any number
+of subscribers' digests cheaply: it walks the already-ranked lists of the subscriber's
+topics and followed words and stops as soon as it has enough items. Summaries are
+computed at ingest time, never per subscriber.
+
+Rules for one subscriber:
+  * candidates: articles of their topics (all topics if they chose none) plus articles
+    mentioning a followed word; articles mentioning an excluded word are dropped;
+  * new only: fetched after their last digest (or within the window for a first digest),
+    and no article of the same story already delivered to them;
+  * one item per story, naming the other outlets that reported it;
+  * ranked by recency and by how many outlets reported the story; top ``max_items``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import defaultdict
+from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime, timedelta
+
+from .dedup import story_groups
+from .models import StoredArticle, Subscriber
+from .render import Digest, DigestItem
+from .topics import mentions
+
+RECENCY_HALF_LIFE_HOURS = 12.0
+COVERAGE_WEIGHT = 0.6
+
+
+class DigestBuilder:
+    """Composes digests from one snapshot of the stored articles."""
+
+    def __init__(
+        self,
+        articles: Sequence[StoredArticle],
+        *,
+        now: datetime,
+        max_items: int = 8,
+        window: timedelta = timedelta(hours=24),
+    ) -> None:
+        self.now = now
+        self.max_items = max_items
+        self.window = window
+        self._articles = list(articles)
+        self._story: list[int] = [0] * len(self._articles)
+        self._members: list[list[int]] = story_groups(self._articles)
+        for story, members in enumerate(self._members):
+            for index in members:
+                self._story[index] = story
+        self._score = [self._rank_score(i) for i in range(len(self._articles))]
+        self._by_topic: dict[str, list[int]] = defaultdict(list)
+        self._by_word: dict[str, list[int]] = defaultdict(list)
+        self._words: list[frozenset[str]] = []
+        order = sorted(range(len(self._articles)), key=lambda i: -self._score[i])
+        self._all = order
+        for i in order:
+            article = self._articles[i]
+            for topic in article.topics:
+                self._by_topic[topic].append(i)
+        for i, article in enumerate(self._articles):
+            words = frozenset(article.words)
+            self._words.append(words)
+            for word in words:
+                self._by_word[word].append(i)
+        for ids in self._by_word.values():
+            ids.sort(key=lambda i: -self._score[i])
+        self._cache: dict[tuple[object, ...], tuple[int, ...]] = {}
+
+    def _rank_score(self, index: int) -> float:
+        article = self._articles[index]
+        age_hours = max(0.0, (self.now - article.when).total_seconds() / 3600)
+        recency = math.pow(0.5, age_hours / RECENCY_HALF_LIFE_HOURS)
+        outlets = len({self._articles[m].source for m in self._members[self._story[index]]})
+        return recency + COVERAGE_WEIGHT * math.log2(outlets)
+
+    def since(self, subscriber: Subscriber) -> datetime:
+        """The start of the subscriber's next digest."""
+        return subscriber.last_digest or (self.now - self.window)
+
+    def _candidates(self, subscriber: Subscriber) -> Iterator[int]:
+        streams: list[list[int]] = (
+            [self._by_topic.get(t, []) for t in subscriber.topics] if subscriber.topics
+            else [self._all]
+        )
+        for word in subscriber.follow:
+            for form in (word, f"{word}s", f"{word}es"):
+                if form in self._by_word:
+                    streams.append(self._by_word[form])
+        keyed = [((-self._score[i], i) for i in stream) for stream in streams]
+        for _, index in heapq.merge(*keyed):
+            yield index
+
+    def _select(self, subscriber: Subscriber, delivered: Collection[str]) -> tuple[int, ...]:
+        since = self.since(subscriber)
+        seen: set[int] = set()
+        stories: set[int] = set()
+        picked: list[int] = []
+        for index in self._candidates(subscriber):
+            if index in seen:
+                continue
+            seen.add(index)
+            article = self._articles[index]
+            story = self._story[index]
+            if article.fetched <= since or story in stories:
+                continue
+            if any(mentions(self._words[index], word) for word in subscriber.exclude):
+                continue
+            if delivered and any(
+                self._articles[m].id in delivered for m in self._members[story]
+            ):
+                continue
+            stories.add(story)
+            picked.append(index)
+            if len(picked) >= self.max_items:
+                break
+        return tuple(picked)
+
+    def _item(self, index: int, exclude: Sequence[str]) -> DigestItem:
+        article = self._articles[index]
+        also: list[tuple[str, str]] = []
+        sources = {article.source}
+        for m in self._members[self._story[index]]:
+            other = self._articles[m]
+            if other.source in sources:
+                continue
+            if any(mentions(self._words[m], word) for word in exclude):
+                continue
+            sources.add(other.source)
+            also.append((other.source, other.url))
+        return DigestItem(
+            article_id=article.id,
+            title=article.title,
+            url=article.url,
+            source=article.source,
+            when=article.when,
+            summary=article.summary,
+            also=tuple(also),
+        )
+
+    def build(self, subscriber: Subscriber, delivered: Collection[str] = ()) -> Digest:
+        """The subscriber's digest (possibly empty)."""
+        if delivered:
+            picked = self._select(subscriber, delivered)
+        else:
+            # Many subscribers share the same choices: compose each combination once.
+            key = (subscriber.topics, subscriber.follow, subscriber.exclude, self.since(subscriber))
+            cached = self._cache.get(key)
+            if cached is None:
+                cached = self._cache[key] = self._select(subscriber, ())
+            picked = cached
+        items = tuple(self._item(i, subscriber.exclude) for i in picked)
+        return Digest(
+            chat_id=subscriber.chat_id,
+            items=items,
+            timezone=subscriber.timezone,
+            created=self.now,
+            topics=subscriber.topics,
+        )
+
+    def story_of(self, article_id: str) -> list[str]:
+        """Ids of every article in the same story as ``article_id`` (for the ledger)."""
+        for index, article in enumerate(self._articles):
+            if article.id == article_id:
+                return [self._articles[m].id for m in self._members[self._story[index]]]
+        return []

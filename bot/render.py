@@ -1,0 +1,192 @@
+"""Rendering digests: Telegram HTML messages (at most 4096 characters each) and terminal text.
+
+Telegram's HTML mode accepts only a few tags; every piece of text that comes from a feed is
+escaped, links are only emitted for http(s) URLs, and a digest is split between items
+(never inside one) so each message stays within Telegram's limit. Telegram counts UTF-16
+code units, so lengths are measured that way.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import textwrap
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+MAX_MESSAGE = 4096
+MAX_TITLE = 300
+_TAG = re.compile(r"<[^>]+>")
+ALLOWED_TAGS = frozenset(
+    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+     "blockquote", "tg-spoiler", "span"}
+)
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """One story in a digest: the article chosen for it and the other outlets that ran it."""
+
+    article_id: str
+    title: str
+    url: str
+    source: str
+    when: datetime
+    summary: tuple[str, ...]
+    also: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What one chat receives: a heading and its items."""
+
+    chat_id: int
+    items: tuple[DigestItem, ...]
+    timezone: str = "UTC"
+    created: datetime | None = None
+    topics: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to send."""
+        return not self.items
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def escape(text: str) -> str:
+    """Escape text for Telegram HTML (``<``, ``>``, ``&`` and quotes)."""
+    return html.escape(text, quote=True)
+
+
+def safe_href(url: str) -> str | None:
+    """The URL escaped for an href, or ``None`` if it is not a plain http(s) URL."""
+    url = url.strip()
+    if not url.lower().startswith(("http://", "https://")) or any(c in url for c in " \n\r\t<>\""):
+        return None
+    return escape(url)
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def local_time(when: datetime, timezone: str, now: datetime | None = None) -> str:
+    """'14:05' for today in the reader's zone, else 'Nov 24, 14:05'."""
+    zone = ZoneInfo(timezone)
+    local = when.astimezone(zone)
+    today = (now or datetime.now(zone)).astimezone(zone).date()
+    if local.date() == today:
+        return local.strftime("%H:%M")
+    if local.year == today.year:
+        return local.strftime("%b %d, %H:%M").replace(" 0", " ")
+    return local.strftime("%b %d, %Y").replace(" 0", " ")
+
+
+def render_item_html(item: DigestItem, timezone: str, now: datetime | None = None) -> str:
+    """One item: linked bold title, source and time, the summary, other outlets."""
+    title = escape(_clip(item.title or "(untitled)", MAX_TITLE))
+    href = safe_href(item.url)
+    heading = f'<b><a href="{href}">{title}</a></b>' if href else f"<b>{title}</b>"
+    meta = f"<i>{escape(_clip(item.source, 80))} · {local_time(item.when, timezone, now)}</i>"
+    lines = [heading, meta]
+    if item.summary:
+        lines.append(escape(" ".join(item.summary)))
+    if item.also:
+        links = []
+        for source, url in item.also[:5]:
+            name = escape(_clip(source, 60))
+            also_href = safe_href(url)
+            links.append(f'<a href="{also_href}">{name}</a>' if also_href else name)
+        lines.append("Also reported by " + ", ".join(links))
+    return "\n".join(lines)
+
+
+def render_header_html(digest: Digest, now: datetime | None = None) -> str:
+    """The first line of a digest."""
+    zone = ZoneInfo(digest.timezone)
+    day = (now or datetime.now(zone)).astimezone(zone).strftime("%A, %B %d").replace(" 0", " ")
+    count = len(digest.items)
+    stories = "story" if count == 1 else "stories"
+    return f"<b>📰 Your news digest</b> · {escape(day)} · {count} {stories}"
+
+
+EMPTY_TEXT = "Nothing new in your topics since your last digest."
+
+
+def split_messages(header: str, parts: Sequence[str], limit: int = MAX_MESSAGE) -> list[str]:
+    """Pack parts into messages of at most ``limit`` UTF-16 units, cutting between parts."""
+    messages: list[str] = []
+    current = header
+    for part in parts:
+        if utf16_len(part) > limit:
+            part = _hard_cut(part, limit)
+        candidate = f"{current}\n\n{part}" if current else part
+        if utf16_len(candidate) <= limit:
+            current = candidate
+        else:
+            if current:
+                messages.append(current)
+            current = part
+    if current:
+        messages.append(current)
+    return messages
+
+
+def _hard_cut(part: str, limit: int) -> str:
+    """Last resort for a single part over the limit: drop tags, cut plain text."""
+    plain = html_to_plain(part)
+    while utf16_len(escape(plain)) > limit - 1:
+        plain = plain[: int(len(plain) * 0.9)]
+    return escape(plain.rstrip()) + "…"
+
+
+def render_digest_html(digest: Digest, now: datetime | None = None) -> list[str]:
+    """The digest as Telegram HTML messages (an empty digest is one short line)."""
+    if digest.empty:
+        return [EMPTY_TEXT]
+    parts = [
+        f"{n}. {render_item_html(item, digest.timezone, now)}"
+        for n, item in enumerate(digest.items, start=1)
+    ]
+    return split_messages(render_header_html(digest, now), parts)
+
+
+def html_to_plain(text: str) -> str:
+    """Strip tags and unescape: the plain-text fallback for a message Telegram rejected."""
+    return html.unescape(_TAG.sub("", text))
+
+
+def render_digest_text(digest: Digest, width: int = 88, now: datetime | None = None) -> str:
+    """The digest as readable terminal text."""
+    if digest.empty:
+        return EMPTY_TEXT
+    zone = ZoneInfo(digest.timezone)
+    day = (now or datetime.now(zone)).astimezone(zone).strftime("%A, %B %d")
+    lines = [f"Your news digest · {day} · {len(digest.items)} stories", "=" * min(width, 60)]
+    for n, item in enumerate(digest.items, start=1):
+        lines.append("")
+        lines.extend(textwrap.wrap(f"{n}. {item.title}", width, subsequent_indent="   "))
+        lines.append(f"   {item.source} · {local_time(item.when, digest.timezone, now)}")
+        if item.url:
+            lines.append(f"   {item.url}")
+        if item.summary:
+            lines.extend(
+                textwrap.wrap(" ".join(item.summary), width, initial_indent="   ",
+                              subsequent_indent="   ")
+            )
+        if item.also:
+            lines.append("   Also reported by " + ", ".join(source for source, _ in item.also))
+    return "\n".join(lines)
+
+
+def tags_in(text: str) -> Iterable[str]:
+    """Tag names used in an HTML message (for validation in tests and fuzzing)."""
+    for match in re.finditer(r"</?([a-zA-Z][\w-]*)", text):
+        yield match.group(1).lower()

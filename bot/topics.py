@@ -1,0 +1,95 @@
+"""Topic assignment and the subscriber's keyword filters.
+
+An article gets a topic when
+  * its feed declares the topic, or
+  * one of the topic's keywords appears in its title, or
+  * at least two *different* keywords of the topic appear in its body.
+Keywords match whole words, case-insensitively ("ai" matches "AI chips", not "said"); a
+keyword of several words matches them in sequence. One stray word in a long article (a
+football club mentioned in a business story) is not enough to file it under a topic.
+
+Subscribers' followed and excluded keywords are plain words (letters, digits, hyphens,
+apostrophes), never regular expressions. They match a word of the title or body, or its
+plural ("vaccine" matches "vaccines").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from .config import Topic
+
+BODY_KEYWORDS_NEEDED = 2
+MAX_KEYWORD_LENGTH = 32
+WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
+KEYWORD = re.compile(r"^[^\W_]+(?:['’\-][^\W_]+)*$")
+
+
+class KeywordError(ValueError):
+    """A followed or excluded keyword that is not a plain word."""
+
+
+def normalize_keyword(text: str) -> str:
+    """Validate a user's keyword and return it lower-cased."""
+    word = text.strip().lower()
+    if not word:
+        raise KeywordError("Give one word, e.g. /follow climate")
+    if len(word) > MAX_KEYWORD_LENGTH:
+        raise KeywordError(f"Keywords are at most {MAX_KEYWORD_LENGTH} characters.")
+    if not KEYWORD.match(word):
+        raise KeywordError(
+            "Keywords are plain words (letters, digits, hyphens), one at a time: "
+            f"{text.strip()[:40]!r} is not."
+        )
+    return word
+
+
+def _keyword_regex(keywords: Iterable[str]) -> re.Pattern[str] | None:
+    parts = sorted({k.strip().lower() for k in keywords if k.strip()}, key=len, reverse=True)
+    if not parts:
+        return None
+    alternatives = "|".join(r"\s+".join(map(re.escape, k.split())) for k in parts)
+    return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])", re.IGNORECASE)
+
+
+class TopicMatcher:
+    """Assigns topics to articles; built once from the configured topics."""
+
+    def __init__(self, topics: Sequence[Topic]) -> None:
+        self._topics = tuple(topics)
+        self._patterns = {t.name: _keyword_regex(t.keywords) for t in topics}
+
+    def topics_for(self, title: str, body: str, feed_topics: Iterable[str] = ()) -> tuple[str, ...]:
+        """The topics of an article, in configuration order."""
+        chosen = set(feed_topics)
+        for topic in self._topics:
+            if topic.name in chosen:
+                continue
+            pattern = self._patterns[topic.name]
+            if pattern is None:
+                continue
+            if pattern.search(title):
+                chosen.add(topic.name)
+                continue
+            found = {" ".join(m.lower().split()) for m in pattern.findall(body)}
+            if len(found) >= BODY_KEYWORDS_NEEDED:
+                chosen.add(topic.name)
+        return tuple(t.name for t in self._topics if t.name in chosen) + tuple(
+            sorted(chosen - {t.name for t in self._topics})
+        )
+
+
+def article_words(title: str, body: str, limit: int = 4000) -> tuple[str, ...]:
+    """The distinct lower-cased words of an article, title first, for keyword filters."""
+    seen: dict[str, None] = {}
+    for match in WORD.finditer(f"{title}\n{body}"):
+        seen.setdefault(match.group().lower().replace("’", "'"), None)
+        if len(seen) >= limit:
+            break
+    return tuple(seen)
+
+
+def mentions(words: frozenset[str] | set[str], keyword: str) -> bool:
+    """True when the keyword, or its plural, is one of the article's words."""
+    return keyword in words or f"{keyword}s" in words or f"{keyword}es" in words
