@@ -3,8 +3,9 @@
 Every request: only http(s); the host is resolved and checked by the SSRF guard and the
 connection pinned to the checked address; redirects are followed by hand so each hop is
 checked too; the whole exchange has one deadline (a server that trickles bytes forever
-still times out); the body is read as a stream and decompressed here with a cap on the
-*decompressed* size, so a small gzip bomb cannot expand past ``max_bytes``.
+still times out); the body is read as a stream and decompressed here with a cap on both
+the bytes on the wire and the *decompressed* size, so a small gzip bomb cannot expand
+past ``max_bytes``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from .netguard import BlockedAddressError, resolve
+from .netguard import BlockedAddressError, IPAddress, ResolutionError, parse_networks, resolve
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 DEFAULT_USER_AGENT = "newsdigest/0.1 (self-hosted news digest bot; +https://github.com/newsdigest)"
@@ -23,21 +24,33 @@ DEFAULT_USER_AGENT = "newsdigest/0.1 (self-hosted news digest bot; +https://gith
 
 @dataclass(frozen=True)
 class FetchLimits:
-    """Bounds on one fetch."""
+    """Bounds on one fetch.
+
+    ``allowed_networks`` names private addresses or networks that may be fetched even
+    though ``allow_private`` is off (e.g. ``("192.168.1.10",)`` for a LAN feed server).
+    """
 
     timeout: float = 15.0
     max_bytes: int = 5_000_000
     user_agent: str = DEFAULT_USER_AGENT
     max_redirects: int = 5
     allow_private: bool = False
+    allowed_networks: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        parse_networks(self.allowed_networks)  # fail at configuration time, not per fetch
 
 
 class FetchError(Exception):
-    """A fetch failed; ``kind`` names the failure for statistics."""
+    """A fetch failed; ``kind`` names the failure for statistics.
 
-    def __init__(self, kind: str, message: str) -> None:
+    ``status`` is the HTTP status for ``kind == "http_status"`` answers, else ``None``.
+    """
+
+    def __init__(self, kind: str, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.kind = kind
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -62,7 +75,9 @@ class _Decoder:
     def __init__(self, encoding: str, limit: int) -> None:
         self.limit = limit
         self.size = 0
+        self._raw_deflate = False
         encoding = encoding.strip().lower()
+        self._z: zlib._Decompress | None
         if encoding in ("", "identity"):
             self._z = None
         elif encoding in ("gzip", "x-gzip", "deflate"):
@@ -75,6 +90,10 @@ class _Decoder:
     def feed(self, chunk: bytes) -> bytes:
         if self._z is None:
             out = chunk
+        elif self._z.eof:
+            # Bytes after the end of the compressed stream would pile up in
+            # ``unused_data``; they carry nothing we would read, so drop them.
+            return b""
         else:
             try:
                 out = self._z.decompress(chunk, self.limit - self.size + 1)
@@ -103,6 +122,47 @@ def _check_url(url: str) -> httpx.URL:
     return parsed
 
 
+async def _request_pinned(
+    client: httpx.AsyncClient,
+    url: httpx.URL,
+    address: IPAddress,
+    headers: dict[str, str],
+    limits: FetchLimits,
+) -> tuple[int, dict[str, str], bytes]:
+    # The ASCII (IDNA) host: what the Host header, the certificate check and DNS must
+    # all agree on. ``url.host`` is the Unicode form, which Python's resolver would
+    # encode with the older IDNA 2003 rules and could turn into a different name.
+    ascii_host = url.raw_host.decode("ascii")
+    pinned = url.copy_with(host=str(address))
+    request_headers = {**headers, "Host": url.netloc.decode("ascii")}
+    extensions = {"sni_hostname": ascii_host} if url.scheme == "https" else {}
+    async with client.stream(
+        "GET", pinned, headers=request_headers, extensions=extensions, follow_redirects=False
+    ) as response:
+        response_headers = {k.lower(): v for k, v in response.headers.items()}
+        status = response.status_code
+        if status in REDIRECT_CODES or status == 304:
+            return status, response_headers, b""
+        if status >= 400:
+            raise FetchError(
+                "http_status", f"the server answered {status} for {url}", status=status
+            )
+        declared = response_headers.get("content-length", "").strip()
+        if declared.isdigit() and int(declared) > limits.max_bytes:
+            raise FetchError("too_large", f"body is larger than {limits.max_bytes} bytes")
+        decoder = _Decoder(response_headers.get("content-encoding", ""), limits.max_bytes)
+        parts: list[bytes] = []
+        wire = 0
+        async for chunk in response.aiter_raw():
+            # Compressed bytes count too: junk after a gzip stream decodes to nothing
+            # but would otherwise be downloaded until the deadline.
+            wire += len(chunk)
+            if wire > limits.max_bytes:
+                raise FetchError("too_large", f"body is larger than {limits.max_bytes} bytes")
+            parts.append(decoder.feed(chunk))
+        return status, response_headers, b"".join(parts)
+
+
 async def _fetch_once(
     client: httpx.AsyncClient,
     url: httpx.URL,
@@ -111,33 +171,24 @@ async def _fetch_once(
 ) -> tuple[int, dict[str, str], bytes]:
     port = url.port or (443 if url.scheme == "https" else 80)
     try:
-        resolved = await resolve(url.host, port, allow_private=limits.allow_private)
+        resolved = await resolve(
+            url.raw_host.decode("ascii"),
+            port,
+            allow_private=limits.allow_private,
+            allowed_networks=parse_networks(limits.allowed_networks),
+        )
+    except ResolutionError as exc:
+        raise FetchError("network", str(exc)) from exc
     except BlockedAddressError as exc:
         raise FetchError("blocked", str(exc)) from exc
-    address = resolved.addresses[0]
-    pinned = url.copy_with(host=str(address))
-    request_headers = {**headers, "Host": url.netloc.decode("ascii")}
-    extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
-    async with client.stream(
-        "GET", pinned, headers=request_headers, extensions=extensions, follow_redirects=False
-    ) as response:
-        response_headers = {k.lower(): v for k, v in response.headers.items()}
-        if response.status_code in REDIRECT_CODES or response.status_code == 304:
-            return response.status_code, response_headers, b""
-        if response.status_code >= 400:
-            raise FetchError(
-                "http_status", f"the server answered {response.status_code} for {url}"
-            )
-        declared = response_headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limits.max_bytes and not response_headers.get(
-            "content-encoding"
-        ):
-            raise FetchError("too_large", f"body is larger than {limits.max_bytes} bytes")
-        decoder = _Decoder(response_headers.get("content-encoding", ""), limits.max_bytes)
-        parts: list[bytes] = []
-        async for chunk in response.aiter_raw():
-            parts.append(decoder.feed(chunk))
-        return response.status_code, response_headers, b"".join(parts)
+    # Every address passed the guard; try them in the resolver's order so a host whose
+    # first address is unreachable (IPv6 on an IPv4-only machine) still works.
+    for address in resolved.addresses[:-1]:
+        try:
+            return await _request_pinned(client, url, address, headers, limits)
+        except httpx.ConnectError:
+            continue
+    return await _request_pinned(client, url, resolved.addresses[-1], headers, limits)
 
 
 async def fetch(
@@ -149,7 +200,11 @@ async def fetch(
     last_modified: str | None = None,
     accept: str = "*/*",
 ) -> FetchResult:
-    """GET a URL within the limits, following checked redirects; raise ``FetchError``."""
+    """GET a URL within the limits, following checked redirects; raise ``FetchError``.
+
+    A 304 answer is returned (``not_modified``), not raised; other 4xx/5xx answers raise
+    ``FetchError("http_status")``.
+    """
     current = _check_url(url)
     headers = {
         "User-Agent": limits.user_agent,
@@ -176,19 +231,24 @@ async def fetch(
                 current = _check_url(str(current.join(location)))
                 if str(current) in seen:
                     raise FetchError("redirects", f"redirect loop at {current}")
-    except TimeoutError:
-        raise FetchError("timeout", f"no complete answer within {limits.timeout:g} s") from None
-    except httpx.TimeoutException:
+    except (TimeoutError, httpx.TimeoutException):
         raise FetchError("timeout", f"no complete answer within {limits.timeout:g} s") from None
     except httpx.HTTPError as exc:
-        raise FetchError("network", f"could not reach {current.host}: {exc}") from exc
+        detail = str(exc) or type(exc).__name__
+        raise FetchError("network", f"could not reach {current.host}: {detail}") from exc
     raise FetchError("redirects", f"more than {limits.max_redirects} redirects")
 
 
 def new_client(limits: FetchLimits) -> httpx.AsyncClient:
-    """An HTTP client suited to ``fetch``: no environment proxies, its own timeouts."""
+    """An HTTP client suited to ``fetch``: no environment proxies, its own timeouts.
+
+    Connections are not kept alive: ``fetch`` connects to an IP address, so the pool
+    would key connections by address alone and could hand a TLS connection verified for
+    one host name to a request for another host on the same address.
+    """
     return httpx.AsyncClient(
         timeout=httpx.Timeout(limits.timeout),
+        limits=httpx.Limits(max_keepalive_connections=0),
         trust_env=False,
         follow_redirects=False,
     )

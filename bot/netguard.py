@@ -5,6 +5,10 @@ could make the bot read the cloud metadata service, a router's admin page or a d
 on the host. Every fetched URL and every redirect target goes through ``resolve``; the
 connection is then made to the address that was checked (no second lookup, so DNS
 rebinding cannot swap it).
+
+Two ways to let private addresses through, both explicit: ``allow_private`` (everything,
+for a bot that only reads a trusted LAN) and ``allowed_networks`` (named exceptions, e.g.
+the one machine that runs an RSS bridge, while the metadata service stays refused).
 """
 
 from __future__ import annotations
@@ -12,19 +16,40 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Python's tables call a few special-purpose IPv4 blocks global; they are not.
+_EXTRA_REFUSED = (("special-purpose", ipaddress.ip_network("192.0.0.0/24")),)
+# IPv6 prefixes that carry an IPv4 address: judge the IPv4 address they lead to.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
 class BlockedAddressError(Exception):
     """The URL points at an address the bot refuses to fetch."""
 
 
+class ResolutionError(BlockedAddressError):
+    """The host name could not be resolved (a network failure rather than a refusal)."""
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address.sixtofour
+
+
 def refusal_reason(address: IPAddress) -> str | None:
     """Why an address is refused (``None`` if it is a public unicast address)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return refusal_reason(address.ipv4_mapped)
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            return refusal_reason(embedded)
     checks = (
         ("loopback", address.is_loopback),
         ("link-local", address.is_link_local),
@@ -33,11 +58,29 @@ def refusal_reason(address: IPAddress) -> str | None:
         ("private", address.is_private),
         ("reserved", address.is_reserved),
         ("not globally routable", not address.is_global),
+        *((name, address in network) for name, network in _EXTRA_REFUSED),
     )
     for name, hit in checks:
         if hit:
             return f"{name} address {address}"
     return None
+
+
+def parse_networks(specs: Iterable[str]) -> tuple[IPNetwork, ...]:
+    """Parse ``allowed_networks`` entries ("192.168.1.10", "10.0.0.0/8", "fd00::/8")."""
+    networks: list[IPNetwork] = []
+    for spec in specs:
+        try:
+            networks.append(ipaddress.ip_network(spec.strip(), strict=False))
+        except ValueError as exc:
+            raise ValueError(f"{spec!r} is not an IP address or network") from exc
+    return tuple(networks)
+
+
+def _is_allowed(address: IPAddress, networks: Sequence[IPNetwork]) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address.version == net.version and address in net for net in networks)
 
 
 @dataclass(frozen=True)
@@ -49,36 +92,50 @@ class Resolved:
 
 
 def check_addresses(
-    host: str, addresses: list[IPAddress], *, allow_private: bool
+    host: str,
+    addresses: list[IPAddress],
+    *,
+    allow_private: bool,
+    allowed_networks: Sequence[IPNetwork] = (),
 ) -> Resolved:
     """Refuse the host if *any* of its addresses is refused (the client may pick any)."""
     if not addresses:
-        raise BlockedAddressError(f"{host} did not resolve to any address")
+        raise ResolutionError(f"{host} did not resolve to any address")
     if not allow_private:
         for address in addresses:
             reason = refusal_reason(address)
-            if reason:
+            if reason and not _is_allowed(address, allowed_networks):
                 raise BlockedAddressError(f"refusing to fetch {host}: it is a {reason}")
     return Resolved(host, tuple(addresses))
 
 
-async def resolve(host: str, port: int, *, allow_private: bool) -> Resolved:
+async def resolve(
+    host: str,
+    port: int,
+    *,
+    allow_private: bool,
+    allowed_networks: Sequence[IPNetwork] = (),
+) -> Resolved:
     """Resolve a host name (or literal address) and check every address it maps to."""
     try:
         literal = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         literal = None
     if literal is not None:
-        return check_addresses(host, [literal], allow_private=allow_private)
+        return check_addresses(
+            host, [literal], allow_private=allow_private, allowed_networks=allowed_networks
+        )
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise BlockedAddressError(f"cannot resolve {host}: {exc}") from exc
+        raise ResolutionError(f"cannot resolve {host}: {exc}") from exc
     addresses: list[IPAddress] = []
     for info in infos:
         raw = str(info[4][0]).split("%", 1)[0]
         address = ipaddress.ip_address(raw)
         if address not in addresses:
             addresses.append(address)
-    return check_addresses(host, addresses, allow_private=allow_private)
+    return check_addresses(
+        host, addresses, allow_private=allow_private, allowed_networks=allowed_networks
+    )

@@ -55,7 +55,8 @@ class _Checker(HTMLParser):
         self.stack.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
-        assert self.stack and self.stack[-1] == tag, (self.stack, tag)
+        assert self.stack, tag
+        assert self.stack[-1] == tag, (self.stack, tag)
         self.stack.pop()
 
     def handle_data(self, data: str) -> None:
