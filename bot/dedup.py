@@ -20,16 +20,17 @@ from .models import StoredArticle
 
 MAX_APART = timedelta(hours=48)
 TITLE_OVERLAP = 0.6
-TEXT_SIMILARITY = 0.28
+TEXT_SIMILARITY = 0.18
 WORDS_PER_ARTICLE = 500
 # Words in more than this share of the articles say nothing about which story it is.
 COMMON_SHARE = 0.05
 MAX_POSTINGS = 200
 
 
-def _content_words(article: StoredArticle) -> list[str]:
-    stop = get_language(article.language).stop_words
-    return [w for w in article.words[:WORDS_PER_ARTICLE] if len(w) > 2 and w not in stop]
+def _content_words(article: StoredArticle) -> set[str]:
+    language = get_language(article.language)
+    stop, stem = language.stop_words, language.stemmer
+    return {stem(w) for w in article.words[:WORDS_PER_ARTICLE] if len(w) > 2 and w not in stop}
 
 
 def _title_words(article: StoredArticle) -> set[str]:
@@ -64,7 +65,7 @@ def _close_in_time(a: StoredArticle, b: StoredArticle) -> bool:
 def story_groups(articles: Sequence[StoredArticle]) -> list[list[int]]:
     """Indices of ``articles`` grouped by story (singletons included), in input order."""
     n = len(articles)
-    words = [set(_content_words(a)) for a in articles]
+    words = [_content_words(a) for a in articles]
     df: dict[str, int] = defaultdict(int)
     for ws in words:
         for w in ws:

@@ -3,7 +3,8 @@
 An article gets a topic when
   * its feed declares the topic, or
   * one of the topic's keywords appears in its title, or
-  * at least two *different* keywords of the topic appear in its body.
+  * its body mentions the topic's keywords at least three times, with at least two
+    different keywords.
 Keywords match whole words, case-insensitively ("ai" matches "AI chips", not "said"); a
 keyword of several words matches them in sequence. One stray word in a long article (a
 football club mentioned in a business story) is not enough to file it under a topic.
@@ -21,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from .config import Topic
 
 BODY_KEYWORDS_NEEDED = 2
+BODY_MENTIONS_NEEDED = 3
 MAX_KEYWORD_LENGTH = 32
 WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 KEYWORD = re.compile(r"^[^\W_]+(?:['’\-][^\W_]+)*$")
@@ -72,8 +74,8 @@ class TopicMatcher:
             if pattern.search(title):
                 chosen.add(topic.name)
                 continue
-            found = {" ".join(m.lower().split()) for m in pattern.findall(body)}
-            if len(found) >= BODY_KEYWORDS_NEEDED:
+            found = [" ".join(m.lower().split()) for m in pattern.findall(body)]
+            if len(found) >= BODY_MENTIONS_NEEDED and len(set(found)) >= BODY_KEYWORDS_NEEDED:
                 chosen.add(topic.name)
         return tuple(t.name for t in self._topics if t.name in chosen) + tuple(
             sorted(chosen - {t.name for t in self._topics})

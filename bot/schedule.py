@@ -1,0 +1,202 @@
+"""When digests are due: local delivery times to UTC instants, and an index of due times.
+
+A *slot* is one delivery: a local date and a local "HH:MM" in the subscriber's IANA
+zone, turned into an aware UTC instant. Slots are computed per local date, so every
+local day has exactly one slot per configured time whatever the DST rules do: on the
+spring-forward day a time that does not exist (02:30 in Berlin) is delivered at the
+equivalent instant after the jump (03:30 local); on the fall-back day a time that
+occurs twice is delivered once, at its first occurrence.
+
+Why one dispatcher and not one APScheduler job per subscriber: at 100k subscribers,
+100k jobs cost APScheduler a lot of memory and a slow start (every job is an object
+with its own trigger, and the job store is re-sorted on each add), and rebuilding them at
+every start is the slow part. A heap of (next slot, chat id) is built from the store in
+one pass and a single job wakes at the earliest due time. ``bench/schedule.py`` measures
+both (see the README).
+"""
+
+from __future__ import annotations
+
+import difflib
+import heapq
+import re
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from .models import Subscriber
+
+_TIME = re.compile(r"^\s*(\d{1,2})\s*[:.h]\s*(\d{2})\s*$")
+
+
+class ScheduleError(ValueError):
+    """A delivery time or time zone the bot cannot use; the message says how to fix it."""
+
+
+def parse_clock(text: str) -> str:
+    """Accept 7:30, 07:30, 7.30 or 7h30 (24-hour clock); return "HH:MM"."""
+    match = _TIME.match(text)
+    if not match:
+        raise ScheduleError("Use a 24-hour time like 07:30 (also 7:30 or 7.30).")
+    hour, minute = int(match[1]), int(match[2])
+    if hour > 23 or minute > 59:
+        raise ScheduleError(f"{text.strip()} is not a time of day; use 00:00 to 23:59.")
+    return f"{hour:02d}:{minute:02d}"
+
+
+def _zone_names() -> dict[str, str]:
+    return {name.lower(): name for name in available_timezones()}
+
+
+def parse_timezone(text: str) -> str:
+    """Validate an IANA zone name (case-insensitive); suggest close names when wrong."""
+    raw = text.strip().replace(" ", "_")
+    if not raw:
+        raise ScheduleError("Give a time zone like Europe/Berlin or America/New_York.")
+    names = _zone_names()
+    exact = names.get(raw.lower())
+    if exact is not None and ("/" in exact or exact == "UTC"):
+        return exact
+    suggestions = suggest_timezones(raw)
+    hint = f" Did you mean {', '.join(suggestions)}?" if suggestions else ""
+    raise ScheduleError(f"{text.strip()[:40]!r} is not a time zone I know.{hint}")
+
+
+def suggest_timezones(text: str, limit: int = 3) -> list[str]:
+    """Zone names close to what was typed: a matching city first, then by similarity."""
+    needle = text.strip().replace(" ", "_").lower()
+    names = _zone_names()
+    cities = {n.rsplit("/", 1)[-1].lower(): full for n, full in names.items() if "/" in n}
+    found: list[str] = []
+    city = needle.rsplit("/", 1)[-1]
+    if city in cities:
+        found.append(cities[city])
+    for match in difflib.get_close_matches(needle, list(names), n=limit, cutoff=0.6):
+        if names[match] not in found and "/" in match:
+            found.append(names[match])
+    for match in difflib.get_close_matches(city, list(cities), n=limit, cutoff=0.75):
+        if cities[match] not in found:
+            found.append(cities[match])
+    return found[:limit]
+
+
+def zone(name: str) -> ZoneInfo:
+    """The ZoneInfo for a stored zone name (UTC if the name became invalid)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def slot_at(day: date, clock: str, tz: ZoneInfo) -> datetime:
+    """The UTC instant of local ``clock`` on local ``day`` (DST-normalized)."""
+    hour, minute = (int(x) for x in clock.split(":"))
+    local = datetime.combine(day, time(hour, minute), tzinfo=tz)
+    # Round-tripping through UTC moves a non-existent local time past the DST gap.
+    return local.astimezone(UTC)
+
+
+def _slots_around(subscriber: Subscriber, moment: datetime) -> Iterator[datetime]:
+    tz = zone(subscriber.timezone)
+    today = moment.astimezone(tz).date()
+    for offset in (-1, 0, 1, 2):
+        day = today + timedelta(days=offset)
+        for clock in subscriber.times:
+            yield slot_at(day, clock, tz)
+
+
+def next_slot(subscriber: Subscriber, after: datetime) -> datetime | None:
+    """The first slot strictly after ``after`` (``None`` if the subscriber has no times)."""
+    later = [s for s in _slots_around(subscriber, after) if s > after]
+    return min(later) if later else None
+
+
+def latest_slot(subscriber: Subscriber, at: datetime) -> datetime | None:
+    """The most recent slot at or before ``at``."""
+    earlier = [s for s in _slots_around(subscriber, at) if s <= at]
+    return max(earlier) if earlier else None
+
+
+def due_slot(subscriber: Subscriber, now: datetime, grace: timedelta) -> datetime | None:
+    """The slot to deliver now, if any: the latest one not yet delivered and not too old.
+
+    This is both the regular case (the slot just arrived) and the catch-up after
+    downtime: a slot missed by more than ``grace`` is skipped, never sent late.
+    """
+    if not subscriber.active or not subscriber.times:
+        return None
+    slot = latest_slot(subscriber, now)
+    if slot is None or now - slot > grace:
+        return None
+    if subscriber.last_slot is not None and slot <= subscriber.last_slot:
+        return None
+    return slot
+
+
+class DueIndex:
+    """Next slot per subscriber, in a heap; stale heap entries are skipped lazily."""
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[datetime, int]] = []
+        self._next: dict[int, datetime] = {}
+
+    def __len__(self) -> int:
+        return len(self._next)
+
+    @staticmethod
+    def pending_slot(subscriber: Subscriber, now: datetime, grace: timedelta) -> datetime | None:
+        """The slot this subscriber waits for: one due now (catch-up), else the next one."""
+        if not subscriber.active or not subscriber.times:
+            return None
+        due = due_slot(subscriber, now, grace)
+        if due is None:
+            after = max(now, subscriber.last_slot) if subscriber.last_slot else now
+            due = next_slot(subscriber, after)
+        return due
+
+    def schedule(self, subscriber: Subscriber, now: datetime, grace: timedelta) -> None:
+        """(Re)compute the subscriber's next due time; inactive ones are dropped."""
+        due = self.pending_slot(subscriber, now, grace)
+        if due is None:
+            self._next.pop(subscriber.chat_id, None)
+            return
+        self._next[subscriber.chat_id] = due
+        heapq.heappush(self._heap, (due, subscriber.chat_id))
+
+    def rebuild(self, subscribers: Iterable[Subscriber], now: datetime, grace: timedelta) -> None:
+        """Build the whole index from the store, in one pass."""
+        self._heap.clear()
+        self._next.clear()
+        for subscriber in subscribers:
+            due = self.pending_slot(subscriber, now, grace)
+            if due is not None:
+                self._next[subscriber.chat_id] = due
+                self._heap.append((due, subscriber.chat_id))
+        heapq.heapify(self._heap)
+
+    def remove(self, chat_id: int) -> None:
+        """Forget a subscriber (stopped, paused or blocked)."""
+        self._next.pop(chat_id, None)
+
+    def next_due(self) -> datetime | None:
+        """The earliest pending slot."""
+        while self._heap:
+            due, chat_id = self._heap[0]
+            if self._next.get(chat_id) == due:
+                return due
+            heapq.heappop(self._heap)
+        return None
+
+    def pop_due(self, now: datetime) -> list[tuple[int, datetime]]:
+        """Every (chat id, slot) due at ``now``, removed from the index."""
+        out: list[tuple[int, datetime]] = []
+        while self._heap and self._heap[0][0] <= now:
+            due, chat_id = heapq.heappop(self._heap)
+            if self._next.get(chat_id) == due:
+                del self._next[chat_id]
+                out.append((chat_id, due))
+        return out
+
+    def due_of(self, chat_id: int) -> datetime | None:
+        """The pending slot of one subscriber."""
+        return self._next.get(chat_id)
