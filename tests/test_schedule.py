@@ -36,7 +36,7 @@ def test_clock_formats(text: str, clock: str) -> None:
 @pytest.mark.parametrize("text", ["24:00", "7:60", "seven", "7", "", "7:3", "-1:00", "12:30pm"])
 def test_bad_clocks_explain(text: str) -> None:
     """A bad time is refused with an example of a good one."""
-    with pytest.raises(ScheduleError, match="07:30|00:00"):
+    with pytest.raises(ScheduleError, match=r"07:30|00:00"):
         parse_clock(text)
 
 
