@@ -220,9 +220,7 @@ async def fetch(
         async with asyncio.timeout(limits.timeout):
             for _ in range(limits.max_redirects + 1):
                 seen.add(str(current))
-                status, response_headers, body = await _fetch_once(
-                    client, current, headers, limits
-                )
+                status, response_headers, body = await _fetch_once(client, current, headers, limits)
                 if status not in REDIRECT_CODES:
                     return FetchResult(url, str(current), status, body, response_headers)
                 location = response_headers.get("location")

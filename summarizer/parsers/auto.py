@@ -48,7 +48,7 @@ def parse_bytes(data: bytes, *, source: str = "", url: str = "") -> Article:
 
 
 def parse_file(path: str | Path, *, source: str = "") -> Article:
-    """Read and parse a file; the file name becomes the source when none is given."""
+    """Read and parse a file (seed, HTML or plain text)."""
     path = Path(path)
     try:
         data = path.read_bytes()

@@ -1,0 +1,569 @@
+"""News sources: the bundled ``seeds/`` folder and RSS/Atom feeds.
+
+Sources turn the outside world into ``summarizer.Article`` values and nothing more: they
+never touch the store. ``poll_feed`` takes a feed's remembered ``FeedState`` and returns
+the next one alongside the entries; the ingester persists both. Everything a feed says is
+untrusted: titles and bodies are reduced to plain text here, links are canonicalized, and
+every page is fetched through the guarded ``fetch``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import io
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+import httpx
+from lxml import etree
+from lxml import html as lxml_html
+
+from summarizer import Article, SummarizerError, parse_file, parse_html
+
+from .fetch import FetchError, FetchLimits, fetch
+from .models import FeedState
+from .urls import canonical_url
+
+logger = logging.getLogger(__name__)
+
+FEED_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+)
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
+SEED_SUFFIXES = frozenset({".txt", ".html", ".htm"})
+
+MAX_ENTRIES = 30
+PAGE_CONCURRENCY = 4
+MAX_TITLE_CHARS = 300
+# A body shorter than this, or with fewer sentences, is a teaser worth replacing.
+TEASER_CHARS = 500
+TEASER_SENTENCES = 3
+
+# Elements whose content is never reader-visible text.
+_DROP_ELEMENTS = (
+    "head",
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "iframe",
+    "object",
+    "embed",
+    "svg",
+    "math",
+    "button",
+    "select",
+    "textarea",
+)
+# Elements that end a paragraph.
+_BLOCK_ELEMENTS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "td",
+        "th",
+        "tr",
+        "ul",
+    }
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
+_LEFTOVER_TAG = re.compile(r"<[A-Za-z/!?]")
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+_SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’»)\]]*(?=\s|$)")
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+
+
+_HARMLESS_BOZO = (feedparser.ThingsNobodyCaresAboutButMe, feedparser.UndeclaredNamespace)
+
+
+class SourceError(Exception):
+    """A source cannot be read at all (not one bad entry or file: the whole source)."""
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """One configured feed: where it is and what to call it."""
+
+    url: str
+    name: str = ""
+    topics: tuple[str, ...] = ()
+    language: str | None = None
+    # Fetch the linked page when the feed only carries a teaser.
+    full_text: bool = False
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """How long a failing feed is left alone: ``base`` doubling per failure, up to ``cap``."""
+
+    base: timedelta = timedelta(minutes=5)
+    cap: timedelta = timedelta(hours=6)
+
+    def delay(self, failures: int) -> timedelta:
+        """The wait after the ``failures``-th consecutive failure (the first waits ``base``)."""
+        if failures <= 0:
+            return timedelta(0)
+        # Doubling stops at the cap, so a feed that failed for years cannot overflow.
+        wait = self.base
+        for _ in range(min(failures - 1, 64)):
+            if wait >= self.cap:
+                break
+            wait *= 2
+        return min(wait, self.cap)
+
+
+DEFAULT_BACKOFF = Backoff()
+
+
+@dataclass(frozen=True)
+class FeedPoll:
+    """What one poll of a feed produced.
+
+    ``state`` is the feed's next state, to be stored whatever happened. ``entries`` are
+    the feed's newest entries (already-stored ones included: the ingester dedupes by URL
+    and keeps ``FeedState.articles_total``). ``error`` is the human-readable failure, or
+    ``None``; its kind is ``state.last_error_kind``.
+    """
+
+    state: FeedState
+    entries: list[Article] = field(default_factory=list)
+    error: str | None = None
+    not_modified: bool = False
+
+
+# --- HTML to plain text -------------------------------------------------------------
+
+
+def _text_pieces(root: Any) -> list[str]:
+    pieces: list[str] = []
+    for event, element in etree.iterwalk(root, events=("start", "end")):
+        is_block = isinstance(element.tag, str) and element.tag.lower() in _BLOCK_ELEMENTS
+        if event == "start":
+            if is_block:
+                pieces.append("\n\n")
+            if element.text:
+                pieces.append(element.text)
+        else:
+            if is_block:
+                pieces.append("\n\n")
+            if element.tail and element is not root:
+                pieces.append(element.tail)
+    return pieces
+
+
+def html_paragraphs(markup: str) -> list[str]:
+    """The reader-visible text of an HTML fragment, one string per paragraph.
+
+    Scripts, styles and other non-text elements disappear with their content; entities
+    are decoded once; block elements and ``<br>`` end paragraphs; white space collapses.
+    """
+    # lxml refuses Unicode text that declares an encoding, so the declaration goes.
+    markup = _XML_DECLARATION.sub("", _CONTROL.sub(" ", markup))
+    if not markup.strip():
+        return []
+    try:
+        root = lxml_html.document_fromstring(markup)
+    except (etree.LxmlError, ValueError):
+        return []
+    etree.strip_elements(
+        root, etree.Comment, etree.ProcessingInstruction, *_DROP_ELEMENTS, with_tail=False
+    )
+    text = "".join(_text_pieces(root))
+    paragraphs = (" ".join(block.split()) for block in _PARAGRAPH_BREAK.split(text))
+    return [p for p in paragraphs if p]
+
+
+def plain_title(markup: str, *, limit: int = MAX_TITLE_CHARS) -> str:
+    """A title as one line of plain text, whatever markup or entities the feed put in it."""
+    title = " ".join(html_paragraphs(markup))
+    if _LEFTOVER_TAG.search(title):
+        # Double-escaped markup ("&amp;lt;b&amp;gt;") decodes to tags the first time round.
+        title = " ".join(html_paragraphs(title))
+    if len(title) > limit:
+        title = title[: limit - 1].rsplit(" ", 1)[0].rstrip() + "…"
+    return title
+
+
+def sentence_count(text: str) -> int:
+    """A rough count of sentences: final punctuation marks, plus an unterminated tail."""
+    text = text.strip()
+    if not text:
+        return 0
+    ends = list(_SENTENCE_END.finditer(text))
+    tail = text[ends[-1].end() :].strip() if ends else text
+    return len(ends) + (1 if tail else 0)
+
+
+def is_teaser(article: Article) -> bool:
+    """True when the body is too short to be the article itself."""
+    text = article.text
+    return len(text) < TEASER_CHARS or sentence_count(text) < TEASER_SENTENCES
+
+
+# --- feeds --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One feed entry as an article, with the link exactly as the feed gave it."""
+
+    article: Article
+    link: str  # the page to fetch for the full text (``article.url`` is canonical)
+
+
+def _published(entry: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed"):
+        parsed = entry.get(key)
+        if not parsed:
+            continue
+        try:
+            year, month, day, hour, minute, second = (int(v) for v in tuple(parsed)[:6])
+            # struct_time allows leap seconds (60, 61); datetime does not.
+            return datetime(year, month, day, hour, minute, min(second, 59), tzinfo=UTC)
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def _paragraphs(detail: Any) -> list[str]:
+    value = str(detail.get("value") or "")
+    if detail.get("type") == "text/plain":
+        # Plain text marks paragraphs with blank lines, which HTML parsing would erase;
+        # each block still goes through the HTML cleaner, since feeds mislabel markup.
+        blocks = _PARAGRAPH_BREAK.split(value)
+        return [p for block in blocks for p in [" ".join(html_paragraphs(block))] if p]
+    return html_paragraphs(value)
+
+
+def _body(entry: Any) -> list[str]:
+    candidates = list(entry.get("content") or [])
+    if entry.get("summary"):
+        candidates.append(entry.get("summary_detail") or {"value": entry.get("summary")})
+    best: list[str] = []
+    for candidate in candidates:
+        paragraphs = _paragraphs(candidate)
+        if sum(map(len, paragraphs)) > sum(map(len, best)):
+            best = paragraphs
+    return best
+
+
+def _link(entry: Any, base_url: str) -> str | None:
+    raw = str(entry.get("link") or "").strip()
+    if not raw:
+        return None
+    link = urljoin(base_url, raw)
+    parts = urlsplit(link)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return link
+
+
+def _entry(entry: Any, *, base_url: str, source: str, language: str | None) -> FeedEntry | None:
+    link = _link(entry, base_url)
+    if link is None:
+        return None
+    paragraphs = _body(entry)
+    title = plain_title(str(entry.get("title") or ""))
+    if not title and paragraphs:
+        title = plain_title(paragraphs[0], limit=80)
+    if not title:
+        return None
+    article = Article(
+        title=title,
+        paragraphs=tuple(paragraphs),
+        published=_published(entry),
+        source=source,
+        url=canonical_url(link),
+        language=language,
+    )
+    return FeedEntry(article, link)
+
+
+def _newest(entries: list[FeedEntry], limit: int) -> list[FeedEntry]:
+    # Dated entries newest first, then undated ones in the feed's own order.
+    dated = [e for e in entries if e.article.published is not None]
+    undated = [e for e in entries if e.article.published is None]
+    dated.sort(key=lambda e: e.article.published or datetime.min.replace(tzinfo=UTC), reverse=True)
+    return (dated + undated)[:limit]
+
+
+def parse_feed(
+    content: bytes,
+    *,
+    feed: FeedSpec,
+    url: str,
+    headers: dict[str, str] | None = None,
+    max_entries: int = MAX_ENTRIES,
+) -> list[FeedEntry]:
+    """Parse an RSS/Atom document into entries (blocking: run it in a thread).
+
+    ``url`` is where the document was fetched from (relative links resolve against it);
+    raise ``SourceError`` when the document is not a feed at all.
+    """
+    response_headers = {k.lower(): v for k, v in (headers or {}).items()}
+    response_headers["content-location"] = url
+    # A file-like object, never bytes: feedparser treats a bytes argument as a possible
+    # file name and would read a local file whose path a server sent as the body.
+    parsed = feedparser.parse(io.BytesIO(content), response_headers=response_headers)
+    entries = parsed.get("entries") or []
+    problem = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    # feedparser also flags harmless things (a missing Content-Type, a charset mismatch);
+    # only broken XML, or no feed element at all, makes an empty result a failure.
+    broken = problem is not None and not isinstance(problem, _HARMLESS_BOZO)
+    if not entries and (broken or not parsed.get("version")):
+        content_type = response_headers.get("content-type", "").split(";")[0].strip()
+        if content_type and "xml" not in content_type and "rss" not in content_type:
+            detail = f"the server sent {content_type}"
+        elif broken:
+            detail = f"malformed XML: {problem}"
+        else:
+            detail = "no feed elements found"
+        raise SourceError(f"not an RSS/Atom feed ({detail})")
+    channel = parsed.get("feed") or {}
+    source = feed.name or plain_title(str(channel.get("title") or "")) or urlsplit(url).hostname
+    language = feed.language or (str(channel.get("language") or "").strip() or None)
+    converted: list[FeedEntry] = []
+    seen: set[str] = set()
+    for raw in entries:
+        entry = _entry(raw, base_url=url, source=source or "", language=language)
+        if entry is None or entry.article.url in seen:
+            continue
+        seen.add(entry.article.url)
+        converted.append(entry)
+    return _newest(converted, max_entries)
+
+
+def _decode_page(content: bytes, content_type: str) -> str:
+    charset = ""
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip("\"'")
+    if not charset:
+        match = _META_CHARSET.search(content[:4096])
+        charset = match.group(1).decode("ascii") if match else "utf-8"
+    try:
+        codecs.lookup(charset)
+    except LookupError:
+        charset = "utf-8"
+    return content.decode(charset, errors="replace")
+
+
+def _extract_page(content: bytes, content_type: str, url: str) -> Article:
+    return parse_html(_decode_page(content, content_type), url=url)
+
+
+async def _with_full_text(
+    entry: FeedEntry,
+    client: httpx.AsyncClient,
+    limits: FetchLimits,
+    pages: asyncio.Semaphore,
+) -> Article:
+    """The entry with its page's text when the feed gave a teaser; the teaser otherwise."""
+    article = entry.article
+    if not is_teaser(article):
+        return article
+    try:
+        async with pages:
+            result = await fetch(entry.link, limits, client, accept=PAGE_ACCEPT)
+        content_type = result.headers.get("content-type", "")
+        if content_type and "html" not in content_type.lower():
+            raise SummarizerError(f"the page is {content_type.split(';')[0]}, not HTML")
+        page = await asyncio.to_thread(_extract_page, result.content, content_type, entry.link)
+    except (FetchError, SummarizerError) as exc:
+        logger.info("keeping the teaser of %s: %s", entry.link, exc)
+        return replace(article, extra={**article.extra, "full_text_error": str(exc)})
+    except Exception as exc:  # an extractor crash on one page must not lose the entry
+        logger.warning("keeping the teaser of %s", entry.link, exc_info=True)
+        message = f"the page could not be read: {type(exc).__name__}"
+        return replace(article, extra={**article.extra, "full_text_error": message})
+    if len(page.text) <= len(article.text):
+        return article
+    return replace(
+        article,
+        title=article.title or page.title,
+        paragraphs=page.paragraphs,
+        headings=page.headings,
+        published=article.published or page.published,
+        language=article.language or page.language,
+        extra={**article.extra, "full_text": "page"},
+    )
+
+
+def _succeeded(
+    state: FeedState, now: datetime, *, etag: str | None, last_modified: str | None
+) -> FeedState:
+    return replace(
+        state,
+        etag=etag,
+        last_modified=last_modified,
+        failures=0,
+        last_error=None,
+        last_error_kind=None,
+        last_success=now,
+        next_attempt=None,
+    )
+
+
+def _failed(
+    state: FeedState, now: datetime, *, kind: str, message: str, backoff: Backoff
+) -> FeedState:
+    failures = state.failures + 1
+    return replace(
+        state,
+        failures=failures,
+        last_error=message,
+        last_error_kind=kind,
+        next_attempt=now + backoff.delay(failures),
+    )
+
+
+def is_due(state: FeedState, now: datetime) -> bool:
+    """True when the feed may be polled now (it is not waiting out a backoff)."""
+    return state.next_attempt is None or now >= state.next_attempt
+
+
+async def poll_feed(
+    feed: FeedSpec,
+    state: FeedState,
+    client: httpx.AsyncClient,
+    limits: FetchLimits,
+    now: datetime,
+    *,
+    backoff: Backoff = DEFAULT_BACKOFF,
+    max_entries: int = MAX_ENTRIES,
+    page_concurrency: int = PAGE_CONCURRENCY,
+) -> FeedPoll:
+    """Fetch and parse one feed; never raises for anything the feed or network does.
+
+    A conditional GET uses the remembered ETag / Last-Modified; a 304 is a success with
+    no entries. A failure increments ``failures`` and schedules ``next_attempt`` by
+    ``backoff``; a success resets both.
+    """
+    if now.tzinfo is None:
+        raise ValueError("poll_feed needs an aware 'now'")
+
+    def failure(kind: str, message: str) -> FeedPoll:
+        logger.info("feed %s failed (%s): %s", feed.url, kind, message)
+        next_state = _failed(state, now, kind=kind, message=message, backoff=backoff)
+        return FeedPoll(next_state, [], message)
+
+    try:
+        result = await fetch(
+            feed.url,
+            limits,
+            client,
+            etag=state.etag,
+            last_modified=state.last_modified,
+            accept=FEED_ACCEPT,
+        )
+    except FetchError as exc:
+        return failure(exc.kind, str(exc))
+    except Exception as exc:  # a bug must cost this feed one poll, not stop the others
+        logger.warning("feed %s could not be fetched", feed.url, exc_info=True)
+        return failure("internal", f"unexpected error: {type(exc).__name__}")
+    if result.not_modified:
+        # A 304 may carry a fresh validator; otherwise the remembered ones still hold.
+        next_state = _succeeded(
+            state,
+            now,
+            etag=result.headers.get("etag") or state.etag,
+            last_modified=result.headers.get("last-modified") or state.last_modified,
+        )
+        return FeedPoll(next_state, [], None, not_modified=True)
+    try:
+        entries = await asyncio.to_thread(
+            parse_feed,
+            result.content,
+            feed=feed,
+            url=result.final_url,
+            headers=result.headers,
+            max_entries=max_entries,
+        )
+    except SourceError as exc:
+        return failure("parse", str(exc))
+    except Exception as exc:  # feedparser on hostile input: record it, keep the others going
+        logger.warning("feed %s could not be parsed", feed.url, exc_info=True)
+        return failure("parse", f"the feed could not be parsed: {type(exc).__name__}")
+    if feed.full_text:
+        pages = asyncio.Semaphore(page_concurrency)
+        articles = list(
+            await asyncio.gather(*(_with_full_text(e, client, limits, pages) for e in entries))
+        )
+    else:
+        articles = [e.article for e in entries]
+    next_state = _succeeded(
+        state,
+        now,
+        etag=result.headers.get("etag"),
+        last_modified=result.headers.get("last-modified"),
+    )
+    return FeedPoll(next_state, articles, None)
+
+
+# --- the seeds folder ---------------------------------------------------------------
+
+
+def load_seed_folder(
+    path: str | Path, *, on_error: Callable[[Path, str], None] | None = None
+) -> list[tuple[Path, Article]]:
+    """Parse every article file in a folder, in name order.
+
+    A file that cannot be parsed is logged (and passed to ``on_error``) and skipped; only
+    a missing folder raises ``SourceError``.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise SourceError(f"the seeds folder {folder} does not exist")
+    loaded: list[tuple[Path, Article]] = []
+    for file in sorted(folder.iterdir()):
+        if file.name.startswith(".") or file.suffix.lower() not in SEED_SUFFIXES:
+            continue
+        if not file.is_file():
+            continue
+        try:
+            article = parse_file(file)
+        except SummarizerError as exc:
+            logger.warning("skipping seed %s: %s", file, exc)
+            if on_error is not None:
+                on_error(file, str(exc))
+            continue
+        loaded.append((file, article))
+    return loaded
