@@ -7,7 +7,7 @@ ISO 8601 strings (with offset) on disk.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Self
 
@@ -47,12 +47,14 @@ class _Record:
     _TUPLE_FIELDS: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)  # type: ignore[call-overload]
+        # Field by field, not dataclasses.asdict: asdict deep-copies, and this runs on every
+        # store write (the values are immutable, so a shallow copy is safe).
+        data = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
         for name in self._DATETIME_FIELDS:
             data[name] = to_iso(data[name])
         for name in self._TUPLE_FIELDS:
             data[name] = list(data[name])
-        return data  # type: ignore[no-any-return]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:

@@ -1,0 +1,878 @@
+"""The store: round trips, durability, damage handling, locking, migration, compaction.
+
+Every test uses real files under ``tmp_path``. Write failures are produced by the kernel
+(a file size limit, RLIMIT_FSIZE, which refuses a write partway like a full disk and also
+applies to root) rather than by mocking the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import resource
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from tinydb import TinyDB
+
+from bot.models import BLOCKED, PAUSED, Delivery, FeedState, StoredArticle, Subscriber
+from bot.store import (
+    SCHEMA,
+    NotFoundError,
+    Store,
+    StoreCorruptError,
+    StoreError,
+    StoreLockedError,
+    StoreWriteError,
+)
+
+T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def subscriber(chat_id: int, **changes: object) -> Subscriber:
+    """A subscriber with every field set to something other than its default."""
+    fields: dict[str, object] = {
+        "chat_id": chat_id,
+        "chat_type": "group",
+        "topics": ("world", "science"),
+        "follow": ("climate",),
+        "exclude": ("football",),
+        "times": ("07:30", "19:00"),
+        "timezone": "Europe/Berlin",
+        "created": T0,
+        "last_slot": T0 + timedelta(days=1),
+        "last_digest": T0 + timedelta(days=1, minutes=1),
+        "thread_id": 7,
+        "skip_empty": True,
+    }
+    fields.update(changes)
+    return Subscriber(**fields)  # type: ignore[arg-type]
+
+
+def article(n: int, **changes: object) -> StoredArticle:
+    """An article numbered ``n``, published ``n`` hours after T0 unless told otherwise."""
+    fields: dict[str, object] = {
+        "id": f"a{n:04d}",
+        "url": f"https://news.example/{n}",
+        "title": f"Title {n} — «quoted» 新闻",
+        "source": "Example News",
+        "published": T0 + timedelta(hours=n),
+        "fetched": T0 + timedelta(hours=n, minutes=5),
+        "language": "en",
+        "topics": ("world",),
+        "summary": ("First sentence.", "Second sentence."),
+        "words": ("first", "sentence"),
+        "feed": "https://news.example/rss",
+    }
+    fields.update(changes)
+    return StoredArticle(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    """Where the store's data file goes (its folder does not exist yet)."""
+    return tmp_path / "data" / "newsdigest.json"
+
+
+@pytest.fixture
+def store(path: Path) -> Iterator[Store]:
+    """An open, empty store."""
+    with Store.open(path) as opened:
+        yield opened
+
+
+def journals(path: Path) -> list[Path]:
+    """The journal files next to a data file."""
+    return sorted(path.parent.glob(f"{path.name}.journal.*"))
+
+
+def journal(path: Path) -> Path:
+    """The one journal file of a store that is not mid-compaction."""
+    (found,) = journals(path)
+    return found
+
+
+def folder_state(folder: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file's bytes and modification time, to show nothing was touched."""
+    return {
+        p.name: (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(folder.iterdir())
+        if p.is_file() and not p.name.endswith(".lock")
+    }
+
+
+@contextlib.contextmanager
+def file_size_limit(limit: int) -> Iterator[None]:
+    """Make the kernel refuse writes past ``limit`` bytes in any file (EFBIG)."""
+    if signal.getsignal(signal.SIGXFSZ) != signal.SIG_IGN:
+        pytest.skip("SIGXFSZ is not ignored, so exceeding the limit would kill the test run")
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+
+
+# -- round trips ---------------------------------------------------------------------------
+
+
+def test_subscriber_round_trip_survives_reopen(path: Path) -> None:
+    """Every field of a subscriber comes back equal after closing and reopening."""
+    original = subscriber(-1001234567890)
+    with Store.open(path) as store:
+        store.put_subscriber(original)
+        assert store.get_subscriber(original.chat_id) == original
+    with Store.open(path) as store:
+        assert store.get_subscriber(original.chat_id) == original
+        assert store.get_subscriber(42) is None
+
+
+def test_update_subscriber_changes_only_the_given_fields(store: Store) -> None:
+    """update_subscriber returns the changed subscriber and keeps the other fields."""
+    store.put_subscriber(subscriber(1))
+    updated = store.update_subscriber(1, status=PAUSED, times=("06:00",))
+    assert updated == subscriber(1, status=PAUSED, times=("06:00",))
+    assert store.get_subscriber(1) == updated
+    assert store.count_subscribers(active_only=True) == 0
+
+
+def test_update_of_a_missing_subscriber_raises_not_found(store: Store) -> None:
+    """Updating a chat that never subscribed is a NotFoundError naming the chat."""
+    with pytest.raises(NotFoundError, match="12345"):
+        store.update_subscriber(12345, status=PAUSED)
+
+
+def test_update_cannot_change_the_chat_id(store: Store) -> None:
+    """Moving a subscription needs change_chat_id, which also moves the ledger."""
+    store.put_subscriber(subscriber(1))
+    with pytest.raises(ValueError, match="change_chat_id"):
+        store.update_subscriber(1, chat_id=2)
+
+
+def test_unknown_status_is_refused_before_writing(path: Path) -> None:
+    """A typo in a status never reaches the disk."""
+    with Store.open(path) as store, pytest.raises(ValueError, match="status"):
+        store.put_subscriber(subscriber(1, status="paused "))
+    with Store.open(path) as store:
+        assert store.count_subscribers() == 0
+
+
+@pytest.mark.parametrize(
+    ("statuses", "active"),
+    [
+        pytest.param(["active", "active"], 2, id="all-active"),
+        pytest.param(["active", PAUSED, BLOCKED], 1, id="mixed"),
+        pytest.param([PAUSED, BLOCKED], 0, id="none-active"),
+    ],
+)
+def test_active_subscribers_are_listed_and_counted(
+    path: Path, statuses: list[str], active: int
+) -> None:
+    """active_only lists exactly the subscribers with status active, also after reopening."""
+    with Store.open(path) as store:
+        for chat_id, status in enumerate(statuses):
+            store.put_subscriber(subscriber(chat_id, status=status))
+    with Store.open(path) as store:
+        listed = list(store.subscribers(active_only=True))
+        assert len(listed) == store.count_subscribers(active_only=True) == active
+        assert all(s.active for s in listed)
+        assert store.count_subscribers() == len(list(store.subscribers())) == len(statuses)
+
+
+def test_subscribers_can_be_deleted_while_iterating(store: Store) -> None:
+    """Deleting during iteration neither crashes nor yields deleted subscribers."""
+    for chat_id in range(10):
+        store.put_subscriber(subscriber(chat_id))
+    seen = []
+    for sub in store.subscribers(active_only=True):
+        seen.append(sub.chat_id)
+        store.delete_subscriber(sub.chat_id + 1)
+    assert len(seen) == 5
+    assert store.count_subscribers() == 5
+
+
+def test_delete_subscriber_removes_their_deliveries(path: Path) -> None:
+    """After /stop the chat is gone along with its ledger; other chats keep theirs."""
+    with Store.open(path) as store:
+        store.put_subscriber(subscriber(1))
+        store.put_subscriber(subscriber(2))
+        store.record_delivery(1, ["a", "b"], T0)
+        store.record_delivery(2, ["a"], T0)
+        assert store.delete_subscriber(1) is True
+        assert store.delete_subscriber(1) is False
+    with Store.open(path) as store:
+        assert store.get_subscriber(1) is None
+        assert store.delivered_ids(1) == set()
+        assert store.delivered_ids(2) == {"a"}
+
+
+def test_change_chat_id_moves_the_subscription_and_its_ledger(path: Path) -> None:
+    """A group that became a supergroup keeps its settings and is not sent repeats."""
+    with Store.open(path) as store:
+        store.put_subscriber(subscriber(-100))
+        store.record_delivery(-100, ["a", "b"], T0)
+        moved = store.change_chat_id(-100, -1001)
+        assert moved == subscriber(-1001)
+        with pytest.raises(NotFoundError):
+            store.change_chat_id(-100, -1002)
+        store.put_subscriber(subscriber(5))
+        with pytest.raises(ValueError, match="already"):
+            store.change_chat_id(-1001, 5)
+    with Store.open(path) as store:
+        assert store.get_subscriber(-100) is None
+        assert store.get_subscriber(-1001) == moved
+        assert store.delivered_ids(-1001) == {"a", "b"}
+        assert store.delivered_ids(-100) == set()
+
+
+def test_article_round_trip_and_lookup_by_url(path: Path) -> None:
+    """An article comes back equal by id and by URL, after reopening too."""
+    original = article(1)
+    with Store.open(path) as store:
+        store.put_article(original)
+    with Store.open(path) as store:
+        assert store.get_article("a0001") == original
+        assert store.article_by_url("https://news.example/1") == original
+        assert store.article_by_url("https://news.example/2") is None
+        assert store.count_articles() == 1
+
+
+def test_replacing_an_article_moves_its_url(store: Store) -> None:
+    """A stored article whose URL changed is found by the new URL only."""
+    store.put_article(article(1))
+    store.put_article(article(1, url="https://news.example/moved"))
+    assert store.article_by_url("https://news.example/1") is None
+    assert store.article_by_url("https://news.example/moved") is not None
+    assert store.count_articles() == 1
+
+
+def test_articles_since_returns_newer_articles_oldest_first(store: Store) -> None:
+    """articles_since uses the time an article was stored, not its publication date."""
+    for n in (5, 1, 3):
+        store.put_article(article(n))
+    store.put_article(article(9, published=None))
+    store.put_article(article(7, published=T0 - timedelta(days=400)))  # old, fetched now
+    found = store.articles_since(T0 + timedelta(hours=3))
+    assert [a.id for a in found] == ["a0003", "a0005", "a0007", "a0009"]
+    assert store.articles_since(T0 + timedelta(days=1)) == []
+
+
+def test_prune_articles_deletes_old_ones_durably(path: Path) -> None:
+    """Pruned articles are gone, also by URL and after reopening; newer ones stay."""
+    with Store.open(path) as store:
+        for n in range(10):
+            store.put_article(article(n))
+        assert store.prune_articles(T0 + timedelta(hours=4)) == 4
+        assert store.prune_articles(T0 + timedelta(hours=4)) == 0
+        assert store.article_by_url("https://news.example/0") is None
+    with Store.open(path) as store:
+        assert store.count_articles() == 6
+        assert store.get_article("a0003") is None
+        assert store.get_article("a0004") is not None
+
+
+def test_naive_datetimes_are_refused_before_anything_is_written(path: Path) -> None:
+    """A naive time is a programming error that must not reach the files."""
+    naive = datetime(2025, 3, 1, 8, 0)
+    with Store.open(path) as store:
+        with pytest.raises(ValueError, match="naive"):
+            store.put_subscriber(subscriber(1, last_slot=naive))
+        with pytest.raises(ValueError, match="naive"):
+            store.record_delivery(1, ["a"], naive)
+    with Store.open(path) as store:
+        assert store.count_subscribers() == 0
+        assert store.delivered_ids(1) == set()
+
+
+def test_feed_state_round_trip(path: Path) -> None:
+    """The ingester's memory of a feed survives a restart."""
+    state = FeedState(
+        url="https://news.example/rss",
+        etag='W/"abc"',
+        last_modified="Sat, 01 Mar 2025 08:00:00 GMT",
+        failures=3,
+        last_error="timed out",
+        last_error_kind="timeout",
+        last_success=T0,
+        next_attempt=T0 + timedelta(minutes=30),
+        articles_total=120,
+    )
+    with Store.open(path) as store:
+        store.put_feed_state(state)
+        store.put_feed_state(FeedState(url="https://other.example/rss"))
+        assert store.delete_feed_state("https://other.example/rss") is True
+        assert store.delete_feed_state("https://other.example/rss") is False
+    with Store.open(path) as store:
+        assert store.get_feed_state(state.url) == state
+        assert list(store.feed_states()) == [state]
+
+
+def test_counters_are_kept_per_day(path: Path) -> None:
+    """Counters add up per day and name, survive a restart, and old days can be pruned."""
+    day, next_day = date(2025, 3, 1), date(2025, 3, 2)
+    with Store.open(path) as store:
+        assert store.increment("digests_sent", day) == 1
+        assert store.increment("digests_sent", day, by=4) == 5
+        store.increment("failures:timeout", day)
+        store.increment("digests_sent", next_day)
+    with Store.open(path) as store:
+        assert store.counters(day) == {"digests_sent": 5, "failures:timeout": 1}
+        assert store.counters(date(2025, 2, 1)) == {}
+        assert store.prune_counters(next_day) == 1
+        assert store.counters(day) == {}
+        assert store.counters(next_day) == {"digests_sent": 1}
+
+
+# -- delivery ledger -------------------------------------------------------------------------
+
+
+def test_delivery_ledger_is_capped_per_chat(path: Path) -> None:
+    """A chat's ledger keeps only the newest entries, so it cannot grow without bound."""
+    with Store.open(path, max_deliveries_per_chat=5) as store:
+        for day in range(4):
+            ids = [f"d{day}-{i}" for i in range(3)]
+            store.record_delivery(1, ids, T0 + timedelta(days=day))
+        assert store.count_deliveries() == 5
+    with Store.open(path, max_deliveries_per_chat=5) as store:
+        assert store.delivered_ids(1) == {"d2-1", "d2-2", "d3-0", "d3-1", "d3-2"}
+        assert [d.article_id for d in store.deliveries(1)][-1] == "d3-2"
+
+
+def test_prune_deliveries_removes_old_entries_durably(path: Path) -> None:
+    """Entries sent before the cutoff are forgotten; the count stays bounded after reopen."""
+    with Store.open(path) as store:
+        for chat_id in (1, 2):
+            for day in range(10):
+                store.record_delivery(chat_id, [f"d{day}"], T0 + timedelta(days=day))
+        assert store.count_deliveries() == 20
+        assert store.prune_deliveries(T0 + timedelta(days=7)) == 14
+        assert store.prune_deliveries(T0 + timedelta(days=7)) == 0
+    with Store.open(path) as store:
+        assert store.count_deliveries() == 6
+        assert store.delivered_ids(2) == {"d7", "d8", "d9"}
+        assert store.deliveries(1) == [
+            Delivery(chat_id=1, article_id=f"d{day}", sent=T0 + timedelta(days=day))
+            for day in (7, 8, 9)
+        ]
+
+
+def test_resending_an_article_refreshes_its_entry(store: Store) -> None:
+    """An article sent again counts as recent, so the cap does not drop it first."""
+    store.record_delivery(1, ["a", "b"], T0)
+    store.record_delivery(1, ["a"], T0 + timedelta(days=1))
+    assert store.prune_deliveries(T0 + timedelta(hours=1)) == 1
+    assert store.delivered_ids(1) == {"a"}
+
+
+# -- durability ------------------------------------------------------------------------------
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from bot.models import Subscriber
+    from bot.store import Store
+
+    store = Store.open(Path(sys.argv[1]), compact_min_bytes=int(sys.argv[2]))
+    chat_id = int(sys.argv[3])
+    while True:
+        store.put_subscriber(Subscriber(chat_id=chat_id, topics=("world",) * 20))
+        print(chat_id, flush=True)  # only after put_subscriber returned
+        chat_id += 1
+    """
+)
+
+
+@pytest.mark.parametrize("kill_after", [1, 150, 600])
+def test_acknowledged_writes_survive_sigkill(path: Path, kill_after: int) -> None:
+    """Every write that returned before SIGKILL is there at the next open.
+
+    The writer compacts often (a small threshold), so a kill can land mid-compaction.
+    Three rounds: the store must reopen after each kill and keep every earlier write.
+    """
+    acknowledged: list[int] = []
+    for _ in range(3):
+        proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(path), "6000", str(len(acknowledged))],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        for _ in range(kill_after):
+            acknowledged.append(int(proc.stdout.readline()))
+        proc.send_signal(signal.SIGKILL)
+        acknowledged += [int(line) for line in proc.stdout.read().split()]
+        proc.stdout.close()
+        assert proc.wait() == -signal.SIGKILL
+        with Store.open(path) as store:
+            stored = {s.chat_id for s in store.subscribers()}
+        assert set(acknowledged) <= stored
+        # The one write in flight at the kill may or may not be there, nothing else.
+        assert stored <= set(range(len(acknowledged) + 1))
+        acknowledged = sorted(stored)
+
+
+def test_torn_final_journal_line_is_ignored_and_cut_off(path: Path) -> None:
+    """A crash mid-append leaves an unfinished line: it is dropped, and later writes work."""
+    with Store.open(path) as store:
+        store.put_subscriber(subscriber(1))
+        store.put_subscriber(subscriber(2))
+    good = journal(path).read_bytes()
+    with journal(path).open("ab") as f:
+        f.write(b'["put","subscribers","3",{"chat_id":3,"chat_ty')
+    with Store.open(path) as store:
+        assert {s.chat_id for s in store.subscribers()} == {1, 2}
+        assert journal(path).read_bytes() == good
+        store.put_subscriber(subscriber(4))
+    with Store.open(path) as store:
+        assert {s.chat_id for s in store.subscribers()} == {1, 2, 4}
+
+
+def test_complete_final_line_without_newline_is_not_acknowledged(path: Path) -> None:
+    """A line is acknowledged only with its newline; without it, it is a torn write."""
+    with Store.open(path) as store:
+        store.put_subscriber(subscriber(1))
+    line = journal(path).read_bytes()
+    with journal(path).open("ab") as f:
+        f.write(line.replace(b'"1"', b'"2"').replace(b":1,", b":2,").rstrip(b"\n"))
+    with Store.open(path) as store:
+        assert {s.chat_id for s in store.subscribers()} == {1}
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        pytest.param(b"", "empty", id="empty"),
+        pytest.param(b'{"format": "newsdigest-store", "sch', "not valid JSON", id="truncated"),
+        pytest.param(b"\x00\x00\x00\x00", "not valid JSON", id="zeros"),
+        pytest.param(b"\xff\xfe garbage", "not valid JSON", id="binary"),
+        pytest.param(b"[1, 2, 3]", "JSON object", id="array"),
+        pytest.param(b'{"subscribers": [1]}', "neither", id="not-tinydb"),
+        pytest.param(b'{"format": "other-app"}', "not a newsdigest store", id="other-format"),
+        pytest.param(
+            b'{"format": "newsdigest-store", "schema": 99, "generation": 1, "tables": {}}',
+            "newer newsdigest",
+            id="future-schema",
+        ),
+        pytest.param(
+            b'{"format": "newsdigest-store", "schema": 2, "generation": 1, "tables": {}}',
+            "expected the tables",
+            id="missing-tables",
+        ),
+        pytest.param(
+            b'{"format": "newsdigest-store", "schema": 2, "generation": 1, "tables": {'
+            b'"subscribers": {"5": {"chat_id": 6}}, "articles": {}, "deliveries": {}, '
+            b'"feeds": {}, "counters": {}}}',
+            "chat_id 6",
+            id="mismatched-key",
+        ),
+        pytest.param(
+            b'{"subscribers": {"1": {"topics": []}}}', "has no 'chat_id'", id="bad-v1-document"
+        ),
+    ],
+)
+def test_damaged_data_file_is_refused_and_left_unchanged(
+    path: Path, content: bytes, problem: str
+) -> None:
+    """A damaged data file stops the bot with a message naming it; no file is touched."""
+    path.parent.mkdir()
+    path.write_bytes(content)
+    (path.parent / f"{path.name}.journal.1").write_bytes(b"")
+    before = folder_state(path.parent)
+    with pytest.raises(StoreCorruptError, match=problem) as caught:
+        Store.open(path)
+    assert str(path) in str(caught.value)
+    assert caught.value.path == path
+    assert folder_state(path.parent) == before
+
+
+def test_data_file_that_is_a_folder_is_refused(path: Path) -> None:
+    """An unreadable data file (here a folder) is reported by name, not replaced."""
+    path.mkdir(parents=True)
+    with pytest.raises(StoreCorruptError, match="folder") as caught:
+        Store.open(path)
+    assert caught.value.path == path
+    assert path.is_dir()
+
+
+def test_damaged_middle_journal_line_is_refused(path: Path) -> None:
+    """A bad line before the end is damage, not a crash: refuse and name the line."""
+    with Store.open(path) as store:
+        for chat_id in range(3):
+            store.put_subscriber(subscriber(chat_id))
+    lines = journal(path).read_bytes().split(b"\n")
+    lines[1] = lines[1][:60]  # as if cut short, with more lines after it
+    journal(path).write_bytes(b"\n".join(lines))
+    before = folder_state(path.parent)
+    with pytest.raises(StoreCorruptError, match="line 2 of 3") as caught:
+        Store.open(path)
+    assert caught.value.path == journal(path)
+    assert str(journal(path)) in str(caught.value)
+    assert folder_state(path.parent) == before
+
+
+def test_missing_journal_is_refused(path: Path) -> None:
+    """Without its journal the snapshot is out of date: refuse rather than lose changes."""
+    with Store.open(path) as store:
+        store.put_subscriber(subscriber(1))
+    journal(path).unlink()
+    with pytest.raises(StoreCorruptError, match=r"journal\.1 is missing"):
+        Store.open(path)
+
+
+def test_files_are_private(path: Path) -> None:
+    """Data, journal and lock files are mode 0600 even with a permissive umask."""
+    old_umask = os.umask(0)
+    try:
+        with Store.open(path) as store:
+            store.put_subscriber(subscriber(1))
+            store.compact()
+            store.put_subscriber(subscriber(2))
+    finally:
+        os.umask(old_umask)
+    files = sorted(path.parent.iterdir())
+    assert [f.name for f in files] == [
+        "newsdigest.json",
+        "newsdigest.json.journal.2",
+        "newsdigest.json.lock",
+    ]
+    for file in files:
+        assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
+
+
+def test_a_plain_tinydb_file_is_migrated(path: Path) -> None:
+    """A schema 1 file (written by plain TinyDB) opens with all its data; the original is kept."""
+    path.parent.mkdir()
+    db = TinyDB(path)
+    db.table("subscribers").insert_multiple([subscriber(1).to_dict(), subscriber(2).to_dict()])
+    db.table("articles").insert(article(1).to_dict())
+    db.table("deliveries").insert_multiple(
+        Delivery(chat_id=1, article_id=a, sent=T0 + timedelta(hours=h)).to_dict()
+        for a, h in (("a0002", 2), ("a0001", 1))
+    )
+    db.table("feeds").insert(FeedState(url="https://news.example/rss", failures=2).to_dict())
+    db.close()
+    original = path.read_bytes()
+
+    with Store.open(path, max_deliveries_per_chat=1) as store:
+        assert store.get_subscriber(2) == subscriber(2)
+        assert store.article_by_url("https://news.example/1") == article(1)
+        assert store.delivered_ids(1) == {"a0001", "a0002"}
+        assert [d.article_id for d in store.deliveries(1)] == ["a0001", "a0002"]
+        assert store.get_feed_state("https://news.example/rss") == FeedState(
+            url="https://news.example/rss", failures=2
+        )
+        store.put_subscriber(subscriber(3))
+
+    header = json.loads(path.read_bytes())
+    assert (header["format"], header["schema"]) == ("newsdigest-store", SCHEMA)
+    (backup,) = path.parent.glob("newsdigest.json.schema1-*.bak")
+    assert backup.read_bytes() == original
+    with Store.open(path) as store:
+        assert store.count_subscribers() == 3
+
+
+def test_second_opener_is_refused(path: Path) -> None:
+    """Another process opening the same store gets a clear error; it works once closed."""
+    probe = textwrap.dedent(
+        """
+        import sys
+        from pathlib import Path
+        from bot.store import Store, StoreLockedError
+        try:
+            Store.open(Path(sys.argv[1]))
+        except StoreLockedError as exc:
+            print(exc)
+        """
+    )
+    with Store.open(path) as store:
+        store.put_subscriber(subscriber(1))
+        out = subprocess.run(
+            [sys.executable, "-c", probe, str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert f"{path} is already open" in out
+        assert f"process {os.getpid()}" in out
+        with pytest.raises(StoreLockedError):
+            Store.open(path)
+    with Store.open(path) as store:
+        assert store.get_subscriber(1) == subscriber(1)
+
+
+def test_closed_store_refuses_use(path: Path) -> None:
+    """Using a closed store is an error, not a silent no-op."""
+    store = Store.open(path)
+    store.close()
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.get_subscriber(1)
+    with pytest.raises(StoreError, match="closed"):
+        store.put_subscriber(subscriber(1))
+
+
+# -- write failures --------------------------------------------------------------------------
+
+
+def test_failed_write_raises_and_loses_nothing(path: Path) -> None:
+    """A write the disk refuses raises StoreWriteError; memory and disk keep the old state.
+
+    The kernel accepts part of the line before refusing, like a disk filling up mid-write:
+    that partial line must not turn into damage once writes work again.
+    """
+    with Store.open(path) as store:
+        store.put_subscriber(subscriber(1))
+        size = journal(path).stat().st_size
+        with file_size_limit(size + 50), pytest.raises(StoreWriteError, match="too large"):
+            store.update_subscriber(1, status=PAUSED)
+        assert store.get_subscriber(1) == subscriber(1)
+        assert journal(path).stat().st_size == size
+        store.put_subscriber(subscriber(2))
+    with Store.open(path) as store:
+        assert store.get_subscriber(1) == subscriber(1)
+        assert store.get_subscriber(2) == subscriber(2)
+
+
+def test_failed_batch_is_undone_in_memory(path: Path) -> None:
+    """If a batch cannot be stored, none of its writes remain visible."""
+
+    def replace_one_by_two(store: Store) -> None:
+        with store.batch():
+            store.put_subscriber(subscriber(2))
+            store.delete_subscriber(1)
+            assert store.get_subscriber(2) is not None  # visible inside the batch
+
+    with Store.open(path) as store:
+        store.put_subscriber(subscriber(1))
+        size = journal(path).stat().st_size
+        with file_size_limit(size + 10), pytest.raises(StoreWriteError):
+            replace_one_by_two(store)
+        assert store.get_subscriber(2) is None
+        assert store.get_subscriber(1) == subscriber(1)
+        store.put_subscriber(subscriber(3))
+    with Store.open(path) as store:
+        assert {s.chat_id for s in store.subscribers()} == {1, 3}
+
+
+def test_failed_compaction_keeps_the_journal(path: Path) -> None:
+    """A snapshot that cannot be written leaves no debris; the store keeps working."""
+    with Store.open(path) as store:
+        for chat_id in range(10):
+            store.put_subscriber(subscriber(chat_id))
+        before = folder_state(path.parent)
+        with file_size_limit(100), pytest.raises(StoreWriteError, match="snapshot"):
+            store.compact()
+        assert folder_state(path.parent) == before
+        store.put_subscriber(subscriber(10))
+    with Store.open(path) as store:
+        assert store.count_subscribers() == 11
+
+
+def test_automatic_compaction_failure_does_not_fail_the_write(
+    tmp_path: Path, path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The write that triggers a failing compaction is stored, and compaction is retried."""
+    with Store.open(tmp_path / "measure" / "newsdigest.json") as other:
+        other.put_subscriber(subscriber(1))
+        line = journal(other.path).stat().st_size
+    with Store.open(path, compact_min_bytes=1) as store:
+        assert journal(path).name.endswith(".1")
+        with file_size_limit(line + 1):  # the journal line fits, a snapshot holding it does not
+            store.put_subscriber(subscriber(1))
+        assert "compaction failed" in caplog.text
+        assert journal(path).name.endswith(".1")
+        assert store.get_subscriber(1) == subscriber(1)
+        store.put_subscriber(subscriber(2))
+        assert journal(path).name.endswith(".2")
+    with Store.open(path) as store:
+        assert store.count_subscribers() == 2
+
+
+def test_read_only_folder_refuses_compaction_but_keeps_data(path: Path) -> None:
+    """In a folder that became read-only, compaction fails clearly and nothing is lost."""
+    with Store.open(path) as store:
+        store.put_subscriber(subscriber(1))
+        path.parent.chmod(0o500)
+        try:
+            if os.access(path.parent, os.W_OK):
+                pytest.skip("permissions are not enforced for this user (root)")
+            with pytest.raises(StoreWriteError, match="permission denied"):
+                store.compact()
+            store.put_subscriber(subscriber(2))  # the journal is already open
+        finally:
+            path.parent.chmod(0o700)
+    with Store.open(path) as store:
+        assert store.count_subscribers() == 2
+
+
+def test_unwritable_location_is_reported(tmp_path: Path) -> None:
+    """A data file whose folder cannot be created gives a StoreWriteError naming it."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(StoreWriteError, match="not-a-folder"):
+        Store.open(blocker / "newsdigest.json")
+
+
+# -- batches and compaction ------------------------------------------------------------------
+
+
+def test_batch_writes_one_journal_line(path: Path) -> None:
+    """A batch is one line: after a crash all of it is there or none of it."""
+    with Store.open(path) as store:
+        size = journal(path).stat().st_size
+        with store.batch():
+            for n in range(20):
+                store.put_article(article(n))
+            with store.batch():  # nested batches join the outer one
+                store.put_subscriber(subscriber(1))
+            assert store.count_articles() == 20
+        assert journal(path).read_bytes()[size:].count(b"\n") == 1
+    with Store.open(path) as store:
+        assert store.count_articles() == 20
+        assert store.get_subscriber(1) == subscriber(1)
+
+
+def test_batch_keeps_writes_made_before_an_exception(path: Path) -> None:
+    """A batch changes when writes reach the disk, not which writes happen."""
+
+    def ingest(store: Store) -> None:
+        with store.batch():
+            store.put_article(article(1))
+            raise RuntimeError("feed parsing failed")
+
+    with Store.open(path) as store, pytest.raises(RuntimeError):
+        ingest(store)
+    with Store.open(path) as store:
+        assert store.get_article("a0001") == article(1)
+
+
+def test_compaction_keeps_everything(path: Path) -> None:
+    """After compaction every kind of record is still there and the journal is empty."""
+    with Store.open(path, max_deliveries_per_chat=3) as store:
+        for n in range(5):
+            store.put_subscriber(subscriber(n))
+            store.put_article(article(n))
+            store.record_delivery(n, [f"a{n:04d}"], T0)
+        store.record_delivery(0, ["x", "y", "z"], T0 + timedelta(days=1))
+        store.put_feed_state(FeedState(url="https://f.example", etag="e"))
+        store.increment("digests_sent", date(2025, 3, 1), by=3)
+        store.delete_subscriber(4)
+        store.compact()
+        assert journal(path).stat().st_size == 0
+    with Store.open(path, max_deliveries_per_chat=3) as store:
+        assert [s.chat_id for s in store.subscribers()] == [0, 1, 2, 3]
+        assert store.get_subscriber(3) == subscriber(3)
+        assert store.count_articles() == 5
+        assert store.get_article("a0004") == article(4)
+        assert store.delivered_ids(0) == {"x", "y", "z"}
+        assert store.delivered_ids(4) == set()
+        assert store.get_feed_state("https://f.example") == FeedState("https://f.example", "e")
+        assert store.counters(date(2025, 3, 1)) == {"digests_sent": 3}
+
+
+def test_automatic_compaction_bounds_the_journal(path: Path) -> None:
+    """Compaction runs by itself once the journal outgrows the snapshot."""
+    with Store.open(path, compact_min_bytes=2000) as store:
+        for round_ in range(20):
+            for chat_id in range(5):
+                store.put_subscriber(subscriber(chat_id, thread_id=round_))
+        assert journal(path).stat().st_size <= max(2000, path.stat().st_size) + 1000
+    assert journal(path).name != "newsdigest.json.journal.1"
+    with Store.open(path) as store:
+        assert store.get_subscriber(4) == subscriber(4, thread_id=19)
+
+
+@pytest.fixture
+def generations(tmp_path: Path) -> dict[str, bytes]:
+    """The files of one store before (gen 1) and after (gen 2) a compaction."""
+    path = tmp_path / "gen" / "newsdigest.json"
+    with Store.open(path) as store:
+        for chat_id in range(3):
+            store.put_subscriber(subscriber(chat_id))
+    files = {"snapshot1": path.read_bytes(), "journal1": journal(path).read_bytes()}
+    with Store.open(path) as store:
+        store.compact()
+    files["snapshot2"] = path.read_bytes()
+    assert journal(path).read_bytes() == b""
+    return files
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        pytest.param(
+            {"newsdigest.json": "snapshot1", "journal.1": "journal1", "tmp": "snapshot2[:30]"},
+            id="crash-while-writing-the-new-snapshot",
+        ),
+        pytest.param(
+            {
+                "newsdigest.json": "snapshot1",
+                "journal.1": "journal1",
+                "journal.2": "",
+                "tmp": "snapshot2",
+            },
+            id="crash-before-the-rename",
+        ),
+        pytest.param(
+            {"newsdigest.json": "snapshot2", "journal.1": "journal1", "journal.2": ""},
+            id="crash-before-deleting-the-old-journal",
+        ),
+    ],
+)
+def test_a_crash_at_any_compaction_step_leaves_a_loadable_store(
+    path: Path, generations: dict[str, bytes], layout: dict[str, str]
+) -> None:
+    """Whatever step compaction died at, the store opens with all data and tidies up."""
+    path.parent.mkdir()
+    for name, source in layout.items():
+        content = generations[source.removesuffix("[:30]")] if source else b""
+        if source.endswith("[:30]"):
+            content = content[:30]
+        target = path if name == path.name else path.parent / f"{path.name}.{name}"
+        target.write_bytes(content)
+    with Store.open(path) as store:
+        assert [s.chat_id for s in store.subscribers()] == [0, 1, 2]
+        store.put_subscriber(subscriber(3))
+    assert len(journals(path)) == 1
+    assert not (path.parent / f"{path.name}.tmp").exists()
+    with Store.open(path) as store:
+        assert store.count_subscribers() == 4
+
+
+def test_newer_journal_with_changes_is_refused(path: Path, generations: dict[str, bytes]) -> None:
+    """A data file older than its journals (restored from a copy?) is not silently used."""
+    path.parent.mkdir()
+    path.write_bytes(generations["snapshot1"])
+    (path.parent / f"{path.name}.journal.1").write_bytes(generations["journal1"])
+    newer = path.parent / f"{path.name}.journal.2"
+    newer.write_bytes(generations["journal1"])
+    with pytest.raises(StoreCorruptError, match="newer than the data file") as caught:
+        Store.open(path)
+    assert caught.value.path == newer
+
+
+def test_journal_without_data_file_is_refused(path: Path, generations: dict[str, bytes]) -> None:
+    """Changes with no data file are not thrown away by creating a new empty store."""
+    path.parent.mkdir()
+    (path.parent / f"{path.name}.journal.1").write_bytes(generations["journal1"])
+    with pytest.raises(StoreCorruptError, match=r"data file .* is missing"):
+        Store.open(path)
+    assert not path.exists()
+
+
+def test_every_public_method_is_documented() -> None:
+    """The store's API is readable from its docstrings alone."""
+    public = [name for name in dir(Store) if not name.startswith("_")]
+    assert "record_delivery" in public
+    for name in public:
+        assert getattr(Store, name).__doc__, name
