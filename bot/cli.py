@@ -6,15 +6,24 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from summarizer import METHODS, Article, Summarizer, SummarizerError, parse_bytes, parse_file
 from summarizer.evaluation import load_jsonl
 
+from .config import ConfigError, Settings, load_settings
+from .digest import DigestBuilder
 from .fetch import FetchError, FetchLimits, fetch, new_client
-from .paths import SEED_ARTICLE
+from .ingest import Ingester, IngestReport, SourceReport
+from .models import Subscriber, now_utc
+from .paths import BUNDLED_CONFIG, SEED_ARTICLE
+from .render import render_digest_text
+from .store import Store, StoreError
+from .topics import KeywordError, normalize_keyword
 
 # A pasted article larger than this is surely not one article.
 MAX_STDIN_BYTES = 10_000_000
@@ -99,13 +108,123 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+def _print_source(report: SourceReport) -> None:
+    if report.waiting:
+        status = f"waiting (backing off after: {report.error})"
+    elif report.error and not report.new:
+        status = f"FAILED: {report.error}"
+    elif report.not_modified:
+        status = "not modified"
+    else:
+        status = f"{report.new} new, {report.known} known"
+        if report.skipped:
+            status += f", {report.skipped} skipped"
+        if report.error:
+            status += f" (problems: {report.error})"
+    print(f"  {report.name}: {status}")
+
+
+async def _ingest(
+    settings: Settings, store: Store, *, feeds: bool, quiet: bool = False
+) -> IngestReport:
+    from tqdm import tqdm
+
+    total = len(settings.feeds) * feeds + (settings.seeds_dir is not None)
+    with tqdm(total=total, file=sys.stderr, unit="source", disable=quiet, leave=False) as bar:
+        return await Ingester(settings, store).run(
+            feeds=feeds, force=True, on_source=lambda _: bar.update()
+        )
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Fetch every source once and store what is new."""
+    settings = _settings(args)
+    with Store.open(settings.data_file) as store:
+        report = asyncio.run(_ingest(settings, store, feeds=not args.seeds_only))
+        print(f"Ingested {report.new} new articles ({store.count_articles()} stored):")
+        for source in report.sources:
+            _print_source(source)
+        failed = report.failed
+        if failed:
+            names = ", ".join(s.name for s in failed)
+            print(f"{len(failed)} source(s) failed: {names}", file=sys.stderr)
+    return 0
+
+
+def _words(values: list[str] | None) -> tuple[str, ...]:
+    words: list[str] = []
+    for value in values or []:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    words.append(normalize_keyword(part))
+                except KeywordError as exc:
+                    raise SummarizerError(str(exc)) from None
+    return tuple(words)
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    """Print a digest of the stored articles (the bundled seeds if the store is empty)."""
+    settings = _settings(args)
+    topics = tuple(t.strip().lower() for t in (args.topics or "").split(",") if t.strip())
+    unknown = [t for t in topics if settings.topic(t) is None]
+    if unknown:
+        known = ", ".join(settings.topic_names)
+        raise SummarizerError(f"unknown topic {', '.join(unknown)}; choose from: {known}")
+    with Store.open(settings.data_file) as store:
+        if store.count_articles() == 0:
+            print("The store is empty: reading the bundled seeds first.", file=sys.stderr)
+            asyncio.run(_ingest(settings, store, feeds=False, quiet=True))
+        hours = args.hours or settings.digest.window_hours
+        # Anchor the window at the latest ingest, so a terminal digest shows the last
+        # stored news even when nothing was fetched today.
+        newest = max((a.fetched for a in store.articles_since(now_utc() - timedelta(days=3650))),
+                     default=now_utc())
+        since = newest - timedelta(hours=hours)
+        articles = store.articles_since(since)
+    reader = Subscriber(
+        chat_id=0,
+        topics=topics,
+        follow=_words(args.follow),
+        exclude=_words(args.exclude),
+        timezone=args.timezone or settings.default_timezone,
+        last_digest=since - timedelta(microseconds=1),
+    )
+    builder = DigestBuilder(
+        articles, now=now_utc(), max_items=args.items or settings.digest.max_items,
+        window=timedelta(hours=hours),
+    )
+    print(render_digest_text(builder.build(reader)))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="newsdigest", description="Self-hosted news digests for Telegram."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    parser.add_argument(
+        "--config", default=str(BUNDLED_CONFIG), help="configuration file (default: bundled)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ing = sub.add_parser("ingest", help="fetch every source once and store new articles")
+    ing.add_argument("--seeds-only", action="store_true", help="only the seeds folder")
+    ing.set_defaults(func=cmd_ingest)
+
+    dig = sub.add_parser("digest", help="print a digest of the stored news in the terminal")
+    dig.add_argument("--topics", help="comma-separated topics (default: all)")
+    dig.add_argument("--follow", action="append", help="also include articles with this word")
+    dig.add_argument("--exclude", action="append", help="leave out articles with this word")
+    dig.add_argument("--items", type=int, help="number of stories (default: from config)")
+    dig.add_argument("--hours", type=int, help="window before the latest ingest (default 24)")
+    dig.add_argument("--timezone", help="show times in this IANA zone")
+    dig.set_defaults(func=cmd_digest)
 
     summ = sub.add_parser("summarize", help="summarize one article (file, URL or stdin)")
     summ.add_argument(
@@ -151,11 +270,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     try:
         return int(args.func(args))
-    except (SummarizerError, FetchError, OSError) as exc:
+    except (SummarizerError, FetchError, ConfigError, StoreError, OSError) as exc:
         print(f"newsdigest: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) went away: stop quietly, like other Unix tools.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

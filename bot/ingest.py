@@ -1,0 +1,248 @@
+"""Ingest: sources -> articles with topics and a summary -> the store.
+
+Summaries are computed here, once per article, off the event loop (``asyncio.to_thread``),
+and stored with the article; digests only read them. The store is written on the loop
+thread, in one batch per source (one fsync per source rather than per article).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from summarizer import Article, Summarizer, SummarizerError
+
+from .config import Feed, Settings
+from .fetch import FetchLimits, new_client
+from .models import FeedState, StoredArticle
+from .sources import FeedSpec, SourceError, is_due, load_seed_folder, poll_feed
+from .store import Store
+from .topics import TopicMatcher, article_words
+from .urls import article_id, canonical_url
+
+logger = logging.getLogger(__name__)
+
+SEEDS_SOURCE = "seeds"
+
+
+@dataclass
+class SourceReport:
+    """What one source gave in one ingest run."""
+
+    name: str
+    url: str
+    new: int = 0
+    known: int = 0
+    skipped: int = 0
+    error: str | None = None
+    not_modified: bool = False
+    waiting: bool = False
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did, per source."""
+
+    sources: list[SourceReport] = field(default_factory=list)
+
+    @property
+    def new(self) -> int:
+        """New articles stored in this run."""
+        return sum(s.new for s in self.sources)
+
+    @property
+    def failed(self) -> list[SourceReport]:
+        """Sources that failed in this run."""
+        return [s for s in self.sources if s.error]
+
+
+def stable_id(article: Article) -> tuple[str, str]:
+    """(id, canonical url): from the URL when there is one, else from title and source."""
+    if article.url:
+        canonical = canonical_url(article.url)
+        return article_id(canonical), canonical
+    basis = f"{article.source}\n{article.title}\n{article.published}\n{article.text[:500]}"
+    return "t" + hashlib.sha256(basis.encode()).hexdigest()[:20], ""
+
+
+def to_stored(
+    article: Article,
+    *,
+    summarizer: Summarizer,
+    matcher: TopicMatcher,
+    feed_topics: Sequence[str] = (),
+    feed_name: str = "",
+    source: str = "",
+    now: datetime,
+) -> StoredArticle:
+    """Summarize and classify one article (CPU work: call it off the event loop)."""
+    identifier, canonical = stable_id(article)
+    summary = summarizer(article)
+    text = article.text
+    return StoredArticle(
+        id=identifier,
+        url=canonical or article.url,
+        title=article.title or (summary.sentences[0][:120] if summary.sentences else ""),
+        source=article.source or source or feed_name,
+        published=article.published,
+        fetched=now,
+        language=summary.language,
+        topics=matcher.topics_for(article.title, text, feed_topics),
+        summary=summary.sentences,
+        words=article_words(article.title, text),
+        feed=feed_name,
+    )
+
+
+def _convert_all(
+    articles: Sequence[Article],
+    convert: Callable[[Article], StoredArticle],
+) -> tuple[list[StoredArticle], int]:
+    out: list[StoredArticle] = []
+    skipped = 0
+    for article in articles:
+        try:
+            out.append(convert(article))
+        except SummarizerError as exc:
+            logger.info("skipping %r: %s", article.title[:80], exc)
+            skipped += 1
+    return out, skipped
+
+
+class Ingester:
+    """Runs sources into the store. One per application; reused across runs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.matcher = TopicMatcher(settings.topics)
+        self.summarizer = Summarizer(
+            sentences=settings.digest.sentences, max_chars=settings.digest.max_chars
+        )
+        self.limits = FetchLimits(
+            timeout=settings.fetch.timeout,
+            max_bytes=settings.fetch.max_bytes,
+            user_agent=settings.fetch.user_agent,
+            allow_private=settings.fetch.allow_private_addresses,
+        )
+
+    def _is_new(self, article: Article) -> bool:
+        identifier, _ = stable_id(article)
+        return self.store.get_article(identifier) is None
+
+    async def _store(
+        self, report: SourceReport, articles: Sequence[Article], *, feed_topics: Sequence[str],
+        feed_name: str,
+    ) -> None:
+        fresh = [a for a in articles if self._is_new(a)]
+        report.known += len(articles) - len(fresh)
+        now = self.clock()
+
+        def convert(article: Article) -> StoredArticle:
+            return to_stored(
+                article, summarizer=self.summarizer, matcher=self.matcher,
+                feed_topics=feed_topics, feed_name=feed_name, source=report.name, now=now,
+            )
+
+        stored, skipped = await asyncio.to_thread(_convert_all, fresh, convert)
+        report.skipped += skipped
+        with self.store.batch():
+            for item in stored:
+                self.store.put_article(item)
+        report.new += len(stored)
+
+    async def ingest_seeds(self) -> SourceReport | None:
+        """Store the articles of the seeds folder (already known ones are skipped)."""
+        folder = self.settings.seeds_dir
+        if folder is None:
+            return None
+        report = SourceReport(name=SEEDS_SOURCE, url=str(folder))
+        errors: list[str] = []
+        try:
+            loaded = await asyncio.to_thread(
+                load_seed_folder, folder, on_error=lambda p, e: errors.append(f"{p.name}: {e}")
+            )
+        except SourceError as exc:
+            report.error = str(exc)
+            return report
+        report.skipped += len(errors)
+        if errors:
+            report.error = "; ".join(errors[:3])
+        await self._store(report, [a for _, a in loaded], feed_topics=(), feed_name=SEEDS_SOURCE)
+        return report
+
+    async def ingest_feed(
+        self, feed: Feed, client: httpx.AsyncClient, *, force: bool = False
+    ) -> SourceReport:
+        """Poll one feed (unless it is waiting out a backoff) and store what is new."""
+        report = SourceReport(name=feed.name, url=feed.url)
+        now = self.clock()
+        state = self.store.get_feed_state(feed.url) or FeedState(url=feed.url)
+        if not force and not is_due(state, now):
+            report.waiting = True
+            report.error = state.last_error
+            return report
+        spec = FeedSpec(
+            url=feed.url, name=feed.name, topics=feed.topics, language=feed.language,
+            full_text=feed.full_text,
+        )
+        poll = await poll_feed(
+            spec, state, client, self.limits, now,
+            max_entries=self.settings.max_entries_per_feed,
+        )
+        report.error = poll.error
+        report.not_modified = poll.not_modified
+        if poll.entries:
+            await self._store(report, poll.entries, feed_topics=feed.topics, feed_name=feed.name)
+        self.store.put_feed_state(
+            replace(poll.state, articles_total=poll.state.articles_total + report.new)
+        )
+        return report
+
+    async def run(
+        self,
+        *,
+        feeds: bool = True,
+        seeds: bool = True,
+        force: bool = False,
+        on_source: Callable[[SourceReport], None] | None = None,
+    ) -> IngestReport:
+        """One ingest run over the seeds and every configured feed, concurrently."""
+        report = IngestReport()
+        if seeds:
+            seed_report = await self.ingest_seeds()
+            if seed_report is not None:
+                report.sources.append(seed_report)
+                if on_source:
+                    on_source(seed_report)
+        if feeds and self.settings.feeds:
+            async with new_client(self.limits) as client:
+
+                async def one(feed: Feed) -> SourceReport:
+                    result = await self.ingest_feed(feed, client, force=force)
+                    if on_source:
+                        on_source(result)
+                    return result
+
+                report.sources.extend(await asyncio.gather(*(one(f) for f in self.settings.feeds)))
+        return report
+
+
+def seeds_path(settings: Settings) -> Path | None:
+    """The seeds folder, if configured and present."""
+    folder = settings.seeds_dir
+    return folder if folder is not None and folder.is_dir() else None

@@ -1,0 +1,165 @@
+"""Ingest into a real store and compose digests: seeds, feeds from loopback, filters, dedup."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.config import Feed, Settings, load_settings
+from bot.digest import DigestBuilder
+from bot.ingest import Ingester
+from bot.models import Subscriber
+from bot.paths import BUNDLED_CONFIG
+from bot.render import render_digest_html
+from bot.store import Store
+from tests.feedserver import FeedServer
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>Loopback Wire</title>
+<link>http://127.0.0.1/</link><description>test</description>
+<item><title>Ministers agree &lt;b&gt;new&lt;/b&gt; climate treaty &amp; funding</title>
+<link>{base}/story-1?utm_source=rss</link><pubDate>Wed, 25 Nov 2026 08:00:00 GMT</pubDate>
+<description>Government ministers from forty countries agreed a new climate treaty on
+Wednesday after two weeks of talks. The treaty sets binding targets for 2035. Funding for
+poorer countries doubles. Scientists welcomed the deal but said it came late.</description></item>
+</channel></rss>"""
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """The shipped configuration with its data file in tmp_path and no feeds."""
+    base = load_settings(BUNDLED_CONFIG, {})
+    return replace(base, data_file=tmp_path / "nd.json", feeds=())
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Store]:
+    with Store.open(settings.data_file) as opened:
+        yield opened
+
+
+async def _ingest(settings: Settings, store: Store) -> None:
+    await Ingester(settings, store, clock=lambda: NOW).run(feeds=True)
+
+
+async def test_seeds_are_ingested_once_with_summaries_and_topics(
+    settings: Settings, store: Store
+) -> None:
+    """Every seed is stored once, summarized and filed under its topics; a rerun adds none."""
+    report = await Ingester(settings, store, clock=lambda: NOW).run()
+    seeds = len(list(settings.seeds_dir.glob("*.txt")))  # type: ignore[union-attr]
+    assert report.new == seeds == store.count_articles()
+    again = await Ingester(settings, store, clock=lambda: NOW).run()
+    assert again.new == 0
+    by_title = {a.title: a for a in store.articles_since(NOW - timedelta(days=1))}
+    expected = {
+        "Late Ferrante Header Sends Northbridge City Top of the League": {"sport"},
+        "Southern Ocean Is Absorbing Less Carbon in Winter Than Models Assumed, Study Finds":
+            {"science"},
+        "Startup Lumen Silicon Unveils AI Chip It Says Runs on a Tenth of the Power":
+            {"technology"},
+        "Lakeshore Museum of Art Reopens After $120 Million Renovation": {"culture"},
+    }
+    for title, topics in expected.items():
+        assert topics <= set(by_title[title].topics), title
+    for article in by_title.values():
+        assert 1 <= len(article.summary) <= 3
+        assert len(" ".join(article.summary)) <= settings.digest.max_chars
+    french = next(a for a in by_title.values() if a.title.startswith("Le Grand Prix"))
+    assert french.language == "french"
+
+
+async def test_same_story_appears_once_naming_the_other_outlets(
+    settings: Settings, store: Store
+) -> None:
+    """The three reports of the rate cut are one item that names the two other outlets."""
+    await _ingest(settings, store)
+    builder = DigestBuilder(store.articles_since(NOW - timedelta(days=1)), now=NOW,
+                            max_items=50)
+    digest = builder.build(Subscriber(chat_id=1, topics=("business",)))
+    rate_items = [i for i in digest.items if "Meridia" in i.title]
+    assert len(rate_items) == 1
+    outlets = {rate_items[0].source, *(s for s, _ in rate_items[0].also)}
+    assert outlets == {"Meridian Ledger", "Northbridge Herald", "Continental Wire"}
+
+
+async def test_filters_topics_follow_exclude(settings: Settings, store: Store) -> None:
+    """Topics narrow the digest, followed words add to it, excluded words remove."""
+    await _ingest(settings, store)
+    builder = DigestBuilder(store.articles_since(NOW - timedelta(days=1)), now=NOW,
+                            max_items=50)
+    sport = builder.build(Subscriber(chat_id=1, topics=("sport",)))
+    assert {i.title.split()[0] for i in sport.items} == {"Late", "Sharks"}
+    no_rugby = builder.build(Subscriber(chat_id=1, topics=("sport",), exclude=("rugby",)))
+    assert [i.title.split()[0] for i in no_rugby.items] == ["Late"]
+    follow = builder.build(Subscriber(chat_id=1, topics=("sport",), follow=("asteroid",)))
+    assert any("Asteroid" in i.title for i in follow.items)
+
+
+async def test_nothing_twice(settings: Settings, store: Store) -> None:
+    """Articles before the last digest, and stories already delivered, are left out."""
+    await _ingest(settings, store)
+    articles = store.articles_since(NOW - timedelta(days=1))
+    builder = DigestBuilder(articles, now=NOW, max_items=50)
+    reader = Subscriber(chat_id=1, topics=("business",))
+    first = builder.build(reader)
+    assert first.items
+    delivered = {first.items[0].article_id}
+    second = builder.build(reader, delivered)
+    assert first.items[0].title not in [i.title for i in second.items]
+    caught_up = builder.build(reader.evolve(last_digest=NOW))
+    assert caught_up.empty
+    [message] = render_digest_html(caught_up, now=NOW)
+    assert "Nothing new" in message
+
+
+async def test_feed_from_loopback_and_a_failing_feed(settings: Settings, store: Store) -> None:
+    """A good feed is stored with escaped-safe text; a broken one is recorded, not fatal."""
+    with FeedServer() as server:
+        good = server.serve("/rss", RSS.format(base=server.base_url),
+                            headers={"Content-Type": "application/rss+xml"})
+        bad = server.serve("/broken", "<html><body>not a feed</body></html>",
+                           headers={"Content-Type": "text/html"})
+        config = replace(
+            settings,
+            seeds_dir=None,
+            fetch=replace(settings.fetch, allow_private_addresses=True, timeout=5),
+            feeds=(Feed(url=good, name="Loopback Wire", topics=("world",), full_text=False),
+                   Feed(url=bad, name="Broken", topics=("world",), full_text=False)),
+        )
+        report = await Ingester(config, store, clock=lambda: NOW).run()
+    assert [s.new for s in report.sources] == [1, 0]
+    assert report.failed[0].name == "Broken"
+    [article] = store.articles_since(NOW - timedelta(hours=1))
+    # Feed titles are HTML: markup is dropped, entities become characters.
+    assert article.title == "Ministers agree new climate treaty & funding"
+    assert "utm_source" not in article.url
+    assert "world" in article.topics
+    state = store.get_feed_state(bad)
+    assert state is not None
+    assert state.failures == 1
+    assert state.next_attempt is not None
+
+
+def test_cli_digest_of_the_seeds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`newsdigest digest` on an empty store reads the seeds and prints real stories."""
+    config = tmp_path / "nd.toml"
+    text = BUNDLED_CONFIG.read_text()
+    text = text.replace('data_file = "../data/newsdigest.json"',
+                        f'data_file = "{tmp_path / "nd.json"}"')
+    seeds = BUNDLED_CONFIG.parent.parent / "seeds"
+    text = text.replace('seeds_dir = "../seeds"', f'seeds_dir = "{seeds}"')
+    config.write_text(text)
+    assert main(["--config", str(config), "digest", "--topics", "business", "--items", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Your news digest")
+    assert out.count("\n1. ") == 1
+    assert "Also reported by" in out
+    assert main(["--config", str(config), "digest", "--topics", "nonsense"]) == 1
+    assert "unknown topic nonsense" in capsys.readouterr().err
