@@ -20,17 +20,24 @@ from .models import StoredArticle
 
 MAX_APART = timedelta(hours=48)
 TITLE_OVERLAP = 0.6
-TEXT_SIMILARITY = 0.18
-WORDS_PER_ARTICLE = 500
+TEXT_SIMILARITY = 0.16
+# The story is told in the title and the first paragraphs.
+WORDS_PER_ARTICLE = 250
 # Words in more than this share of the articles say nothing about which story it is.
 COMMON_SHARE = 0.05
-MAX_POSTINGS = 200
+# Each article is compared with those sharing two of its rarest words.
+SIGNATURE_WORDS = 12
+
+
+def _fold(word: str) -> str:
+    # A light, language-neutral normalization (plural and possessive "s"), much cheaper
+    # than a stemmer over thousands of articles: enough to match the same story's words.
+    return word[:-2] if word.endswith("'s") else word[:-1] if word.endswith("s") else word
 
 
 def _content_words(article: StoredArticle) -> set[str]:
-    language = get_language(article.language)
-    stop, stem = language.stop_words, language.stemmer
-    return {stem(w) for w in article.words[:WORDS_PER_ARTICLE] if len(w) > 2 and w not in stop}
+    stop = get_language(article.language).stop_words
+    return {_fold(w) for w in article.words[:WORDS_PER_ARTICLE] if len(w) > 2 and w not in stop}
 
 
 def _title_words(article: StoredArticle) -> set[str]:
@@ -63,7 +70,11 @@ def _close_in_time(a: StoredArticle, b: StoredArticle) -> bool:
 
 
 def story_groups(articles: Sequence[StoredArticle]) -> list[list[int]]:
-    """Indices of ``articles`` grouped by story (singletons included), in input order."""
+    """Indices of ``articles`` grouped by story (singletons included), in input order.
+
+    Cost stays near-linear in the number of articles: each article is compared only with
+    those sharing at least two of its most distinctive words (its *signature*).
+    """
     n = len(articles)
     words = [_content_words(a) for a in articles]
     df: dict[str, int] = defaultdict(int)
@@ -72,23 +83,24 @@ def story_groups(articles: Sequence[StoredArticle]) -> list[list[int]]:
             df[w] += 1
     common = max(3, int(COMMON_SHARE * n))
     idf = {w: math.log((n + 1) / d) for w, d in df.items()}
-    norms = [math.sqrt(sum(idf[w] ** 2 for w in ws if df[w] <= common)) or 1.0 for ws in words]
+    distinctive = [{w for w in ws if df[w] <= common} for ws in words]
+    norms = [math.sqrt(sum(idf[w] ** 2 for w in ws)) or 1.0 for ws in distinctive]
     postings: dict[str, list[int]] = defaultdict(list)
-    for i, ws in enumerate(words):
-        for w in ws:
-            if 2 <= df[w] <= common and len(postings[w]) < MAX_POSTINGS:
-                postings[w].append(i)
-    shared: dict[tuple[int, int], float] = defaultdict(float)
-    for w, ids in postings.items():
-        weight = idf[w] ** 2
+    for i, ws in enumerate(distinctive):
+        shared_words = sorted((w for w in ws if df[w] >= 2), key=df.__getitem__)
+        for w in shared_words[:SIGNATURE_WORDS]:
+            postings[w].append(i)
+    hits: dict[tuple[int, int], int] = defaultdict(int)
+    for ids in postings.values():
         for x in range(len(ids)):
             for y in range(x + 1, len(ids)):
-                shared[(ids[x], ids[y])] += weight
+                hits[(ids[x], ids[y])] += 1
     groups = _UnionFind(n)
-    for (i, j), dot in shared.items():
-        if dot / (norms[i] * norms[j]) >= TEXT_SIMILARITY and _close_in_time(
-            articles[i], articles[j]
-        ):
+    for (i, j), count in hits.items():
+        if count < 2 or not _close_in_time(articles[i], articles[j]):
+            continue
+        dot = sum(idf[w] ** 2 for w in distinctive[i] & distinctive[j])
+        if dot / (norms[i] * norms[j]) >= TEXT_SIMILARITY:
             groups.union(i, j)
     titles = [_title_words(a) for a in articles]
     by_title_word: dict[str, list[int]] = defaultdict(list)

@@ -70,6 +70,7 @@ class DigestBuilder:
         for ids in self._by_word.values():
             ids.sort(key=lambda i: -self._score[i])
         self._cache: dict[tuple[object, ...], tuple[int, ...]] = {}
+        self._items: dict[tuple[int, tuple[str, ...]], DigestItem] = {}
 
     def _rank_score(self, index: int) -> float:
         article = self._articles[index]
@@ -142,6 +143,13 @@ class DigestBuilder:
             also=tuple(also),
         )
 
+    def _cached_item(self, index: int, exclude: tuple[str, ...]) -> DigestItem:
+        key = (index, exclude)
+        item = self._items.get(key)
+        if item is None:
+            item = self._items[key] = self._item(index, exclude)
+        return item
+
     def build(self, subscriber: Subscriber, delivered: Collection[str] = ()) -> Digest:
         """The subscriber's digest (possibly empty)."""
         if delivered:
@@ -153,7 +161,7 @@ class DigestBuilder:
             if cached is None:
                 cached = self._cache[key] = self._select(subscriber, ())
             picked = cached
-        items = tuple(self._item(i, subscriber.exclude) for i in picked)
+        items = tuple(self._cached_item(i, subscriber.exclude) for i in picked)
         return Digest(
             chat_id=subscriber.chat_id,
             items=items,

@@ -8,12 +8,13 @@ code units, so lengths are measured that way.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 MAX_MESSAGE = 4096
@@ -56,7 +57,14 @@ class Digest:
 
 def utf16_len(text: str) -> int:
     """Length as Telegram counts it (UTF-16 code units)."""
+    if text.isascii():
+        return len(text)
     return len(text.encode("utf-16-le")) // 2
+
+
+@functools.lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def escape(text: str) -> str:
@@ -79,7 +87,7 @@ def _clip(text: str, limit: int) -> str:
 
 def local_time(when: datetime, timezone: str, now: datetime | None = None) -> str:
     """'14:05' for today in the reader's zone, else 'Nov 24, 14:05'."""
-    zone = ZoneInfo(timezone)
+    zone = _zone(timezone)
     local = when.astimezone(zone)
     today = (now or datetime.now(zone)).astimezone(zone).date()
     if local.date() == today:
@@ -110,9 +118,13 @@ def render_item_html(item: DigestItem, timezone: str, now: datetime | None = Non
 
 def render_header_html(digest: Digest, now: datetime | None = None) -> str:
     """The first line of a digest."""
-    zone = ZoneInfo(digest.timezone)
-    day = (now or datetime.now(zone)).astimezone(zone).strftime("%A, %B %d").replace(" 0", " ")
-    count = len(digest.items)
+    return _header(digest.timezone, len(digest.items), now or datetime.now(UTC))
+
+
+@functools.lru_cache(maxsize=4096)
+def _header(timezone: str, count: int, now: datetime) -> str:
+    zone = _zone(timezone)
+    day = now.astimezone(zone).strftime("%A, %B %d").replace(" 0", " ")
     stories = "story" if count == 1 else "stories"
     return f"<b>📰 Your news digest</b> · {escape(day)} · {count} {stories}"
 
@@ -123,19 +135,22 @@ EMPTY_TEXT = "Nothing new in your topics since your last digest."
 def split_messages(header: str, parts: Sequence[str], limit: int = MAX_MESSAGE) -> list[str]:
     """Pack parts into messages of at most ``limit`` UTF-16 units, cutting between parts."""
     messages: list[str] = []
-    current = header
+    current: list[str] = [header] if header else []
+    used = utf16_len(header)
     for part in parts:
-        if utf16_len(part) > limit:
+        size = utf16_len(part)
+        if size > limit:
             part = _hard_cut(part, limit)
-        candidate = f"{current}\n\n{part}" if current else part
-        if utf16_len(candidate) <= limit:
-            current = candidate
+            size = utf16_len(part)
+        if current and used + 2 + size <= limit:
+            current.append(part)
+            used += 2 + size
         else:
             if current:
-                messages.append(current)
-            current = part
+                messages.append("\n\n".join(current))
+            current, used = [part], size
     if current:
-        messages.append(current)
+        messages.append("\n\n".join(current))
     return messages
 
 
@@ -147,14 +162,28 @@ def _hard_cut(part: str, limit: int) -> str:
     return escape(plain.rstrip()) + "…"
 
 
-def render_digest_html(digest: Digest, now: datetime | None = None) -> list[str]:
-    """The digest as Telegram HTML messages (an empty digest is one short line)."""
+ItemCache = dict[tuple[str, tuple[tuple[str, str], ...], str], str]
+
+
+def render_digest_html(
+    digest: Digest, now: datetime | None = None, cache: ItemCache | None = None
+) -> list[str]:
+    """The digest as Telegram HTML messages (an empty digest is one short line).
+
+    ``cache`` lets a batch of digests rendered at the same ``now`` share the rendering of
+    items they have in common (one rendering per item and time zone, not per reader).
+    """
     if digest.empty:
         return [EMPTY_TEXT]
-    parts = [
-        f"{n}. {render_item_html(item, digest.timezone, now)}"
-        for n, item in enumerate(digest.items, start=1)
-    ]
+    parts = []
+    for n, item in enumerate(digest.items, start=1):
+        key = (item.article_id, item.also, digest.timezone)
+        rendered = cache.get(key) if cache is not None else None
+        if rendered is None:
+            rendered = render_item_html(item, digest.timezone, now)
+            if cache is not None:
+                cache[key] = rendered
+        parts.append(f"{n}. {rendered}")
     return split_messages(render_header_html(digest, now), parts)
 
 
