@@ -182,8 +182,10 @@ def cmd_digest(args: argparse.Namespace) -> int:
         hours = args.hours or settings.digest.window_hours
         # Anchor the window at the latest ingest, so a terminal digest shows the last
         # stored news even when nothing was fetched today.
-        newest = max((a.fetched for a in store.articles_since(now_utc() - timedelta(days=3650))),
-                     default=now_utc())
+        newest = max(
+            (a.fetched for a in store.articles_since(now_utc() - timedelta(days=3650))),
+            default=now_utc(),
+        )
         since = newest - timedelta(hours=hours)
         articles = store.articles_since(since)
     reader = Subscriber(
@@ -195,10 +197,74 @@ def cmd_digest(args: argparse.Namespace) -> int:
         last_digest=since - timedelta(microseconds=1),
     )
     builder = DigestBuilder(
-        articles, now=now_utc(), max_items=args.items or settings.digest.max_items,
+        articles,
+        now=now_utc(),
+        max_items=args.items or settings.digest.max_items,
         window=timedelta(hours=hours),
     )
     print(render_digest_text(builder.build(reader)))
+    return 0
+
+
+class _RedactToken(logging.Filter):
+    """Replace the bot token wherever it would appear in a log line."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg = message.replace(self.token, "<token>")
+            record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            if self.token in text:
+                record.exc_text = text.replace(self.token, "<token>")
+        return True
+
+
+def protect_token(token: str) -> None:
+    """Keep the token out of every log handler (httpx logs URLs, which contain it)."""
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_RedactToken(token))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the Telegram bot (long polling, or a webhook)."""
+    from .app import Options, build_application
+
+    settings = _settings(args)
+    token = settings.token
+    if not token:
+        print(
+            "newsdigest: TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather, then "
+            "export TELEGRAM_BOT_TOKEN=... (or try the bot first with `newsdigest chat`).",
+            file=sys.stderr,
+        )
+        return 2
+    protect_token(token)
+    logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    with Store.open(settings.data_file) as store:
+        app = build_application(
+            settings,
+            store,
+            token=token,
+            options=Options(),
+            base_url=settings.api_base_url,
+            base_file_url=settings.api_base_file_url,
+        )
+        if args.webhook_url:
+            app.run_webhook(
+                listen=args.listen,
+                port=args.port,
+                url_path=args.webhook_path,
+                webhook_url=args.webhook_url,
+                secret_token=os.environ.get("TELEGRAM_WEBHOOK_SECRET"),
+            )
+        else:
+            app.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
     return 0
 
 
@@ -217,6 +283,13 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--seeds-only", action="store_true", help="only the seeds folder")
     ing.set_defaults(func=cmd_ingest)
 
+    run = sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
+    run.add_argument("--webhook-url", help="use a webhook at this public URL instead of polling")
+    run.add_argument("--listen", default="127.0.0.1", help="webhook listen address")
+    run.add_argument("--port", type=int, default=8443, help="webhook port (default 8443)")
+    run.add_argument("--webhook-path", default="telegram", help="webhook URL path")
+    run.set_defaults(func=cmd_run)
+
     dig = sub.add_parser("digest", help="print a digest of the stored news in the terminal")
     dig.add_argument("--topics", help="comma-separated topics (default: all)")
     dig.add_argument("--follow", action="append", help="also include articles with this word")
@@ -233,13 +306,9 @@ def build_parser() -> argparse.ArgumentParser:
     summ.add_argument("-n", "--sentences", type=int, default=3, help="sentences (default 3)")
     summ.add_argument("--method", default="default", help=f"one of: {_method_names()}")
     summ.add_argument("--language", help="language code or name (default: detected)")
-    summ.add_argument(
-        "--max-chars", type=int, default=600, help="character budget (default 600)"
-    )
+    summ.add_argument("--max-chars", type=int, default=600, help="character budget (default 600)")
     summ.add_argument("--timeout", type=float, default=15.0, help="URL fetch timeout (s)")
-    summ.add_argument(
-        "--max-bytes", type=int, default=5_000_000, help="URL fetch size cap (bytes)"
-    )
+    summ.add_argument("--max-bytes", type=int, default=5_000_000, help="URL fetch size cap (bytes)")
     summ.add_argument(
         "--allow-private-addresses",
         action="store_true",

@@ -134,11 +134,15 @@ def due_slot(subscriber: Subscriber, now: datetime, grace: timedelta) -> datetim
 
 
 class DueIndex:
-    """Next slot per subscriber, in a heap; stale heap entries are skipped lazily."""
+    """Next slot per subscriber, in a heap of wake-up times; stale entries are skipped lazily.
+
+    Normally a subscriber wakes at their slot; a failed delivery can be ``defer``red to
+    wake later for the *same* slot.
+    """
 
     def __init__(self) -> None:
         self._heap: list[tuple[datetime, int]] = []
-        self._next: dict[int, datetime] = {}
+        self._next: dict[int, tuple[datetime, datetime]] = {}  # chat -> (wake, slot)
 
     def __len__(self) -> int:
         return len(self._next)
@@ -154,14 +158,21 @@ class DueIndex:
             due = next_slot(subscriber, after)
         return due
 
+    def _set(self, chat_id: int, wake: datetime, slot: datetime) -> None:
+        self._next[chat_id] = (wake, slot)
+        heapq.heappush(self._heap, (wake, chat_id))
+
     def schedule(self, subscriber: Subscriber, now: datetime, grace: timedelta) -> None:
         """(Re)compute the subscriber's next due time; inactive ones are dropped."""
         due = self.pending_slot(subscriber, now, grace)
         if due is None:
             self._next.pop(subscriber.chat_id, None)
             return
-        self._next[subscriber.chat_id] = due
-        heapq.heappush(self._heap, (due, subscriber.chat_id))
+        self._set(subscriber.chat_id, due, due)
+
+    def defer(self, chat_id: int, slot: datetime, wake: datetime) -> None:
+        """Try ``slot`` again at ``wake`` (after a temporary delivery failure)."""
+        self._set(chat_id, wake, slot)
 
     def rebuild(self, subscribers: Iterable[Subscriber], now: datetime, grace: timedelta) -> None:
         """Build the whole index from the store, in one pass."""
@@ -170,7 +181,7 @@ class DueIndex:
         for subscriber in subscribers:
             due = self.pending_slot(subscriber, now, grace)
             if due is not None:
-                self._next[subscriber.chat_id] = due
+                self._next[subscriber.chat_id] = (due, due)
                 self._heap.append((due, subscriber.chat_id))
         heapq.heapify(self._heap)
 
@@ -178,12 +189,16 @@ class DueIndex:
         """Forget a subscriber (stopped, paused or blocked)."""
         self._next.pop(chat_id, None)
 
+    def _live(self, wake: datetime, chat_id: int) -> bool:
+        entry = self._next.get(chat_id)
+        return entry is not None and entry[0] == wake
+
     def next_due(self) -> datetime | None:
-        """The earliest pending slot."""
+        """The earliest pending wake-up time."""
         while self._heap:
-            due, chat_id = self._heap[0]
-            if self._next.get(chat_id) == due:
-                return due
+            wake, chat_id = self._heap[0]
+            if self._live(wake, chat_id):
+                return wake
             heapq.heappop(self._heap)
         return None
 
@@ -191,12 +206,13 @@ class DueIndex:
         """Every (chat id, slot) due at ``now``, removed from the index."""
         out: list[tuple[int, datetime]] = []
         while self._heap and self._heap[0][0] <= now:
-            due, chat_id = heapq.heappop(self._heap)
-            if self._next.get(chat_id) == due:
-                del self._next[chat_id]
-                out.append((chat_id, due))
+            wake, chat_id = heapq.heappop(self._heap)
+            if self._live(wake, chat_id):
+                _, slot = self._next.pop(chat_id)
+                out.append((chat_id, slot))
         return out
 
     def due_of(self, chat_id: int) -> datetime | None:
         """The pending slot of one subscriber."""
-        return self._next.get(chat_id)
+        entry = self._next.get(chat_id)
+        return entry[1] if entry else None

@@ -1,0 +1,211 @@
+"""Composition: the PTB ``Application`` with its handlers, jobs and services, in one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from telegram import BotCommandScopeChat, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from summarizer import Summarizer
+
+from . import handlers as h
+from .config import Settings
+from .context import BotData, NewsContext, RateLimits, Services
+from .delivery import Deliverer
+from .fetch import FetchLimits, new_client
+from .ingest import Ingester
+from .runtime import DigestService, Dispatcher
+from .service import Subscriptions
+from .store import Store
+
+logger = logging.getLogger(__name__)
+
+NewsApp = Application[Any, NewsContext, Any, Any, BotData, Any]
+
+DISPATCH_JOB = "digest-dispatcher"
+INGEST_JOB = "ingest"
+CLEANUP_JOB = "cleanup"
+
+
+@dataclass(frozen=True)
+class Options:
+    """How the application runs (tests shorten intervals and swap the clock)."""
+
+    dispatch_interval: float = 10.0
+    run_jobs: bool = True
+    ingest_at_start: bool = True
+    rate_limiter: bool = True
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    delivery_backoff: float = 1.0
+    rates: dict[str, tuple[int, float]] | None = None
+    read_timeout: float = 10.0
+
+
+def build_services(settings: Settings, store: Store, options: Options) -> Services:
+    """The services, without Telegram (they get the bot in ``post_init``)."""
+    clock = options.clock
+    digests = DigestService(settings, store, clock)
+    dispatcher = Dispatcher(settings, store, digests, clock)
+    return Services(
+        settings=settings,
+        store=store,
+        clock=clock,
+        subscriptions=Subscriptions(settings, store, clock, on_change=dispatcher.changed),
+        digests=digests,
+        dispatcher=dispatcher,
+        ingester=Ingester(settings, store, clock=clock),
+        summarizer=Summarizer(
+            sentences=settings.digest.sentences, max_chars=settings.digest.max_chars
+        ),
+        fetch_limits=FetchLimits(
+            timeout=settings.fetch.timeout,
+            max_bytes=settings.fetch.max_bytes,
+            user_agent=settings.fetch.user_agent,
+            allow_private=settings.fetch.allow_private_addresses,
+        ),
+        rate_limits=RateLimits(options.rates),
+    )
+
+
+async def dispatch_job(context: NewsContext) -> None:
+    """Deliver the digests that are due."""
+    services = context.services
+    await services.dispatcher.run_due(services.deliverer)
+
+
+async def ingest_job(context: NewsContext) -> None:
+    """Fetch all sources; new articles refresh the digest builder."""
+    services = context.services
+    report = await services.ingester.run()
+    if report.new:
+        services.digests.invalidate()
+    failed = report.failed
+    logger.info("ingest: %s new articles, %s failing sources", report.new, len(failed))
+
+
+async def cleanup_job(context: NewsContext) -> None:
+    """Keep the store bounded: old articles, ledger entries and counters go."""
+    services = context.services
+    now = services.clock()
+    store = services.store
+    store.prune_articles(now - timedelta(days=14))
+    store.prune_deliveries(now - timedelta(days=7))
+    store.prune_counters((now - timedelta(days=60)).date())
+
+
+def add_handlers(app: NewsApp) -> None:
+    """Register every handler (the single place where that happens)."""
+    app.add_handler(TypeHandler(Update, h.gate_private_mode), group=-1)
+    app.add_handlers(
+        [
+            CommandHandler("start", h.cmd_start),
+            CommandHandler("help", h.cmd_help),
+            CommandHandler("topics", h.cmd_topics),
+            CommandHandler("subscribe", h.cmd_subscribe),
+            CommandHandler("unsubscribe", h.cmd_unsubscribe),
+            CommandHandler("follow", h.cmd_follow),
+            CommandHandler("unfollow", h.cmd_unfollow),
+            CommandHandler("exclude", h.cmd_exclude),
+            CommandHandler("unexclude", h.cmd_unexclude),
+            CommandHandler("keywords", h.cmd_keywords),
+            CommandHandler("digest", h.cmd_digest),
+            CommandHandler("summarize", h.cmd_summarize),
+            CommandHandler("time", h.cmd_time),
+            CommandHandler("timezone", h.cmd_timezone),
+            CommandHandler("empty", h.cmd_empty),
+            CommandHandler("settings", h.cmd_settings),
+            CommandHandler("pause", h.cmd_pause),
+            CommandHandler("resume", h.cmd_resume),
+            CommandHandler("stop", h.cmd_stop),
+            CommandHandler("stats", h.cmd_stats),
+            CommandHandler("sources", h.cmd_sources),
+            CallbackQueryHandler(h.on_topic_button, pattern=f"^{h.TOPIC_PREFIX}"),
+            CallbackQueryHandler(h.on_stop_button, pattern=f"^{h.STOP_PREFIX}"),
+            MessageHandler(filters.COMMAND, h.on_unknown_command),
+            MessageHandler(filters.ChatType.PRIVATE & (filters.TEXT | filters.CAPTION), h.on_text),
+        ]
+    )
+    app.add_error_handler(h.on_error)
+
+
+def build_application(
+    settings: Settings,
+    store: Store,
+    *,
+    token: str,
+    options: Options | None = None,
+    base_url: str | None = None,
+    base_file_url: str | None = None,
+) -> NewsApp:
+    """The bot, ready for ``run_polling`` or ``async with app``."""
+    options = options or Options()
+    services = build_services(settings, store, options)
+
+    async def post_init(app: NewsApp) -> None:
+        services._deliverer = Deliverer(
+            app.bot, store, services.clock, backoff=options.delivery_backoff
+        )
+        services._http = new_client(services.fetch_limits)
+        await app.bot.set_my_commands(h.PUBLIC_COMMANDS)
+        for admin in settings.admin_chat_ids:
+            try:
+                await app.bot.set_my_commands(h.ALL_COMMANDS, scope=BotCommandScopeChat(admin))
+            except Exception:  # an admin chat the bot cannot see must not stop the start
+                logger.warning("could not set admin commands for chat %s", admin, exc_info=True)
+        services.dispatcher.rebuild()
+        logger.info("%s subscribers scheduled", len(services.dispatcher.index))
+        if options.run_jobs and app.job_queue is not None:
+            jobs = app.job_queue
+            jobs.run_repeating(
+                dispatch_job, interval=options.dispatch_interval, first=1.0, name=DISPATCH_JOB
+            )
+            jobs.run_repeating(
+                ingest_job,
+                interval=settings.ingest_interval_minutes * 60,
+                first=2.0 if options.ingest_at_start else None,
+                name=INGEST_JOB,
+            )
+            jobs.run_repeating(
+                cleanup_job, interval=timedelta(hours=6), first=60.0, name=CLEANUP_JOB
+            )
+
+    async def post_shutdown(app: NewsApp) -> None:
+        if services._http is not None:
+            await services._http.aclose()
+
+    # PTB's builder changes its generic parameters with each call; Any keeps mypy out of it.
+    builder: Any = (
+        ApplicationBuilder()
+        .token(token)
+        .context_types(ContextTypes(context=NewsContext, bot_data=BotData))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .read_timeout(options.read_timeout)
+        .get_updates_read_timeout(40.0)
+    )
+    if base_url:
+        builder = builder.base_url(base_url)
+    if base_file_url:
+        builder = builder.base_file_url(base_file_url)
+    if options.rate_limiter:
+        # max_retries=0: 429s reach the deliverer, which waits, retries and counts them.
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
+    app: NewsApp = builder.build()
+    app.bot_data.services = services
+    add_handlers(app)
+    return app

@@ -1,0 +1,222 @@
+"""Composing and delivering digests while the bot runs: on demand and on schedule.
+
+``DigestService`` keeps one ``DigestBuilder`` for the stored articles and rebuilds it (off
+the event loop) only when new articles arrive, so a /digest or a batch of scheduled
+digests costs a lookup, not a re-ranking of the news.
+
+``Dispatcher`` is the scheduler: one JobQueue job wakes every few seconds, pops the
+subscribers whose slot has come from a ``DueIndex`` built from the store at start, and
+delivers their digests, a bounded number at a time. Each slot is marked delivered in the
+store *before* its messages are sent: a crash or a restart can therefore never send the
+same slot twice (the documented price: a crash in the instant between the mark and the
+send loses that one digest). A delivery that fails for a temporary reason (network,
+timeouts) clears the mark again, so the slot is retried while still within the grace
+window. Missed slots are caught up at start if they are at most ``grace_hours`` late.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .config import Settings
+from .delivery import BLOCKED_OUTCOME, FAILED, SENT, Deliverer, Outcome
+from .digest import DigestBuilder
+from .models import Subscriber
+from .render import Digest, ItemCache, render_digest_html
+from .schedule import DueIndex
+from .store import NotFoundError, Store
+
+logger = logging.getLogger(__name__)
+
+# Articles older than this are not offered, even to a reader whose last digest is older.
+MAX_LOOKBACK = timedelta(days=3)
+SKIPPED = "skipped"
+# A digest that could not be delivered for a temporary reason is tried again this late.
+RETRY_AFTER = timedelta(minutes=2)
+
+
+class DigestService:
+    """Digests for subscribers from a cached builder over the recent articles."""
+
+    def __init__(self, settings: Settings, store: Store, clock: Callable[[], datetime]) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self._builder: DigestBuilder | None = None
+        self._built_for: tuple[int, datetime] | None = None
+        self._render_cache: ItemCache = {}
+        self._lock = asyncio.Lock()
+
+    def invalidate(self) -> None:
+        """Forget the builder (new articles were stored)."""
+        self._builder = None
+
+    async def builder(self) -> DigestBuilder:
+        """The current builder, rebuilt off the loop when the articles changed."""
+        async with self._lock:
+            now = self.clock()
+            key = (self.store.count_articles(), now.replace(second=0, microsecond=0))
+            fresh = (
+                self._builder is not None
+                and self._built_for is not None
+                and (
+                    self._built_for[0] == key[0]
+                    and now - self._built_for[1] < timedelta(minutes=10)
+                )
+            )
+            if not fresh:
+                articles = self.store.articles_since(now - MAX_LOOKBACK)
+                self._builder = await asyncio.to_thread(
+                    DigestBuilder,
+                    articles,
+                    now=now,
+                    max_items=self.settings.digest.max_items,
+                    window=timedelta(hours=self.settings.digest.window_hours),
+                )
+                self._built_for = key
+                self._render_cache = {}
+            assert self._builder is not None
+            return self._builder
+
+    async def compose(self, subscriber: Subscriber) -> Digest:
+        """The subscriber's digest now (new stories only)."""
+        builder = await self.builder()
+        return builder.build(subscriber, self.store.delivered_ids(subscriber.chat_id))
+
+    def render(self, digest: Digest) -> list[str]:
+        """Telegram HTML messages for a digest."""
+        return render_digest_html(digest, now=self.clock(), cache=self._render_cache)
+
+    async def deliver(self, subscriber: Subscriber, deliverer: Deliverer) -> Outcome:
+        """Compose, send and record one subscriber's digest."""
+        digest = await self.compose(subscriber)
+        if digest.empty and subscriber.skip_empty:
+            return Outcome(SKIPPED, subscriber.chat_id)
+        outcome = await deliverer.send(
+            subscriber.chat_id, self.render(digest), thread_id=subscriber.thread_id
+        )
+        if outcome.sent:
+            now = self.clock()
+            chat_id = outcome.chat_id
+            self.store.record_delivery(chat_id, [i.article_id for i in digest.items], now)
+            # The chat may have been deleted (/stop) while its digest was being sent.
+            with contextlib.suppress(NotFoundError):
+                self.store.update_subscriber(chat_id, last_digest=now)
+            deliverer.count("digests_sent")
+        return outcome
+
+
+@dataclass
+class DispatchReport:
+    """What one dispatcher pass did."""
+
+    due: int = 0
+    sent: int = 0
+    skipped: int = 0
+    blocked: int = 0
+    failed: int = 0
+
+
+class Dispatcher:
+    """Delivers scheduled digests from an index of due times."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        digests: DigestService,
+        clock: Callable[[], datetime],
+        *,
+        concurrency: int = 32,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.digests = digests
+        self.clock = clock
+        self.grace = timedelta(hours=settings.grace_hours)
+        self.index = DueIndex()
+        self.concurrency = concurrency
+        self._running = asyncio.Lock()
+
+    def rebuild(self) -> None:
+        """Build the index from the store (at start: jobs are never persisted)."""
+        self.index.rebuild(self.store.subscribers(active_only=True), self.clock(), self.grace)
+
+    def changed(self, subscriber: Subscriber | int) -> None:
+        """A subscriber was created, changed or deleted: recompute their next slot."""
+        if isinstance(subscriber, int):
+            current = self.store.get_subscriber(subscriber)
+            if current is None:
+                self.index.remove(subscriber)
+                return
+            subscriber = current
+        self.index.schedule(subscriber, self.clock(), self.grace)
+
+    async def run_due(self, deliverer: Deliverer) -> DispatchReport:
+        """Deliver every digest that is due now. Passes never overlap."""
+        report = DispatchReport()
+        if self._running.locked():
+            return report
+        async with self._running:
+            due = self.index.pop_due(self.clock())
+            report.due = len(due)
+            if not due:
+                return report
+            gate = asyncio.Semaphore(self.concurrency)
+
+            async def one(chat_id: int, slot: datetime) -> str:
+                async with gate:
+                    return await self._deliver_slot(chat_id, slot, deliverer)
+
+            results = await asyncio.gather(*(one(c, s) for c, s in due), return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    logger.error("scheduled delivery failed", exc_info=result)
+                    report.failed += 1
+                elif result == SENT:
+                    report.sent += 1
+                elif result == SKIPPED:
+                    report.skipped += 1
+                elif result == BLOCKED_OUTCOME:
+                    report.blocked += 1
+                else:
+                    report.failed += 1
+            logger.info("dispatched %s digests: %s", report.due, report)
+            return report
+
+    async def _deliver_slot(self, chat_id: int, slot: datetime, deliverer: Deliverer) -> str:
+        subscriber = self.store.get_subscriber(chat_id)
+        if subscriber is None or not subscriber.active:
+            return SKIPPED
+        if subscriber.last_slot is not None and subscriber.last_slot >= slot:
+            self.changed(subscriber)
+            return SKIPPED
+        previous = subscriber.last_slot
+        subscriber = self.store.update_subscriber(chat_id, last_slot=slot)
+        try:
+            outcome = await self.digests.deliver(subscriber, deliverer)
+        except Exception:
+            self._unmark(chat_id, previous, slot)
+            raise
+        if outcome.status == FAILED:
+            # Temporary trouble: clear the mark so the slot is retried within the grace.
+            self._unmark(outcome.chat_id, previous, slot)
+        else:
+            self.changed(outcome.chat_id)
+        return outcome.status
+
+    def _unmark(self, chat_id: int, previous: datetime | None, slot: datetime) -> None:
+        try:
+            current = self.store.update_subscriber(chat_id, last_slot=previous)
+        except NotFoundError:
+            return
+        retry = self.clock() + RETRY_AFTER
+        if current.active and retry - slot <= self.grace:
+            self.index.defer(chat_id, slot, retry)
+        else:
+            self.changed(current)

@@ -1,0 +1,210 @@
+"""What users can change about their subscription, with the rules and limits in one place.
+
+Handlers parse a command and call these methods; every method validates its input and
+raises ``UserError`` with a message meant for the user ("Unknown topic 'sprot'. Topics:
+...") so that bad input is answered where it happens and nothing half-done is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from .config import Settings
+from .models import ACTIVE, BLOCKED, PAUSED, Subscriber
+from .schedule import ScheduleError, parse_clock, parse_timezone
+from .store import Store
+from .topics import KeywordError, normalize_keyword
+
+MAX_KEYWORDS = 20
+MAX_TIMES = 4
+
+
+class UserError(ValueError):
+    """Bad input from a user; the message is shown to them as it is."""
+
+
+@dataclass(frozen=True)
+class TopicChange:
+    """The result of /subscribe or /unsubscribe."""
+
+    subscriber: Subscriber
+    changed: tuple[str, ...]
+    unchanged: tuple[str, ...]
+
+
+class Subscriptions:
+    """Subscriber operations on the store; ``on_change`` hears about schedule changes."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        clock: Callable[[], datetime],
+        on_change: Callable[[Subscriber | int], None] = lambda _: None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.on_change = on_change
+
+    # --- reading and creating --------------------------------------------------------
+
+    def get(self, chat_id: int) -> Subscriber | None:
+        """The chat's subscription, if any."""
+        return self.store.get_subscriber(chat_id)
+
+    def ensure(self, chat_id: int, chat_type: str, thread_id: int | None = None) -> Subscriber:
+        """The chat's subscription, created with the defaults on first contact.
+
+        A chat that had blocked the bot and comes back (it wrote to us) is active again.
+        """
+        current = self.store.get_subscriber(chat_id)
+        if current is None:
+            current = Subscriber(
+                chat_id=chat_id,
+                chat_type=chat_type,
+                times=(self.settings.default_time,),
+                timezone=self.settings.default_timezone,
+                created=self.clock(),
+                thread_id=thread_id,
+                skip_empty=self.settings.digest.skip_empty,
+            )
+            self.store.put_subscriber(current)
+            self.on_change(current)
+        elif current.status == BLOCKED:
+            current = self._update(current.chat_id, status=ACTIVE)
+        return current
+
+    def _update(self, chat_id: int, **changes: object) -> Subscriber:
+        updated = self.store.update_subscriber(chat_id, **changes)
+        self.on_change(updated)
+        return updated
+
+    # --- topics ----------------------------------------------------------------------
+
+    def topic_names(self, words: Iterable[str]) -> list[str]:
+        """Validate topic names (case-insensitive, commas allowed); raise UserError."""
+        names: list[str] = []
+        unknown: list[str] = []
+        for word in words:
+            for part in word.replace(",", " ").split():
+                name = part.strip().lower()
+                if self.settings.topic(name) is not None:
+                    if name not in names:
+                        names.append(name)
+                else:
+                    unknown.append(part.strip())
+        if unknown:
+            listed = ", ".join(self.settings.topic_names)
+            raise UserError(
+                f"Unknown topic {', '.join(repr(u) for u in unknown)}. Topics: {listed}."
+            )
+        if not names:
+            raise UserError(f"Name one or more topics: {', '.join(self.settings.topic_names)}.")
+        return names
+
+    def subscribe(self, chat_id: int, names: Sequence[str]) -> TopicChange:
+        """Add topics."""
+        current = self._require(chat_id)
+        added = tuple(n for n in names if n not in current.topics)
+        topics = tuple(t for t in self.settings.topic_names if t in current.topics or t in added)
+        updated = self._update(chat_id, topics=topics) if added else current
+        return TopicChange(updated, added, tuple(n for n in names if n not in added))
+
+    def unsubscribe(self, chat_id: int, names: Sequence[str]) -> TopicChange:
+        """Remove topics."""
+        current = self._require(chat_id)
+        removed = tuple(n for n in names if n in current.topics)
+        topics = tuple(t for t in current.topics if t not in removed)
+        updated = self._update(chat_id, topics=topics) if removed else current
+        return TopicChange(updated, removed, tuple(n for n in names if n not in removed))
+
+    def toggle_topic(self, chat_id: int, name: str) -> tuple[Subscriber, bool]:
+        """Flip one topic; returns the subscriber and whether it is now subscribed."""
+        [name] = self.topic_names([name])
+        current = self._require(chat_id)
+        if name in current.topics:
+            return self.unsubscribe(chat_id, [name]).subscriber, False
+        return self.subscribe(chat_id, [name]).subscriber, True
+
+    # --- keywords --------------------------------------------------------------------
+
+    def _keyword(self, text: str) -> str:
+        try:
+            return normalize_keyword(text)
+        except KeywordError as exc:
+            raise UserError(str(exc)) from None
+
+    def add_keyword(self, chat_id: int, kind: str, text: str) -> tuple[Subscriber, str, bool]:
+        """Follow or exclude a word (``kind`` is "follow" or "exclude")."""
+        word = self._keyword(text)
+        current = self._require(chat_id)
+        words: tuple[str, ...] = getattr(current, kind)
+        if word in words:
+            return current, word, False
+        if len(words) >= MAX_KEYWORDS:
+            raise UserError(f"You can have at most {MAX_KEYWORDS} words here; remove one first.")
+        other = "exclude" if kind == "follow" else "follow"
+        changes: dict[str, object] = {kind: (*words, word)}
+        if word in getattr(current, other):
+            changes[other] = tuple(w for w in getattr(current, other) if w != word)
+        return self._update(chat_id, **changes), word, True
+
+    def remove_keyword(self, chat_id: int, kind: str, text: str) -> tuple[Subscriber, str, bool]:
+        """Stop following or excluding a word."""
+        word = self._keyword(text)
+        current = self._require(chat_id)
+        words: tuple[str, ...] = getattr(current, kind)
+        if word not in words:
+            return current, word, False
+        return self._update(chat_id, **{kind: tuple(w for w in words if w != word)}), word, True
+
+    # --- time, zone, state -----------------------------------------------------------
+
+    def set_times(self, chat_id: int, texts: Sequence[str]) -> Subscriber:
+        """Set one or more daily delivery times (local, 24 h)."""
+        if not texts:
+            raise UserError("Usage: /time HH:MM, e.g. /time 07:30 (up to four times).")
+        if len(texts) > MAX_TIMES:
+            raise UserError(f"At most {MAX_TIMES} digests a day.")
+        try:
+            times = sorted({parse_clock(t) for t in texts})
+        except ScheduleError as exc:
+            raise UserError(str(exc)) from None
+        self._require(chat_id)
+        return self._update(chat_id, times=tuple(times))
+
+    def set_timezone(self, chat_id: int, text: str) -> Subscriber:
+        """Set the IANA time zone (close matches are suggested when wrong)."""
+        try:
+            zone = parse_timezone(text)
+        except ScheduleError as exc:
+            raise UserError(str(exc)) from None
+        self._require(chat_id)
+        return self._update(chat_id, timezone=zone)
+
+    def set_status(self, chat_id: int, status: str) -> Subscriber:
+        """Pause or resume."""
+        if status not in (ACTIVE, PAUSED):
+            raise UserError("Use /pause or /resume.")
+        self._require(chat_id)
+        return self._update(chat_id, status=status)
+
+    def set_skip_empty(self, chat_id: int, skip: bool) -> Subscriber:
+        """Skip a digest with nothing new, or say 'nothing new'."""
+        self._require(chat_id)
+        return self._update(chat_id, skip_empty=skip)
+
+    def delete(self, chat_id: int) -> bool:
+        """Delete everything stored about the chat."""
+        existed = self.store.delete_subscriber(chat_id)
+        self.on_change(chat_id)
+        return existed
+
+    def _require(self, chat_id: int) -> Subscriber:
+        current = self.store.get_subscriber(chat_id)
+        if current is None:
+            raise UserError("You are not subscribed yet: send /start first.")
+        return current
