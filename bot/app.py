@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -209,3 +210,35 @@ def build_application(
     app.bot_data.services = services
     add_handlers(app)
     return app
+
+
+ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
+
+
+@contextlib.asynccontextmanager
+async def running(app: NewsApp, *, poll_timeout: int = 1) -> AsyncIterator[NewsApp]:
+    """Run the bot inside an existing event loop (``newsdigest chat`` and the tests).
+
+    The same steps as ``run_polling`` (initialize, post_init, poll, start), undone in
+    reverse order, without taking over the loop or the process's signals.
+    """
+    await app.initialize()
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        assert app.updater is not None
+        await app.updater.start_polling(
+            poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
+        )
+        await app.start()
+        try:
+            yield app
+        finally:
+            if app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+    finally:
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+        await app.shutdown()

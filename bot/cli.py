@@ -233,7 +233,7 @@ def protect_token(token: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the Telegram bot (long polling, or a webhook)."""
-    from .app import Options, build_application
+    from .app import ALLOWED_UPDATES, Options, build_application
 
     settings = _settings(args)
     token = settings.token
@@ -264,7 +264,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 secret_token=os.environ.get("TELEGRAM_WEBHOOK_SECRET"),
             )
         else:
-            app.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"])
+            app.run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0
 
 

@@ -1,0 +1,2168 @@
+"""An in-process fake of the Telegram Bot API: try the bot offline, test it end to end.
+
+What it is
+    A small HTTP/1.1 server on the running asyncio loop (``asyncio.start_server``: keep-alive,
+    no threads) that answers the Bot API methods newsdigest uses, the way Telegram answers
+    them: ``{"ok": true, "result": ...}`` with results shaped like real Telegram objects, or
+    ``{"ok": false, "error_code": N, "description": "...", "parameters": {...}}`` with
+    Telegram's wording, so python-telegram-bot raises the same exceptions it raises in
+    production (``BadRequest``, ``Forbidden``, ``RetryAfter``, ``ChatMigrated``, ...).
+    Point a ``telegram.Bot`` or an ``Application`` at :attr:`FakeBotAPI.base_url` and
+    :attr:`FakeBotAPI.base_file_url`; any token is accepted (and recorded).
+
+    It also plays the users (:meth:`FakeBotAPI.user_sends`, :meth:`FakeBotAPI.user_presses`,
+    :meth:`FakeBotAPI.bot_removed`), whose actions become updates for long polling; records
+    every bot call and every message the bot sent (with its edits); injects faults
+    (:meth:`FakeBotAPI.inject`) and optionally models Telegram's flood limits
+    (:meth:`FakeBotAPI.flood_limit`). ``newsdigest chat`` runs the real bot against it.
+
+What it checks, like Telegram
+    ``parse_mode=HTML``: only Telegram's tags, properly nested and closed, known entities;
+    the message length after entity parsing (4096 UTF-16 code units); empty text; unknown
+    chats; inline keyboards (callback_data of 1-64 bytes); editing a message into itself.
+    It is *stricter* than Telegram in one place on purpose: a bare ``&`` (or an unknown
+    entity such as ``&nbsp;``) and a bare ``>`` are rejected, where Telegram would show
+    them literally; in this project either one means feed text reached a message unescaped.
+
+What it is not
+    Not a Telegram implementation. No webhooks are called (setWebhook only stores the URL),
+    no files, media, inline mode, payments or Markdown validation (Markdown text is stored
+    as sent); group privacy mode is not modelled (the bot sees every group message); forum
+    topics are not checked to exist. HTTP pipelining is not supported (httpx does not
+    pipeline): a connection that sends data while its request is pending is closed. It
+    serves one bot: all tokens share one update queue. Not thread-safe: call it from the
+    thread running its event loop (``loop.call_soon_threadsafe`` from elsewhere).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import html
+import json
+import logging
+import math
+import re
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from types import MappingProxyType, TracebackType
+from typing import Any, Literal, Self, get_args
+from urllib.parse import parse_qsl, unquote
+
+__all__ = [
+    "MAX_CALLBACK_DATA",
+    "MAX_MESSAGE_LENGTH",
+    "BotCall",
+    "CallbackAnswer",
+    "ChatAction",
+    "ChatType",
+    "EntityParseError",
+    "FakeAPIError",
+    "FakeBotAPI",
+    "FakeChat",
+    "FakeUser",
+    "Fault",
+    "FaultKind",
+    "FloodLimit",
+    "MessageEvent",
+    "MessageVersion",
+    "ParsedText",
+    "SentMessage",
+    "SimulatorError",
+    "WaitTimeout",
+    "parse_telegram_html",
+    "utf16_len",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+JSONDict = dict[str, Any]
+ChatType = Literal["private", "group", "supergroup", "channel"]
+FaultKind = Literal["flood", "server_error", "timeout", "forbidden", "migrate", "parse"]
+MessageEvent = Literal["sent", "edited", "deleted"]
+
+MAX_MESSAGE_LENGTH = 4096
+MAX_CALLBACK_DATA = 64
+MAX_CALLBACK_ANSWER = 200
+
+_FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
+_CHAT_TYPES: frozenset[str] = frozenset(get_args(ChatType))
+
+# Update kinds a getUpdates call receives when allowed_updates was never set or set to [].
+_UPDATE_KINDS = frozenset(
+    {
+        "message", "edited_message", "channel_post", "edited_channel_post",
+        "business_connection", "business_message", "edited_business_message",
+        "deleted_business_messages", "message_reaction", "message_reaction_count",
+        "inline_query", "chosen_inline_result", "callback_query", "shipping_query",
+        "pre_checkout_query", "purchased_paid_media", "poll", "poll_answer", "my_chat_member",
+        "chat_member", "chat_join_request", "chat_boost", "removed_chat_boost",
+    }
+)
+_DEFAULT_ALLOWED = _UPDATE_KINDS - {"chat_member", "message_reaction", "message_reaction_count"}
+
+_CHAT_ACTIONS = frozenset(
+    {
+        "typing", "upload_photo", "record_video", "upload_video", "record_voice",
+        "upload_voice", "upload_document", "choose_sticker", "find_location",
+        "record_video_note", "upload_video_note",
+    }
+)
+
+# How form-encoded parameters are typed. PTB sends strings as they are and everything else
+# JSON-encoded (numbers, booleans, objects), as Telegram expects.
+_INT_PARAMS = frozenset(
+    {
+        "message_id", "message_thread_id", "offset", "limit", "user_id", "reply_to_message_id",
+        "cache_time", "from_chat_id", "max_connections", "until_date",
+    }
+)
+_NUMBER_PARAMS = frozenset({"timeout"})
+_BOOL_PARAMS = frozenset(
+    {
+        "disable_notification", "protect_content", "show_alert", "drop_pending_updates",
+        "allow_sending_without_reply", "disable_web_page_preview", "allow_paid_broadcast",
+        "revoke_messages", "only_if_banned",
+    }
+)
+_JSON_PARAMS = frozenset(
+    {
+        "reply_markup", "reply_parameters", "link_preview_options", "allowed_updates",
+        "commands", "scope", "entities", "caption_entities", "media", "results", "rights",
+        "menu_button", "permissions", "reaction",
+    }
+)
+
+_TAG_ENTITY: Mapping[str, str] = MappingProxyType(
+    {
+        "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
+        "ins": "underline", "s": "strikethrough", "strike": "strikethrough",
+        "del": "strikethrough", "tg-spoiler": "spoiler", "span": "spoiler", "a": "text_link",
+        "code": "code", "pre": "pre", "blockquote": "blockquote",
+    }
+)
+_NAMED_ENTITIES: Mapping[str, str] = MappingProxyType(
+    {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+)
+
+# The next tag, bare ">" or "&" that starts no entity Telegram knows; text between two of
+# these is plain text with valid entity references only.
+_SPECIAL = re.compile(r"<|>|&(?!(?:lt|gt|amp|quot|#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,8});)")
+_ENTITY_REF = re.compile(r"&(?:(lt|gt|amp|quot)|#([0-9]{1,8})|#[xX]([0-9a-fA-F]{1,8}));")
+_ENTITY_LIKE = re.compile(r"&#?[a-zA-Z0-9]{1,32};")
+_START_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)")
+_END_TAG = re.compile(r"</([a-zA-Z][a-zA-Z0-9-]*)\s*>")
+_TAG_CLOSE = re.compile(r"\s*>")
+_TAG_ATTR = re.compile(
+    r"""\s+([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?"""
+)
+_BOT_COMMAND = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_@/])")
+_COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
+_API_PATH = re.compile(r"/bot([^/]+)/([A-Za-z0-9_]+)")
+_INT_TEXT = re.compile(r"-?[0-9]+")
+
+_MAX_HEAD = 64 * 1024
+_MAX_BODY = 64 * 1024 * 1024
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class FakeAPIError(Exception):
+    """Base class of the errors the fake raises to its *caller* (never sent over HTTP)."""
+
+
+class SimulatorError(FakeAPIError, ValueError):
+    """A simulated user did something a real one could not (press a missing button, ...)."""
+
+
+class WaitTimeout(FakeAPIError, TimeoutError):
+    """A ``wait_for*`` condition did not come true in time."""
+
+
+class EntityParseError(ValueError):
+    """Text that Telegram would refuse with ``Bad Request: can't parse entities: ...``."""
+
+
+class _ApiError(Exception):
+    """An error answer: HTTP status, Telegram's description and optional parameters."""
+
+    def __init__(self, code: int, description: str, parameters: JSONDict | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.parameters = parameters
+
+
+class _ClientGone(Exception):
+    """The client hung up (or the server is stopping) while its request was pending."""
+
+
+class _HttpError(Exception):
+    """A request that is not valid HTTP; answered, then the connection is closed."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _bad_request(what: str, parameters: JSONDict | None = None) -> _ApiError:
+    return _ApiError(400, f"Bad Request: {what}", parameters)
+
+
+# --------------------------------------------------------------------------- text
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it (UTF-16 code units)."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedText:
+    """Text as a Telegram user sees it, and its entities (offsets in UTF-16 code units)."""
+
+    text: str
+    entities: tuple[JSONDict, ...] = ()
+
+
+@dataclass(slots=True)
+class _OpenTag:
+    name: str
+    start: int
+    attrs: dict[str, str]
+    language: str | None = None
+
+
+def _byte_offset(source: str, index: int) -> int:
+    return len(source[:index].encode("utf-8"))
+
+
+def _unescape(source: str, start: int, end: int) -> str:
+    """``source[start:end]``, free of tags and bare ``&``, with its entities decoded."""
+    segment = source[start:end]
+    if "&" not in segment:
+        return segment
+
+    def decode(match: re.Match[str]) -> str:
+        name, decimal, hexadecimal = match.groups()
+        if name is not None:
+            return _NAMED_ENTITIES[name]
+        code = int(decimal) if decimal is not None else int(hexadecimal, 16)
+        if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            where = _byte_offset(source, start + match.start())
+            raise EntityParseError(
+                f'Unsupported HTML entity "{match.group()}" at byte offset {where}'
+            )
+        return chr(code)
+
+    return _ENTITY_REF.sub(decode, segment)
+
+
+def _read_start_tag(source: str, index: int) -> tuple[_OpenTag, int]:
+    """The tag starting at ``source[index] == "<"`` and the index after its ``>``."""
+    where = _byte_offset(source, index)
+    match = _START_TAG.match(source, index)
+    name = match.group(1).lower() if match else ""
+    if match is None or name not in _TAG_ENTITY:
+        raise EntityParseError(f'Unsupported start tag "{name}" at byte offset {where}')
+    attrs: dict[str, str] = {}
+    pos = match.end()
+    while True:
+        closing = _TAG_CLOSE.match(source, pos)
+        if closing:
+            pos = closing.end()
+            break
+        attr = _TAG_ATTR.match(source, pos)
+        if attr is None:
+            if source[pos:].strip() and ">" in source[pos:]:
+                raise EntityParseError(f"Invalid attribute in the tag at byte offset {where}")
+            raise EntityParseError(f"Unclosed start tag at byte offset {where}")
+        value = next((g for g in attr.groups()[1:] if g is not None), "")
+        attrs[attr.group(1).lower()] = html.unescape(value)
+        pos = attr.end()
+    if name == "span" and attrs.get("class") != "tg-spoiler":
+        raise EntityParseError(
+            f'Tag "span" must have class "tg-spoiler" at byte offset {where}'
+        )
+    return _OpenTag(name, 0, attrs), pos
+
+
+def _entity_for(tag: _OpenTag, end: int, stack: Sequence[_OpenTag]) -> JSONDict | None:
+    """The entity a closed tag produces (``None`` for none: empty, or ``<a>`` without href)."""
+    if tag.name == "code" and stack and stack[-1].name == "pre":
+        language = tag.attrs.get("class", "")
+        if language.startswith("language-") and len(language) > len("language-"):
+            stack[-1].language = language.removeprefix("language-")
+            return None
+    length = end - tag.start
+    if length <= 0:
+        return None
+    entity: JSONDict = {"type": _TAG_ENTITY[tag.name], "offset": tag.start, "length": length}
+    if tag.name == "a":
+        href = tag.attrs.get("href", "").strip()
+        if not href:
+            return None
+        entity["url"] = href
+    elif tag.name == "pre" and tag.language:
+        entity["language"] = tag.language
+    elif tag.name == "blockquote" and "expandable" in tag.attrs:
+        entity["type"] = "expandable_blockquote"
+    return entity
+
+
+def parse_telegram_html(source: str) -> ParsedText:
+    """Parse ``parse_mode=HTML`` text as Telegram does, or raise :class:`EntityParseError`.
+
+    Error messages follow Telegram's (``Unsupported start tag "div" at byte offset 0``,
+    ``Can't find end tag corresponding to start tag "b"``, ...). Leading and trailing
+    whitespace is not stripped here; see the module docstring for where this is stricter
+    than Telegram.
+    """
+    out: list[str] = []
+    pos16 = 0
+    stack: list[_OpenTag] = []
+    entities: list[JSONDict] = []
+    index, size = 0, len(source)
+    while index < size:
+        special = _SPECIAL.search(source, index)
+        end = special.start() if special else size
+        if end > index:
+            chunk = _unescape(source, index, end)
+            out.append(chunk)
+            pos16 += utf16_len(chunk)
+        if special is None:
+            break
+        index = end
+        char = source[index]
+        if char == "&":
+            like = _ENTITY_LIKE.match(source, index)
+            raise EntityParseError(
+                f'Unsupported HTML entity "{like.group() if like else "&"}" at byte offset '
+                f'{_byte_offset(source, index)}; escape "&" as "&amp;"'
+            )
+        if char == ">":
+            raise EntityParseError(
+                f'Unescaped ">" at byte offset {_byte_offset(source, index)}; use "&gt;"'
+            )
+        if source.startswith("</", index):
+            match = _END_TAG.match(source, index)
+            where = _byte_offset(source, index)
+            if match is None:
+                raise EntityParseError(f"Unclosed end tag at byte offset {where}")
+            name = match.group(1).lower()
+            if not stack:
+                raise EntityParseError(f"Unexpected end tag at byte offset {where}")
+            if stack[-1].name != name:
+                raise EntityParseError(
+                    f'Unmatched end tag at byte offset {where}, expected "</{stack[-1].name}>", '
+                    f'found "</{name}>"'
+                )
+            tag = stack.pop()
+            entity = _entity_for(tag, pos16, stack)
+            if entity is not None:
+                entities.append(entity)
+            index = match.end()
+        else:
+            tag, index = _read_start_tag(source, index)
+            tag.start = pos16
+            stack.append(tag)
+    if stack:
+        raise EntityParseError(
+            f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"'
+        )
+    entities.sort(key=lambda e: (e["offset"], -e["length"]))
+    return ParsedText("".join(out), tuple(entities))
+
+
+def _strip(parsed: ParsedText) -> ParsedText:
+    """Telegram trims leading and trailing whitespace; entities move with the text."""
+    text = parsed.text
+    left = text.lstrip()
+    lead = utf16_len(text[: len(text) - len(left)])
+    kept = left.rstrip()
+    total = utf16_len(kept)
+    entities = []
+    for entity in parsed.entities:
+        start = max(entity["offset"] - lead, 0)
+        end = min(entity["offset"] + entity["length"] - lead, total)
+        if end > start:
+            entities.append({**entity, "offset": start, "length": end - start})
+    return ParsedText(kept, tuple(entities))
+
+
+# --------------------------------------------------------------------------- records
+
+
+@dataclass(slots=True)
+class FakeUser:
+    """A simulated Telegram user."""
+
+    id: int
+    first_name: str
+    username: str | None = None
+    last_name: str | None = None
+    language_code: str | None = None
+
+    def to_api(self) -> JSONDict:
+        """The user as a Telegram ``User`` object."""
+        data: JSONDict = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        for key in ("last_name", "username", "language_code"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        return data
+
+
+@dataclass(slots=True)
+class FakeChat:
+    """A chat the fake knows; ``bot_status`` is the bot's membership in it."""
+
+    id: int
+    type: ChatType
+    title: str | None = None
+    username: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    is_forum: bool = False
+    owner: int | None = None
+    admins: list[int] = field(default_factory=list)
+    bot_status: Literal["member", "administrator", "kicked", "left"] = "member"
+    migrated_to: int | None = None
+
+    def to_api(self) -> JSONDict:
+        """The chat as a Telegram ``Chat`` object."""
+        data: JSONDict = {"id": self.id, "type": self.type}
+        for key in ("title", "username", "first_name", "last_name"):
+            value = getattr(self, key)
+            if value is not None:
+                data[key] = value
+        if self.is_forum:
+            data["is_forum"] = True
+        return data
+
+
+@dataclass(slots=True)
+class BotCall:
+    """One Bot API request: typed parameters, the token used, and how it was answered.
+
+    ``at`` is the event loop's clock (monotonic seconds) when the request arrived;
+    ``status`` is ``None`` while the request is pending.
+    """
+
+    method: str
+    params: JSONDict
+    token: str
+    at: float
+    status: int | None = None
+    description: str | None = None
+    fault: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when answered with ``"ok": true``."""
+        return self.status == 200
+
+    @property
+    def chat_id(self) -> int | str | None:
+        """The ``chat_id`` parameter, if any."""
+        value = self.params.get("chat_id")
+        return value if isinstance(value, int | str) else None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageVersion:
+    """An earlier version of a bot message, kept when the bot edits it."""
+
+    text: str
+    plain_text: str
+    parse_mode: str | None
+    entities: tuple[JSONDict, ...]
+    reply_markup: JSONDict | None
+    at: float
+
+
+@dataclass(slots=True, eq=False)
+class SentMessage:
+    """A message the bot sent, as it is now; ``history`` holds the versions before edits.
+
+    ``text`` is what the bot sent (with its HTML tags), ``plain_text`` what the user reads.
+    """
+
+    chat_id: int
+    message_id: int
+    text: str
+    plain_text: str
+    parse_mode: str | None
+    entities: tuple[JSONDict, ...]
+    reply_markup: JSONDict | None
+    message_thread_id: int | None
+    reply_to_message_id: int | None
+    disable_notification: bool
+    link_preview_options: JSONDict | None
+    date: int
+    sent_at: float
+    sender: JSONDict = field(repr=False)
+    history: list[MessageVersion] = field(default_factory=list)
+    edit_date: int | None = None
+    deleted: bool = False
+
+    @property
+    def edited(self) -> bool:
+        """True once the bot edited the message."""
+        return bool(self.history)
+
+    @property
+    def buttons(self) -> list[list[JSONDict]]:
+        """The inline keyboard's rows (empty without one)."""
+        rows = (self.reply_markup or {}).get("inline_keyboard") or []
+        return [list(row) for row in rows]
+
+    @property
+    def callback_data(self) -> list[str]:
+        """Every button's callback_data, row by row."""
+        return [b["callback_data"] for row in self.buttons for b in row if "callback_data" in b]
+
+
+@dataclass(frozen=True, slots=True)
+class ChatAction:
+    """A ``sendChatAction`` call ("typing", ...)."""
+
+    chat_id: int
+    action: str
+    message_thread_id: int | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackAnswer:
+    """An ``answerCallbackQuery`` call."""
+
+    query_id: str
+    text: str | None
+    show_alert: bool
+    url: str | None
+    cache_time: int | None
+    at: float
+
+
+@dataclass(slots=True, eq=False)
+class Fault:
+    """An injected fault; see :meth:`FakeBotAPI.inject`. ``served`` counts answers given."""
+
+    kind: FaultKind
+    method: str | None = "sendMessage"
+    chat_id: int | str | None = None
+    times: int | None = 1
+    retry_after: int = 1
+    status: int | None = None
+    delay: float = 60.0
+    performed: bool = False
+    migrate_to: int | None = None
+    description: str | None = None
+    served: int = 0
+
+    @property
+    def exhausted(self) -> bool:
+        """True once served ``times`` times."""
+        return self.times is not None and self.served >= self.times
+
+    def matches(self, method: str, chat_id: object) -> bool:
+        """Whether this fault answers a call of ``method`` for ``chat_id``."""
+        if self.exhausted:
+            return False
+        if self.method is not None and self.method.lower() != method.lower():
+            return False
+        return self.chat_id is None or self.chat_id == chat_id
+
+
+@dataclass(frozen=True, slots=True)
+class FloodLimit:
+    """Telegram's send limits as token buckets (``None`` turns one off).
+
+    Each bucket holds one period's worth of sends and refills continuously, like PTB's
+    ``AIORateLimiter`` (aiolimiter) paces them; ``slack`` extra tokens absorb requests a
+    correctly paced client sent in order but that arrive bunched over the network.
+    """
+
+    per_second: float | None = 30.0
+    per_chat_per_second: float | None = None
+    chat_burst: int = 3
+    per_group_per_minute: float | None = 20.0
+    slack: int = 1
+    methods: frozenset[str] = frozenset({"sendmessage"})
+
+
+@dataclass(slots=True)
+class _Bucket:
+    capacity: float
+    rate: float
+    tokens: float
+    stamp: float
+
+    def wait(self, now: float) -> float:
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
+
+
+@dataclass(slots=True)
+class _Poller:
+    superseded: bool = False
+
+
+@dataclass(slots=True)
+class _Callback:
+    chat_id: int
+    message_id: int
+    answered: bool = False
+
+
+@dataclass(slots=True)
+class _HttpRequest:
+    method: str
+    target: str
+    headers: dict[str, str]
+    body: bytes
+    keep_alive: bool
+
+
+@dataclass(slots=True)
+class _Request:
+    """One Bot API call being served: its record and the connection it came on."""
+
+    call: BotCall
+    reader: asyncio.StreamReader
+    bot: JSONDict
+
+    @property
+    def params(self) -> JSONDict:
+        return self.call.params
+
+
+class _Pulse:
+    """Wakes every waiter on each ``fire()``; waiters then re-check their condition."""
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def fire(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    def wait(self) -> Coroutine[Any, Any, bool]:
+        """An awaitable for the *next* fire, bound now: a fire between this call and the
+        first await still wakes it (no lost wake-ups when it is wrapped in a task)."""
+        return self._event.wait()
+
+
+# --------------------------------------------------------------------------- params
+
+
+def _typed(name: str, value: object) -> object:
+    """A form value (always a string) typed as Telegram reads that parameter."""
+    if not isinstance(value, str):
+        return value
+    if name in _JSON_PARAMS:
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise _bad_request(f"can't parse {name} JSON object") from None
+    if name == "chat_id":
+        return int(value) if _INT_TEXT.fullmatch(value) else value
+    if name in _INT_PARAMS:
+        if not _INT_TEXT.fullmatch(value):
+            raise _bad_request(f"invalid {name} specified")
+        return int(value)
+    if name in _NUMBER_PARAMS:
+        try:
+            return float(value) if "." in value else int(value)
+        except ValueError:
+            raise _bad_request(f"invalid {name} specified") from None
+    if name in _BOOL_PARAMS:
+        return value.lower() in ("true", "1")
+    return value
+
+
+def _parse_multipart(body: bytes, content_type: str) -> JSONDict:
+    match = re.search(r'boundary="?([^";]+)"?', content_type)
+    if match is None:
+        raise _bad_request("multipart boundary is missing")
+    delimiter = b"--" + match.group(1).encode("latin-1")
+    fields: JSONDict = {}
+    for part in body.split(delimiter)[1:]:
+        if part.startswith(b"--"):
+            break
+        head, sep, content = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        if not sep:
+            raise _bad_request("malformed multipart body")
+        content = content.removesuffix(b"\r\n")
+        disposition = ""
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            key, _, value = line.partition(":")
+            if key.strip().lower() == "content-disposition":
+                disposition = value
+        name = re.search(r'\bname="([^"]*)"', disposition)
+        if name is None:
+            continue
+        filename = re.search(r'\bfilename="([^"]*)"', disposition)
+        if filename is not None:
+            fields[name.group(1)] = {"filename": filename.group(1), "size": len(content)}
+        else:
+            fields[name.group(1)] = content.decode("utf-8", "replace")
+    return fields
+
+
+def _decode_params(request: _HttpRequest, query: str) -> JSONDict:
+    raw: JSONDict = dict(parse_qsl(query, keep_blank_values=True))
+    content_type = request.headers.get("content-type", "")
+    kind = content_type.partition(";")[0].strip().lower()
+    if request.body:
+        if kind == "application/x-www-form-urlencoded":
+            raw.update(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+        elif kind == "multipart/form-data":
+            raw.update(_parse_multipart(request.body, content_type))
+        elif kind == "application/json":
+            try:
+                loaded = json.loads(request.body)
+            except ValueError:
+                raise _bad_request("can't parse JSON request body") from None
+            if not isinstance(loaded, dict):
+                raise _bad_request("JSON request body must be an object")
+            raw.update(loaded)
+        else:
+            raise _bad_request(f"unsupported Content-Type {kind or '(none)'}")
+    return {name: _typed(name, value) for name, value in raw.items()}
+
+
+def _opt_int(params: Mapping[str, Any], name: str) -> int | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _bad_request(f"invalid {name} specified")
+    return value
+
+
+def _opt_str(params: Mapping[str, Any], name: str) -> str | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _opt_dict(params: Mapping[str, Any], name: str) -> JSONDict | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise _bad_request(f"can't parse {name} JSON object")
+    return value
+
+
+# --------------------------------------------------------------------------- HTTP
+
+
+async def _read_request(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> _HttpRequest | None:
+    """The next request on the connection, or ``None`` when the client closed it."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError as exc:
+        if exc.partial.strip():
+            raise _HttpError(400, "incomplete request head") from None
+        return None
+    except asyncio.LimitOverrunError:
+        raise _HttpError(431, "request head too large") from None
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+        raise _HttpError(400, "malformed request line")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if not line:
+            continue
+        name, sep, value = line.partition(":")
+        if not sep:
+            raise _HttpError(400, "malformed header")
+        key = name.strip().lower()
+        headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
+    connection = headers.get("connection", "").lower()
+    # HTTP/1.1 connections persist unless closed; HTTP/1.0 ones only when asked.
+    keep_alive = (
+        "keep-alive" in connection if parts[2] == "HTTP/1.0" else "close" not in connection
+    )
+    if headers.get("expect", "").lower() == "100-continue":
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = await _read_chunked(reader)
+    else:
+        length_text = headers.get("content-length", "0")
+        if not length_text.isdigit():
+            raise _HttpError(400, "bad Content-Length")
+        length = int(length_text)
+        if length > _MAX_BODY:
+            raise _HttpError(413, "request body too large")
+        body = await reader.readexactly(length) if length else b""
+    return _HttpRequest(parts[0].upper(), parts[1], headers, body, keep_alive)
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    body = bytearray()
+    while True:
+        size_line = await reader.readuntil(b"\r\n")
+        try:
+            size = int(size_line.split(b";")[0].strip(), 16)
+        except ValueError:
+            raise _HttpError(400, "bad chunk size") from None
+        if size == 0:
+            while await reader.readuntil(b"\r\n") != b"\r\n":
+                pass
+            return bytes(body)
+        if len(body) + size > _MAX_BODY:
+            raise _HttpError(413, "request body too large")
+        body += (await reader.readexactly(size + 2))[:-2]
+
+
+def _http_response(status: int, payload: JSONDict, keep_alive: bool) -> bytes:
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "Unknown"
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\n"
+        "Server: newsdigest-fakeapi\r\n"
+        "Content-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n"
+        f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
+    )
+    return head.encode("latin-1") + body
+
+
+def _error_payload(error: _ApiError) -> JSONDict:
+    payload: JSONDict = {"ok": False, "error_code": error.code, "description": error.description}
+    if error.parameters:
+        payload["parameters"] = error.parameters
+    return payload
+
+
+_Handler = Callable[[_Request], Awaitable[Any]]
+
+
+# --------------------------------------------------------------------------- the fake
+
+
+class FakeBotAPI:
+    """A fake Telegram Bot API server plus the users who talk to the bot through it.
+
+    Usage::
+
+        async with FakeBotAPI() as api:
+            bot = telegram.Bot("123:TEST", base_url=api.base_url,
+                               base_file_url=api.base_file_url)
+            api.user_sends(42, 42, "/start")
+            ...  # run the bot
+            [reply] = await api.wait_for_messages(42, 1)
+
+    ``expected_token`` makes every other token get ``401 Unauthorized``. The bot's user id is
+    the number before the token's colon when there is one, else ``bot_id``.
+    """
+
+    def __init__(
+        self,
+        *,
+        expected_token: str | None = None,
+        bot_username: str = "newsdigest_bot",
+        bot_first_name: str = "News Digest",
+        bot_id: int = 100_000_001,
+    ) -> None:
+        self.expected_token = expected_token
+        self.bot_username = bot_username
+        self.bot_first_name = bot_first_name
+        self.bot_id = bot_id
+        self.tokens: list[str] = []
+        self.connections = 0
+        self._server: asyncio.Server | None = None
+        self._host = ""
+        self._port = 0
+        self._stopping = False
+        self._stopped = asyncio.Event()
+        self._conn_tasks: set[asyncio.Task[Any]] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._changed = _Pulse()
+        self._updates_pulse = _Pulse()
+
+        self._users: dict[int, FakeUser] = {}
+        self._chats: dict[int, FakeChat] = {}
+        self._calls: list[BotCall] = []
+        self._sent: dict[int, list[SentMessage]] = {}
+        self._bot_messages: dict[tuple[int, int], SentMessage] = {}
+        self._user_messages: dict[tuple[int, int], JSONDict] = {}
+        self._next_message_id: dict[int, int] = {}
+        self._updates: list[JSONDict] = []
+        self._next_update_id = 1
+        self._allowed_updates: frozenset[str] = _DEFAULT_ALLOWED
+        self._poller: _Poller | None = None
+        self._webhook_url = ""
+        self._callbacks: dict[str, _Callback] = {}
+        self._next_callback = 1
+        self._chat_actions: list[ChatAction] = []
+        self._callback_answers: list[CallbackAnswer] = []
+        self._commands: dict[tuple[str, str], list[JSONDict]] = {}
+        self._faults: list[Fault] = []
+        self._faults_served: Counter[str] = Counter()
+        self._flood: FloodLimit | None = None
+        self._buckets: dict[tuple[str, int], _Bucket] = {}
+        self._listeners: list[Callable[[MessageEvent, SentMessage], None]] = []
+        self._methods: dict[str, tuple[str, _Handler]] = {
+            name.lower(): (name, handler)
+            for name, handler in (
+                ("getMe", self._get_me),
+                ("getUpdates", self._get_updates),
+                ("setWebhook", self._set_webhook),
+                ("deleteWebhook", self._delete_webhook),
+                ("getWebhookInfo", self._get_webhook_info),
+                ("setMyCommands", self._set_my_commands),
+                ("getMyCommands", self._get_my_commands),
+                ("deleteMyCommands", self._delete_my_commands),
+                ("sendMessage", self._send_message),
+                ("editMessageText", self._edit_message_text),
+                ("editMessageReplyMarkup", self._edit_message_reply_markup),
+                ("deleteMessage", self._delete_message),
+                ("answerCallbackQuery", self._answer_callback_query),
+                ("sendChatAction", self._send_chat_action),
+                ("getChat", self._get_chat),
+                ("getChatMember", self._get_chat_member),
+                ("getChatAdministrators", self._get_chat_administrators),
+                ("close", self._true),
+                ("logOut", self._true),
+            )
+        }
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
+        """Listen on ``host:port`` (0: any free port) on the running loop."""
+        if self._server is not None:
+            raise RuntimeError("FakeBotAPI is already running")
+        self._stopping = False
+        self._stopped = asyncio.Event()
+        self._server = await asyncio.start_server(self._on_connection, host, port, limit=_MAX_HEAD)
+        address = self._server.sockets[0].getsockname()
+        self._host, self._port = str(address[0]), int(address[1])
+        return self
+
+    async def stop(self) -> None:
+        """Stop listening, end pending long polls and held requests, close every connection."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        self._stopping = True
+        self._stopped.set()
+        self._updates_pulse.fire()
+        server.close()
+        for writer in list(self._writers):
+            writer.close()
+        if self._conn_tasks:
+            _, pending = await asyncio.wait(set(self._conn_tasks), timeout=2.0)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        await server.wait_closed()
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """For ``Bot(base_url=...)``: PTB appends the token, then ``/`` and the method."""
+        return f"{self._origin()}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        """For ``Bot(base_file_url=...)`` (file downloads answer 404: no files here)."""
+        return f"{self._origin()}/file/bot"
+
+    def _origin(self) -> str:
+        if self._server is None:
+            raise RuntimeError("FakeBotAPI is not running; call start() first")
+        host = f"[{self._host}]" if ":" in self._host else self._host
+        return f"http://{host}:{self._port}"
+
+    # ----------------------------------------------------------------- world
+
+    def add_user(
+        self,
+        user_id: int,
+        first_name: str,
+        username: str | None = None,
+        *,
+        last_name: str | None = None,
+        language_code: str | None = None,
+    ) -> FakeUser:
+        """Create (or update) a user. A user who never wrote to the bot has no private chat."""
+        if user_id <= 0:
+            raise SimulatorError(f"user ids are positive, got {user_id}")
+        user = FakeUser(user_id, first_name, username, last_name, language_code)
+        self._users[user_id] = user
+        chat = self._chats.get(user_id)
+        if chat is not None and chat.type == "private":
+            chat.first_name, chat.last_name, chat.username = first_name, last_name, username
+        return user
+
+    def add_chat(
+        self,
+        chat_id: int,
+        type: ChatType = "private",
+        title: str | None = None,
+        is_forum: bool = False,
+        *,
+        username: str | None = None,
+    ) -> FakeChat:
+        """Make a chat known (a private chat's id is its user's id).
+
+        Adding a chat that is already known with the same type updates its title, forum
+        flag and username and keeps its state (admins, the bot's membership).
+        """
+        if type not in _CHAT_TYPES:
+            raise SimulatorError(f"chat type must be one of {sorted(_CHAT_TYPES)}, got {type!r}")
+        existing = self._chats.get(chat_id)
+        if existing is not None and existing.type == type:
+            if type != "private":
+                existing.title = title or existing.title
+                existing.is_forum = is_forum and type == "supergroup"
+                existing.username = username or existing.username
+            return existing
+        if type == "private":
+            if chat_id <= 0:
+                raise SimulatorError(f"a private chat's id is its user's (positive) id: {chat_id}")
+            user = self._users.get(chat_id) or self.add_user(chat_id, f"User {chat_id}")
+            chat = FakeChat(chat_id, "private", username=user.username,
+                            first_name=user.first_name, last_name=user.last_name)
+        else:
+            if chat_id >= 0:
+                raise SimulatorError(f"group and channel ids are negative: {chat_id}")
+            chat = FakeChat(chat_id, type, title=title or f"Chat {chat_id}",
+                            username=username, is_forum=is_forum and type == "supergroup")
+        self._chats[chat_id] = chat
+        return chat
+
+    def chat(self, chat_id: int) -> FakeChat:
+        """A known chat (``KeyError`` if unknown)."""
+        return self._chats[chat_id]
+
+    def set_admins(
+        self, chat_id: int, user_ids: Iterable[int], *, owner: int | None = None
+    ) -> None:
+        """Make these users the chat's administrators (``owner``: its creator)."""
+        chat = self._known_chat(chat_id)
+        admins = list(user_ids)
+        for user_id in [*admins, *([owner] if owner is not None else [])]:
+            if user_id not in self._users:
+                self.add_user(user_id, f"User {user_id}")
+        chat.admins = [uid for uid in admins if uid != owner]
+        chat.owner = owner
+
+    def user_sends(
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        *,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+        forward_from_user: int | None = None,
+        forward_from_chat: int | None = None,
+        forward_origin: JSONDict | None = None,
+    ) -> JSONDict:
+        """A user writes ``text`` in a chat: enqueue a ``message`` update and return the Message.
+
+        Unknown users and chats are created (a positive ``chat_id`` is the user's private
+        chat). Commands get ``bot_command`` entities (``/digest``, ``/digest@botname``);
+        ``reply_to`` is a message id in the same chat; ``thread_id`` a forum topic; the
+        forward arguments set ``forward_origin`` (a user, a channel, or a raw object).
+        """
+        if not text:
+            raise SimulatorError("Telegram has no empty text messages")
+        user = self._users.get(user_id) or self.add_user(user_id, f"User {user_id}")
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            if chat_id > 0 and chat_id != user_id:
+                raise SimulatorError(f"user {user_id} cannot write in private chat {chat_id}")
+            chat = self.add_chat(chat_id, "private" if chat_id > 0 else self._group_type(chat_id))
+        self._check_reachable(chat, "write in")
+        message: JSONDict = self._new_message(chat, user.to_api())
+        message["text"] = text
+        entities = [
+            {"type": "bot_command", "offset": utf16_len(text[: m.start()]),
+             "length": utf16_len(m.group())}
+            for m in _BOT_COMMAND.finditer(text)
+        ]
+        if entities:
+            message["entities"] = entities
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            if chat.is_forum:
+                message["is_topic_message"] = True
+        if reply_to is not None:
+            message["reply_to_message"] = self._message_for_reply(chat.id, reply_to)
+        origin = forward_origin or self._forward_origin(forward_from_user, forward_from_chat)
+        if origin is not None:
+            message["forward_origin"] = origin
+        self._user_messages[(chat.id, message["message_id"])] = message
+        self._enqueue("message", message)
+        return copy.deepcopy(message)
+
+    def user_presses(
+        self, chat_id: int, user_id: int, message_id: int, callback_data: str
+    ) -> JSONDict:
+        """A user presses an inline button of a bot message: enqueue a ``callback_query``.
+
+        Raises :class:`SimulatorError` when the message has no button with that data (a
+        real user cannot press it). Returns the CallbackQuery; its ``id`` is what the bot
+        answers.
+        """
+        sent = self._bot_messages.get((chat_id, message_id))
+        if sent is None or sent.deleted:
+            raise SimulatorError(f"no bot message {message_id} in chat {chat_id}")
+        if callback_data not in sent.callback_data:
+            raise SimulatorError(
+                f"message {message_id} in chat {chat_id} has no button with callback_data "
+                f"{callback_data!r}; it has {sent.callback_data}"
+            )
+        user = self._users.get(user_id) or self.add_user(user_id, f"User {user_id}")
+        query_id = str(4_000_000_000_000 + self._next_callback)
+        self._next_callback += 1
+        self._callbacks[query_id] = _Callback(chat_id, message_id)
+        query: JSONDict = {
+            "id": query_id,
+            "from": user.to_api(),
+            "chat_instance": f"ci{chat_id}",
+            "message": self._sent_to_api(sent),
+            "data": callback_data,
+        }
+        self._enqueue("callback_query", query)
+        return copy.deepcopy(query)
+
+    def bot_removed(self, chat_id: int, *, by: int | None = None) -> JSONDict:
+        """The user blocks the bot (private chat) or someone kicks it: ``my_chat_member``.
+
+        From then on, sending there answers ``403 Forbidden`` until :meth:`bot_added`.
+        """
+        chat = self._known_chat(chat_id)
+        old = chat.bot_status
+        chat.bot_status = "kicked"
+        return self._member_update(chat, by, old, {"status": "kicked", "until_date": 0})
+
+    def bot_added(self, chat_id: int, *, by: int | None = None) -> JSONDict:
+        """The bot is (re)added to a chat or unblocked: ``my_chat_member`` (member)."""
+        chat = self._chats.get(chat_id)
+        old = chat.bot_status if chat is not None else "left"
+        if chat is None:
+            chat = self.add_chat(chat_id, "private" if chat_id > 0 else self._group_type(chat_id))
+        chat.bot_status = "member"
+        return self._member_update(chat, by, old, {"status": "member"})
+
+    def migrate_chat(
+        self, chat_id: int, new_chat_id: int | None = None, *, notify: bool = True
+    ) -> FakeChat:
+        """Upgrade a group to a supergroup; the old id answers ``ChatMigrated`` from now on.
+
+        With ``notify``, the service messages (``migrate_to_chat_id`` /
+        ``migrate_from_chat_id``) are enqueued as Telegram does.
+        """
+        old = self._known_chat(chat_id)
+        new_id = new_chat_id if new_chat_id is not None else _supergroup_id(chat_id)
+        new = self._chats.get(new_id) or FakeChat(
+            new_id, "supergroup", title=old.title, owner=old.owner, admins=list(old.admins),
+            bot_status=old.bot_status,
+        )
+        self._chats[new_id] = new
+        old.migrated_to = new_id
+        if notify:
+            sender = self._users[old.owner].to_api() if old.owner in self._users else None
+            moved = self._new_message(old, sender)
+            moved["migrate_to_chat_id"] = new_id
+            self._enqueue("message", moved)
+            arrived = self._new_message(new, sender)
+            arrived["migrate_from_chat_id"] = chat_id
+            self._enqueue("message", arrived)
+        return new
+
+    # ----------------------------------------------------------------- faults
+
+    def inject(
+        self,
+        kind: FaultKind,
+        *,
+        method: str | None = "sendMessage",
+        chat_id: int | str | None = None,
+        times: int | None = 1,
+        retry_after: int = 1,
+        status: int | None = None,
+        delay: float = 60.0,
+        performed: bool = False,
+        migrate_to: int | None = None,
+        description: str | None = None,
+    ) -> Fault:
+        """Answer the next ``times`` matching calls (``None``: until cleared) with a fault.
+
+        ``method=None`` matches every method, ``chat_id=None`` every chat. Kinds:
+
+        - ``flood``: 429 ``Too Many Requests: retry after N`` (``parameters.retry_after``).
+        - ``server_error``: ``status`` 500 (default) or another 5xx, e.g. 502.
+        - ``timeout``: hold the answer ``delay`` seconds, longer than the client waits; the
+          server keeps serving others meanwhile. ``performed=True``: the call takes effect
+          at once and only its answer is late (a message the user got though the bot saw a
+          timeout); ``performed=False``: it takes effect only if the client still waits
+          when ``delay`` ends. A client that hangs up gets no answer.
+        - ``forbidden``: 403 ``Forbidden: bot was blocked by the user``.
+        - ``migrate``: 400 with ``parameters.migrate_to_chat_id``; the new id (``migrate_to``
+          or a derived ``-100...`` id) becomes a known supergroup, and the old chat keeps
+          answering ``ChatMigrated`` as Telegram does.
+        - ``parse``: 400 ``can't parse entities`` whatever the text.
+
+        ``description`` replaces Telegram's wording. Faults match in the order injected.
+        """
+        if kind not in _FAULT_KINDS:
+            raise ValueError(f"fault kind must be one of {sorted(_FAULT_KINDS)}, got {kind!r}")
+        if times is not None and times < 1:
+            raise ValueError(f"times must be at least 1 (or None for always), got {times}")
+        if kind == "server_error" and status is not None and not 500 <= status <= 599:
+            raise ValueError(f"a server error has a 5xx status, got {status}")
+        if retry_after < 1:
+            raise ValueError(f"retry_after is whole seconds, at least 1; got {retry_after}")
+        fault = Fault(kind, method, chat_id, times, retry_after, status, delay, performed,
+                      migrate_to, description)
+        self._faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        """Forget every injected fault (counts in :attr:`faults_served` stay)."""
+        self._faults.clear()
+
+    @property
+    def faults_served(self) -> Counter[str]:
+        """Faults answered so far, by kind; ``"rate_limit"`` counts the flood model's 429s."""
+        return Counter(self._faults_served)
+
+    def flood_limit(
+        self,
+        *,
+        per_second: float | None = 30.0,
+        per_chat_per_second: float | None = None,
+        chat_burst: int = 3,
+        per_group_per_minute: float | None = 20.0,
+        slack: int = 1,
+        methods: Iterable[str] = ("sendMessage",),
+    ) -> FloodLimit:
+        """Answer 429 (with ``retry_after``) when the bot sends faster than Telegram allows.
+
+        Off until called. Limits are token buckets (see :class:`FloodLimit`): overall
+        ``per_second``; per chat ``per_chat_per_second`` with bursts of ``chat_burst``;
+        per group or channel ``per_group_per_minute``. Rejected calls use no tokens.
+        """
+        self._flood = FloodLimit(per_second, per_chat_per_second, chat_burst,
+                                 per_group_per_minute, slack,
+                                 frozenset(m.lower() for m in methods))
+        self._buckets.clear()
+        return self._flood
+
+    def clear_flood_limit(self) -> None:
+        """Turn the flood model off."""
+        self._flood = None
+        self._buckets.clear()
+
+    # ----------------------------------------------------------------- records
+
+    @property
+    def calls(self) -> list[BotCall]:
+        """Every Bot API request so far, in arrival order."""
+        return list(self._calls)
+
+    def calls_to(self, method: str) -> list[BotCall]:
+        """The requests for one method (case-insensitive)."""
+        wanted = method.lower()
+        return [call for call in self._calls if call.method.lower() == wanted]
+
+    def messages(self, chat_id: int, *, include_deleted: bool = False) -> list[SentMessage]:
+        """The bot's messages in a chat, oldest first, as they are now."""
+        return [m for m in self._sent.get(chat_id, []) if include_deleted or not m.deleted]
+
+    def message(self, chat_id: int, message_id: int) -> SentMessage:
+        """One bot message (``KeyError`` if the bot sent no such message)."""
+        return self._bot_messages[(chat_id, message_id)]
+
+    def all_messages(self) -> list[SentMessage]:
+        """Every message the bot sent, in sending order."""
+        return sorted(self._bot_messages.values(), key=lambda m: m.sent_at)
+
+    @property
+    def chat_actions(self) -> list[ChatAction]:
+        """Every ``sendChatAction`` so far."""
+        return list(self._chat_actions)
+
+    @property
+    def callback_answers(self) -> list[CallbackAnswer]:
+        """Every answered callback query so far."""
+        return list(self._callback_answers)
+
+    def commands(
+        self, scope: JSONDict | None = None, language_code: str = ""
+    ) -> list[JSONDict]:
+        """The command list set for a scope (default scope) and language."""
+        return list(self._commands.get((_scope_key(scope), language_code), []))
+
+    @property
+    def pending_updates(self) -> int:
+        """Updates not yet confirmed by a getUpdates offset."""
+        return len(self._updates)
+
+    @property
+    def webhook_url(self) -> str:
+        """The URL from setWebhook ("" when none)."""
+        return self._webhook_url
+
+    def add_listener(self, listener: Callable[[MessageEvent, SentMessage], None]) -> None:
+        """Call ``listener(event, message)`` when the bot sends, edits or deletes a message."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[MessageEvent, SentMessage], None]) -> None:
+        """Stop calling a listener."""
+        self._listeners.remove(listener)
+
+    # ----------------------------------------------------------------- waiting
+
+    async def wait_for(
+        self,
+        condition: Callable[[], object] | int,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline for the caller, applied with asyncio.timeout inside
+        what: str | None = None,
+    ) -> None:
+        """Return once ``condition()`` is true (an int: that many calls were answered).
+
+        Re-checks whenever something happens (a call, an update), never on a timer;
+        raises :class:`WaitTimeout` naming ``what`` and the last calls.
+        """
+        predicate: Callable[[], object]
+        if isinstance(condition, int):
+            count = condition
+            what = what or f"{count} answered calls"
+
+            def answered() -> object:
+                return sum(1 for call in self._calls if call.status is not None) >= count
+
+            predicate = answered
+        else:
+            predicate = condition
+        try:
+            async with asyncio.timeout(timeout):
+                while not predicate():
+                    await self._changed.wait()
+        except TimeoutError:
+            recent = ", ".join(
+                f"{c.method}({c.chat_id})->{c.status}" for c in self._calls[-8:]
+            ) or "none"
+            raise WaitTimeout(
+                f"{what or 'condition'} not met within {timeout}s; last calls: {recent}"
+            ) from None
+
+    async def wait_for_messages(
+        self,
+        chat_id: int,
+        count: int = 1,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline for the caller, applied with asyncio.timeout inside
+    ) -> list[SentMessage]:
+        """Wait until the bot has sent ``count`` messages to a chat; return all of them."""
+        await self.wait_for(
+            lambda: len(self.messages(chat_id)) >= count,
+            timeout=timeout,
+            what=f"{count} bot message(s) in chat {chat_id} (have {len(self.messages(chat_id))})",
+        )
+        return self.messages(chat_id)
+
+    async def wait_for_calls(
+        self,
+        method: str,
+        count: int = 1,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline for the caller, applied with asyncio.timeout inside
+    ) -> list[BotCall]:
+        """Wait until ``count`` calls of ``method`` were answered; return all of them."""
+
+        def answered() -> list[BotCall]:
+            return [c for c in self.calls_to(method) if c.status is not None]
+
+        await self.wait_for(lambda: len(answered()) >= count, timeout=timeout,
+                            what=f"{count} answered {method} call(s)")
+        return answered()
+
+    async def wait_for_updates_consumed(
+        self,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109 - a deadline for the caller, applied with asyncio.timeout inside
+    ) -> None:
+        """Wait until the bot has confirmed every update (a later getUpdates offset)."""
+        await self.wait_for(lambda: not self._updates, timeout=timeout,
+                            what="all updates confirmed")
+
+    # ----------------------------------------------------------------- connections
+
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._conn_tasks.add(task)
+        self._writers.add(writer)
+        self.connections += 1
+        try:
+            await self._serve_connection(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.wait_closed()
+            if task is not None:
+                self._conn_tasks.discard(task)
+
+    async def _serve_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        while not self._stopping:
+            try:
+                request = await _read_request(reader, writer)
+            except _HttpError as exc:
+                error = _ApiError(exc.status, str(exc))
+                writer.write(_http_response(exc.status, _error_payload(error), False))
+                await writer.drain()
+                return
+            if request is None:
+                return
+            try:
+                status, payload = await self._handle(request, reader)
+            except _ClientGone:
+                return
+            keep_alive = request.keep_alive and not self._stopping
+            writer.write(_http_response(status, payload, keep_alive))
+            await writer.drain()
+            if not keep_alive:
+                return
+
+    async def _wait_connected(
+        self, reader: asyncio.StreamReader, waiter: Awaitable[object], within: float | None
+    ) -> Literal["done", "timeout"]:
+        """Wait for ``waiter`` while watching the client; raise :class:`_ClientGone` if it
+        hangs up (or sends anything: no pipelining) or the server stops."""
+        main = asyncio.ensure_future(waiter)
+        watch = asyncio.ensure_future(reader.read(1))
+        stop = asyncio.ensure_future(self._stopped.wait())
+        try:
+            done, _ = await asyncio.wait(
+                (main, watch, stop), timeout=within, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            for task in (main, watch, stop):
+                task.cancel()
+            # The reader must be free of the watcher before the next request is read.
+            await asyncio.gather(main, watch, stop, return_exceptions=True)
+        if watch in done or stop in done:
+            raise _ClientGone
+        return "done" if main in done else "timeout"
+
+    # ----------------------------------------------------------------- dispatch
+
+    async def _handle(
+        self, request: _HttpRequest, reader: asyncio.StreamReader
+    ) -> tuple[int, JSONDict]:
+        path, _, query = request.target.partition("?")
+        match = _API_PATH.fullmatch(path)
+        if match is None:
+            return 404, _error_payload(_ApiError(404, "Not Found"))
+        token, name = unquote(match.group(1)), match.group(2)
+        if token not in self.tokens:
+            self.tokens.append(token)
+        known = self._methods.get(name.lower())
+        call = BotCall(known[0] if known else name, {}, token,
+                       asyncio.get_running_loop().time())
+        self._calls.append(call)
+        self._changed.fire()
+        try:
+            if self.expected_token is not None and token != self.expected_token:
+                raise _ApiError(401, "Unauthorized")
+            if request.method not in ("GET", "POST"):
+                raise _ApiError(405, "Method Not Allowed")
+            call.params = _decode_params(request, query)
+            if known is None:
+                raise _ApiError(404, "Not Found")
+            rq = _Request(call, reader, self._bot_user(token))
+            result = await self._run(rq, known[1])
+        except _ApiError as error:
+            return self._answer(call, error.code, _error_payload(error))
+        except _ClientGone:
+            self._answer(call, 499, {"ok": False, "description": "client closed the request"})
+            raise
+        except Exception:
+            _LOGGER.exception("fake Bot API failed on %s", call.method)
+            crash = _ApiError(500, "Internal Server Error")
+            return self._answer(call, 500, _error_payload(crash))
+        return self._answer(call, 200, {"ok": True, "result": result})
+
+    def _answer(self, call: BotCall, status: int, payload: JSONDict) -> tuple[int, JSONDict]:
+        call.status = status
+        if status != 200:
+            call.description = payload.get("description")
+        self._changed.fire()
+        return status, payload
+
+    async def _run(self, rq: _Request, handler: _Handler) -> Any:
+        call = rq.call
+        fault = next((f for f in self._faults if f.matches(call.method, call.chat_id)), None)
+        if fault is not None:
+            fault.served += 1
+            self._faults_served[fault.kind] += 1
+            call.fault = fault.kind
+            if fault.kind == "timeout":
+                return await self._hold(rq, handler, fault)
+            raise self._fault_error(fault, call)
+        self._check_flood(call)
+        return await handler(rq)
+
+    async def _hold(self, rq: _Request, handler: _Handler, fault: Fault) -> Any:
+        if not fault.performed:
+            await self._wait_connected(rq.reader, asyncio.sleep(fault.delay), None)
+            return await handler(rq)
+        try:
+            result = await handler(rq)
+        except _ApiError as error:
+            await self._wait_connected(rq.reader, asyncio.sleep(fault.delay), None)
+            raise error from None
+        await self._wait_connected(rq.reader, asyncio.sleep(fault.delay), None)
+        return result
+
+    def _fault_error(self, fault: Fault, call: BotCall) -> _ApiError:
+        kind = fault.kind
+        if kind == "flood":
+            seconds = fault.retry_after
+            return _ApiError(429, fault.description or f"Too Many Requests: retry after {seconds}",
+                             {"retry_after": seconds})
+        if kind == "server_error":
+            status = fault.status or 500
+            return _ApiError(status, fault.description or HTTPStatus(status).phrase)
+        if kind == "forbidden":
+            return _ApiError(fault.status or 403,
+                             fault.description or "Forbidden: bot was blocked by the user")
+        if kind == "migrate":
+            old = call.chat_id
+            new_id = fault.migrate_to
+            if isinstance(old, int) and old in self._chats and not self._chats[old].migrated_to:
+                new_id = self.migrate_chat(old, new_id, notify=False).id
+            elif new_id is None:
+                new_id = _supergroup_id(old if isinstance(old, int) else -1)
+            return _ApiError(
+                400,
+                fault.description or "Bad Request: group chat was upgraded to a supergroup chat",
+                {"migrate_to_chat_id": new_id},
+            )
+        return _ApiError(400, fault.description or (
+            "Bad Request: can't parse entities: Can't find end tag corresponding to start tag "
+            '"b"'
+        ))
+
+    def _check_flood(self, call: BotCall) -> None:
+        limit = self._flood
+        if limit is None or call.method.lower() not in limit.methods:
+            return
+        now = asyncio.get_running_loop().time()
+        chat_id = call.chat_id
+        buckets: list[_Bucket] = []
+        if limit.per_second:
+            buckets.append(self._bucket(("all", 0), limit.per_second, limit.per_second, limit, now))
+        if isinstance(chat_id, int):
+            chat = self._chats.get(chat_id)
+            is_group = chat.type != "private" if chat else chat_id < 0
+            if limit.per_chat_per_second:
+                buckets.append(self._bucket(("chat", chat_id), limit.chat_burst,
+                                            limit.per_chat_per_second, limit, now))
+            if is_group and limit.per_group_per_minute:
+                buckets.append(self._bucket(("group", chat_id), limit.per_group_per_minute,
+                                            limit.per_group_per_minute / 60, limit, now))
+        wait = max((bucket.wait(now) for bucket in buckets), default=0.0)
+        if wait > 0:
+            self._faults_served["rate_limit"] += 1
+            call.fault = "rate_limit"
+            seconds = max(1, math.ceil(wait))
+            raise _ApiError(429, f"Too Many Requests: retry after {seconds}",
+                            {"retry_after": seconds})
+        for bucket in buckets:
+            bucket.tokens -= 1
+
+    def _bucket(
+        self, key: tuple[str, int], capacity: float, rate: float, limit: FloodLimit, now: float
+    ) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            full = max(1.0, capacity) + limit.slack
+            bucket = self._buckets[key] = _Bucket(full, rate, full, now)
+        return bucket
+
+    # ----------------------------------------------------------------- helpers
+
+    def _bot_user(self, token: str) -> JSONDict:
+        prefix = token.partition(":")[0]
+        return {
+            "id": int(prefix) if prefix.isdigit() else self.bot_id,
+            "is_bot": True,
+            "first_name": self.bot_first_name,
+            "username": self.bot_username,
+        }
+
+    def _known_chat(self, chat_id: int) -> FakeChat:
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            raise SimulatorError(f"unknown chat {chat_id}; add_chat() or user_sends() first")
+        return chat
+
+    @staticmethod
+    def _group_type(chat_id: int) -> ChatType:
+        return "supergroup" if str(chat_id).startswith("-100") else "group"
+
+    @staticmethod
+    def _check_reachable(chat: FakeChat, doing: str) -> None:
+        if chat.bot_status in ("kicked", "left") or chat.migrated_to is not None:
+            raise SimulatorError(
+                f"cannot {doing} chat {chat.id}: the bot is {chat.bot_status}"
+                + (f", migrated to {chat.migrated_to}" if chat.migrated_to else "")
+                + "; call bot_added() first"
+            )
+
+    def _new_message(self, chat: FakeChat, sender: JSONDict | None) -> JSONDict:
+        message_id = self._next_message_id.get(chat.id, 1)
+        self._next_message_id[chat.id] = message_id + 1
+        message: JSONDict = {"message_id": message_id}
+        if sender is not None:
+            message["from"] = sender
+        message["chat"] = chat.to_api()
+        message["date"] = int(time.time())
+        return message
+
+    def _message_for_reply(self, chat_id: int, message_id: int) -> JSONDict:
+        sent = self._bot_messages.get((chat_id, message_id))
+        if sent is not None and not sent.deleted:
+            return self._sent_to_api(sent, nested=False)
+        original = self._user_messages.get((chat_id, message_id))
+        if original is None:
+            raise SimulatorError(f"no message {message_id} in chat {chat_id} to reply to")
+        return {k: v for k, v in original.items() if k != "reply_to_message"}
+
+    def _forward_origin(self, user_id: int | None, chat_id: int | None) -> JSONDict | None:
+        now = int(time.time())
+        if user_id is not None:
+            user = self._users.get(user_id) or self.add_user(user_id, f"User {user_id}")
+            return {"type": "user", "date": now, "sender_user": user.to_api()}
+        if chat_id is not None:
+            chat = self._chats.get(chat_id) or self.add_chat(chat_id, "channel")
+            if chat.type == "channel":
+                return {"type": "channel", "date": now, "chat": chat.to_api(), "message_id": 1}
+            return {"type": "chat", "date": now, "sender_chat": chat.to_api()}
+        return None
+
+    def _enqueue(self, kind: str, payload: JSONDict) -> JSONDict:
+        update = {"update_id": self._next_update_id, kind: payload}
+        self._next_update_id += 1
+        self._updates.append(update)
+        self._updates_pulse.fire()
+        self._changed.fire()
+        return update
+
+    def _member_update(
+        self, chat: FakeChat, by: int | None, old_status: str, new_member: JSONDict
+    ) -> JSONDict:
+        actor_id = by if by is not None else (chat.id if chat.type == "private" else chat.owner)
+        if actor_id is None:
+            raise SimulatorError(f"say who changed the bot's membership of chat {chat.id} (by=)")
+        actor = self._users.get(actor_id) or self.add_user(actor_id, f"User {actor_id}")
+        bot = self._bot_user(self.tokens[-1] if self.tokens else "")
+        old: JSONDict = {"status": old_status, "user": bot}
+        if old_status == "kicked":
+            old["until_date"] = 0
+        elif old_status == "administrator":
+            old.update(_admin_rights(can_be_edited=False))
+        payload = {
+            "chat": chat.to_api(),
+            "from": actor.to_api(),
+            "date": int(time.time()),
+            "old_chat_member": old,
+            "new_chat_member": {**new_member, "user": bot},
+        }
+        return self._enqueue("my_chat_member", payload)
+
+    def _notify(self, event: MessageEvent, sent: SentMessage) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event, sent)
+            except Exception:
+                _LOGGER.exception("fake Bot API listener failed on %s", event)
+        self._changed.fire()
+
+    def _sent_to_api(self, sent: SentMessage, *, nested: bool = True) -> JSONDict:
+        chat = self._chats.get(sent.chat_id)
+        message: JSONDict = {
+            "message_id": sent.message_id,
+            "from": sent.sender,
+            "chat": chat.to_api() if chat else {"id": sent.chat_id, "type": "private"},
+            "date": sent.date,
+            "text": sent.plain_text,
+        }
+        if sent.entities:
+            message["entities"] = [dict(e) for e in sent.entities]
+        if sent.message_thread_id is not None:
+            message["message_thread_id"] = sent.message_thread_id
+            if chat is not None and chat.is_forum:
+                message["is_topic_message"] = True
+        if sent.edit_date is not None:
+            message["edit_date"] = sent.edit_date
+        if sent.reply_markup and "inline_keyboard" in sent.reply_markup:
+            message["reply_markup"] = sent.reply_markup
+        if sent.link_preview_options:
+            message["link_preview_options"] = sent.link_preview_options
+        if nested and sent.reply_to_message_id is not None:
+            with contextlib.suppress(SimulatorError):
+                message["reply_to_message"] = self._message_for_reply(
+                    sent.chat_id, sent.reply_to_message_id
+                )
+        return message
+
+    def _chat_for(self, rq: _Request, *, sending: bool = True) -> FakeChat:
+        """The chat a call names, with Telegram's errors for unknown or unreachable ones."""
+        ref = rq.params.get("chat_id")
+        if ref is None or ref == "":
+            raise _bad_request("chat_id is empty")
+        chat: FakeChat | None = None
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            chat = self._chats.get(ref)
+        elif isinstance(ref, str) and ref.startswith("@"):
+            chat = next((c for c in self._chats.values()
+                         if c.username and c.username.lower() == ref[1:].lower()), None)
+        if chat is None:
+            if isinstance(ref, int) and ref in self._users:
+                raise _ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+            raise _bad_request("chat not found")
+        if chat.migrated_to is not None:
+            raise _bad_request("group chat was upgraded to a supergroup chat",
+                               {"migrate_to_chat_id": chat.migrated_to})
+        if sending and chat.bot_status in ("kicked", "left"):
+            raise _ApiError(403, _forbidden_text(chat))
+        return chat
+
+    def _render(self, rq: _Request, text: str | None) -> tuple[ParsedText, str | None]:
+        """Validate text and parse_mode as Telegram does; the text the user will see."""
+        parse_mode = _opt_str(rq.params, "parse_mode") or None
+        if parse_mode is not None and parse_mode.lower() not in ("html", "markdown",
+                                                                  "markdownv2"):
+            raise _bad_request("unsupported parse_mode")
+        if not text:
+            raise _bad_request("message text is empty")
+        if parse_mode is not None and parse_mode.lower() == "html":
+            try:
+                parsed = parse_telegram_html(text)
+            except EntityParseError as exc:
+                raise _bad_request(f"can't parse entities: {exc}") from None
+        else:
+            given = rq.params.get("entities")
+            entities = tuple(e for e in given if isinstance(e, dict)) if isinstance(
+                given, list) else ()
+            parsed = ParsedText(text, entities)
+        parsed = _strip(parsed)
+        if not parsed.text:
+            raise _bad_request("message text is empty")
+        if utf16_len(parsed.text) > MAX_MESSAGE_LENGTH:
+            raise _bad_request("message is too long")
+        return parsed, parse_mode
+
+    def _bot_message(self, rq: _Request, chat: FakeChat, message_id: int | None) -> SentMessage:
+        if message_id is None:
+            raise _bad_request("message identifier is not specified")
+        sent = self._bot_messages.get((chat.id, message_id))
+        if sent is None or sent.deleted:
+            if (chat.id, message_id) in self._user_messages:
+                raise _bad_request("message can't be edited")
+            raise _bad_request("message to edit not found")
+        return sent
+
+    def _edit(
+        self, sent: SentMessage, text: str, parsed: ParsedText, parse_mode: str | None,
+        markup: JSONDict | None,
+    ) -> JSONDict:
+        if parsed.text == sent.plain_text and parsed.entities == sent.entities \
+                and markup == sent.reply_markup:
+            raise _bad_request(
+                "message is not modified: specified new message content and reply markup are "
+                "exactly the same as a current content and reply markup of the message"
+            )
+        loop_time = asyncio.get_running_loop().time()
+        sent.history.append(MessageVersion(sent.text, sent.plain_text, sent.parse_mode,
+                                           sent.entities, sent.reply_markup, loop_time))
+        sent.text, sent.plain_text, sent.parse_mode = text, parsed.text, parse_mode
+        sent.entities, sent.reply_markup = parsed.entities, markup
+        sent.edit_date = int(time.time())
+        self._notify("edited", sent)
+        return self._sent_to_api(sent)
+
+    # ----------------------------------------------------------------- methods
+
+    async def _true(self, rq: _Request) -> bool:
+        return True
+
+    async def _get_me(self, rq: _Request) -> JSONDict:
+        return {
+            **rq.bot,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
+
+    async def _get_updates(self, rq: _Request) -> list[JSONDict]:
+        if self._webhook_url:
+            raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is "
+                                 "active; use deleteWebhook to delete the webhook first")
+        params = rq.params
+        offset = _opt_int(params, "offset")
+        limit = min(max(_opt_int(params, "limit") or 100, 1), 100)
+        raw_timeout = params.get("timeout") or 0
+        if not isinstance(raw_timeout, int | float):
+            raise _bad_request("invalid timeout specified")
+        if "allowed_updates" in params:
+            allowed = params["allowed_updates"]
+            if not isinstance(allowed, list):
+                raise _bad_request("can't parse allowed_updates JSON object")
+            self._allowed_updates = frozenset(map(str, allowed)) or _DEFAULT_ALLOWED
+        if offset is not None:
+            if offset < 0:
+                del self._updates[: max(len(self._updates) + offset, 0)]
+            else:
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            self._changed.fire()
+        previous, me = self._poller, _Poller()
+        self._poller = me
+        if previous is not None:
+            previous.superseded = True
+            self._updates_pulse.fire()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + float(raw_timeout)
+        try:
+            while True:
+                if me.superseded:
+                    raise _ApiError(409, "Conflict: terminated by other getUpdates request; "
+                                         "make sure that only one bot instance is running")
+                self._updates = [u for u in self._updates if _update_kind(u) in
+                                 self._allowed_updates]
+                if self._updates:
+                    return self._updates[:limit]
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return []
+                await self._wait_connected(rq.reader, self._updates_pulse.wait(), remaining)
+        finally:
+            if self._poller is me:
+                self._poller = None
+
+    async def _set_webhook(self, rq: _Request) -> bool:
+        url = _opt_str(rq.params, "url") or ""
+        if url and not url.startswith("https://"):
+            raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        self._webhook_url = url
+        if rq.params.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    async def _delete_webhook(self, rq: _Request) -> bool:
+        self._webhook_url = ""
+        if rq.params.get("drop_pending_updates"):
+            self._updates.clear()
+            self._changed.fire()
+        return True
+
+    async def _get_webhook_info(self, rq: _Request) -> JSONDict:
+        return {
+            "url": self._webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+
+    async def _set_my_commands(self, rq: _Request) -> bool:
+        commands = rq.params.get("commands")
+        if not isinstance(commands, list) or len(commands) > 100:
+            raise _bad_request("can't parse commands JSON object")
+        clean: list[JSONDict] = []
+        for entry in commands:
+            if not isinstance(entry, dict):
+                raise _bad_request("can't parse BotCommand JSON object")
+            name, description = entry.get("command"), entry.get("description")
+            if not isinstance(name, str) or not _COMMAND_NAME.fullmatch(name):
+                raise _bad_request("BOT_COMMAND_INVALID")
+            if not isinstance(description, str) or not 1 <= len(description) <= 256:
+                raise _bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
+            clean.append({"command": name, "description": description})
+        key = (_scope_key(_opt_dict(rq.params, "scope")),
+               _opt_str(rq.params, "language_code") or "")
+        self._commands[key] = clean
+        return True
+
+    async def _get_my_commands(self, rq: _Request) -> list[JSONDict]:
+        key = (_scope_key(_opt_dict(rq.params, "scope")),
+               _opt_str(rq.params, "language_code") or "")
+        return list(self._commands.get(key, []))
+
+    async def _delete_my_commands(self, rq: _Request) -> bool:
+        key = (_scope_key(_opt_dict(rq.params, "scope")),
+               _opt_str(rq.params, "language_code") or "")
+        self._commands.pop(key, None)
+        return True
+
+    async def _send_message(self, rq: _Request) -> JSONDict:
+        params = rq.params
+        chat = self._chat_for(rq)
+        text = _opt_str(params, "text")
+        parsed, parse_mode = self._render(rq, text)
+        markup = _check_markup(params.get("reply_markup"))
+        reply_to = self._reply_target(rq, chat)
+        loop_time = asyncio.get_running_loop().time()
+        message_id = self._next_message_id.get(chat.id, 1)
+        self._next_message_id[chat.id] = message_id + 1
+        sent = SentMessage(
+            chat_id=chat.id,
+            message_id=message_id,
+            text=text or "",
+            plain_text=parsed.text,
+            parse_mode=parse_mode,
+            entities=parsed.entities,
+            reply_markup=markup,
+            message_thread_id=_opt_int(params, "message_thread_id"),
+            reply_to_message_id=reply_to,
+            disable_notification=bool(params.get("disable_notification")),
+            link_preview_options=_opt_dict(params, "link_preview_options"),
+            date=int(time.time()),
+            sent_at=loop_time,
+            sender=rq.bot,
+        )
+        self._sent.setdefault(chat.id, []).append(sent)
+        self._bot_messages[(chat.id, message_id)] = sent
+        self._notify("sent", sent)
+        return self._sent_to_api(sent)
+
+    def _reply_target(self, rq: _Request, chat: FakeChat) -> int | None:
+        params = rq.params
+        reply = _opt_dict(params, "reply_parameters") or {}
+        message_id = reply.get("message_id", _opt_int(params, "reply_to_message_id"))
+        if message_id is None:
+            return None
+        if not isinstance(message_id, int):
+            raise _bad_request("invalid reply_parameters specified")
+        exists = (chat.id, message_id) in self._user_messages or (
+            (chat.id, message_id) in self._bot_messages
+            and not self._bot_messages[(chat.id, message_id)].deleted
+        )
+        if exists:
+            return message_id
+        if reply.get("allow_sending_without_reply") or params.get("allow_sending_without_reply"):
+            return None
+        raise _bad_request("message to be replied not found")
+
+    async def _edit_message_text(self, rq: _Request) -> JSONDict:
+        if rq.params.get("inline_message_id"):
+            raise _bad_request("inline messages are not supported by the fake")
+        chat = self._chat_for(rq)
+        sent = self._bot_message(rq, chat, _opt_int(rq.params, "message_id"))
+        text = _opt_str(rq.params, "text")
+        parsed, parse_mode = self._render(rq, text)
+        markup = _check_markup(rq.params.get("reply_markup"))
+        return self._edit(sent, text or "", parsed, parse_mode, markup)
+
+    async def _edit_message_reply_markup(self, rq: _Request) -> JSONDict:
+        if rq.params.get("inline_message_id"):
+            raise _bad_request("inline messages are not supported by the fake")
+        chat = self._chat_for(rq)
+        sent = self._bot_message(rq, chat, _opt_int(rq.params, "message_id"))
+        markup = _check_markup(rq.params.get("reply_markup"))
+        same = ParsedText(sent.plain_text, sent.entities)
+        return self._edit(sent, sent.text, same, sent.parse_mode, markup)
+
+    async def _delete_message(self, rq: _Request) -> bool:
+        chat = self._chat_for(rq)
+        message_id = _opt_int(rq.params, "message_id")
+        key = (chat.id, message_id if message_id is not None else -1)
+        sent = self._bot_messages.get(key)
+        if sent is not None and not sent.deleted:
+            sent.deleted = True
+            self._notify("deleted", sent)
+            return True
+        if key in self._user_messages:
+            del self._user_messages[key]
+            return True
+        raise _bad_request("message to delete not found")
+
+    async def _answer_callback_query(self, rq: _Request) -> bool:
+        query_id = _opt_str(rq.params, "callback_query_id") or ""
+        pending = self._callbacks.get(query_id)
+        if pending is None or pending.answered:
+            raise _bad_request(
+                "query is too old and response timeout expired or query ID is invalid"
+            )
+        text = _opt_str(rq.params, "text")
+        if text is not None and len(text) > MAX_CALLBACK_ANSWER:
+            raise _bad_request("MESSAGE_TOO_LONG")
+        pending.answered = True
+        self._callback_answers.append(CallbackAnswer(
+            query_id, text, bool(rq.params.get("show_alert")), _opt_str(rq.params, "url"),
+            _opt_int(rq.params, "cache_time"), asyncio.get_running_loop().time(),
+        ))
+        return True
+
+    async def _send_chat_action(self, rq: _Request) -> bool:
+        chat = self._chat_for(rq)
+        action = _opt_str(rq.params, "action")
+        if action not in _CHAT_ACTIONS:
+            raise _bad_request("wrong parameter action in request")
+        self._chat_actions.append(ChatAction(
+            chat.id, action, _opt_int(rq.params, "message_thread_id"),
+            asyncio.get_running_loop().time(),
+        ))
+        return True
+
+    async def _get_chat(self, rq: _Request) -> JSONDict:
+        chat = self._chat_for(rq, sending=False)
+        return {
+            **chat.to_api(),
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": False, "limited_gifts": False, "unique_gifts": False,
+                "premium_subscription": False, "gifts_from_channels": False,
+            },
+        }
+
+    async def _get_chat_member(self, rq: _Request) -> JSONDict:
+        chat = self._chat_for(rq, sending=False)
+        user_id = _opt_int(rq.params, "user_id")
+        if user_id is None:
+            raise _bad_request("user_id is empty")
+        if user_id == rq.bot["id"]:
+            member: JSONDict = {"status": chat.bot_status, "user": rq.bot}
+            if chat.bot_status == "kicked":
+                member["until_date"] = 0
+            elif chat.bot_status == "administrator":
+                member.update(_admin_rights(can_be_edited=False))
+            return member
+        user = self._users.get(user_id)
+        if user is None:
+            raise _bad_request("user not found")
+        if chat.type == "private" and user_id != chat.id:
+            raise _bad_request("user not found")
+        return self._member(chat, user)
+
+    async def _get_chat_administrators(self, rq: _Request) -> list[JSONDict]:
+        chat = self._chat_for(rq, sending=False)
+        if chat.type == "private":
+            raise _bad_request("there are no administrators in the private chat")
+        ids = ([chat.owner] if chat.owner is not None else []) + chat.admins
+        return [self._member(chat, self._users[uid]) for uid in ids]
+
+    def _member(self, chat: FakeChat, user: FakeUser) -> JSONDict:
+        if chat.owner == user.id:
+            return {"status": "creator", "user": user.to_api(), "is_anonymous": False}
+        if user.id in chat.admins:
+            return {"status": "administrator", "user": user.to_api(),
+                    **_admin_rights(can_be_edited=False)}
+        return {"status": "member", "user": user.to_api()}
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def _update_kind(update: Mapping[str, Any]) -> str:
+    return next(key for key in update if key != "update_id")
+
+
+def _scope_key(scope: JSONDict | None) -> str:
+    return json.dumps(scope or {"type": "default"}, sort_keys=True)
+
+
+def _supergroup_id(chat_id: int) -> int:
+    return -(1_000_000_000_000 + abs(chat_id) % 1_000_000_000_000)
+
+
+def _forbidden_text(chat: FakeChat) -> str:
+    if chat.type == "private":
+        return "Forbidden: bot was blocked by the user"
+    if chat.bot_status == "kicked":
+        return f"Forbidden: bot was kicked from the {chat.type} chat"
+    return f"Forbidden: bot is not a member of the {chat.type} chat"
+
+
+def _admin_rights(*, can_be_edited: bool) -> JSONDict:
+    rights = (
+        "is_anonymous", "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
+        "can_restrict_members", "can_promote_members", "can_change_info", "can_invite_users",
+        "can_post_stories", "can_edit_stories", "can_delete_stories",
+    )
+    granted = {"can_manage_chat", "can_delete_messages", "can_invite_users"}
+    return {"can_be_edited": can_be_edited, **{r: r in granted for r in rights}}
+
+
+def _check_markup(markup: object) -> JSONDict | None:
+    """Validate reply_markup as Telegram does for the parts the bot uses."""
+    if markup is None:
+        return None
+    if not isinstance(markup, dict):
+        raise _bad_request("can't parse reply keyboard markup JSON object")
+    if "inline_keyboard" not in markup:
+        return markup
+    rows = markup["inline_keyboard"]
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise _bad_request("can't parse inline keyboard button: InlineKeyboardButton must be "
+                           "an Object")
+    for row in rows:
+        for button in row:
+            if not isinstance(button, dict) or not button.get("text"):
+                raise _bad_request("can't parse inline keyboard button: Text buttons are "
+                                   "unallowed in the inline keyboard")
+            actions = set(button) - {"text", "style", "icon_custom_emoji_id"}
+            if not actions:
+                raise _bad_request("can't parse inline keyboard button: Text buttons are "
+                                   "unallowed in the inline keyboard")
+            data = button.get("callback_data")
+            if data is not None and not (
+                isinstance(data, str) and 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA
+            ):
+                raise _bad_request("BUTTON_DATA_INVALID")
+            url = button.get("url")
+            if url is not None and not (
+                isinstance(url, str) and url.startswith(("http://", "https://", "tg://"))
+            ):
+                raise _bad_request("BUTTON_URL_INVALID")
+    return markup
