@@ -69,3 +69,208 @@ async def test_start_pick_topics_and_read_digest(bot: RunningBot) -> None:
     assert "Ferrante" in digest  # the football seed
     assert "Meridia" not in digest  # business is not a chosen topic
     assert any(a.action == "typing" for a in bot.api.chat_actions)
+
+
+async def test_time_timezone_and_settings(bot: RunningBot) -> None:
+    """Time formats are accepted, bad ones explained, zones validated with suggestions."""
+    await say(bot, "/start")
+    assert "daily at 07:30" in await say(bot, "/time 7.30")
+    assert "not a time of day" in await say(bot, "/time 25:00")
+    assert "24-hour time" in await say(bot, "/time noon")
+    assert "Usage: /time" in await say(bot, "/time")
+    reply = await say(bot, "/timezone Berlin")
+    assert "not a time zone I know" in reply
+    assert "Europe/Berlin" in reply
+    assert "Time zone set to Europe/Berlin" in await say(bot, "/timezone europe/berlin")
+    settings = await say(bot, "/settings")
+    for expected in ("Topics: all topics", "07:30 (Europe/Berlin)", "Status: active",
+                     "Next digest"):
+        assert expected in settings
+    subscriber = bot.store.get_subscriber(USER)
+    assert subscriber is not None
+    assert subscriber.times == ("07:30",)
+    assert subscriber.timezone == "Europe/Berlin"
+
+
+async def test_subscribe_follow_exclude_commands(bot: RunningBot) -> None:
+    """Topics and words by command; unknown topics and bad words get a clear answer."""
+    await say(bot, "/start")
+    assert "Added: science, health" in await say(bot, "/subscribe Science, health")
+    assert "Unknown topic 'sprot'" in await say(bot, "/subscribe sprot")
+    assert "Removed: health" in await say(bot, "/unsubscribe health")
+    assert "Following “asteroid”" in await say(bot, "/follow Asteroid")
+    assert "Usage: /exclude" in await say(bot, "/exclude two words")
+    assert "plain words" in await say(bot, "/exclude <b>")
+    assert "Excluding “ocean”" in await say(bot, "/exclude ocean")
+    listing = await say(bot, "/keywords")
+    assert "Following: asteroid" in listing
+    assert "Excluding: ocean" in listing
+    digest = await say(bot, "/digest")
+    assert "Asteroid" in digest
+    assert "Southern Ocean" not in digest
+
+
+async def test_scheduled_digest_arrives_once_even_across_restarts(
+    api: FakeBotAPI, settings: Settings, store: Store, clock: Clock
+) -> None:
+    """At the subscriber's local time the digest arrives; no second copy for the same slot,
+    not on another pass and not after a restart."""
+    async with bot_running(api, settings, store, clock) as bot:
+        await say(bot, "/start")
+        await say(bot, "/timezone Asia/Tokyo")
+        await say(bot, "/time 15:20")  # 06:20 UTC on T0's day
+        before = len(api.messages(USER))
+        clock.advance(minutes=14)  # 06:19 UTC: not yet
+        await bot.dispatch()
+        assert len(api.messages(USER)) == before
+        clock.advance(minutes=1, seconds=5)  # 06:20:05 UTC
+        await bot.dispatch()
+        messages = await api.wait_for_messages(USER, before + 1)
+        assert "Your news digest" in messages[before].plain_text
+        count = len(api.messages(USER))
+        await bot.dispatch()
+        assert len(api.messages(USER)) == count
+    async with bot_running(api, settings, store, clock) as bot:
+        clock.advance(minutes=2)
+        await bot.dispatch()
+        assert len(api.messages(USER)) == count
+    subscriber = store.get_subscriber(USER)
+    assert subscriber is not None
+    assert subscriber.last_slot is not None
+    assert subscriber.last_slot.isoformat() == "2026-11-25T06:20:00+00:00"
+
+
+async def test_missed_digest_is_caught_up_within_grace_only(
+    api: FakeBotAPI, settings: Settings, store: Store, clock: Clock
+) -> None:
+    """A slot missed while the bot was down is sent at start if at most 2 h late."""
+    async with bot_running(api, settings, store, clock) as bot:
+        await say(bot, "/start")
+        await say(bot, "/time 06:30")  # UTC
+        await say(bot, "/time 06:30 12:00")
+    before = len(api.messages(USER))
+    clock.advance(hours=1, minutes=30)  # 07:35: the 06:30 slot was missed by 65 minutes
+    async with bot_running(api, settings, store, clock) as bot:
+        await bot.dispatch()
+        messages = await api.wait_for_messages(USER, before + 1)
+        assert "Your news digest" in messages[before].plain_text or "Nothing new" in (
+            messages[before].plain_text
+        )
+    before = len(api.messages(USER))
+    clock.advance(hours=7)  # 14:35: the 12:00 slot is 2 h 35 min late: skipped
+    async with bot_running(api, settings, store, clock) as bot:
+        await bot.dispatch()
+        assert len(api.messages(USER)) == before
+
+
+async def test_summarize_pasted_text_reply_and_url(bot: RunningBot) -> None:
+    """Pasted long text, /summarize as a reply, and a link served from loopback."""
+    text = (
+        "The city council approved a plan on Tuesday to rebuild the old harbour bridge. "
+        "The bridge, built in 1931, has been closed to trucks since a crack was found last "
+        "spring. Engineers said the new bridge will carry twice as much traffic. "
+        "Construction starts in March and should take about two years. The mayor said the "
+        "project will cost 48 million euros, mostly paid by the regional government. "
+        "Shop owners near the harbour worried about noise and lost customers."
+    )
+    reply = await say(bot, text)
+    assert reply.startswith("• ")
+    assert "harbour bridge" in reply
+    usage = await say(bot, "/summarize")
+    assert "Usage: /summarize" in usage
+    asked = bot.api.user_sends(USER, USER, text)
+    await bot.api.wait_for_messages(USER, len(bot.api.messages(USER)) + 1)
+    before = len(bot.api.messages(USER))
+    bot.api.user_sends(USER, USER, "/summarize", reply_to=asked["message_id"])
+    [*_, answer] = await bot.api.wait_for_messages(USER, before + 1)
+    assert "harbour bridge" in answer.plain_text
+    from tests.feedserver import FeedServer
+
+    page = ("<html><head><title>Bridge vote</title></head><body><article><h1>Bridge vote</h1>"
+            f"<p>{text}</p></article></body></html>")
+    with FeedServer() as server:
+        url = server.serve("/bridge", page, headers={"Content-Type": "text/html"})
+        reply = await say(bot, f"/summarize {url}")
+    assert reply.startswith("Bridge vote")
+    assert "harbour bridge" in reply
+    assert "could not fetch" in await say(bot, "/summarize http://127.0.0.1:9/nothing")
+
+
+async def test_group_settings_are_for_admins(bot: RunningBot) -> None:
+    """In a group only administrators change settings; anyone may read /settings."""
+    group, admin, member = -100200, 501, 502
+    bot.api.add_chat(group, "supergroup", title="Readers")
+    bot.api.set_admins(group, [admin])
+    refused = await say(bot, "/time 09:00", chat=group, user=member)
+    assert "Only this group's administrators" in refused
+    assert "daily at 09:00" in await say(bot, "/time 09:00", chat=group, user=admin)
+    assert "09:00" in await say(bot, "/settings", chat=group, user=member)
+    subscriber = bot.store.get_subscriber(group)
+    assert subscriber is not None
+    assert subscriber.chat_type == "supergroup"
+
+
+async def test_forum_topic_gets_its_digest_in_its_thread(bot: RunningBot) -> None:
+    """A forum group that subscribed from a topic thread gets its digest in that thread."""
+    forum, admin = -100300, 601
+    bot.api.add_chat(forum, "supergroup", title="Forum", is_forum=True)
+    bot.api.set_admins(forum, [admin])
+    bot.api.user_sends(forum, admin, "/start", thread_id=77)
+    await bot.api.wait_for_messages(forum, 1)
+    bot.api.user_sends(forum, admin, "/digest", thread_id=77)
+    messages = await bot.api.wait_for_messages(forum, 2)
+    assert all(m.message_thread_id == 77 for m in messages)
+
+
+async def test_stop_deletes_everything_after_confirmation(bot: RunningBot) -> None:
+    """/stop asks first; Cancel keeps the data, Yes deletes it."""
+    await say(bot, "/start")
+    await say(bot, "/stop")
+    confirm = bot.api.messages(USER)[-1]
+    bot.api.user_presses(USER, USER, confirm.message_id, "stop:no")
+    await bot.api.wait_for(lambda: bot.api.message(USER, confirm.message_id).edited)
+    assert bot.store.get_subscriber(USER) is not None
+    await say(bot, "/stop")
+    confirm = bot.api.messages(USER)[-1]
+    bot.api.user_presses(USER, USER, confirm.message_id, "stop:yes")
+    await bot.api.wait_for(lambda: bot.api.message(USER, confirm.message_id).edited)
+    assert "deleted" in bot.api.message(USER, confirm.message_id).plain_text
+    assert bot.store.get_subscriber(USER) is None
+    assert bot.store.delivered_ids(USER) == set()
+
+
+async def test_unknown_commands_and_pause_resume(bot: RunningBot) -> None:
+    """Unknown commands get a pointer to /help; pause and resume change the status."""
+    assert "I don't know /frobnicate" in await say(bot, "/frobnicate")
+    await say(bot, "/start")
+    assert "Paused" in await say(bot, "/pause")
+    assert bot.store.get_subscriber(USER).status == "paused"  # type: ignore[union-attr]
+    assert "Resumed" in await say(bot, "/resume")
+    assert bot.store.get_subscriber(USER).status == "active"  # type: ignore[union-attr]
+    assert "Send me a link" in await say(bot, "hello")
+
+
+async def test_admin_commands(bot: RunningBot) -> None:
+    """/stats and /sources answer admins and refuse everyone else."""
+    from tests.botharness import ADMIN
+
+    assert "for the bot's administrators" in await say(bot, "/stats")
+    stats = await say(bot, "/stats", chat=ADMIN, user=ADMIN)
+    assert "Subscribers:" in stats
+    assert "Digests sent today" in stats
+    assert "seeds folder" in await say(bot, "/sources", chat=ADMIN, user=ADMIN)
+
+
+async def test_every_command_is_in_help_readme_and_registered(bot: RunningBot) -> None:
+    """Each command is registered with Telegram, listed in /help and documented in the README."""
+    from bot.handlers import COMMANDS
+    from bot.paths import PROJECT_ROOT
+
+    help_text = await say(bot, "/help")
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    registered = {c["command"] for c in bot.api.commands()}
+    for command, _, admin_only in COMMANDS:
+        assert f"/{command}" in readme, command
+        if not admin_only:
+            assert f"/{command}" in help_text, command
+            assert command in registered, command
