@@ -1,0 +1,130 @@
+"""Delivery faults during a scheduled digest run: nothing dropped, nothing twice, all counted."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.fakeapi import FakeBotAPI, SentMessage
+from bot.models import BLOCKED, Subscriber
+from bot.store import Store
+from tests.botharness import ADMIN, T0, Clock, bot_running, ingest_seeds, make_settings
+
+CHATS = [1001, 1002, 1003, 1004, 1005, 1006]
+GROUP = -4000  # a basic group that migrates to a supergroup
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+async def store(settings: Settings) -> AsyncIterator[Store]:
+    with Store.open(settings.data_file) as opened:
+        yield opened
+
+
+async def _greet(api: FakeBotAPI, chats: list[int]) -> None:
+    """Each user writes once (Telegram lets a bot write only to users who did)."""
+    for chat_id in chats:
+        api.user_sends(chat_id, chat_id, "hi")
+    for chat_id in chats:
+        await api.wait_for_messages(chat_id, 1)
+
+
+def _due_subscribers(api: FakeBotAPI, store: Store) -> None:
+    for chat_id in CHATS:
+        store.put_subscriber(Subscriber(chat_id=chat_id, times=("06:10",), created=T0))
+    api.add_chat(GROUP, "group", title="Old group")
+    store.put_subscriber(Subscriber(chat_id=GROUP, chat_type="group", times=("06:10",),
+                                    created=T0))
+
+
+async def test_faults_during_a_digest_run(api: FakeBotAPI, settings: Settings, store: Store
+                                          ) -> None:
+    """429, 5xx, timeouts, 403, migration and a parse error in one run: every deliverable
+    digest arrives exactly once, the blocked chat is deactivated, the migrated chat moves,
+    the rejected HTML arrives as plain text, and /stats counts each fault."""
+    clock = Clock(T0)
+    await ingest_seeds(settings, store, clock)
+    _due_subscribers(api, store)
+    async with bot_running(api, settings, store, clock, read_timeout=1.0) as bot:
+        await _greet(api, CHATS)
+    clock.advance(minutes=10, seconds=1)  # 06:10:01 UTC: everyone is due
+    api.inject("flood", chat_id=CHATS[0], retry_after=1)
+    api.inject("server_error", chat_id=CHATS[1], times=2)
+    api.inject("server_error", chat_id=CHATS[1], status=502)
+    api.inject("timeout", chat_id=CHATS[2], delay=3.0, performed=False)
+    api.inject("forbidden", chat_id=CHATS[3], times=None)
+    api.inject("parse", chat_id=CHATS[4])
+    api.inject("migrate", chat_id=GROUP, migrate_to=-1004000)
+    async with bot_running(api, settings, store, clock, read_timeout=1.0) as bot:
+        await bot.dispatch()
+        served = api.faults_served
+        assert served["flood"] == 1
+        assert served["server_error"] == 3
+        assert served["timeout"] == 1
+        assert served["forbidden"] == 1
+        assert served["parse"] == 1
+        assert served["migrate"] == 1
+        for chat_id in (CHATS[0], CHATS[1], CHATS[2], CHATS[4], CHATS[5], -1004000):
+            assert len(_digests(api, chat_id)) == 1, chat_id
+        assert not _digests(api, CHATS[3])
+        assert store.get_subscriber(CHATS[3]).status == BLOCKED  # type: ignore[union-attr]
+        assert store.get_subscriber(GROUP) is None
+        assert store.get_subscriber(-1004000) is not None
+        [plain] = [m for m in api.messages(CHATS[4]) if "Your news digest" in m.plain_text]
+        assert plain.parse_mode is None
+        assert "<b>" not in plain.text
+        counters = store.counters(clock().date())
+        assert counters["digests_sent"] == 6
+        for kind in ("flood", "network", "timeout", "blocked", "parse_error", "migrated"):
+            assert counters[f"failures:{kind}"] >= 1, kind
+        api.add_chat(ADMIN, "private")
+        api.user_sends(ADMIN, ADMIN, "/stats")
+        [stats] = await api.wait_for_messages(ADMIN, 1)
+        assert "Digests sent today: 6" in stats.plain_text
+        for kind in ("blocked 1", "flood 1", "migrated 1", "parse_error 1"):
+            assert kind in stats.plain_text
+        # Blocked chats are never tried again.
+        clock.advance(days=1)
+        await bot.dispatch()
+        assert not _digests(api, CHATS[3])
+        assert api.faults_served["forbidden"] == 1
+
+
+async def test_network_down_is_retried_within_grace(api: FakeBotAPI, settings: Settings,
+                                                    store: Store) -> None:
+    """When every send fails, the slot is not lost: it is retried later and arrives once."""
+    clock = Clock(T0)
+    await ingest_seeds(settings, store, clock)
+    store.put_subscriber(Subscriber(chat_id=CHATS[0], times=("06:10",), created=T0))
+    async with bot_running(api, settings, store, clock) as bot:
+        await _greet(api, CHATS[:1])
+        clock.advance(minutes=10, seconds=1)
+        fault = api.inject("server_error", chat_id=CHATS[0], times=None)
+        await bot.dispatch()
+        assert not _digests(api, CHATS[0])
+        assert store.get_subscriber(CHATS[0]).last_slot is None  # type: ignore[union-attr]
+        api.clear_faults()
+        assert fault.served >= 1
+        clock.advance(minutes=3)
+        await bot.dispatch()
+        assert len(_digests(api, CHATS[0])) == 1
+        clock.advance(minutes=3)
+        await bot.dispatch()
+        assert len(_digests(api, CHATS[0])) == 1
+
+
+def _digests(api: FakeBotAPI, chat_id: int) -> list[SentMessage]:
+    return [m for m in api.messages(chat_id) if "Your news digest" in m.plain_text]
