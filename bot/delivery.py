@@ -100,8 +100,13 @@ class Deliverer:
         *,
         html: bool = True,
         thread_id: int | None = None,
+        on_sent: Callable[[int, int], None] | None = None,
     ) -> Outcome:
-        """Send messages in order; stop at the first one that cannot be delivered."""
+        """Send messages in order; stop at the first one that cannot be delivered.
+
+        ``on_sent(chat_id, count)`` runs after each message Telegram accepted (the
+        dispatcher records progress with it, so a restart does not repeat them).
+        """
         sent = 0
         for text in messages:
             outcome = await self._send_one(chat_id, text, html=html, thread_id=thread_id)
@@ -109,6 +114,8 @@ class Deliverer:
             if outcome.status != SENT:
                 return Outcome(outcome.status, chat_id, sent, outcome.error)
             sent += 1
+            if on_sent is not None:
+                on_sent(chat_id, sent)
         return Outcome(SENT, chat_id, sent)
 
     async def _send_one(

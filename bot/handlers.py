@@ -35,6 +35,7 @@ from .models import ACTIVE, PAUSED, Subscriber
 from .render import escape, local_time
 from .schedule import next_slot
 from .service import UserError
+from .store import StoreWriteError
 
 logger = logging.getLogger(__name__)
 
@@ -782,12 +783,17 @@ async def gate_private_mode(update: Update, context: NewsContext) -> None:
 
 async def on_error(update: object, context: NewsContext) -> None:
     """Log anything unexpected, and tell the user something went wrong."""
-    logger.error("error while handling an update", exc_info=context.error)
+    error = context.error
+    logger.error("error while handling an update", exc_info=error)
+    if isinstance(error, StoreWriteError):
+        text = ("Sorry, I could not save that: the bot's storage cannot be written right now "
+                "(its disk may be full or read-only). Nothing was changed; please try again "
+                "later.")
+    else:
+        text = "Sorry, something went wrong on my side. It has been logged; please try again."
     if isinstance(update, Update) and update.effective_message is not None:
         with contextlib.suppress(TelegramError):
-            await update.effective_message.reply_text(
-                "Sorry, something went wrong on my side. It has been logged; please try again."
-            )
+            await update.effective_message.reply_text(text)
 
 
 def html_unescape(text: str) -> str:

@@ -89,8 +89,11 @@ class Subscriber(_Record):
     last_digest: datetime | None = None
     thread_id: int | None = None
     skip_empty: bool = False
+    # A scheduled digest being sent: its slot and how many of its messages went out.
+    pending_slot: datetime | None = None
+    pending_sent: int = 0
 
-    _DATETIME_FIELDS = ("created", "last_slot", "last_digest")
+    _DATETIME_FIELDS = ("created", "last_slot", "last_digest", "pending_slot")
     _TUPLE_FIELDS = ("topics", "follow", "exclude", "times")
 
     @property

@@ -6,12 +6,20 @@ digests costs a lookup, not a re-ranking of the news.
 
 ``Dispatcher`` is the scheduler: one JobQueue job wakes every few seconds, pops the
 subscribers whose slot has come from a ``DueIndex`` built from the store at start, and
-delivers their digests, a bounded number at a time. Each slot is marked delivered in the
-store *before* its messages are sent: a crash or a restart can therefore never send the
-same slot twice (the documented price: a crash in the instant between the mark and the
-send loses that one digest). A delivery that fails for a temporary reason (network,
-timeouts) clears the mark again, so the slot is retried while still within the grace
-window. Missed slots are caught up at start if they are at most ``grace_hours`` late.
+delivers their digests, a bounded number at a time.
+
+At most one digest per subscriber and slot, across crashes and restarts: before the
+first message of a scheduled digest the slot is recorded as *pending*, after each
+message Telegram accepted the count of sent messages is recorded, and when the digest is
+complete the slot becomes the subscriber's ``last_slot`` (each step is durable before
+the next begins). At start, a pending slot with at least one message sent counts as
+delivered (the rest of a split digest is not re-sent); a pending slot with none sent is
+sent again if still within the grace window. The one case this cannot settle is a crash
+while the *first* message is in flight to Telegram (it may or may not have arrived, and
+Telegram offers no way to ask): that digest is re-sent, so it may arrive twice. A
+temporary failure (network, timeouts after the retries) clears the pending slot; it is
+retried a little later while within the grace window. Missed slots are caught up at
+start if they are at most ``grace_hours`` late.
 """
 
 from __future__ import annotations
@@ -92,13 +100,21 @@ class DigestService:
         """Telegram HTML messages for a digest."""
         return render_digest_html(digest, now=self.clock(), cache=self._render_cache)
 
-    async def deliver(self, subscriber: Subscriber, deliverer: Deliverer) -> Outcome:
+    async def deliver(
+        self,
+        subscriber: Subscriber,
+        deliverer: Deliverer,
+        on_sent: Callable[[int, int], None] | None = None,
+    ) -> Outcome:
         """Compose, send and record one subscriber's digest."""
         digest = await self.compose(subscriber)
         if digest.empty and subscriber.skip_empty:
             return Outcome(SKIPPED, subscriber.chat_id)
         outcome = await deliverer.send(
-            subscriber.chat_id, self.render(digest), thread_id=subscriber.thread_id
+            subscriber.chat_id,
+            self.render(digest),
+            thread_id=subscriber.thread_id,
+            on_sent=on_sent,
         )
         if outcome.sent:
             now = self.clock()
@@ -144,7 +160,22 @@ class Dispatcher:
         self._running = asyncio.Lock()
 
     def rebuild(self) -> None:
-        """Build the index from the store (at start: jobs are never persisted)."""
+        """Build the index from the store (at start: jobs are never persisted).
+
+        Digests interrupted by a crash are settled first (see the module docstring).
+        """
+        for subscriber in list(self.store.subscribers()):
+            if subscriber.pending_slot is None:
+                continue
+            if subscriber.pending_sent > 0:
+                self.store.update_subscriber(
+                    subscriber.chat_id,
+                    last_slot=subscriber.pending_slot,
+                    pending_slot=None,
+                    pending_sent=0,
+                )
+            else:
+                self.store.update_subscriber(subscriber.chat_id, pending_slot=None)
         self.index.rebuild(self.store.subscribers(active_only=True), self.clock(), self.grace)
 
     def changed(self, subscriber: Subscriber | int) -> None:
@@ -196,23 +227,32 @@ class Dispatcher:
         if subscriber.last_slot is not None and subscriber.last_slot >= slot:
             self.changed(subscriber)
             return SKIPPED
-        previous = subscriber.last_slot
-        subscriber = self.store.update_subscriber(chat_id, last_slot=slot)
+        subscriber = self.store.update_subscriber(chat_id, pending_slot=slot, pending_sent=0)
+
+        def progress(current_chat: int, sent: int) -> None:
+            with contextlib.suppress(NotFoundError):
+                self.store.update_subscriber(current_chat, pending_sent=sent)
+
         try:
-            outcome = await self.digests.deliver(subscriber, deliverer)
+            outcome = await self.digests.deliver(subscriber, deliverer, on_sent=progress)
         except Exception:
-            self._unmark(chat_id, previous, slot)
+            self._retry_later(chat_id, slot)
             raise
-        if outcome.status == FAILED:
-            # Temporary trouble: clear the mark so the slot is retried within the grace.
-            self._unmark(outcome.chat_id, previous, slot)
-        else:
-            self.changed(outcome.chat_id)
+        if outcome.status == FAILED and outcome.sent == 0:
+            self._retry_later(outcome.chat_id, slot)
+            return outcome.status
+        # Sent, skipped, blocked, or partly sent: this slot is done.
+        with contextlib.suppress(NotFoundError):
+            self.store.update_subscriber(
+                outcome.chat_id, last_slot=slot, pending_slot=None, pending_sent=0
+            )
+        self.changed(outcome.chat_id)
         return outcome.status
 
-    def _unmark(self, chat_id: int, previous: datetime | None, slot: datetime) -> None:
+    def _retry_later(self, chat_id: int, slot: datetime) -> None:
+        """Temporary trouble: forget the pending slot and try again within the grace."""
         try:
-            current = self.store.update_subscriber(chat_id, last_slot=previous)
+            current = self.store.update_subscriber(chat_id, pending_slot=None, pending_sent=0)
         except NotFoundError:
             return
         retry = self.clock() + RETRY_AFTER

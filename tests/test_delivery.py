@@ -128,3 +128,31 @@ async def test_network_down_is_retried_within_grace(api: FakeBotAPI, settings: S
 
 def _digests(api: FakeBotAPI, chat_id: int) -> list[SentMessage]:
     return [m for m in api.messages(chat_id) if "Your news digest" in m.plain_text]
+
+
+async def test_interrupted_digests_are_settled_at_start(
+    api: FakeBotAPI, settings: Settings, store: Store
+) -> None:
+    """After a crash mid-delivery: a digest with a message already out is not sent again;
+    one whose first message never went out is sent, once."""
+    clock = Clock(T0)
+    await ingest_seeds(settings, store, clock)
+    partly, unsent = CHATS[0], CHATS[1]
+    slot = T0.replace(minute=10)
+    for chat_id in (partly, unsent):
+        store.put_subscriber(Subscriber(chat_id=chat_id, times=("06:10",), created=T0))
+    async with bot_running(api, settings, store, clock):
+        await _greet(api, [partly, unsent])
+    store.update_subscriber(partly, pending_slot=slot, pending_sent=1)
+    store.update_subscriber(unsent, pending_slot=slot, pending_sent=0)
+    clock.advance(minutes=20)
+    async with bot_running(api, settings, store, clock) as bot:
+        await bot.dispatch()
+        await bot.dispatch()
+    assert not _digests(api, partly)
+    assert len(_digests(api, unsent)) == 1
+    for chat_id in (partly, unsent):
+        subscriber = store.get_subscriber(chat_id)
+        assert subscriber is not None
+        assert subscriber.last_slot == slot
+        assert subscriber.pending_slot is None
