@@ -28,7 +28,7 @@ from . import handlers as h
 from .config import Settings
 from .context import BotData, NewsContext, RateLimits, Services
 from .delivery import Deliverer
-from .fetch import FetchLimits, new_client
+from .fetch import new_client
 from .ingest import Ingester
 from .runtime import DigestService, Dispatcher
 from .service import Subscriptions
@@ -73,12 +73,7 @@ def build_services(settings: Settings, store: Store, options: Options) -> Servic
         summarizer=Summarizer(
             sentences=settings.digest.sentences, max_chars=settings.digest.max_chars
         ),
-        fetch_limits=FetchLimits(
-            timeout=settings.fetch.timeout,
-            max_bytes=settings.fetch.max_bytes,
-            user_agent=settings.fetch.user_agent,
-            allow_private=settings.fetch.allow_private_addresses,
-        ),
+        fetch_limits=settings.fetch.limits(),
         rate_limits=RateLimits(options.rates),
     )
 

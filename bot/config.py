@@ -20,6 +20,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from summarizer.nlp.languages import GENERIC, normalize_language
 
+from .fetch import FetchLimits
+from .netguard import parse_networks
+
 TOPIC_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -59,6 +62,17 @@ class FetchSettings:
     max_bytes: int = 5_000_000
     user_agent: str = "newsdigest/0.1 (self-hosted news digest bot)"
     allow_private_addresses: bool = False
+    allowed_networks: tuple[str, ...] = ()
+
+    def limits(self) -> FetchLimits:
+        """The fetch limits these settings describe."""
+        return FetchLimits(
+            timeout=self.timeout,
+            max_bytes=self.max_bytes,
+            user_agent=self.user_agent,
+            allow_private=self.allow_private_addresses,
+            allowed_networks=self.allowed_networks,
+        )
 
 
 @dataclass(frozen=True)
@@ -256,7 +270,15 @@ def parse_settings(
     digest = root.table("digest")
     digest.check_known({"max_items", "sentences", "max_chars", "window_hours", "skip_empty"})
     fetch = root.table("fetch")
-    fetch.check_known({"timeout_seconds", "max_bytes", "user_agent", "allow_private_addresses"})
+    fetch.check_known(
+        {"timeout_seconds", "max_bytes", "user_agent", "allow_private_addresses",
+         "allowed_networks"}
+    )
+    networks = fetch.strings("allowed_networks")
+    try:
+        parse_networks(networks)
+    except ValueError as exc:
+        raise ConfigError(f"fetch.allowed_networks: {exc}") from None
     bot = root.table("bot")
     bot.check_known({"admin_chat_ids", "allowed_chat_ids"})
 
@@ -287,6 +309,7 @@ def parse_settings(
             max_bytes=int(fetch.positive("max_bytes", 5_000_000)),
             user_agent=fetch.get("user_agent", str, FetchSettings.user_agent),
             allow_private_addresses=fetch.get("allow_private_addresses", bool, False),
+            allowed_networks=networks,
         ),
         admin_chat_ids=_chat_ids(bot, "admin_chat_ids"),
         allowed_chat_ids=_chat_ids(bot, "allowed_chat_ids"),

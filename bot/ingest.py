@@ -20,7 +20,7 @@ import httpx
 from summarizer import Article, Summarizer, SummarizerError
 
 from .config import Feed, Settings
-from .fetch import FetchLimits, new_client
+from .fetch import new_client
 from .models import FeedState, StoredArticle
 from .sources import FeedSpec, SourceError, is_due, load_seed_folder, poll_feed
 from .store import Store
@@ -133,12 +133,7 @@ class Ingester:
         self.summarizer = Summarizer(
             sentences=settings.digest.sentences, max_chars=settings.digest.max_chars
         )
-        self.limits = FetchLimits(
-            timeout=settings.fetch.timeout,
-            max_bytes=settings.fetch.max_bytes,
-            user_agent=settings.fetch.user_agent,
-            allow_private=settings.fetch.allow_private_addresses,
-        )
+        self.limits = settings.fetch.limits()
 
     def _is_new(self, article: Article) -> bool:
         identifier, _ = stable_id(article)
