@@ -268,6 +268,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Try the bot in the terminal: a local simulation of Telegram."""
+    from .chat import run_chat
+
+    return run_chat(
+        _settings(args),
+        data_file=Path(args.data_file) if args.data_file else None,
+        offline=not args.feeds,
+        fresh=args.fresh,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
@@ -289,6 +301,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--port", type=int, default=8443, help="webhook port (default 8443)")
     run.add_argument("--webhook-path", default="telegram", help="webhook URL path")
     run.set_defaults(func=cmd_run)
+
+    chat = sub.add_parser("chat", help="try the bot in the terminal, without Telegram")
+    chat.add_argument("--fresh", action="store_true", help="start over with an empty store")
+    chat.add_argument("--feeds", action="store_true", help="also fetch the configured feeds")
+    chat.add_argument("--data-file", help="data file for the session (default: chat-demo.json)")
+    chat.set_defaults(func=cmd_chat)
 
     dig = sub.add_parser("digest", help="print a digest of the stored news in the terminal")
     dig.add_argument("--topics", help="comma-separated topics (default: all)")

@@ -23,7 +23,7 @@ from .service import Subscriptions
 from .store import Store
 
 # action -> (uses, per seconds): what one user may do before being asked to wait.
-DEFAULT_RATES: dict[str, tuple[int, float]] = {"summarize": (6, 60.0), "digest": (3, 60.0)}
+DEFAULT_RATES: dict[str, tuple[int, float]] = {"summarize": (6, 60.0), "digest": (5, 60.0)}
 
 
 class RateLimits:

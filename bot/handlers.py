@@ -385,12 +385,15 @@ async def typing(update: Update, context: NewsContext) -> AsyncIterator[None]:
 
     async def keep_typing() -> None:
         while True:
+            await asyncio.sleep(4.5)
             with contextlib.suppress(TelegramError):
                 await context.bot.send_chat_action(
                     chat_id, ChatAction.TYPING, message_thread_id=thread_id
                 )
-            await asyncio.sleep(4.5)
 
+    # The first action is sent before the work starts, so it never arrives after the reply.
+    with contextlib.suppress(TelegramError):
+        await context.bot.send_chat_action(chat_id, ChatAction.TYPING, message_thread_id=thread_id)
     task = asyncio.create_task(keep_typing())
     try:
         yield
@@ -466,12 +469,28 @@ async def _summarize_and_reply(update: Update, context: NewsContext, source: str
                 article = parse_plain(source)
             summary = await asyncio.to_thread(services.summarizer, article)
         except FetchError as exc:
-            await _reply(update, escape(f"I could not fetch that page: {exc}"))
+            await _reply(update, escape(fetch_problem(exc)))
             return
         except SummarizerError as exc:
             await _reply(update, escape(f"I could not summarize that: {exc}"))
             return
     await _reply(update, _summary_html(article, summary.sentences))
+
+
+def fetch_problem(error: FetchError) -> str:
+    """A fetch failure in words a reader understands."""
+    reasons = {
+        "blocked": "that link points to a private or local network address, which I don't "
+        "fetch",
+        "timeout": "the site took too long to answer",
+        "too_large": "the page is too large",
+        "network": "I could not reach the site",
+        "http_status": f"the site answered with an error ({error.status or 'error'})",
+        "redirects": "the page redirects in circles",
+        "bad_url": "that is not a web link I can open",
+        "decode": "the page could not be read",
+    }
+    return f"I could not fetch that page: {reasons.get(error.kind, str(error))}."
 
 
 def _text_of(message: Message) -> str:

@@ -30,6 +30,8 @@ from .urls import article_id, canonical_url
 logger = logging.getLogger(__name__)
 
 SEEDS_SOURCE = "seeds"
+# Shown as the outlet of a sample article whose file names none.
+SEEDS_LABEL = "newsdigest sample"
 
 
 @dataclass
@@ -141,7 +143,7 @@ class Ingester:
 
     async def _store(
         self, report: SourceReport, articles: Sequence[Article], *, feed_topics: Sequence[str],
-        feed_name: str,
+        feed_name: str, source: str = "",
     ) -> None:
         fresh = [a for a in articles if self._is_new(a)]
         report.known += len(articles) - len(fresh)
@@ -150,7 +152,8 @@ class Ingester:
         def convert(article: Article) -> StoredArticle:
             return to_stored(
                 article, summarizer=self.summarizer, matcher=self.matcher,
-                feed_topics=feed_topics, feed_name=feed_name, source=report.name, now=now,
+                feed_topics=feed_topics, feed_name=feed_name, source=source or report.name,
+                now=now,
             )
 
         stored, skipped = await asyncio.to_thread(_convert_all, fresh, convert)
@@ -177,7 +180,10 @@ class Ingester:
         report.skipped += len(errors)
         if errors:
             report.error = "; ".join(errors[:3])
-        await self._store(report, [a for _, a in loaded], feed_topics=(), feed_name=SEEDS_SOURCE)
+        await self._store(
+            report, [a for _, a in loaded], feed_topics=(), feed_name=SEEDS_SOURCE,
+            source=SEEDS_LABEL,
+        )
         return report
 
     async def ingest_feed(

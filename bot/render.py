@@ -91,10 +91,10 @@ def local_time(when: datetime, timezone: str, now: datetime | None = None) -> st
     local = when.astimezone(zone)
     today = (now or datetime.now(zone)).astimezone(zone).date()
     if local.date() == today:
-        return local.strftime("%H:%M")
+        return f"{local:%H:%M}"
     if local.year == today.year:
-        return local.strftime("%b %d, %H:%M").replace(" 0", " ")
-    return local.strftime("%b %d, %Y").replace(" 0", " ")
+        return f"{local:%b} {local.day}, {local:%H:%M}"
+    return f"{local:%b} {local.day}, {local.year}"
 
 
 def render_item_html(item: DigestItem, timezone: str, now: datetime | None = None) -> str:
