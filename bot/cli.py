@@ -348,6 +348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``newsdigest`` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # PTB 22: durations such as RetryAfter.retry_after as timedelta, without deprecation noise.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -1,9 +1,41 @@
-"""Shared test settings."""
+"""Shared test settings and the fixtures of the tests that run the real bot.
+
+A test file may define its own fixture of the same name to replace one of these.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from pathlib import Path
 
-# PTB 22 warns when RetryAfter.retry_after is read as a number unless this is set; the
-# bot's CLI sets it too.
+import pytest
+
+from bot.config import Settings
+from bot.fakeapi import FakeBotAPI
+from bot.store import Store
+from tests.botharness import make_settings
+
+# PTB 22 warns when RetryAfter.retry_after is read as a number unless this is set (it is
+# read when the warning would fire, not at import); the bot's CLI sets it too.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    """A fake Telegram Bot API server on 127.0.0.1."""
+    async with FakeBotAPI() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """The shipped configuration with its data in tmp_path, no feeds, one admin."""
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+async def store(settings: Settings) -> AsyncIterator[Store]:
+    """A real store on the settings' data file."""
+    with Store.open(settings.data_file) as opened:
+        yield opened

@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from bot.config import Settings
 from bot.fakeapi import FakeBotAPI
 from bot.store import Store
-from tests.botharness import T0, USER, Clock, RunningBot, bot_running, ingest_seeds, make_settings
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as server:
-        yield server
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
-
-
-@pytest.fixture
-async def store(settings: Settings) -> AsyncIterator[Store]:
-    with Store.open(settings.data_file) as opened:
-        yield opened
+from tests.botharness import T0, USER, Clock, RunningBot, bot_running, ingest_seeds
 
 
 @pytest.fixture

@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from bot.config import Settings
 from bot.fakeapi import FakeBotAPI, SentMessage
 from bot.models import BLOCKED, Subscriber
 from bot.store import Store
-from tests.botharness import ADMIN, T0, Clock, bot_running, ingest_seeds, make_settings
+from tests.botharness import ADMIN, T0, Clock, bot_running, ingest_seeds
 
 CHATS = [1001, 1002, 1003, 1004, 1005, 1006]
 GROUP = -4000  # a basic group that migrates to a supergroup
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeBotAPI]:
-    async with FakeBotAPI() as server:
-        yield server
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
-
-
-@pytest.fixture
-async def store(settings: Settings) -> AsyncIterator[Store]:
-    with Store.open(settings.data_file) as opened:
-        yield opened
 
 
 async def _greet(api: FakeBotAPI, chats: list[int]) -> None:
