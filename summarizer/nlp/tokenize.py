@@ -10,7 +10,7 @@ bigrams, Thai (written without spaces) by character trigrams.
 Untrained, Punkt's decision at each candidate break depends only on the two tokens around
 it, so ``_UntrainedPunkt`` makes that decision directly instead of through nltk's generic
 token objects: the same sentences (checked on every paragraph of the evaluation sets),
-in a third of the time. Splitting was most of the cost of preparing an article.
+in 40% of the time. Splitting was most of the cost of preparing an article.
 """
 
 from __future__ import annotations
