@@ -8,9 +8,11 @@ import json
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
+from types import TracebackType
 
 from summarizer import METHODS, Article, Summarizer, SummarizerError, parse_bytes, parse_file
 from summarizer.evaluation import load_jsonl
@@ -226,14 +228,27 @@ class _RedactToken(logging.Filter):
 
 
 def protect_token(token: str) -> None:
-    """Keep the token out of every log handler (httpx logs URLs, which contain it)."""
+    """Keep the token out of every log handler (httpx logs URLs, which contain it) and out
+    of any traceback that would reach the terminal uncaught."""
     for handler in logging.getLogger().handlers:
         handler.addFilter(_RedactToken(token))
+    previous = sys.excepthook
+
+    def redacting_hook(
+        kind: type[BaseException], error: BaseException, tb: TracebackType | None
+    ) -> None:
+        text = "".join(traceback.format_exception(kind, error, tb))
+        if token in text:
+            sys.stderr.write(text.replace(token, "<token>"))
+        else:
+            previous(kind, error, tb)
+
+    sys.excepthook = redacting_hook
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the Telegram bot (long polling, or a webhook)."""
-    from .app import ALLOWED_UPDATES, Options, build_application
+    from telegram.error import InvalidToken
 
     settings = _settings(args)
     token = settings.token
@@ -247,24 +262,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     protect_token(token)
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
     with Store.open(settings.data_file) as store:
-        app = build_application(
-            settings,
-            store,
-            token=token,
-            options=Options(),
-            base_url=settings.api_base_url,
-            base_file_url=settings.api_base_file_url,
-        )
-        if args.webhook_url:
-            app.run_webhook(
-                listen=args.listen,
-                port=args.port,
-                url_path=args.webhook_path,
-                webhook_url=args.webhook_url,
-                secret_token=os.environ.get("TELEGRAM_WEBHOOK_SECRET"),
+        try:
+            return _run(args, settings, store, token)
+        except InvalidToken:
+            print(
+                "newsdigest: Telegram rejected the bot token. Check TELEGRAM_BOT_TOKEN (and "
+                "TELEGRAM_API_BASE_URL, if you set it).",
+                file=sys.stderr,
             )
-        else:
-            app.run_polling(allowed_updates=ALLOWED_UPDATES)
+            return 2
+
+
+def _run(args: argparse.Namespace, settings: Settings, store: Store, token: str) -> int:
+    """Build the bot and run it until it is stopped (SIGINT/SIGTERM)."""
+    from .app import ALLOWED_UPDATES, Options, build_application
+
+    app = build_application(
+        settings,
+        store,
+        token=token,
+        options=Options(),
+        base_url=settings.api_base_url,
+        base_file_url=settings.api_base_file_url,
+    )
+    if args.webhook_url:
+        app.run_webhook(
+            listen=args.listen,
+            port=args.port,
+            url_path=args.webhook_path,
+            webhook_url=args.webhook_url,
+            secret_token=os.environ.get("TELEGRAM_WEBHOOK_SECRET"),
+        )
+    else:
+        app.run_polling(allowed_updates=ALLOWED_UPDATES)
     return 0
 
 

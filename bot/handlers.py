@@ -32,7 +32,7 @@ from .context import NewsContext, Services
 from .delivery import SENT
 from .fetch import FetchError, fetch
 from .models import ACTIVE, PAUSED, Subscriber
-from .render import escape, local_time
+from .render import clip, escape, local_time
 from .schedule import next_slot
 from .service import UserError
 from .store import StoreWriteError
@@ -721,7 +721,7 @@ async def cmd_stats(update: Update, context: NewsContext) -> None:
     ]
     for feed in failing[:10]:
         lines.append(
-            f"• {escape(feed.url)}: {feed.failures} failures "
+            f"• {escape(clip(feed.url, 200))}: {feed.failures} failures "
             f"({escape(feed.last_error_kind or 'error')})"
         )
     await _reply(update, "\n".join(lines))
@@ -741,7 +741,8 @@ async def cmd_sources(update: Update, context: NewsContext) -> None:
         if state is None:
             health = "not polled yet"
         elif state.failures:
-            health = f"failing ×{state.failures}: {state.last_error or state.last_error_kind}"
+            problem = clip(state.last_error or state.last_error_kind or "error", 200)
+            health = f"failing ×{state.failures}: {problem}"
         else:
             last = state.last_success
             health = f"ok, {state.articles_total} articles" + (
@@ -755,13 +756,15 @@ async def cmd_sources(update: Update, context: NewsContext) -> None:
 
 
 def _chunks(lines: list[str], limit: int = 4000) -> list[str]:
+    """Group whole lines into messages (lines are escaped HTML: never cut inside one;
+    every line here is built from clipped pieces, far below the limit)."""
     parts: list[str] = []
     current = ""
     for line in lines:
         if current and len(current) + len(line) + 1 > limit:
             parts.append(current)
             current = ""
-        current = f"{current}\n{line}" if current else line[:limit]
+        current = f"{current}\n{line}" if current else line
     if current:
         parts.append(current)
     return parts
@@ -773,7 +776,7 @@ def _chunks(lines: list[str], limit: int = 4000) -> list[str]:
 async def on_unknown_command(update: Update, context: NewsContext) -> None:
     """Answer commands the bot does not know."""
     text = _text_of(_message(update)).split()[0] if _text_of(_message(update)) else "/"
-    command = text.split("@", 1)[0]
+    command = clip(text.split("@", 1)[0], 40)
     await _reply(update, f"Sorry, I don't know {escape(command)}. /help lists what I can do.")
 
 

@@ -12,7 +12,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -30,6 +30,8 @@ from .urls import article_id, canonical_url
 logger = logging.getLogger(__name__)
 
 SEEDS_SOURCE = "seeds"
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_FUTURE = timedelta(days=1)
 # Shown as the outlet of a sample article whose file names none.
 SEEDS_LABEL = "newsdigest sample"
 
@@ -87,13 +89,18 @@ def to_stored(
     """Summarize and classify one article (CPU work: call it off the event loop)."""
     identifier, canonical = stable_id(article)
     summary = summarizer(article)
+    published = article.published
+    # A date before 1970 or in the future is a feed's mistake: keep the article, undated,
+    # rather than let it sit at the top of every digest or break time-zone arithmetic.
+    if published is not None and not EPOCH <= published <= now + MAX_FUTURE:
+        published = None
     text = article.text
     return StoredArticle(
         id=identifier,
         url=canonical or article.url,
         title=article.title or (summary.sentences[0][:120] if summary.sentences else ""),
         source=article.source or source or feed_name,
-        published=article.published,
+        published=published,
         fetched=now,
         language=summary.language,
         topics=matcher.topics_for(article.title, text, feed_topics),

@@ -80,7 +80,8 @@ def safe_href(url: str) -> str | None:
     return escape(url)
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
+    """One line of at most ``limit`` characters (an ellipsis marks a cut)."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -88,7 +89,10 @@ def _clip(text: str, limit: int) -> str:
 def local_time(when: datetime, timezone: str, now: datetime | None = None) -> str:
     """'14:05' for today in the reader's zone, else 'Nov 24, 14:05'."""
     zone = _zone(timezone)
-    local = when.astimezone(zone)
+    try:
+        local = when.astimezone(zone)
+    except (OverflowError, ValueError):
+        local = when  # a date at the edge of the calendar: shown as given
     today = (now or datetime.now(zone)).astimezone(zone).date()
     if local.date() == today:
         return f"{local:%H:%M}"
@@ -99,17 +103,17 @@ def local_time(when: datetime, timezone: str, now: datetime | None = None) -> st
 
 def render_item_html(item: DigestItem, timezone: str, now: datetime | None = None) -> str:
     """One item: linked bold title, source and time, the summary, other outlets."""
-    title = escape(_clip(item.title or "(untitled)", MAX_TITLE))
+    title = escape(clip(item.title or "(untitled)", MAX_TITLE))
     href = safe_href(item.url)
     heading = f'<b><a href="{href}">{title}</a></b>' if href else f"<b>{title}</b>"
-    meta = f"<i>{escape(_clip(item.source, 80))} · {local_time(item.when, timezone, now)}</i>"
+    meta = f"<i>{escape(clip(item.source, 80))} · {local_time(item.when, timezone, now)}</i>"
     lines = [heading, meta]
     if item.summary:
         lines.append(escape(" ".join(item.summary)))
     if item.also:
         links = []
         for source, url in item.also[:5]:
-            name = escape(_clip(source, 60))
+            name = escape(clip(source, 60))
             also_href = safe_href(url)
             links.append(f'<a href="{also_href}">{name}</a>' if also_href else name)
         lines.append("Also reported by " + ", ".join(links))
@@ -132,25 +136,39 @@ def _header(timezone: str, count: int, now: datetime) -> str:
 EMPTY_TEXT = "Nothing new in your topics since your last digest."
 
 
-def split_messages(header: str, parts: Sequence[str], limit: int = MAX_MESSAGE) -> list[str]:
-    """Pack parts into messages of at most ``limit`` UTF-16 units, cutting between parts."""
-    messages: list[str] = []
-    current: list[str] = [header] if header else []
+def pack_parts(header: str, parts: Sequence[str], limit: int = MAX_MESSAGE) -> list[list[int]]:
+    """Which parts go in which message: each message at most ``limit`` UTF-16 units.
+
+    Messages are cut between parts, never inside one (a part over the limit on its own is
+    cut by ``split_messages``). The header opens the first message.
+    """
+    groups: list[list[int]] = []
+    current: list[int] = []
     used = utf16_len(header)
-    for part in parts:
-        size = utf16_len(part)
-        if size > limit:
-            part = _hard_cut(part, limit)
-            size = utf16_len(part)
-        if current and used + 2 + size <= limit:
-            current.append(part)
+    opened = bool(header)
+    for index, part in enumerate(parts):
+        size = min(utf16_len(part), limit)
+        if (opened or current) and used + 2 + size <= limit:
+            current.append(index)
             used += 2 + size
         else:
-            if current:
-                messages.append("\n\n".join(current))
-            current, used = [part], size
-    if current:
-        messages.append("\n\n".join(current))
+            if opened or current:
+                groups.append(current)
+            current, used = [index], size
+        opened = False
+    if current or opened:
+        groups.append(current)
+    return groups
+
+
+def split_messages(header: str, parts: Sequence[str], limit: int = MAX_MESSAGE) -> list[str]:
+    """Pack parts into messages of at most ``limit`` UTF-16 units, cutting between parts."""
+    fitted = [p if utf16_len(p) <= limit else _hard_cut(p, limit) for p in parts]
+    messages = []
+    for number, group in enumerate(pack_parts(header, fitted, limit)):
+        chunks = [header] if number == 0 and header else []
+        chunks.extend(fitted[i] for i in group)
+        messages.append("\n\n".join(chunks))
     return messages
 
 
@@ -165,16 +183,24 @@ def _hard_cut(part: str, limit: int) -> str:
 ItemCache = dict[tuple[str, tuple[tuple[str, str], ...], str], str]
 
 
-def render_digest_html(
+@dataclass(frozen=True)
+class RenderedMessage:
+    """One Telegram message of a digest and the articles whose items it carries."""
+
+    text: str
+    article_ids: tuple[str, ...]
+
+
+def render_digest_messages(
     digest: Digest, now: datetime | None = None, cache: ItemCache | None = None
-) -> list[str]:
-    """The digest as Telegram HTML messages (an empty digest is one short line).
+) -> list[RenderedMessage]:
+    """The digest as Telegram HTML messages, each with the article ids it carries.
 
     ``cache`` lets a batch of digests rendered at the same ``now`` share the rendering of
     items they have in common (one rendering per item and time zone, not per reader).
     """
     if digest.empty:
-        return [EMPTY_TEXT]
+        return [RenderedMessage(EMPTY_TEXT, ())]
     parts = []
     for n, item in enumerate(digest.items, start=1):
         key = (item.article_id, item.also, digest.timezone)
@@ -183,8 +209,23 @@ def render_digest_html(
             rendered = render_item_html(item, digest.timezone, now)
             if cache is not None:
                 cache[key] = rendered
-        parts.append(f"{n}. {rendered}")
-    return split_messages(render_header_html(digest, now), parts)
+        part = f"{n}. {rendered}"
+        parts.append(part if utf16_len(part) <= MAX_MESSAGE else _hard_cut(part, MAX_MESSAGE))
+    header = render_header_html(digest, now)
+    messages = []
+    for number, group in enumerate(pack_parts(header, parts)):
+        chunks = [header] if number == 0 else []
+        chunks.extend(parts[i] for i in group)
+        ids = tuple(digest.items[i].article_id for i in group)
+        messages.append(RenderedMessage("\n\n".join(chunks), ids))
+    return messages
+
+
+def render_digest_html(
+    digest: Digest, now: datetime | None = None, cache: ItemCache | None = None
+) -> list[str]:
+    """The digest as Telegram HTML messages (an empty digest is one short line)."""
+    return [m.text for m in render_digest_messages(digest, now, cache)]
 
 
 def html_to_plain(text: str) -> str:

@@ -35,7 +35,7 @@ from .config import Settings
 from .delivery import BLOCKED_OUTCOME, FAILED, SENT, Deliverer, Outcome
 from .digest import DigestBuilder
 from .models import Subscriber
-from .render import Digest, ItemCache, render_digest_html
+from .render import Digest, ItemCache, render_digest_html, render_digest_messages
 from .schedule import DueIndex
 from .store import NotFoundError, Store
 
@@ -101,29 +101,54 @@ class DigestService:
         return render_digest_html(digest, now=self.clock(), cache=self._render_cache)
 
     async def deliver(
-        self,
-        subscriber: Subscriber,
-        deliverer: Deliverer,
-        on_sent: Callable[[int, int], None] | None = None,
+        self, subscriber: Subscriber, deliverer: Deliverer, *, slot: datetime | None = None
     ) -> Outcome:
-        """Compose, send and record one subscriber's digest."""
+        """Compose, send and record one subscriber's digest (``slot``: a scheduled one).
+
+        What was sent is recorded as it goes: after each message but the last, the ledger
+        entries of its stories, ``last_digest`` and (for a slot) ``pending_sent`` are
+        written together; after the last one, everything that completes the digest (the
+        rest of the ledger, ``last_slot``, the counter) is written in one batch. A crash
+        between two messages therefore never makes the next digest repeat what arrived.
+        """
         digest = await self.compose(subscriber)
         if digest.empty and subscriber.skip_empty:
             return Outcome(SKIPPED, subscriber.chat_id)
+        rendered = render_digest_messages(digest, now=self.clock(), cache=self._render_cache)
+        recorded = 0
+
+        def record(chat_id: int, upto: int, *, complete: bool) -> None:
+            nonlocal recorded
+            now = self.clock()
+            ids = [i for m in rendered[recorded:upto] for i in m.article_ids]
+            changes: dict[str, object] = {"last_digest": now}
+            if slot is not None:
+                changes.update(
+                    {"last_slot": slot, "pending_slot": None, "pending_sent": 0}
+                    if complete
+                    else {"pending_sent": upto}
+                )
+            # The chat may have been deleted (/stop) while its digest was being sent.
+            with contextlib.suppress(NotFoundError), self.store.batch():
+                if ids:
+                    self.store.record_delivery(chat_id, ids, now)
+                self.store.update_subscriber(chat_id, **changes)
+                if complete:
+                    self.store.increment("digests_sent", now.date())
+            recorded = upto
+
+        def on_sent(chat_id: int, count: int) -> None:
+            if count < len(rendered):  # the last message is recorded with the whole digest
+                record(chat_id, count, complete=False)
+
         outcome = await deliverer.send(
             subscriber.chat_id,
-            self.render(digest),
+            [m.text for m in rendered],
             thread_id=subscriber.thread_id,
             on_sent=on_sent,
         )
         if outcome.sent:
-            now = self.clock()
-            chat_id = outcome.chat_id
-            self.store.record_delivery(chat_id, [i.article_id for i in digest.items], now)
-            # The chat may have been deleted (/stop) while its digest was being sent.
-            with contextlib.suppress(NotFoundError):
-                self.store.update_subscriber(chat_id, last_digest=now)
-            deliverer.count("digests_sent")
+            record(outcome.chat_id, outcome.sent, complete=True)
         return outcome
 
 
@@ -228,24 +253,20 @@ class Dispatcher:
             self.changed(subscriber)
             return SKIPPED
         subscriber = self.store.update_subscriber(chat_id, pending_slot=slot, pending_sent=0)
-
-        def progress(current_chat: int, sent: int) -> None:
-            with contextlib.suppress(NotFoundError):
-                self.store.update_subscriber(current_chat, pending_sent=sent)
-
         try:
-            outcome = await self.digests.deliver(subscriber, deliverer, on_sent=progress)
+            outcome = await self.digests.deliver(subscriber, deliverer, slot=slot)
         except Exception:
             self._retry_later(chat_id, slot)
             raise
         if outcome.status == FAILED and outcome.sent == 0:
             self._retry_later(outcome.chat_id, slot)
             return outcome.status
-        # Sent, skipped, blocked, or partly sent: this slot is done.
-        with contextlib.suppress(NotFoundError):
-            self.store.update_subscriber(
-                outcome.chat_id, last_slot=slot, pending_slot=None, pending_sent=0
-            )
+        if outcome.sent == 0:
+            # Skipped (nothing new) or blocked: this slot is done all the same.
+            with contextlib.suppress(NotFoundError):
+                self.store.update_subscriber(
+                    outcome.chat_id, last_slot=slot, pending_slot=None, pending_sent=0
+                )
         self.changed(outcome.chat_id)
         return outcome.status
 

@@ -18,6 +18,7 @@ both (see the README).
 from __future__ import annotations
 
 import difflib
+import functools
 import heapq
 import re
 from collections.abc import Iterable, Iterator
@@ -44,7 +45,9 @@ def parse_clock(text: str) -> str:
     return f"{hour:02d}:{minute:02d}"
 
 
+@functools.cache
 def _zone_names() -> dict[str, str]:
+    # available_timezones() walks the tz database on disk: once per process is enough.
     return {name.lower(): name for name in available_timezones()}
 
 
@@ -80,6 +83,7 @@ def suggest_timezones(text: str, limit: int = 3) -> list[str]:
     return found[:limit]
 
 
+@functools.lru_cache(maxsize=1024)
 def zone(name: str) -> ZoneInfo:
     """The ZoneInfo for a stored zone name (UTC if the name became invalid)."""
     try:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 from .config import Settings
 from .models import ACTIVE, BLOCKED, PAUSED, Subscriber
+from .render import clip
 from .schedule import ScheduleError, parse_clock, parse_timezone
 from .store import Store
 from .topics import KeywordError, normalize_keyword
@@ -98,9 +99,10 @@ class Subscriptions:
                     unknown.append(part.strip())
         if unknown:
             listed = ", ".join(self.settings.topic_names)
-            raise UserError(
-                f"Unknown topic {', '.join(repr(u) for u in unknown)}. Topics: {listed}."
-            )
+            # Never echo a whole paste back: a few names, each shortened, then a count.
+            named = ", ".join(repr(clip(u, 32)) for u in unknown[:3])
+            more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+            raise UserError(f"Unknown topic {named}{more}. Topics: {listed}.")
         if not names:
             raise UserError(f"Name one or more topics: {', '.join(self.settings.topic_names)}.")
         return names

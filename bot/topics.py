@@ -17,6 +17,7 @@ plural ("vaccine" matches "vaccines").
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 from .config import Topic
@@ -32,9 +33,19 @@ class KeywordError(ValueError):
     """A followed or excluded keyword that is not a plain word."""
 
 
+def fold_word(word: str) -> str:
+    """The form words are compared in, the same for articles and for users' keywords.
+
+    Unicode-normalized and lower-cased; a typographic apostrophe (what phone keyboards
+    type) is a plain one; and the dot that lower-casing leaves on "İ" is dropped.
+    """
+    folded = unicodedata.normalize("NFC", word).lower().replace("’", "'")
+    return folded.replace("i\u0307", "i")
+
+
 def normalize_keyword(text: str) -> str:
-    """Validate a user's keyword and return it lower-cased."""
-    word = text.strip().lower()
+    """Validate a user's keyword and return it folded (see ``fold_word``)."""
+    word = fold_word(text.strip())
     if not word:
         raise KeywordError("Give one word, e.g. /follow climate")
     if len(word) > MAX_KEYWORD_LENGTH:
@@ -86,7 +97,7 @@ def article_words(title: str, body: str, limit: int = 4000) -> tuple[str, ...]:
     """The distinct lower-cased words of an article, title first, for keyword filters."""
     seen: dict[str, None] = {}
     for match in WORD.finditer(f"{title}\n{body}"):
-        seen.setdefault(match.group().lower().replace("’", "'"), None)
+        seen.setdefault(fold_word(match.group()), None)
         if len(seen) >= limit:
             break
     return tuple(seen)

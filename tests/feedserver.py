@@ -84,6 +84,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 class _Server(http.server.ThreadingHTTPServer):
+    # The bot polls every feed at once: the default backlog of 5 would drop connections.
+    request_queue_size = 128
     daemon_threads = True
     block_on_close = False
     owner: FeedServer

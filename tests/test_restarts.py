@@ -644,12 +644,6 @@ def test_a_digest_cut_short_by_a_crash_is_not_sent_again(
     assert all(result.repeated[c] == 0 for c in SPLIT_WHOLE)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: a digest that a restart settles as delivered (pending slot with "
-    "messages sent) gets no delivery-ledger entries and no last_digest, so the next digest "
-    "repeats the stories the user already received (bot/runtime.py Dispatcher.rebuild)",
-)
 def test_stories_of_a_digest_cut_short_by_a_crash_are_not_repeated(
     restarts: dict[tuple[str, str], Result],
 ) -> None:
@@ -663,13 +657,6 @@ def test_stories_of_a_digest_cut_short_by_a_crash_are_not_repeated(
     assert all(result.stored[c].last_digest is not None for c in SPLIT_CUT)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: when Telegram refuses the token (401, or 404 for a wrong API URL), "
-    "PTB raises InvalidToken('The token `<token>` was rejected by the server.'); `newsdigest "
-    "run` does not catch it, so the interpreter prints the traceback with the token to "
-    "stderr, past the logging redaction (bot/cli.py cmd_run/main)",
-)
 @pytest.mark.parametrize("refusal", ["token-rejected-401", "wrong-api-url-404"])
 async def test_the_token_stays_out_of_the_output_when_telegram_refuses_it(
     tmp_path: Path, refusal: str
