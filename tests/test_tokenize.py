@@ -44,6 +44,12 @@ EN = get_language("en")
             id="abbreviation-ending-a-sentence",
         ),
         pytest.param(
+            "The minister fell ill. Her deputy took over. Reviewers miss. But tools do not.",
+            ["The minister fell ill.", "Her deputy took over.", "Reviewers miss.",
+             "But tools do not."],
+            id="words-that-look-like-abbreviations",
+        ),
+        pytest.param(
             "Was it planned? Nobody knows! Wait... it went on.",
             ["Was it planned?", "Nobody knows!", "Wait... it went on."],
             id="question-exclamation-ellipsis",
@@ -87,3 +93,12 @@ def test_every_supported_language_has_resources(name: str) -> None:
     language = get_language(name)
     assert language.name == name
     assert isinstance(language.stemmer("testing"), str)
+
+
+def test_french_opening_quote_starts_the_next_sentence() -> None:
+    """« opens the quoted sentence; it is not left at the end of the previous one."""
+    text = "Il y avait 1 200 spectateurs. « Je dédie ce prix à ma mère », a-t-elle dit."
+    assert split_sentences(text, get_language("fr")) == [
+        "Il y avait 1 200 spectateurs.",
+        "« Je dédie ce prix à ma mère », a-t-elle dit.",
+    ]

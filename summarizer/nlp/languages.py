@@ -58,18 +58,20 @@ CJK_LANGUAGES = frozenset({"chinese", "japanese"})
 UNSPACED_LANGUAGES = frozenset({"thai"})
 
 # Abbreviations after which a period does not end a sentence (lower case, without the
-# final period, as Punkt expects them).
+# final period, as Punkt expects them). Abbreviations that are also common words (ill,
+# miss, art, sun, wed, mass, ore, ...) are left out: such a word ends sentences far more
+# often than it abbreviates anything.
 _ENGLISH_ABBREVIATIONS = (
     "mr mrs ms dr prof sr jr st mt ft gen lt col maj capt cmdr adm sgt cpl pvt gov sen rep "
     "pres supt det insp rev hon messrs mme mlle "
     "inc corp ltd co bros plc llc dept univ assn est approx "
     "jan feb mar apr jun jul aug sep sept oct nov dec "
-    "mon tue tues wed thu thur thurs fri sat sun "
-    "no nos vol vols fig figs p pp ed eds ch sec art "
+    "mon tue tues thu thur thurs fri "
+    "no nos vol vols fig figs p pp eds ch sec "
     "e.g i.e etc vs v al cf ca viz "
     "u.s u.k u.n u.s.a e.u d.c n.y l.a a.m p.m "
-    "ala ariz ark calif colo conn del fla ga ill ind kan ky la md mass mich minn miss mo "
-    "mont neb nev okla ore pa tenn tex va vt wash wis wyo"
+    "ala ariz ark calif colo conn fla ga ind kan ky md mich minn "
+    "neb nev okla tenn tex vt wis wyo"
 )
 _ABBREVIATIONS: dict[str, str] = {
     "english": _ENGLISH_ABBREVIATIONS,

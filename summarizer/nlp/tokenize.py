@@ -31,6 +31,7 @@ _THAI_RUN = re.compile(r"[\u0e00-\u0e7f]+")
 
 # A chunk ending in a lone capital and a period is an initial, not a sentence end.
 _ENDS_WITH_INITIAL = re.compile(r"(?:^|[\s(\"“])[A-ZÀ-ÖØ-Þ]\.$")
+_TRAILING_OPEN_QUOTE = re.compile(r"\s+[«„“‘]\s*$")
 # Words that start a new sentence after an abbreviation that can also end one.
 _SENTENCE_STARTERS = (
     "The|A|An|He|She|It|They|We|I|You|His|Her|Its|Their|Our|This|That|These|Those|There|"
@@ -132,11 +133,20 @@ def _repair(chunks: list[str]) -> Iterator[str]:
             merged[-1] = f"{merged[-1]} {chunk}"
         else:
             merged.append(chunk)
-    for sentence in merged:
-        for part in _END_ABBREVIATION.sub("\\1\0", sentence).split("\0"):
-            part = part.strip()
-            if part:
-                yield part
+    parts = [
+        part.strip()
+        for sentence in merged
+        for part in _END_ABBREVIATION.sub("\\1\0", sentence).split("\0")
+        if part.strip()
+    ]
+    # An opening quote left at the end of a sentence belongs to the next one
+    # ("… 1 200 spectateurs. «" + "Je dédie ce prix…").
+    for i in range(len(parts) - 1):
+        match = _TRAILING_OPEN_QUOTE.search(parts[i])
+        if match and len(match.group()) < len(parts[i]):
+            parts[i + 1] = f"{match.group().strip()} {parts[i + 1]}"
+            parts[i] = parts[i][: match.start()].rstrip()
+    yield from (p for p in parts if p)
 
 
 def words(sentence: str, language: Language) -> list[str]:
