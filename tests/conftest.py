@@ -6,7 +6,7 @@ A test file may define its own fixture of the same name to replace one of these.
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.fakeapi import FakeBotAPI
 from bot.store import Store
 from tests.botharness import make_settings
+from tests.feedserver import FeedServer
 
 # PTB 22 warns when RetryAfter.retry_after is read as a number unless this is set (it is
 # read when the warning would fire, not at import); the bot's CLI sets it too.
@@ -39,3 +40,10 @@ async def store(settings: Settings) -> AsyncIterator[Store]:
     """A real store on the settings' data file."""
     with Store.open(settings.data_file) as opened:
         yield opened
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    """A programmable HTTP server on 127.0.0.1 (see tests/feedserver.py)."""
+    with FeedServer() as running:
+        yield running

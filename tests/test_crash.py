@@ -15,7 +15,6 @@ import errno
 import logging
 import os
 import random
-import resource
 import signal
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from bot.store import Store, StoreWriteError
 from tests import crashhelpers
 from tests.botharness import T0, USER, Clock, RunningBot, bot_running, ingest_seeds, make_settings
 from tests.crashhelpers import Lines, Model, observe, open_store, plan_write
+from tests.test_store import file_size_limit
 
 KILLS = 32
 # Every other kill is aimed: half of those between two steps of a compaction, half in the
@@ -171,19 +171,6 @@ PAGE = 4096
 
 
 @contextlib.contextmanager
-def _file_size_limit(limit: int) -> Iterator[None]:
-    """The kernel refuses writes past ``limit`` bytes in any file of this process (EFBIG)."""
-    if signal.getsignal(signal.SIGXFSZ) != signal.SIG_IGN:
-        pytest.skip("SIGXFSZ is not ignored, so exceeding the limit would kill the test run")
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-
-
-@contextlib.contextmanager
 def _small_disk(where: Path, size: str) -> Iterator[Path]:
     """A tmpfs of ``size`` mounted at ``where`` (skips when mounting is not allowed)."""
     where.mkdir()
@@ -295,7 +282,7 @@ async def test_store_write_failure_is_answered_logged_and_loses_nothing(
                     limit: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
                 else:
                     filler = 0
-                    limit = _file_size_limit(journal.stat().st_size + 8)
+                    limit = file_size_limit(journal.stat().st_size + 8)
                 on_disk = {p.name: p.read_bytes() for p in (store.path, journal)}
                 caplog.clear()
                 with limit:

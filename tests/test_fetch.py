@@ -7,7 +7,7 @@ import ipaddress
 import re
 import socket
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -37,12 +37,6 @@ LOOPBACK = FetchLimits(allow_private=True, timeout=5.0)
 LOOPBACK_ONLY = FetchLimits(allowed_networks=("127.0.0.1",), timeout=5.0)
 
 needs_ipv6 = pytest.mark.skipif(not ipv6_loopback_available(), reason="no IPv6 loopback")
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as running:
-        yield running
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,12 +34,6 @@ LIMITS = FetchLimits(allow_private=True, timeout=5.0)
 NOW = datetime(2024, 11, 11, 12, 0, tzinfo=UTC)
 REPO_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 TAG = re.compile(r"<\s*/?\s*[A-Za-z!]")
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    with FeedServer() as running:
-        yield running
 
 
 @pytest.fixture
