@@ -85,9 +85,13 @@ async def dispatch_job(context: NewsContext) -> None:
 
 
 async def ingest_job(context: NewsContext) -> None:
-    """Fetch all sources; new articles refresh the digest builder."""
+    """Fetch all sources; new articles refresh the digest builder.
+
+    The sample articles of ``seeds/`` are for offline trials: a bot with feeds configured
+    never sends them to its readers.
+    """
     services = context.services
-    report = await services.ingester.run()
+    report = await services.ingester.run(seeds=not services.settings.feeds)
     if report.new:
         services.digests.invalidate()
     failed = report.failed

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from bot.config import Settings
 from bot.fakeapi import FakeBotAPI
 from bot.store import Store
-from tests.botharness import T0, USER, Clock, RunningBot, bot_running, ingest_seeds
+from tests.botharness import (
+    T0,
+    USER,
+    Clock,
+    RunningBot,
+    bot_running,
+    ingest_seeds,
+    make_settings,
+)
 
 
 @pytest.fixture
@@ -256,3 +266,39 @@ async def test_every_command_is_in_help_readme_and_registered(bot: RunningBot) -
         if not admin_only:
             assert f"/{command}" in help_text, command
             assert command in registered, command
+
+
+async def test_the_running_bot_never_sends_sample_articles_when_feeds_exist(
+    api: FakeBotAPI, tmp_path: Path
+) -> None:
+    """With feeds configured the ingest job reads only the feeds, not seeds/; with no feeds
+    it reads seeds/ so an offline trial has news."""
+    from dataclasses import replace
+
+    from bot.app import INGEST_JOB
+    from bot.config import Feed
+    from tests.feedserver import FeedServer
+
+    rss = ("<?xml version='1.0'?><rss version='2.0'><channel><title>Wire</title>"
+           "<item><title>Harbour reopens after storm</title><link>http://127.0.0.1/h</link>"
+           "<description>The harbour reopened on Monday after a week of storms. Ships "
+           "queued outside. Officials said repairs cost millions.</description></item>"
+           "</channel></rss>")
+    for with_feed in (True, False):
+        folder = tmp_path / ("feed" if with_feed else "none")
+        folder.mkdir()
+        settings = make_settings(folder)
+        with FeedServer() as server:
+            url = server.serve("/rss", rss, headers={"Content-Type": "application/rss+xml"})
+            if with_feed:
+                settings = replace(settings, feeds=(Feed(url, "Wire", ("world",), None, False),))
+            with Store.open(settings.data_file) as store:
+                async with bot_running(api, settings, store, Clock(T0)) as bot:
+                    assert bot.app.job_queue is not None
+                    [job] = bot.app.job_queue.get_jobs_by_name(INGEST_JOB)
+                    await job.run(bot.app)
+                    sources = {a.source for a in store.articles_since(T0 - timedelta(days=1))}
+        if with_feed:
+            assert sources == {"Wire"}
+        else:
+            assert "Meridian Ledger" in sources
