@@ -169,10 +169,3 @@ class DigestBuilder:
             created=self.now,
             topics=subscriber.topics,
         )
-
-    def story_of(self, article_id: str) -> list[str]:
-        """Ids of every article in the same story as ``article_id`` (for the ledger)."""
-        for index, article in enumerate(self._articles):
-            if article.id == article_id:
-                return [self._articles[m].id for m in self._members[self._story[index]]]
-        return []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import logging
 import re
 from collections.abc import AsyncIterator, Sequence
@@ -816,8 +815,3 @@ async def on_error(update: object, context: NewsContext) -> None:
     if isinstance(update, Update) and update.effective_message is not None:
         with contextlib.suppress(TelegramError):
             await update.effective_message.reply_text(text)
-
-
-def html_unescape(text: str) -> str:
-    """Undo ``escape`` (for tests and the terminal chat)."""
-    return html.unescape(text)

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 
@@ -248,9 +247,3 @@ class Ingester:
 
                 report.sources.extend(await asyncio.gather(*(one(f) for f in self.settings.feeds)))
         return report
-
-
-def seeds_path(settings: Settings) -> Path | None:
-    """The seeds folder, if configured and present."""
-    folder = settings.seeds_dir
-    return folder if folder is not None and folder.is_dir() else None

@@ -12,7 +12,7 @@ import functools
 import html
 import re
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -254,9 +254,3 @@ def render_digest_text(digest: Digest, width: int = 88, now: datetime | None = N
         if item.also:
             lines.append("   Also reported by " + ", ".join(source for source, _ in item.also))
     return "\n".join(lines)
-
-
-def tags_in(text: str) -> Iterable[str]:
-    """Tag names used in an HTML message (for validation in tests and fuzzing)."""
-    for match in re.finditer(r"</?([a-zA-Z][\w-]*)", text):
-        yield match.group(1).lower()
