@@ -8,7 +8,15 @@ from .article import Article
 from .document import PreparedDocument, prepare
 from .errors import SummarizerError, UnknownMethodError
 from .methods import DEFAULT_METHOD, METHODS, get_method
-from .parsers import parse_bytes, parse_file, parse_html, parse_plain, parse_seed, parse_text
+from .parsers import (
+    decode_bytes,
+    parse_bytes,
+    parse_file,
+    parse_html,
+    parse_plain,
+    parse_seed,
+    parse_text,
+)
 from .summarize import DEFAULT_MAX_CHARS, DEFAULT_SENTENCES, Summarizer, Summary, summarize
 
 __all__ = [
@@ -22,6 +30,7 @@ __all__ = [
     "SummarizerError",
     "Summary",
     "UnknownMethodError",
+    "decode_bytes",
     "get_method",
     "parse_bytes",
     "parse_file",

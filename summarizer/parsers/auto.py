@@ -7,12 +7,12 @@ from pathlib import Path
 
 from ..article import Article
 from ..errors import SummarizerError
+from .encoding import decode_bytes
 from .html import parse_html
 from .plain import parse_plain
 from .seed import looks_like_seed, parse_seed
 
 _HTML_START = re.compile(r"^\s*(?:<!doctype html|<html|<head|<body|<article|<\?xml)", re.I)
-_GARBAGE_LIMIT = 0.10
 
 
 def parse_text(text: str, *, source: str = "", url: str = "") -> Article:
@@ -24,27 +24,16 @@ def parse_text(text: str, *, source: str = "", url: str = "") -> Article:
     return parse_plain(text, source=source, url=url)
 
 
-def decode(data: bytes) -> str:
-    """Decode bytes as UTF-8 (or Latin-1), refusing binary data with a clear error."""
-    if not data.strip():
-        raise SummarizerError("nothing to summarize: the input is empty")
-    sample = data[:65_536]
-    if b"\x00" in sample:
-        raise SummarizerError("this looks like a binary file, not text")
-    text = data.decode("utf-8", errors="replace")
-    head = text[:65_536]
-    bad = sum(1 for ch in head if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\n\r\t"))
-    if bad > _GARBAGE_LIMIT * len(head):
-        latin = data.decode("latin-1")
-        if sum(1 for ch in latin[:65_536] if ord(ch) < 32 and ch not in "\n\r\t") == 0:
-            return latin
-        raise SummarizerError("this looks like a binary file, not text")
-    return text
+def decode(data: bytes, content_type: str | None = None) -> str:
+    """Decode bytes (see ``encoding.decode_bytes``), refusing binary data with a clear error."""
+    return decode_bytes(data, content_type)
 
 
-def parse_bytes(data: bytes, *, source: str = "", url: str = "") -> Article:
-    """Decode and parse raw bytes."""
-    return parse_text(decode(data), source=source, url=url)
+def parse_bytes(
+    data: bytes, *, source: str = "", url: str = "", content_type: str | None = None
+) -> Article:
+    """Decode and parse raw bytes (``content_type``: the HTTP header, when fetched)."""
+    return parse_text(decode(data, content_type), source=source, url=url)
 
 
 def parse_file(path: str | Path, *, source: str = "") -> Article:
