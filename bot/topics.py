@@ -20,13 +20,19 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
+import regex
+
 from .config import Topic
 
 BODY_KEYWORDS_NEEDED = 2
 BODY_MENTIONS_NEEDED = 3
 MAX_KEYWORD_LENGTH = 32
-WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
-KEYWORD = re.compile(r"^[^\W_]+(?:['’\-][^\W_]+)*$")
+# A word: letters and digits with the combining marks that belong to them (NFC leaves
+# some letters decomposed, e.g. Gurmukhi "ਖ਼" is "ਖ" + the mark U+0A3C), joined by
+# apostrophes or hyphens. ``regex`` because ``re`` has no class for combining marks.
+_PART = r"[\p{L}\p{N}][\p{L}\p{N}\p{M}]*"
+WORD = regex.compile(rf"{_PART}(?:['’\-]{_PART})*")
+KEYWORD = regex.compile(rf"^{_PART}(?:['’\-]{_PART})*$")
 
 
 class KeywordError(ValueError):

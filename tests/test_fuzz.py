@@ -285,6 +285,7 @@ def test_every_word_of_a_title_can_be_followed(tally: Tally) -> None:
     @given(title_words)
     @example("O’Neill signs for another season")  # a typographic apostrophe, as phones type
     @example("İstanbul elects a new mayor")  # Turkish dotted capital I
+    @example("ਖ਼ਬਰਾਂ")  # a letter that Unicode normalization splits into a letter and a mark
     def run(title: str) -> None:
         words = frozenset(article_words(title, ""))
         for match in WORD.finditer(title):
