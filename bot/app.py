@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,10 +30,12 @@ from .config import Settings
 from .context import BotData, NewsContext, RateLimits, Services
 from .delivery import Deliverer
 from .fetch import new_client
-from .ingest import Ingester
+from .ingest import SEEDS_SOURCE, Ingester
 from .runtime import DigestService, Dispatcher
 from .service import Subscriptions
 from .store import Store
+from .summaries import SummaryService
+from .updates import ChatOrderedProcessor
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +44,10 @@ NewsApp = Application[Any, NewsContext, Any, Any, BotData, Any]
 DISPATCH_JOB = "digest-dispatcher"
 INGEST_JOB = "ingest"
 CLEANUP_JOB = "cleanup"
+ERASE_JOB = "erase"
+# A deleted chat's records leave the data file within this long.
+ERASE_INTERVAL = timedelta(minutes=10)
+WORKER_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,11 @@ def build_services(settings: Settings, store: Store, options: Options) -> Servic
     clock = options.clock
     digests = DigestService(settings, store, clock)
     dispatcher = Dispatcher(settings, store, digests, clock)
+    # Page extraction and summaries for users: a small pool, so a burst of requests queues
+    # here instead of taking every core (and the event loop's share of the GIL) at once.
+    executor = ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="newsdigest")
+    digest = settings.digest
+    summarizer = Summarizer(sentences=digest.sentences, max_chars=digest.max_chars)
     return Services(
         settings=settings,
         store=store,
@@ -70,10 +82,8 @@ def build_services(settings: Settings, store: Store, options: Options) -> Servic
         digests=digests,
         dispatcher=dispatcher,
         ingester=Ingester(settings, store, clock=clock),
-        summarizer=Summarizer(
-            sentences=settings.digest.sentences, max_chars=settings.digest.max_chars
-        ),
-        fetch_limits=settings.fetch.limits(),
+        summaries=SummaryService(summarizer, settings.fetch.link_limits(), executor),
+        executor=executor,
         rate_limits=RateLimits(options.rates),
     )
 
@@ -87,15 +97,33 @@ async def dispatch_job(context: NewsContext) -> None:
 async def ingest_job(context: NewsContext) -> None:
     """Fetch all sources; new articles refresh the digest builder.
 
-    The sample articles of ``seeds/`` are for offline trials: a bot with feeds configured
-    never sends them to its readers.
+    The sample articles of ``seeds/`` are fiction for offline trials: they reach readers
+    only when the operator asks for it (``sources.use_seeds``).
     """
     services = context.services
-    report = await services.ingester.run(seeds=not services.settings.feeds)
+    report = await services.ingester.run(seeds=services.settings.use_seeds)
     if report.new:
         services.digests.invalidate()
     failed = report.failed
     logger.info("ingest: %s new articles, %s failing sources", report.new, len(failed))
+
+
+async def erase_job(context: NewsContext) -> None:
+    """Rewrite the data file soon after a chat's data was deleted, so that it is gone from
+    the files too (until then the journal still holds what was written before)."""
+    store = context.services.store
+    if store.erase_pending:
+        store.compact()
+
+
+def forget_sample_articles(settings: Settings, store: Store) -> int:
+    """Remove the sample articles an earlier version stored in a deployment's data file."""
+    if settings.use_seeds:
+        return 0
+    removed = store.delete_articles_of_feed(SEEDS_SOURCE)
+    if removed:
+        logger.info("removed %s sample articles (seeds/) from %s", removed, store.path)
+    return removed
 
 
 async def cleanup_job(context: NewsContext) -> None:
@@ -110,7 +138,8 @@ async def cleanup_job(context: NewsContext) -> None:
 
 def add_handlers(app: NewsApp) -> None:
     """Register every handler (the single place where that happens)."""
-    app.add_handler(TypeHandler(Update, h.gate_private_mode), group=-1)
+    app.add_handler(TypeHandler(Update, h.gate_private_mode), group=-2)
+    app.add_handler(TypeHandler(Update, h.note_contact), group=-1)
     app.add_handlers(
         [
             CommandHandler("start", h.cmd_start),
@@ -136,6 +165,7 @@ def add_handlers(app: NewsApp) -> None:
             CommandHandler("sources", h.cmd_sources),
             CallbackQueryHandler(h.on_topic_button, pattern=f"^{h.TOPIC_PREFIX}"),
             CallbackQueryHandler(h.on_stop_button, pattern=f"^{h.STOP_PREFIX}"),
+            CallbackQueryHandler(h.on_unknown_button),
             MessageHandler(filters.COMMAND, h.on_unknown_command),
             MessageHandler(filters.ChatType.PRIVATE & (filters.TEXT | filters.CAPTION), h.on_text),
         ]
@@ -160,13 +190,14 @@ def build_application(
         services._deliverer = Deliverer(
             app.bot, store, services.clock, backoff=options.delivery_backoff
         )
-        services._http = new_client(services.fetch_limits)
+        services._http = new_client(services.summaries.limits)
         await app.bot.set_my_commands(h.PUBLIC_COMMANDS)
         for admin in settings.admin_chat_ids:
             try:
                 await app.bot.set_my_commands(h.ALL_COMMANDS, scope=BotCommandScopeChat(admin))
             except Exception:  # an admin chat the bot cannot see must not stop the start
                 logger.warning("could not set admin commands for chat %s", admin, exc_info=True)
+        forget_sample_articles(settings, store)
         services.dispatcher.rebuild()
         logger.info("%s subscribers scheduled", len(services.dispatcher.index))
         if options.run_jobs and app.job_queue is not None:
@@ -183,10 +214,13 @@ def build_application(
             jobs.run_repeating(
                 cleanup_job, interval=timedelta(hours=6), first=60.0, name=CLEANUP_JOB
             )
+            jobs.run_repeating(erase_job, interval=ERASE_INTERVAL, first=ERASE_INTERVAL,
+                               name=ERASE_JOB)
 
     async def post_shutdown(app: NewsApp) -> None:
         if services._http is not None:
             await services._http.aclose()
+        services.executor.shutdown(wait=False, cancel_futures=True)
 
     # PTB's builder changes its generic parameters with each call; Any keeps mypy out of it.
     builder: Any = (
@@ -196,6 +230,8 @@ def build_application(
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .read_timeout(options.read_timeout)
+        # Arrivals are timed on the rate limiter's clock: that is what they are counted on.
+        .concurrent_updates(ChatOrderedProcessor(monotonic=lambda: services.rate_limits.now()))
         .get_updates_read_timeout(40.0)
     )
     if base_url:

@@ -378,7 +378,8 @@ def _banner(name: str, store_path: Path, *, offline: bool, temporary: bool) -> l
 def _session_settings(
     settings: Settings, data_file: Path, *, offline: bool, user_id: int
 ) -> Settings:
-    changes: dict[str, Any] = {"data_file": data_file}
+    # The demo's own data file holds the sample articles on purpose: they are its news.
+    changes: dict[str, Any] = {"data_file": data_file, "use_seeds": True}
     if offline:
         changes["feeds"] = ()
     if settings.allowed_chat_ids:

@@ -10,7 +10,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
@@ -19,14 +19,17 @@ from summarizer.evaluation import load_jsonl
 
 from .config import ConfigError, Settings, load_settings
 from .digest import DigestBuilder
-from .fetch import FetchError, FetchLimits, fetch, new_client
+from .fetch import FetchError, FetchLimits, new_client
 from .ingest import Ingester, IngestReport, SourceReport
-from .models import Subscriber, now_utc
+from .models import StoredArticle, Subscriber, now_utc
+from .pages import fetch_article
 from .paths import BUNDLED_CONFIG, SEED_ARTICLE
 from .render import render_digest_text
 from .store import Store, StoreError
 from .topics import KeywordError, normalize_keyword
 
+# The offline demo's own data file, next to the deployment's: sample articles live there.
+DEMO_DATA_FILE = "demo.json"
 # A pasted article larger than this is surely not one article.
 MAX_STDIN_BYTES = 10_000_000
 
@@ -37,8 +40,8 @@ def _method_names() -> str:
 
 async def _fetch_article(url: str, limits: FetchLimits) -> Article:
     async with new_client(limits) as client:
-        result = await fetch(url, limits, client, accept="text/html,text/plain;q=0.9,*/*;q=0.5")
-    return parse_bytes(result.content, url=result.final_url)
+        article, _ = await fetch_article(url, limits, client)
+    return article
 
 
 def load_article(target: str | None, limits: FetchLimits | None = None) -> Article:
@@ -131,14 +134,14 @@ def _print_source(report: SourceReport) -> None:
 
 
 async def _ingest(
-    settings: Settings, store: Store, *, feeds: bool, quiet: bool = False
+    settings: Settings, store: Store, *, feeds: bool, seeds: bool, quiet: bool = False
 ) -> IngestReport:
     from tqdm import tqdm
 
-    total = len(settings.feeds) * feeds + (settings.seeds_dir is not None)
+    total = len(settings.feeds) * feeds + (seeds and settings.seeds_dir is not None)
     with tqdm(total=total, file=sys.stderr, unit="source", disable=quiet, leave=False) as bar:
         return await Ingester(settings, store).run(
-            feeds=feeds, force=True, on_source=lambda _: bar.update()
+            feeds=feeds, seeds=seeds, force=True, on_source=lambda _: bar.update()
         )
 
 
@@ -146,7 +149,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     """Fetch every source once and store what is new."""
     settings = _settings(args)
     with Store.open(settings.data_file) as store:
-        report = asyncio.run(_ingest(settings, store, feeds=not args.seeds_only))
+        report = asyncio.run(_ingest(settings, store, feeds=True, seeds=settings.use_seeds))
         print(f"Ingested {report.new} new articles ({store.count_articles()} stored):")
         for source in report.sources:
             _print_source(source)
@@ -169,27 +172,50 @@ def _words(values: list[str] | None) -> tuple[str, ...]:
     return tuple(words)
 
 
+def _latest_news(store: Store, hours: int) -> tuple[datetime, list[StoredArticle]]:
+    """The stored articles of the ``hours`` before the latest ingest, and where that starts.
+
+    The window is anchored at the latest ingest, so a terminal digest shows the last stored
+    news even when nothing was fetched today.
+    """
+    newest = max(
+        (a.fetched for a in store.articles_since(now_utc() - timedelta(days=3650))),
+        default=now_utc(),
+    )
+    since = newest - timedelta(hours=hours)
+    return since, store.articles_since(since)
+
+
+def _demo_news(settings: Settings, hours: int) -> tuple[datetime, list[StoredArticle]]:
+    """The bundled sample articles, from a demo data file of their own (filled on first
+    use): the deployment's data file never receives them."""
+    path = settings.data_file.with_name(DEMO_DATA_FILE)
+    with Store.open(path) as demo:
+        if demo.count_articles() == 0:
+            asyncio.run(_ingest(settings, demo, feeds=False, seeds=True, quiet=True))
+        return _latest_news(demo, hours)
+
+
 def cmd_digest(args: argparse.Namespace) -> int:
-    """Print a digest of the stored articles (the bundled seeds if the store is empty)."""
+    """Print a digest of the stored articles (the bundled samples if none are stored)."""
     settings = _settings(args)
     topics = tuple(t.strip().lower() for t in (args.topics or "").split(",") if t.strip())
     unknown = [t for t in topics if settings.topic(t) is None]
     if unknown:
         known = ", ".join(settings.topic_names)
         raise SummarizerError(f"unknown topic {', '.join(unknown)}; choose from: {known}")
-    with Store.open(settings.data_file) as store:
-        if store.count_articles() == 0:
-            print("The store is empty: reading the bundled seeds first.", file=sys.stderr)
-            asyncio.run(_ingest(settings, store, feeds=False, quiet=True))
-        hours = args.hours or settings.digest.window_hours
-        # Anchor the window at the latest ingest, so a terminal digest shows the last
-        # stored news even when nothing was fetched today.
-        newest = max(
-            (a.fetched for a in store.articles_since(now_utc() - timedelta(days=3650))),
-            default=now_utc(),
+    hours = args.hours or settings.digest.window_hours
+    articles: list[StoredArticle] = []
+    if settings.data_file.exists():
+        with Store.open(settings.data_file) as store:
+            since, articles = _latest_news(store, hours)
+    if not articles:
+        print(
+            f"No news stored in {settings.data_file} yet: here are the bundled sample "
+            "articles (fiction, for trying newsdigest offline).",
+            file=sys.stderr,
         )
-        since = newest - timedelta(hours=hours)
-        articles = store.articles_since(since)
+        since, articles = _demo_news(settings, hours)
     reader = Subscriber(
         chat_id=0,
         topics=topics,
@@ -321,8 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ing = sub.add_parser("ingest", help="fetch every source once and store new articles")
-    ing.add_argument("--seeds-only", action="store_true", help="only the seeds folder")
+    ing = sub.add_parser("ingest", help="fetch every feed once and store new articles")
     ing.set_defaults(func=cmd_ingest)
 
     run = sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")

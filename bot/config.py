@@ -64,14 +64,29 @@ class FetchSettings:
     allow_private_addresses: bool = False
     allowed_networks: tuple[str, ...] = ()
 
-    def limits(self) -> FetchLimits:
-        """The fetch limits these settings describe."""
+    def feed_limits(self) -> FetchLimits:
+        """Limits for the configured feeds: the operator's ``allowed_networks`` apply."""
         return FetchLimits(
             timeout=self.timeout,
             max_bytes=self.max_bytes,
             user_agent=self.user_agent,
             allow_private=self.allow_private_addresses,
             allowed_networks=self.allowed_networks,
+        )
+
+    def link_limits(self) -> FetchLimits:
+        """Limits for links that come from users and from feed entries' pages.
+
+        ``allowed_networks`` is an exception the operator makes for their own feeds (an RSS
+        bridge on the LAN); it must not open that host, on any port, to whoever sends a
+        link. Only ``allow_private_addresses`` (a trial setup) lets links reach private
+        addresses.
+        """
+        return FetchLimits(
+            timeout=self.timeout,
+            max_bytes=self.max_bytes,
+            user_agent=self.user_agent,
+            allow_private=self.allow_private_addresses,
         )
 
 
@@ -100,6 +115,7 @@ class Settings:
     grace_hours: float = 2.0
     ingest_interval_minutes: int = 30
     max_entries_per_feed: int = 30
+    use_seeds: bool = False
     digest: DigestSettings = field(default_factory=DigestSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     admin_chat_ids: frozenset[int] = frozenset()
@@ -219,7 +235,9 @@ def parse_settings(
     )
 
     sources = root.table("sources")
-    sources.check_known({"seeds_dir", "ingest_interval_minutes", "max_entries_per_feed"})
+    sources.check_known(
+        {"seeds_dir", "use_seeds", "ingest_interval_minutes", "max_entries_per_feed"}
+    )
     seeds = sources.get("seeds_dir", str, "../seeds")
 
     topics: list[Topic] = []
@@ -297,6 +315,7 @@ def parse_settings(
         grace_hours=float(delivery.get("grace_hours", (int, float), 2.0)),
         ingest_interval_minutes=int(sources.positive("ingest_interval_minutes", 30)),
         max_entries_per_feed=int(sources.positive("max_entries_per_feed", 30)),
+        use_seeds=sources.get("use_seeds", bool, False),
         digest=DigestSettings(
             max_items=int(digest.positive("max_items", 8)),
             sentences=int(digest.positive("sentences", 3)),

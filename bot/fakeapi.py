@@ -86,6 +86,7 @@ FaultKind = Literal["flood", "server_error", "timeout", "forbidden", "migrate", 
 MessageEvent = Literal["sent", "edited", "deleted"]
 
 MAX_MESSAGE_LENGTH = 4096
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_CALLBACK_DATA = 64
 MAX_CALLBACK_ANSWER = 200
 
@@ -834,7 +835,9 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
 
 
 def _http_response(status: int, payload: JSONDict, keep_alive: bool) -> bytes:
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    # ASCII escapes: an update may carry an unpaired surrogate (from a broken client), which
+    # JSON can express ("\ud83d") but UTF-8 cannot.
+    body = json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode("ascii")
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:
@@ -1132,18 +1135,24 @@ class FakeBotAPI:
         return copy.deepcopy(message)
 
     def user_presses(
-        self, chat_id: int, user_id: int, message_id: int, callback_data: str
+        self,
+        chat_id: int,
+        user_id: int,
+        message_id: int,
+        callback_data: str,
+        *,
+        forged: bool = False,
     ) -> JSONDict:
         """A user presses an inline button of a bot message: enqueue a ``callback_query``.
 
         Raises :class:`SimulatorError` when the message has no button with that data (a
-        real user cannot press it). Returns the CallbackQuery; its ``id`` is what the bot
-        answers.
+        real user cannot press it), unless ``forged``: a modified client can send any data
+        for any message. Returns the CallbackQuery; its ``id`` is what the bot answers.
         """
         sent = self._bot_messages.get((chat_id, message_id))
         if sent is None or sent.deleted:
             raise SimulatorError(f"no bot message {message_id} in chat {chat_id}")
-        if callback_data not in sent.callback_data:
+        if callback_data not in sent.callback_data and not forged:
             raise SimulatorError(
                 f"message {message_id} in chat {chat_id} has no button with callback_data "
                 f"{callback_data!r}; it has {sent.callback_data}"
@@ -1785,6 +1794,8 @@ class FakeBotAPI:
             raise _bad_request("unsupported parse_mode")
         if not text:
             raise _bad_request("message text is empty")
+        if _LONE_SURROGATE.search(text):
+            raise _bad_request("strings must be encoded in UTF-8")
         if parse_mode is not None and parse_mode.lower() == "html":
             try:
                 parsed = parse_telegram_html(text)

@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
-from collections.abc import AsyncIterator, Sequence
-from datetime import timedelta
+from collections.abc import AsyncIterator
 
 from telegram import (
     BotCommand,
@@ -25,16 +23,15 @@ from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from summarizer import Article, SummarizerError, parse_bytes, parse_plain
-
 from .context import NewsContext, Services
 from .delivery import SENT
-from .fetch import FetchError, fetch
 from .models import ACTIVE, PAUSED, Subscriber
-from .render import clip, escape, local_time
+from .render import clean_text, clip, escape, local_time, render_summary_html
 from .schedule import next_slot
-from .service import UserError
+from .service import NOT_SUBSCRIBED, UserError
 from .store import StoreWriteError
+from .summaries import STILL_WORKING, URL, Claim, SummaryError
+from .updates import ChatOrderedProcessor
 
 logger = logging.getLogger(__name__)
 
@@ -67,8 +64,8 @@ ALL_COMMANDS = [BotCommand(c, d) for c, d, _ in COMMANDS]
 
 # Pasted text at least this long (or any forwarded text) is summarized without a command.
 PASTE_MIN_CHARS = 280
-MAX_TEXT_CHARS = 20_000
-_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+# Telegram shows at most 200 characters in a button's answer.
+MAX_ALERT = 200
 TOPIC_PREFIX = "t:"
 STOP_PREFIX = "stop:"
 
@@ -99,7 +96,7 @@ def _message(update: Update) -> Message:
 
 async def _reply(update: Update, text: str, **kwargs: object) -> None:
     await _message(update).reply_text(
-        text,
+        clean_text(text),
         parse_mode=ParseMode.HTML,
         disable_web_page_preview=True,
         **kwargs,  # type: ignore[arg-type]
@@ -135,17 +132,17 @@ async def is_chat_admin(update: Update, context: NewsContext) -> bool:
     if user is None:
         return False
     services = context.services
-    cached = services.admin_cache.get((chat.id, user.id))
     now = services.clock()
-    if cached is not None and cached[1] > now:
-        return cached[0]
+    cached = services.admin_cache.get(chat.id, user.id, now)
+    if cached is not None:
+        return cached
     try:
         member = await context.bot.get_chat_member(chat.id, user.id)
     except TelegramError:
         logger.warning("could not check admin rights in %s", chat.id, exc_info=True)
         return False
     allowed = member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
-    services.admin_cache[(chat.id, user.id)] = (allowed, now + timedelta(minutes=5))
+    services.admin_cache.put(chat.id, user.id, allowed, now)
     return allowed
 
 
@@ -156,10 +153,24 @@ async def _settings_allowed(update: Update, context: NewsContext) -> bool:
     return False
 
 
-def _subscriber(update: Update, context: NewsContext) -> Subscriber:
+def _chat_type(update: Update) -> tuple[str, int | None]:
+    """What creating this chat's subscription needs: its type and forum thread."""
     chat = update.effective_chat
     assert chat is not None
-    return context.services.subscriptions.ensure(chat.id, chat.type, _thread_id(update))
+    return chat.type, _thread_id(update)
+
+
+def _subscriber(update: Update, context: NewsContext) -> Subscriber | None:
+    """The chat's subscription, if it has one (reading never creates one)."""
+    return context.services.subscriptions.get(_chat_id(update))
+
+
+async def _require_subscriber(update: Update, context: NewsContext) -> Subscriber | None:
+    """The chat's subscription; without one, the user is told to /start and gets None."""
+    subscriber = _subscriber(update, context)
+    if subscriber is None:
+        await _reply(update, NOT_SUBSCRIBED)
+    return subscriber
 
 
 def topic_keyboard(services: Services, subscriber: Subscriber) -> InlineKeyboardMarkup:
@@ -190,10 +201,9 @@ async def cmd_start(update: Update, context: NewsContext) -> None:
     """Welcome the chat and show the topic picker."""
     if not await _settings_allowed(update, context):
         return
-    subscriber = _subscriber(update, context)
-    if subscriber.status == PAUSED:
-        subscriber = context.services.subscriptions.set_status(subscriber.chat_id, ACTIVE)
+    chat_type, thread_id = _chat_type(update)
     services = context.services
+    subscriber = services.subscriptions.start(_chat_id(update), chat_type, thread_id)
     text = (
         "👋 <b>Welcome to newsdigest!</b>\n"
         f"Every day at <b>{', '.join(subscriber.times)}</b> ({escape(subscriber.timezone)}) "
@@ -215,7 +225,9 @@ async def cmd_topics(update: Update, context: NewsContext) -> None:
     """Show the topic picker."""
     if not await _settings_allowed(update, context):
         return
-    subscriber = _subscriber(update, context)
+    subscriber = await _require_subscriber(update, context)
+    if subscriber is None:
+        return
     await _reply(
         update,
         f"Your topics: {escape(_topics_line(context.services, subscriber))}.\nTap to change:",
@@ -235,9 +247,12 @@ async def on_topic_button(update: Update, context: NewsContext) -> None:
         return
     name = query.data.removeprefix(TOPIC_PREFIX)
     services = context.services
-    subscriber = _subscriber(update, context)
     if name == "done":
         await query.answer()
+        subscriber = _subscriber(update, context)
+        if subscriber is None:
+            await query.edit_message_text(NOT_SUBSCRIBED)
+            return
         await query.edit_message_text(
             f"Your topics: {escape(_topics_line(services, subscriber))}. "
             "Send /digest to read them now.",
@@ -245,7 +260,10 @@ async def on_topic_button(update: Update, context: NewsContext) -> None:
         )
         return
     try:
-        subscriber, added = services.subscriptions.toggle_topic(subscriber.chat_id, name)
+        # Tapping a topic is an explicit subscribing action: it may create the subscription.
+        subscriber, added = services.subscriptions.toggle_topic(
+            _chat_id(update), name, create=_chat_type(update)
+        )
     except UserError as exc:
         await query.answer(str(exc), show_alert=True)
         return
@@ -267,12 +285,13 @@ async def _change_topics(update: Update, context: NewsContext, add: bool) -> Non
             f"{', '.join(services.settings.topic_names)}.",
         )
         return
-    subscriber = _subscriber(update, context)
+    subscriptions = services.subscriptions
     try:
-        names = services.subscriptions.topic_names(args)
-        change = (services.subscriptions.subscribe if add else services.subscriptions.unsubscribe)(
-            subscriber.chat_id, names
-        )
+        names = subscriptions.topic_names(args)
+        if add:  # /subscribe is an explicit subscribing action: it may create one
+            change = subscriptions.subscribe(_chat_id(update), names, create=_chat_type(update))
+        else:
+            change = subscriptions.unsubscribe(_chat_id(update), names)
     except UserError as exc:
         await _reply(update, escape(str(exc)))
         return
@@ -315,15 +334,12 @@ async def _keyword(update: Update, context: NewsContext, kind: str, add: bool) -
             update, f"Usage: /{command} &lt;word&gt; (one plain word), e.g. /{command} climate"
         )
         return
-    subscriber = _subscriber(update, context)
     subscriptions = context.services.subscriptions
     try:
         if add:
-            subscriber, word, changed = subscriptions.add_keyword(subscriber.chat_id, kind, args[0])
+            _, word, changed = subscriptions.add_keyword(_chat_id(update), kind, args[0])
         else:
-            subscriber, word, changed = subscriptions.remove_keyword(
-                subscriber.chat_id, kind, args[0]
-            )
+            _, word, changed = subscriptions.remove_keyword(_chat_id(update), kind, args[0])
     except UserError as exc:
         await _reply(update, escape(str(exc)))
         return
@@ -368,7 +384,9 @@ async def cmd_unexclude(update: Update, context: NewsContext) -> None:
 
 async def cmd_keywords(update: Update, context: NewsContext) -> None:
     """List followed and excluded words."""
-    subscriber = _subscriber(update, context)
+    subscriber = await _require_subscriber(update, context)
+    if subscriber is None:
+        return
     follow = ", ".join(subscriber.follow) or "none (add with /follow word)"
     exclude = ", ".join(subscriber.exclude) or "none (add with /exclude word)"
     await _reply(update, escape(f"Following: {follow}\nExcluding: {exclude}"))
@@ -402,10 +420,16 @@ async def typing(update: Update, context: NewsContext) -> AsyncIterator[None]:
             await task
 
 
-def _rate_limited(update: Update, context: NewsContext, action: str) -> str | None:
+def _user_key(update: Update) -> int:
     user = update.effective_user
-    key = user.id if user is not None else _chat_id(update)
-    wait = context.services.rate_limits.hit(action, key)
+    return user.id if user is not None else _chat_id(update)
+
+
+def _rate_limited(update: Update, context: NewsContext, action: str) -> str | None:
+    """The refusal if the user is over the limit; counted at the update's arrival."""
+    processor = context.application.update_processor
+    arrived = processor.arrived(update) if isinstance(processor, ChatOrderedProcessor) else None
+    wait = context.services.rate_limits.hit(action, _user_key(update), at=arrived)
     if wait is None:
         return None
     return f"Easy there: you can use /{action} again in {max(1, round(wait))} s."
@@ -413,11 +437,13 @@ def _rate_limited(update: Update, context: NewsContext, action: str) -> str | No
 
 async def cmd_digest(update: Update, context: NewsContext) -> None:
     """Send the chat's digest now."""
+    subscriber = await _require_subscriber(update, context)
+    if subscriber is None:
+        return
     limited = _rate_limited(update, context, "digest")
     if limited:
         await _reply(update, limited)
         return
-    subscriber = _subscriber(update, context)
     services = context.services
     async with typing(update, context):
         outcome = await services.digests.deliver(
@@ -429,71 +455,40 @@ async def cmd_digest(update: Update, context: NewsContext) -> None:
         )
 
 
-def _summary_html(article: Article, sentences: Sequence[str]) -> str:
-    lines = []
-    if article.title:
-        lines.append(f"<b>{escape(article.title)}</b>")
-    lines.extend(f"• {escape(s)}" for s in sentences)
-    meta = [m for m in (article.source, article.url) if m]
-    if meta:
-        lines.append(f"<i>{escape(' · '.join(meta))}</i>")
-    return "\n".join(lines)
-
-
 async def _summarize_and_reply(update: Update, context: NewsContext, source: str) -> None:
-    services = context.services
+    """Start a summary in the background: the chat's next updates need not wait for it."""
+    summaries = context.services.summaries
+    user = _user_key(update)
+    if summaries.busy(user):  # refused before counting: it was never started
+        await _reply(update, escape(STILL_WORKING))
+        return
     limited = _rate_limited(update, context, "summarize")
     if limited:
         await _reply(update, limited)
         return
-    url_match = _URL.fullmatch(source.strip())
-    async with typing(update, context):
-        try:
-            if url_match:
-                result = await fetch(
-                    url_match.group(),
-                    services.fetch_limits,
-                    services.http,
-                    accept="text/html,text/plain;q=0.9,*/*;q=0.5",
-                )
-                article = await asyncio.to_thread(parse_bytes, result.content, url=result.final_url)
-            else:
-                if len(source) > MAX_TEXT_CHARS:
-                    await _reply(
-                        update,
-                        f"That text is too long: I summarize up to "
-                        f"{MAX_TEXT_CHARS:,} characters. Send a link instead.",
-                    )
-                    return
-                article = parse_plain(source)
-            summary = await asyncio.to_thread(services.summarizer, article)
-        except FetchError as exc:
-            await _reply(update, escape(fetch_problem(exc)))
-            return
-        except SummarizerError as exc:
-            await _reply(update, escape(f"I could not summarize that: {exc}"))
-            return
-    await _reply(update, _summary_html(article, summary.sentences))
+    claim = summaries.claim(user)
+    context.application.create_task(
+        _summarize_in_background(update, context, source, claim), update=update
+    )
 
 
-def fetch_problem(error: FetchError) -> str:
-    """A fetch failure in words a reader understands."""
-    reasons = {
-        "blocked": "that link points to a private or local network address, which I don't "
-        "fetch",
-        "timeout": "the site took too long to answer",
-        "too_large": "the page is too large",
-        "network": "I could not reach the site",
-        "http_status": f"the site answered with an error ({error.status or 'error'})",
-        "redirects": "the page redirects in circles",
-        "bad_url": "that is not a web link I can open",
-        "decode": "the page could not be read",
-    }
-    return f"I could not fetch that page: {reasons.get(error.kind, str(error))}."
+async def _summarize_in_background(
+    update: Update, context: NewsContext, source: str, claim: Claim
+) -> None:
+    services = context.services
+    with claim:
+        async with typing(update, context):
+            try:
+                result = await services.summaries.summarize(source, services.http)
+            except SummaryError as exc:
+                await _reply(update, escape(str(exc)))
+                return
+        await _reply(update, render_summary_html(result.article, result.sentences))
 
 
 def _text_of(message: Message) -> str:
-    return message.text or message.caption or ""
+    # A broken client can send unpaired surrogates, which no encoder downstream accepts.
+    return clean_text(message.text or message.caption or "")
 
 
 async def cmd_summarize(update: Update, context: NewsContext) -> None:
@@ -505,7 +500,7 @@ async def cmd_summarize(update: Update, context: NewsContext) -> None:
     if not rest and message.reply_to_message is not None:
         replied = message.reply_to_message
         rest = _text_of(replied)
-        urls = _URL.findall(rest)
+        urls = URL.findall(rest)
         if urls and len(rest) < PASTE_MIN_CHARS:
             rest = urls[0]
     if not rest:
@@ -522,7 +517,7 @@ async def on_text(update: Update, context: NewsContext) -> None:
     """Plain text in a private chat: a link or a long/forwarded text is summarized."""
     message = _message(update)
     text = _text_of(message).strip()
-    if _URL.fullmatch(text) or message.forward_origin is not None or len(text) >= PASTE_MIN_CHARS:
+    if URL.fullmatch(text) or message.forward_origin is not None or len(text) >= PASTE_MIN_CHARS:
         await _summarize_and_reply(update, context, text)
         return
     await _reply(
@@ -538,9 +533,10 @@ async def cmd_time(update: Update, context: NewsContext) -> None:
     """Set the daily delivery time(s)."""
     if not await _settings_allowed(update, context):
         return
-    subscriber = _subscriber(update, context)
+    if await _require_subscriber(update, context) is None:
+        return
     try:
-        subscriber = context.services.subscriptions.set_times(subscriber.chat_id, _args(context))
+        subscriber = context.services.subscriptions.set_times(_chat_id(update), _args(context))
     except UserError as exc:
         await _reply(update, escape(str(exc)))
         return
@@ -565,9 +561,10 @@ async def cmd_timezone(update: Update, context: NewsContext) -> None:
             "or /timezone America/New_York",
         )
         return
-    subscriber = _subscriber(update, context)
+    if await _require_subscriber(update, context) is None:
+        return
     try:
-        subscriber = context.services.subscriptions.set_timezone(subscriber.chat_id, " ".join(args))
+        subscriber = context.services.subscriptions.set_timezone(_chat_id(update), " ".join(args))
     except UserError as exc:
         await _reply(update, escape(str(exc)))
         return
@@ -588,6 +585,13 @@ def _next_line(context: NewsContext, subscriber: Subscriber) -> str:
 async def cmd_settings(update: Update, context: NewsContext) -> None:
     """Everything about this chat's subscription in one message."""
     subscriber = _subscriber(update, context)
+    if subscriber is None:
+        await _reply(
+            update,
+            "This chat has no subscription, and nothing about it is stored. "
+            "Send /start to begin one.",
+        )
+        return
     services = context.services
     state = {ACTIVE: "active", PAUSED: "paused (/resume to restart)"}.get(
         subscriber.status, subscriber.status
@@ -619,8 +623,9 @@ async def cmd_empty(update: Update, context: NewsContext) -> None:
             "/empty show (send a one-line note).",
         )
         return
-    subscriber = _subscriber(update, context)
-    context.services.subscriptions.set_skip_empty(subscriber.chat_id, args[0] == "skip")
+    if await _require_subscriber(update, context) is None:
+        return
+    context.services.subscriptions.set_skip_empty(_chat_id(update), args[0] == "skip")
     await _reply(
         update,
         "Days with nothing new will be skipped silently."
@@ -633,8 +638,9 @@ async def cmd_pause(update: Update, context: NewsContext) -> None:
     """Pause scheduled digests."""
     if not await _settings_allowed(update, context):
         return
-    subscriber = _subscriber(update, context)
-    context.services.subscriptions.set_status(subscriber.chat_id, PAUSED)
+    if await _require_subscriber(update, context) is None:
+        return
+    context.services.subscriptions.set_status(_chat_id(update), PAUSED)
     await _reply(update, "Paused: no daily digests until you send /resume. /digest still works.")
 
 
@@ -642,14 +648,18 @@ async def cmd_resume(update: Update, context: NewsContext) -> None:
     """Resume scheduled digests."""
     if not await _settings_allowed(update, context):
         return
-    subscriber = _subscriber(update, context)
-    subscriber = context.services.subscriptions.set_status(subscriber.chat_id, ACTIVE)
+    if await _require_subscriber(update, context) is None:
+        return
+    subscriber = context.services.subscriptions.set_status(_chat_id(update), ACTIVE)
     await _reply(update, escape(f"Resumed. {_next_line(context, subscriber)}"))
 
 
 async def cmd_stop(update: Update, context: NewsContext) -> None:
     """Ask to confirm deleting the chat's data."""
     if not await _settings_allowed(update, context):
+        return
+    if _subscriber(update, context) is None:
+        await _reply(update, "This chat has no subscription: nothing about it is stored.")
         return
     keyboard = InlineKeyboardMarkup(
         [
@@ -675,14 +685,19 @@ async def on_stop_button(update: Update, context: NewsContext) -> None:
         await query.answer("Only this group's administrators can do that.", show_alert=True)
         return
     await query.answer()
-    if query.data == f"{STOP_PREFIX}yes":
-        context.services.subscriptions.delete(_chat_id(update))
-        await query.edit_message_text(
-            "Done: your data is deleted and no more digests will come. "
-            "Send /start any time to begin again."
-        )
-    else:
+    if query.data != f"{STOP_PREFIX}yes":
         await query.edit_message_text("Cancelled: nothing was deleted.")
+        return
+    services = context.services
+    chat_id = _chat_id(update)
+    existed = services.subscriptions.delete(chat_id)
+    services.admin_cache.forget_chat(chat_id)
+    await query.edit_message_text(
+        "Done: your data is deleted and no more digests will come. "
+        "Send /start any time to begin again."
+        if existed
+        else "There was nothing to delete: this chat has no subscription."
+    )
 
 
 # --- admins ----------------------------------------------------------------------------------
@@ -779,6 +794,22 @@ async def on_unknown_command(update: Update, context: NewsContext) -> None:
     await _reply(update, f"Sorry, I don't know {escape(command)}. /help lists what I can do.")
 
 
+async def on_unknown_button(update: Update, context: NewsContext) -> None:
+    """A button the bot no longer knows (an old message, forged data): answer it anyway,
+    so the user's client stops waiting."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer("This button no longer works. Send /help to see what I can do.")
+
+
+async def note_contact(update: Update, context: NewsContext) -> None:
+    """A chat that writes to the bot has unblocked it: its digests resume if they had
+    stopped for that reason (nothing is created here)."""
+    chat = update.effective_chat
+    if chat is not None:
+        context.services.subscriptions.heard_from(chat.id)
+
+
 async def gate_private_mode(update: Update, context: NewsContext) -> None:
     """Private mode: chats not on the allowlist are answered once per update and ignored."""
     services = context.services
@@ -812,6 +843,10 @@ async def on_error(update: object, context: NewsContext) -> None:
                 "later.")
     else:
         text = "Sorry, something went wrong on my side. It has been logged; please try again."
-    if isinstance(update, Update) and update.effective_message is not None:
-        with contextlib.suppress(TelegramError):
+    if not isinstance(update, Update):
+        return
+    with contextlib.suppress(TelegramError):
+        if update.callback_query is not None:
+            await update.callback_query.answer(text[:MAX_ALERT], show_alert=True)
+        elif update.effective_message is not None:
             await update.effective_message.reply_text(text)

@@ -141,7 +141,7 @@ class Ingester:
         self.summarizer = Summarizer(
             sentences=settings.digest.sentences, max_chars=settings.digest.max_chars
         )
-        self.limits = settings.fetch.limits()
+        self.limits = settings.fetch.feed_limits()
 
     def _is_new(self, article: Article) -> bool:
         identifier, _ = stable_id(article)

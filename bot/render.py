@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from summarizer import Article
+
 MAX_MESSAGE = 4096
 MAX_TITLE = 300
 _TAG = re.compile(r"<[^>]+>")
@@ -86,6 +88,18 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Text that can be sent: lone UTF-16 surrogates (from malformed input) become U+FFFD.
+
+    A Python string holds a surrogate only when it is unpaired, and such a string cannot
+    be encoded for the Bot API.
+    """
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def local_time(when: datetime, timezone: str, now: datetime | None = None) -> str:
     """'14:05' for today in the reader's zone, else 'Nov 24, 14:05'."""
     zone = _zone(timezone)
@@ -118,6 +132,26 @@ def render_item_html(item: DigestItem, timezone: str, now: datetime | None = Non
             links.append(f'<a href="{also_href}">{name}</a>' if also_href else name)
         lines.append("Also reported by " + ", ".join(links))
     return "\n".join(lines)
+
+
+MAX_LINK_SHOWN = 200
+
+
+def render_summary_html(article: Article, sentences: Sequence[str]) -> str:
+    """A requested summary: bold title, the sentences as bullets, the source and link.
+
+    Title and link are clipped as in digests; should the sentences still not fit in one
+    message (a very large configured budget), the last ones are left out.
+    """
+    head = [f"<b>{escape(clip(article.title, MAX_TITLE))}</b>"] if article.title else []
+    meta = [clip(m, MAX_LINK_SHOWN) for m in (article.source, article.url) if m]
+    tail = [f"<i>{escape(' · '.join(meta))}</i>"] if meta else []
+    bullets = [f"• {escape(s)}" for s in sentences]
+    text = "\n".join([*head, *bullets, *tail])
+    while utf16_len(text) > MAX_MESSAGE and len(bullets) > 1:
+        bullets.pop()
+        text = "\n".join([*head, *bullets, *tail])
+    return text
 
 
 def render_header_html(digest: Digest, now: datetime | None = None) -> str:

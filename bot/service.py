@@ -18,6 +18,7 @@ from .schedule import ScheduleError, parse_clock, parse_timezone
 from .store import Store
 from .topics import KeywordError, normalize_keyword
 
+NOT_SUBSCRIBED = "This chat has no subscription: send /start first."
 MAX_KEYWORDS = 20
 MAX_TIMES = 4
 
@@ -56,10 +57,12 @@ class Subscriptions:
         """The chat's subscription, if any."""
         return self.store.get_subscriber(chat_id)
 
-    def ensure(self, chat_id: int, chat_type: str, thread_id: int | None = None) -> Subscriber:
-        """The chat's subscription, created with the defaults on first contact.
+    def start(self, chat_id: int, chat_type: str, thread_id: int | None = None) -> Subscriber:
+        """/start: create the chat's subscription with the defaults, or make it active again.
 
-        A chat that had blocked the bot and comes back (it wrote to us) is active again.
+        The only ways a subscription comes into being are this and the explicit subscribing
+        actions (``subscribe``/``toggle_topic`` with ``create=True``); reading commands never
+        create or revive one, so after ``delete`` the chat stays deleted.
         """
         current = self.store.get_subscriber(chat_id)
         if current is None:
@@ -74,9 +77,16 @@ class Subscriptions:
             )
             self.store.put_subscriber(current)
             self.on_change(current)
-        elif current.status == BLOCKED:
-            current = self._update(current.chat_id, status=ACTIVE)
+        elif current.status != ACTIVE:
+            current = self._update(chat_id, status=ACTIVE)
         return current
+
+    def heard_from(self, chat_id: int) -> None:
+        """The chat wrote to the bot: if its digests had stopped because it blocked the bot,
+        it has unblocked it, so they resume (a subscription is never created here)."""
+        current = self.store.get_subscriber(chat_id)
+        if current is not None and current.status == BLOCKED:
+            self._update(chat_id, status=ACTIVE)
 
     def _update(self, chat_id: int, **changes: object) -> Subscriber:
         updated = self.store.update_subscriber(chat_id, **changes)
@@ -107,9 +117,12 @@ class Subscriptions:
             raise UserError(f"Name one or more topics: {', '.join(self.settings.topic_names)}.")
         return names
 
-    def subscribe(self, chat_id: int, names: Sequence[str]) -> TopicChange:
-        """Add topics."""
-        current = self._require(chat_id)
+    def subscribe(
+        self, chat_id: int, names: Sequence[str], *, create: tuple[str, int | None] | None = None
+    ) -> TopicChange:
+        """Add topics. ``create`` (chat type, thread): subscribe the chat first if needed,
+        for the explicit subscribing actions (/subscribe, a topic button)."""
+        current = self._existing(chat_id, create)
         added = tuple(n for n in names if n not in current.topics)
         topics = tuple(t for t in self.settings.topic_names if t in current.topics or t in added)
         updated = self._update(chat_id, topics=topics) if added else current
@@ -123,10 +136,12 @@ class Subscriptions:
         updated = self._update(chat_id, topics=topics) if removed else current
         return TopicChange(updated, removed, tuple(n for n in names if n not in removed))
 
-    def toggle_topic(self, chat_id: int, name: str) -> tuple[Subscriber, bool]:
+    def toggle_topic(
+        self, chat_id: int, name: str, *, create: tuple[str, int | None] | None = None
+    ) -> tuple[Subscriber, bool]:
         """Flip one topic; returns the subscriber and whether it is now subscribed."""
         [name] = self.topic_names([name])
-        current = self._require(chat_id)
+        current = self._existing(chat_id, create)
         if name in current.topics:
             return self.unsubscribe(chat_id, [name]).subscriber, False
         return self.subscribe(chat_id, [name]).subscriber, True
@@ -200,13 +215,22 @@ class Subscriptions:
         return self._update(chat_id, skip_empty=skip)
 
     def delete(self, chat_id: int) -> bool:
-        """Delete everything stored about the chat."""
+        """Delete everything stored about the chat: its subscription and delivery ledger.
+
+        The records leave the data file itself at the next compaction (the bot runs one
+        within minutes of a deletion, see ``Store.erase_pending``).
+        """
         existed = self.store.delete_subscriber(chat_id)
         self.on_change(chat_id)
         return existed
 
+    def _existing(self, chat_id: int, create: tuple[str, int | None] | None) -> Subscriber:
+        if create is not None and self.store.get_subscriber(chat_id) is None:
+            return self.start(chat_id, *create)
+        return self._require(chat_id)
+
     def _require(self, chat_id: int) -> Subscriber:
         current = self.store.get_subscriber(chat_id)
         if current is None:
-            raise UserError("You are not subscribed yet: send /start first.")
+            raise UserError(NOT_SUBSCRIBED)
         return current

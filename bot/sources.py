@@ -10,7 +10,6 @@ every page is fetched through the guarded ``fetch``.
 from __future__ import annotations
 
 import asyncio
-import codecs
 import io
 import logging
 import re
@@ -26,10 +25,11 @@ import httpx
 from lxml import etree
 from lxml import html as lxml_html
 
-from summarizer import Article, SummarizerError, parse_file, parse_html
+from summarizer import Article, SummarizerError, parse_file
 
 from .fetch import FetchError, FetchLimits, fetch
 from .models import FeedState
+from .pages import fetch_article
 from .urls import canonical_url
 
 logger = logging.getLogger(__name__)
@@ -37,7 +37,6 @@ logger = logging.getLogger(__name__)
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
 )
-PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.1"
 SEED_SUFFIXES = frozenset({".txt", ".html", ".htm"})
 
 MAX_ENTRIES = 30
@@ -107,7 +106,6 @@ _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
 _LEFTOVER_TAG = re.compile(r"<[A-Za-z/!?]")
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’»)\]]*(?=\s|$)")
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 
 
 _HARMLESS_BOZO = (feedparser.ThingsNobodyCaresAboutButMe, feedparser.UndeclaredNamespace)
@@ -370,24 +368,12 @@ def parse_feed(
     return _newest(converted, max_entries)
 
 
-def _decode_page(content: bytes, content_type: str) -> str:
-    charset = ""
-    for param in content_type.split(";")[1:]:
-        key, _, value = param.partition("=")
-        if key.strip().lower() == "charset":
-            charset = value.strip().strip("\"'")
-    if not charset:
-        match = _META_CHARSET.search(content[:4096])
-        charset = match.group(1).decode("ascii") if match else "utf-8"
-    try:
-        codecs.lookup(charset)
-    except LookupError:
-        charset = "utf-8"
-    return content.decode(charset, errors="replace")
-
-
-def _extract_page(content: bytes, content_type: str, url: str) -> Article:
-    return parse_html(_decode_page(content, content_type), url=url)
+def page_limits(feed_url: str, page_url: str, limits: FetchLimits) -> FetchLimits:
+    """The limits for an entry's page: the feed's exceptions (``allowed_networks``) hold
+    only on the feed's own host. An entry's link is written by whoever writes the feed, and
+    must not reach the operator's private hosts just because the feed is configured."""
+    same_host = (urlsplit(feed_url).hostname or "") == (urlsplit(page_url).hostname or "-")
+    return limits if same_host else replace(limits, allowed_networks=())
 
 
 async def _with_full_text(
@@ -402,11 +388,7 @@ async def _with_full_text(
         return article
     try:
         async with pages:
-            result = await fetch(entry.link, limits, client, accept=PAGE_ACCEPT)
-        content_type = result.headers.get("content-type", "")
-        if content_type and "html" not in content_type.lower():
-            raise SummarizerError(f"the page is {content_type.split(';')[0]}, not HTML")
-        page = await asyncio.to_thread(_extract_page, result.content, content_type, entry.link)
+            page, _ = await fetch_article(entry.link, limits, client)
     except (FetchError, SummarizerError) as exc:
         logger.info("keeping the teaser of %s: %s", entry.link, exc)
         return replace(article, extra={**article.extra, "full_text_error": str(exc)})
@@ -525,7 +507,10 @@ async def poll_feed(
     if feed.full_text:
         pages = asyncio.Semaphore(page_concurrency)
         articles = list(
-            await asyncio.gather(*(_with_full_text(e, client, limits, pages) for e in entries))
+            await asyncio.gather(
+                *(_with_full_text(e, client, page_limits(feed.url, e.link, limits), pages)
+                  for e in entries)
+            )
         )
     else:
         articles = [e.article for e in entries]

@@ -499,6 +499,7 @@ class Store:
         self._generation = 0
         self._journal_size = 0
         self._snapshot_size = 0
+        self._erasures = 0
         self._tables: Tables = {name: {} for name in TABLES}
         self._indexes = _Indexes()
         self._tinydb: dict[str, Table] = {}
@@ -513,6 +514,9 @@ class Store:
         except BaseException:
             self._release()
             raise
+        # The journal of an earlier run may hold records deleted since (they are gone from
+        # memory, not yet from the files): treat it as an erasure to finish.
+        self._erasures = int(self._journal_size > 0)
         log.info(
             "opened %s: %d subscribers, %d articles, generation %d, in %.2f s",
             self._path,
@@ -595,6 +599,12 @@ class Store:
             if lines:
                 self._flush_batch(lines)
 
+    @property
+    def erase_pending(self) -> bool:
+        """Deleted subscribers may still be readable in the files (the journal keeps what was
+        written until the next compaction); :meth:`compact` removes them."""
+        return self._erasures > 0
+
     def compact(self) -> None:
         """Write a new snapshot and start an empty journal (also done automatically)."""
         self._check_open()
@@ -633,6 +643,7 @@ class Store:
         existed = key in self._read_table(SUBSCRIBERS)
         if existed or key in self._read_table(DELIVERIES):
             self._commit(["batch", [["del", SUBSCRIBERS, [key]], ["del", DELIVERIES, [key]]]])
+            self._erasures += 1
         return existed
 
     def subscribers(self, *, active_only: bool = False) -> Iterator[Subscriber]:
@@ -721,6 +732,14 @@ class Store:
         if old:
             self._commit(["del", ARTICLES, old])
         return len(old)
+
+    def delete_articles_of_feed(self, feed: str) -> int:
+        """Delete every article stored from the source named ``feed``; return how many."""
+        self._check_open()
+        doomed = [k for k, doc in self._read_table(ARTICLES).items() if doc.get("feed") == feed]
+        if doomed:
+            self._commit(["del", ARTICLES, doomed])
+        return len(doomed)
 
     # -- delivery ledger ----------------------------------------------------------------------
 
@@ -1197,6 +1216,7 @@ class Store:
         self._journal_fd, self._generation = new_fd, generation
         self._journal_size, self._snapshot_size = 0, len(data)
         self._compact_retry_at = 0
+        self._erasures = 0
         if old_fd >= 0:
             os.close(old_fd)
         try:

@@ -36,7 +36,8 @@ class Clock:
 
 
 def make_settings(tmp_path: Path, **changes: object) -> Settings:
-    """The shipped configuration, its data file in tmp_path, no feeds, one admin."""
+    """The shipped configuration, its data file in tmp_path, no feeds, one admin, and the
+    sample articles as the news source (``use_seeds``: the tests read them on purpose)."""
     base = load_settings(BUNDLED_CONFIG, {})
     settings = replace(
         base,
@@ -44,6 +45,7 @@ def make_settings(tmp_path: Path, **changes: object) -> Settings:
         feeds=(),
         admin_chat_ids=frozenset({ADMIN}),
         fetch=replace(base.fetch, allow_private_addresses=True, timeout=5.0),
+        use_seeds=True,
     )
     return replace(settings, **changes)  # type: ignore[arg-type]
 

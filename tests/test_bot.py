@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +16,6 @@ from tests.botharness import (
     RunningBot,
     bot_running,
     ingest_seeds,
-    make_settings,
 )
 
 
@@ -193,6 +190,9 @@ async def test_group_settings_are_for_admins(bot: RunningBot) -> None:
     group, admin, member = -100200, 501, 502
     bot.api.add_chat(group, "supergroup", title="Readers")
     bot.api.set_admins(group, [admin])
+    assert "Only this group's administrators" in await say(bot, "/start", chat=group, user=member)
+    assert bot.store.get_subscriber(group) is None
+    assert "Welcome" in await say(bot, "/start", chat=group, user=admin)
     refused = await say(bot, "/time 09:00", chat=group, user=member)
     assert "Only this group's administrators" in refused
     assert "daily at 09:00" in await say(bot, "/time 09:00", chat=group, user=admin)
@@ -267,38 +267,3 @@ async def test_every_command_is_in_help_readme_and_registered(bot: RunningBot) -
             assert f"/{command}" in help_text, command
             assert command in registered, command
 
-
-async def test_the_running_bot_never_sends_sample_articles_when_feeds_exist(
-    api: FakeBotAPI, tmp_path: Path
-) -> None:
-    """With feeds configured the ingest job reads only the feeds, not seeds/; with no feeds
-    it reads seeds/ so an offline trial has news."""
-    from dataclasses import replace
-
-    from bot.app import INGEST_JOB
-    from bot.config import Feed
-    from tests.feedserver import FeedServer
-
-    rss = ("<?xml version='1.0'?><rss version='2.0'><channel><title>Wire</title>"
-           "<item><title>Harbour reopens after storm</title><link>http://127.0.0.1/h</link>"
-           "<description>The harbour reopened on Monday after a week of storms. Ships "
-           "queued outside. Officials said repairs cost millions.</description></item>"
-           "</channel></rss>")
-    for with_feed in (True, False):
-        folder = tmp_path / ("feed" if with_feed else "none")
-        folder.mkdir()
-        settings = make_settings(folder)
-        with FeedServer() as server:
-            url = server.serve("/rss", rss, headers={"Content-Type": "application/rss+xml"})
-            if with_feed:
-                settings = replace(settings, feeds=(Feed(url, "Wire", ("world",), None, False),))
-            with Store.open(settings.data_file) as store:
-                async with bot_running(api, settings, store, Clock(T0)) as bot:
-                    assert bot.app.job_queue is not None
-                    [job] = bot.app.job_queue.get_jobs_by_name(INGEST_JOB)
-                    await job.run(bot.app)
-                    sources = {a.source for a in store.articles_since(T0 - timedelta(days=1))}
-        if with_feed:
-            assert sources == {"Wire"}
-        else:
-            assert "Meridian Ledger" in sources

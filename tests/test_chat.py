@@ -83,7 +83,7 @@ def test_a_later_session_remembers_the_demo_chat_and_fresh_starts_over(
     fresh = io.StringIO()
     run_chat(make_settings(tmp_path), stdin=io.StringIO("/settings\n"), stdout=fresh, fresh=True)
     assert "Reading the bundled sample articles" in fresh.getvalue()
-    assert "Topics: all topics" in fresh.getvalue()
+    assert "This chat has no subscription" in fresh.getvalue()
 
 
 class LineFeed(io.StringIO):

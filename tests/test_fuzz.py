@@ -245,7 +245,7 @@ def check_command_arguments(settings: Settings, tally: Tally) -> None:
         @given(command_ops(settings))
         def run(ops: list[tuple[str, object]]) -> None:
             chat_id = next(chat_ids)
-            subscriptions.ensure(chat_id, "private")
+            subscriptions.start(chat_id, "private")
             for name, arg in ops:
                 before = store.get_subscriber(chat_id)
                 result = outcome(partial(apply, subscriptions, chat_id, name, arg), UserError)

@@ -73,6 +73,7 @@ data_file = "unused.json"  # NEWSDIGEST_DATA_FILE decides
 
 [sources]
 seeds_dir = "{BUNDLED_SEEDS}"
+use_seeds = true  # the sample articles are these tests' news, on purpose
 
 [delivery]
 time = "08:00"
