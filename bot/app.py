@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -202,8 +201,12 @@ def build_application(
         logger.info("%s subscribers scheduled", len(services.dispatcher.index))
         if options.run_jobs and app.job_queue is not None:
             jobs = app.job_queue
+            # A pass may outlast the interval (a morning peak at 30 messages/s): the next
+            # instance then returns at once (the dispatcher's lock) instead of APScheduler
+            # logging "maximum number of running instances reached" every 10 s.
             jobs.run_repeating(
-                dispatch_job, interval=options.dispatch_interval, first=1.0, name=DISPATCH_JOB
+                dispatch_job, interval=options.dispatch_interval, first=1.0, name=DISPATCH_JOB,
+                job_kwargs={"max_instances": 2},
             )
             jobs.run_repeating(
                 ingest_job,
@@ -240,7 +243,9 @@ def build_application(
         builder = builder.base_file_url(base_file_url)
     if options.rate_limiter:
         # max_retries=0: 429s reach the deliverer, which waits, retries and counts them.
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=0))
+        builder = builder.rate_limiter(
+            AIORateLimiter(overall_max_rate=settings.messages_per_second, max_retries=0)
+        )
     app: NewsApp = builder.build()
     app.bot_data.services = services
     add_handlers(app)
@@ -248,32 +253,3 @@ def build_application(
 
 
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
-
-
-@contextlib.asynccontextmanager
-async def running(app: NewsApp, *, poll_timeout: int = 1) -> AsyncIterator[NewsApp]:
-    """Run the bot inside an existing event loop (``newsdigest chat`` and the tests).
-
-    The same steps as ``run_polling`` (initialize, post_init, poll, start), undone in
-    reverse order, without taking over the loop or the process's signals.
-    """
-    await app.initialize()
-    try:
-        if app.post_init is not None:
-            await app.post_init(app)
-        assert app.updater is not None
-        await app.updater.start_polling(
-            poll_interval=0.0, timeout=poll_timeout, allowed_updates=ALLOWED_UPDATES
-        )
-        await app.start()
-        try:
-            yield app
-        finally:
-            if app.updater.running:
-                await app.updater.stop()
-            if app.running:
-                await app.stop()
-    finally:
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)
-        await app.shutdown()

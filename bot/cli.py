@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import importlib.util
 import json
 import logging
 import os
+import re
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
+from typing import NoReturn
 
 from summarizer import METHODS, Article, Summarizer, SummarizerError, parse_bytes, parse_file
 from summarizer.evaluation import load_jsonl
+from summarizer.nlp.languages import GENERIC, ISO_CODES, normalize_language
 
 from .config import ConfigError, Settings, load_settings
 from .digest import DigestBuilder
@@ -25,8 +30,27 @@ from .models import StoredArticle, Subscriber, now_utc
 from .pages import fetch_article
 from .paths import BUNDLED_CONFIG, SEED_ARTICLE
 from .render import render_digest_text
+from .schedule import ScheduleError, parse_timezone
 from .store import Store, StoreError
 from .topics import KeywordError, normalize_keyword
+
+
+class UsageError(Exception):
+    """Bad input on the command line (arguments, files, configuration): exit code 2."""
+
+
+class RuntimeFailure(Exception):
+    """The input was fine but something around the command failed: exit code 1."""
+
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+# Bounds of the numeric options (what a sensible call can ask for).
+MAX_ITEMS = 100
+MAX_HOURS = 24 * 365
+MAX_SENTENCES = 50
+MAX_TIMEOUT = 600.0
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):", re.IGNORECASE)
 
 # The offline demo's own data file, next to the deployment's: sample articles live there.
 DEMO_DATA_FILE = "demo.json"
@@ -54,12 +78,25 @@ def load_article(target: str | None, limits: FetchLimits | None = None) -> Artic
             data = data[:MAX_STDIN_BYTES]
         return parse_bytes(data)
     if target.startswith(("http://", "https://")):
-        return asyncio.run(_fetch_article(target, limits or FetchLimits()))
+        try:
+            return asyncio.run(_fetch_article(target, limits or FetchLimits()))
+        except FetchError as exc:
+            if exc.kind == "blocked":
+                raise UsageError(
+                    f"{exc}; add --allow-private-addresses to fetch from your own network"
+                ) from None
+            raise
+    scheme = _SCHEME.match(target)
+    if scheme and len(scheme.group(1)) > 1:  # "C:" is a Windows drive, not a scheme
+        raise UsageError(
+            f"only http(s) links can be fetched, not {scheme.group(1)}:; for a file on this "
+            "machine give its path"
+        )
     path = Path(target)
     if not path.exists():
-        raise SummarizerError(f"no such file: {target}")
+        raise UsageError(f"no such file: {target}")
     if path.is_dir():
-        raise SummarizerError(f"{target} is a folder; give one article file")
+        raise UsageError(f"{target} is a folder; give one article file")
     return parse_file(path)
 
 
@@ -89,13 +126,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from summarizer.evaluation import evaluate
 
-    items = load_jsonl(args.file)
-    if args.limit:
-        items = items[: args.limit]
     methods = [m.strip() for m in args.methods.split(",") if m.strip()] if args.methods else None
     names = methods or list(METHODS)
     for name in names:  # fail before the long run, not after it
         Summarizer(name)
+    items = load_jsonl(args.file)
+    if not items:
+        raise UsageError(f"{args.file} holds no evaluation records (lines of text and summary)")
+    if args.limit:
+        items = items[: args.limit]
     with tqdm(total=len(items) * len(names), file=sys.stderr, unit="article") as bar:
         results = evaluate(
             items, names, sentences=args.sentences, max_chars=None, on_progress=bar.update
@@ -154,9 +193,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         for source in report.sources:
             _print_source(source)
         failed = report.failed
+        if not report.sources:
+            raise UsageError("nothing to ingest: the configuration has no feeds")
         if failed:
             names = ", ".join(s.name for s in failed)
             print(f"{len(failed)} source(s) failed: {names}", file=sys.stderr)
+        if len(failed) == len(report.sources):
+            return EXIT_FAILURE
     return 0
 
 
@@ -168,7 +211,7 @@ def _words(values: list[str] | None) -> tuple[str, ...]:
                 try:
                     words.append(normalize_keyword(part))
                 except KeywordError as exc:
-                    raise SummarizerError(str(exc)) from None
+                    raise UsageError(str(exc)) from None
     return tuple(words)
 
 
@@ -203,7 +246,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
     unknown = [t for t in topics if settings.topic(t) is None]
     if unknown:
         known = ", ".join(settings.topic_names)
-        raise SummarizerError(f"unknown topic {', '.join(unknown)}; choose from: {known}")
+        raise UsageError(f"unknown topic {', '.join(unknown)}; choose from: {known}")
+    follow, exclude = _words(args.follow), _words(args.exclude)
     hours = args.hours or settings.digest.window_hours
     articles: list[StoredArticle] = []
     if settings.data_file.exists():
@@ -219,8 +263,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
     reader = Subscriber(
         chat_id=0,
         topics=topics,
-        follow=_words(args.follow),
-        exclude=_words(args.exclude),
+        follow=follow,
+        exclude=exclude,
         timezone=args.timezone or settings.default_timezone,
         last_digest=since - timedelta(microseconds=1),
     )
@@ -272,55 +316,69 @@ def protect_token(token: str) -> None:
     sys.excepthook = redacting_hook
 
 
+def _webhook_support() -> bool:
+    """PTB's webhook server needs its ``webhooks`` extra (tornado)."""
+    return importlib.util.find_spec("tornado") is not None
+
+
+def quiet_libraries(verbose: bool) -> None:
+    """At the default level, no per-job lines from APScheduler (one every 10 s otherwise)."""
+    if not verbose:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    """Run the Telegram bot (long polling, or a webhook)."""
-    from telegram.error import InvalidToken
+    """Run the Telegram bot (long polling, or a webhook) until SIGTERM or SIGINT."""
+    from telegram.error import InvalidToken, TelegramError
+
+    from .app import Options, build_application
+    from .lifecycle import Webhook, serve
 
     settings = _settings(args)
     token = settings.token
     if not token:
-        print(
-            "newsdigest: TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather, then "
-            "export TELEGRAM_BOT_TOKEN=... (or try the bot first with `newsdigest chat`).",
-            file=sys.stderr,
+        raise UsageError(
+            "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather, then export "
+            "TELEGRAM_BOT_TOKEN=... (or try the bot first with `newsdigest chat`)."
         )
-        return 2
-    protect_token(token)
-    logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    with Store.open(settings.data_file) as store:
-        try:
-            return _run(args, settings, store, token)
-        except InvalidToken:
-            print(
-                "newsdigest: Telegram rejected the bot token. Check TELEGRAM_BOT_TOKEN (and "
-                "TELEGRAM_API_BASE_URL, if you set it).",
-                file=sys.stderr,
-            )
-            return 2
-
-
-def _run(args: argparse.Namespace, settings: Settings, store: Store, token: str) -> int:
-    """Build the bot and run it until it is stopped (SIGINT/SIGTERM)."""
-    from .app import ALLOWED_UPDATES, Options, build_application
-
-    app = build_application(
-        settings,
-        store,
-        token=token,
-        options=Options(),
-        base_url=settings.api_base_url,
-        base_file_url=settings.api_base_file_url,
-    )
+    webhook = None
     if args.webhook_url:
-        app.run_webhook(
+        if not _webhook_support():
+            raise UsageError(
+                "webhook mode needs python-telegram-bot's webhooks extra: "
+                "pip install 'python-telegram-bot[webhooks]' (or run without --webhook-url "
+                "to use long polling)"
+            )
+        webhook = Webhook(
+            url=args.webhook_url,
             listen=args.listen,
             port=args.port,
-            url_path=args.webhook_path,
-            webhook_url=args.webhook_url,
-            secret_token=os.environ.get("TELEGRAM_WEBHOOK_SECRET"),
+            path=args.webhook_path,
+            secret=os.environ.get("TELEGRAM_WEBHOOK_SECRET"),
         )
-    else:
-        app.run_polling(allowed_updates=ALLOWED_UPDATES)
+    protect_token(token)
+    logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    quiet_libraries(args.verbose)
+    with Store.open(settings.data_file) as store:
+        app = build_application(
+            settings,
+            store,
+            token=token,
+            options=Options(),
+            base_url=settings.api_base_url,
+            base_file_url=settings.api_base_file_url,
+        )
+        try:
+            asyncio.run(serve(app, webhook=webhook))
+        except InvalidToken:
+            raise UsageError(
+                "Telegram rejected the bot token. Check TELEGRAM_BOT_TOKEN (and "
+                "TELEGRAM_API_BASE_URL, if you set it)."
+            ) from None
+        except TelegramError as exc:
+            raise RuntimeFailure(
+                f"the Telegram Bot API answered with an error: {exc.message}"
+            ) from None
     return 0
 
 
@@ -336,11 +394,59 @@ def cmd_chat(args: argparse.Namespace) -> int:
     )
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (no usage block above them)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,}, not {value:,}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < value <= MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most {MAX_TIMEOUT:g} s")
+    return value
+
+
+def _zone(text: str) -> str:
+    try:
+        return parse_timezone(text)
+    except ScheduleError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _language(text: str) -> str:
+    if normalize_language(text) == GENERIC:
+        codes = ", ".join(sorted(set(ISO_CODES)))
+        raise argparse.ArgumentTypeError(f"{text!r} is not a language I know; use one of {codes}")
+    return text
+
+
+def _method(text: str) -> str:
+    if text != "default" and text not in METHODS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a method; use one of {_method_names()}")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    parser = argparse.ArgumentParser(
-        prog="newsdigest", description="Self-hosted news digests for Telegram."
-    )
+    parser = _Parser(prog="newsdigest", description="Self-hosted news digests for Telegram.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     parser.add_argument(
         "--config", default=str(BUNDLED_CONFIG), help="configuration file (default: bundled)"
@@ -353,7 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     run.add_argument("--webhook-url", help="use a webhook at this public URL instead of polling")
     run.add_argument("--listen", default="127.0.0.1", help="webhook listen address")
-    run.add_argument("--port", type=int, default=8443, help="webhook port (default 8443)")
+    run.add_argument("--port", type=_whole(1, 65535), default=8443,
+                     help="webhook port (default 8443)")
     run.add_argument("--webhook-path", default="telegram", help="webhook URL path")
     run.set_defaults(func=cmd_run)
 
@@ -367,21 +474,28 @@ def build_parser() -> argparse.ArgumentParser:
     dig.add_argument("--topics", help="comma-separated topics (default: all)")
     dig.add_argument("--follow", action="append", help="also include articles with this word")
     dig.add_argument("--exclude", action="append", help="leave out articles with this word")
-    dig.add_argument("--items", type=int, help="number of stories (default: from config)")
-    dig.add_argument("--hours", type=int, help="window before the latest ingest (default 24)")
-    dig.add_argument("--timezone", help="show times in this IANA zone")
+    dig.add_argument("--items", type=_whole(1, MAX_ITEMS),
+                     help="number of stories (default: from config)")
+    dig.add_argument("--hours", type=_whole(1, MAX_HOURS),
+                     help="window before the latest ingest (default 24)")
+    dig.add_argument("--timezone", type=_zone, help="show times in this IANA zone")
     dig.set_defaults(func=cmd_digest)
 
     summ = sub.add_parser("summarize", help="summarize one article (file, URL or stdin)")
     summ.add_argument(
         "target", nargs="?", metavar="PATH|URL|-", help="article to summarize (default: the seed)"
     )
-    summ.add_argument("-n", "--sentences", type=int, default=3, help="sentences (default 3)")
-    summ.add_argument("--method", default="default", help=f"one of: {_method_names()}")
-    summ.add_argument("--language", help="language code or name (default: detected)")
-    summ.add_argument("--max-chars", type=int, default=600, help="character budget (default 600)")
-    summ.add_argument("--timeout", type=float, default=15.0, help="URL fetch timeout (s)")
-    summ.add_argument("--max-bytes", type=int, default=5_000_000, help="URL fetch size cap (bytes)")
+    summ.add_argument("-n", "--sentences", type=_whole(1, MAX_SENTENCES), default=3,
+                      help="sentences (default 3)")
+    summ.add_argument("--method", type=_method, default="default",
+                      help=f"one of: {_method_names()}")
+    summ.add_argument("--language", type=_language,
+                      help="language code or name (default: detected)")
+    summ.add_argument("--max-chars", type=_whole(20, 100_000), default=600,
+                      help="character budget (default 600)")
+    summ.add_argument("--timeout", type=_seconds, default=15.0, help="URL fetch timeout (s)")
+    summ.add_argument("--max-bytes", type=_whole(1, 1_000_000_000), default=5_000_000,
+                      help="URL fetch size cap (bytes)")
     summ.add_argument(
         "--allow-private-addresses",
         action="store_true",
@@ -392,15 +506,35 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="ROUGE scores of summarization methods on a JSONL set")
     ev.add_argument("file", help="JSON lines with text and summary fields")
     ev.add_argument("--methods", help=f"comma-separated (default: all): {_method_names()}")
-    ev.add_argument("--sentences", type=int, default=3, help="sentences per summary (default 3)")
-    ev.add_argument("--limit", type=int, default=0, help="only the first N articles")
+    ev.add_argument("--sentences", type=_whole(1, MAX_SENTENCES), default=3,
+                    help="sentences per summary (default 3)")
+    ev.add_argument("--limit", type=_whole(1, 10_000_000), help="only the first N articles")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.set_defaults(func=cmd_eval)
     return parser
 
 
+def _exit_code(error: BaseException) -> int:
+    """2 for what the caller gave (arguments, files, configuration), 1 for the rest."""
+    if isinstance(error, FetchError):
+        return EXIT_USAGE if error.kind == "bad_url" else EXIT_FAILURE
+    usage = (UsageError, ConfigError, SummarizerError, KeywordError)
+    return EXIT_USAGE if isinstance(error, usage) else EXIT_FAILURE
+
+
+def _quiet_stdout() -> None:
+    """The reader of our output went away (``| head``): stop writing, like other tools."""
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``newsdigest`` console script."""
+    """Entry point of the ``newsdigest`` console script.
+
+    Every failure is one line on standard error and an exit code: 2 for bad input
+    (arguments, files, configuration), 1 for failures around the command (network, disk,
+    Telegram). ``-v`` adds the details (tracebacks included) to the log.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     # PTB 22: durations such as RetryAfter.retry_after as timedelta, without deprecation noise.
@@ -413,16 +547,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     try:
-        return int(args.func(args))
-    except (SummarizerError, FetchError, ConfigError, StoreError, OSError) as exc:
-        print(f"newsdigest: {exc}", file=sys.stderr)
-        return 1
+        code = int(args.func(args))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        # The reader (e.g. `| head`) went away: stop quietly, like other Unix tools.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    except (UsageError, RuntimeFailure, SummarizerError, FetchError, ConfigError, StoreError,
+            KeywordError, OSError) as exc:
+        print(f"newsdigest: {exc}", file=sys.stderr)
+        return _exit_code(exc)
+    except Exception as exc:  # a bug: one line for the operator, the traceback with -v
+        logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+        print(
+            f"newsdigest: unexpected error ({type(exc).__name__}: {exc}); run with -v for "
+            "the details",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
+    return code
 
 
 if __name__ == "__main__":

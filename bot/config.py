@@ -24,6 +24,8 @@ from .fetch import FetchLimits
 from .netguard import parse_networks
 
 TOPIC_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+# Telegram's ceiling with paid broadcasts; 30 without them.
+MAX_MESSAGES_PER_SECOND = 1000
 CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -113,6 +115,7 @@ class Settings:
     default_time: str = "08:00"
     default_timezone: str = "UTC"
     grace_hours: float = 2.0
+    messages_per_second: float = 30.0
     ingest_interval_minutes: int = 30
     max_entries_per_feed: int = 30
     use_seeds: bool = False
@@ -284,7 +287,12 @@ def parse_settings(
         )
 
     delivery = root.table("delivery")
-    delivery.check_known({"time", "timezone", "grace_hours"})
+    delivery.check_known({"time", "timezone", "grace_hours", "messages_per_second"})
+    rate = float(delivery.positive("messages_per_second", 30.0))
+    if rate > MAX_MESSAGES_PER_SECOND:
+        raise ConfigError(
+            f"delivery.messages_per_second must be at most {MAX_MESSAGES_PER_SECOND}"
+        )
     digest = root.table("digest")
     digest.check_known({"max_items", "sentences", "max_chars", "window_hours", "skip_empty"})
     fetch = root.table("fetch")
@@ -313,6 +321,7 @@ def parse_settings(
         default_time=_check_time(delivery.get("time", str, "08:00"), "delivery.time"),
         default_timezone=_check_zone(delivery.get("timezone", str, "UTC"), "delivery.timezone"),
         grace_hours=float(delivery.get("grace_hours", (int, float), 2.0)),
+        messages_per_second=rate,
         ingest_interval_minutes=int(sources.positive("ingest_interval_minutes", 30)),
         max_entries_per_feed=int(sources.positive("max_entries_per_feed", 30)),
         use_seeds=sources.get("use_seeds", bool, False),

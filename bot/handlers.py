@@ -64,6 +64,8 @@ ALL_COMMANDS = [BotCommand(c, d) for c, d, _ in COMMANDS]
 
 # Pasted text at least this long (or any forwarded text) is summarized without a command.
 PASTE_MIN_CHARS = 280
+RESTARTING = "Sorry, I'm restarting and could not finish that. Please send it again in a minute."
+RESTART_NOTE_SECONDS = 2.0
 # Telegram shows at most 200 characters in a button's answer.
 MAX_ALERT = 200
 TOPIC_PREFIX = "t:"
@@ -467,8 +469,10 @@ async def _summarize_and_reply(update: Update, context: NewsContext, source: str
         await _reply(update, limited)
         return
     claim = summaries.claim(user)
-    context.application.create_task(
-        _summarize_in_background(update, context, source, claim), update=update
+    summaries.track(
+        context.application.create_task(
+            _summarize_in_background(update, context, source, claim), update=update
+        )
     )
 
 
@@ -477,12 +481,18 @@ async def _summarize_in_background(
 ) -> None:
     services = context.services
     with claim:
-        async with typing(update, context):
-            try:
+        try:
+            async with typing(update, context):
                 result = await services.summaries.summarize(source, services.http)
-            except SummaryError as exc:
-                await _reply(update, escape(str(exc)))
-                return
+        except SummaryError as exc:
+            await _reply(update, escape(str(exc)))
+            return
+        except asyncio.CancelledError:
+            # The bot is stopping: say so rather than leave the request unanswered.
+            with contextlib.suppress(TelegramError, TimeoutError):
+                async with asyncio.timeout(RESTART_NOTE_SECONDS):
+                    await _reply(update, RESTARTING)
+            raise
         await _reply(update, render_summary_html(result.article, result.sentences))
 
 

@@ -44,6 +44,7 @@ logger = logging.getLogger(__name__)
 # Articles older than this are not offered, even to a reader whose last digest is older.
 MAX_LOOKBACK = timedelta(days=3)
 SKIPPED = "skipped"
+ABANDONED = "abandoned"
 # A digest that could not be delivered for a temporary reason is tried again this late.
 RETRY_AFTER = timedelta(minutes=2)
 
@@ -154,13 +155,14 @@ class DigestService:
 
 @dataclass
 class DispatchReport:
-    """What one dispatcher pass did."""
+    """What one dispatcher pass did (``abandoned``: left for the next start at a shutdown)."""
 
     due: int = 0
     sent: int = 0
     skipped: int = 0
     blocked: int = 0
     failed: int = 0
+    abandoned: int = 0
 
 
 class Dispatcher:
@@ -183,6 +185,11 @@ class Dispatcher:
         self.index = DueIndex()
         self.concurrency = concurrency
         self._running = asyncio.Lock()
+        self._stopping = False
+        self._passes = 0
+        self._inflight: set[asyncio.Task[str]] = set()
+        self._idle = asyncio.Event()  # set while no delivery is in flight
+        self._idle.set()
 
     def rebuild(self) -> None:
         """Build the index from the store (at start: jobs are never persisted).
@@ -214,24 +221,44 @@ class Dispatcher:
         self.index.schedule(subscriber, self.clock(), self.grace)
 
     async def run_due(self, deliverer: Deliverer) -> DispatchReport:
-        """Deliver every digest that is due now. Passes never overlap."""
+        """Deliver every digest that is due now. Passes never overlap; after ``stop`` no
+        delivery starts (the digests still due are sent after the next start)."""
         report = DispatchReport()
-        if self._running.locked():
+        if self._running.locked() or self._stopping:
             return report
         async with self._running:
             due = self.index.pop_due(self.clock())
             report.due = len(due)
+            self._passes += 1
+            if self._passes == 1:
+                upcoming = self.index.next_due()
+                logger.info(
+                    "first dispatcher pass: %s digests due now, %s scheduled, next at %s",
+                    len(due), len(self.index),
+                    f"{upcoming:%Y-%m-%d %H:%M} UTC" if upcoming else "none",
+                )
             if not due:
                 return report
             gate = asyncio.Semaphore(self.concurrency)
 
             async def one(chat_id: int, slot: datetime) -> str:
                 async with gate:
+                    if self._stopping:
+                        return ABANDONED
                     return await self._deliver_slot(chat_id, slot, deliverer)
 
-            results = await asyncio.gather(*(one(c, s) for c, s in due), return_exceptions=True)
+            tasks = [asyncio.ensure_future(one(c, s)) for c, s in due]
+            self._inflight.update(tasks)
+            self._idle.clear()
+            try:
+                results = await asyncio.gather(*tasks, return_exceptions=True)
+            finally:
+                self._inflight.difference_update(tasks)
+                self._idle.set()
             for result in results:
-                if isinstance(result, BaseException):
+                if isinstance(result, asyncio.CancelledError) or result == ABANDONED:
+                    report.abandoned += 1
+                elif isinstance(result, BaseException):
                     logger.error("scheduled delivery failed", exc_info=result)
                     report.failed += 1
                 elif result == SENT:
@@ -244,6 +271,32 @@ class Dispatcher:
                     report.failed += 1
             logger.info("dispatched %s digests: %s", report.due, report)
             return report
+
+    async def stop(self, grace: float, hurry: asyncio.Event | None = None) -> None:
+        """Start no more deliveries; give the ones in flight ``grace`` seconds (less if
+        ``hurry`` is set) to finish, then cancel them.
+
+        A digest cut off this way is settled at the next start like one interrupted by a
+        crash (see the module docstring): nothing is lost; a message Telegram accepted in
+        the instant before the cancel may arrive twice.
+        """
+        self._stopping = True
+        if self._idle.is_set():
+            return
+        waits: list[asyncio.Future[object]] = [asyncio.ensure_future(self._idle.wait())]
+        if hurry is not None:
+            waits.append(asyncio.ensure_future(hurry.wait()))
+        try:
+            await asyncio.wait(waits, timeout=grace, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waits:
+                waiter.cancel()
+        if not self._idle.is_set():
+            unfinished = [t for t in self._inflight if not t.done()]
+            logger.info("shutting down: %s deliveries cut short", len(unfinished))
+            for task in unfinished:
+                task.cancel()
+            await self._idle.wait()
 
     async def _deliver_slot(self, chat_id: int, slot: datetime, deliverer: Deliverer) -> str:
         subscriber = self.store.get_subscriber(chat_id)

@@ -91,6 +91,20 @@ class SummaryService:
         self.executor = executor
         self._working: set[int] = set()
         self._gate = asyncio.Semaphore(max_in_flight)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def track(self, task: asyncio.Task[None]) -> None:
+        """Remember a request's background task, so that ``cancel_all`` can end it."""
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def cancel_all(self) -> None:
+        """Shutting down: end every request in flight (each tells its user to retry)."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks)
 
     def busy(self, user_id: int) -> bool:
         """True while the user has a request in flight."""

@@ -58,24 +58,34 @@ class MethodScore:
 
 
 def load_jsonl(path: str | Path) -> list[EvalItem]:
-    """Read an evaluation set; a malformed line raises ``SummarizerError`` naming it."""
+    """Read an evaluation set; a missing or unreadable file, or a malformed line, raises
+    ``SummarizerError`` naming it."""
     items: list[EvalItem] = []
-    with Path(path).open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                items.append(
-                    EvalItem(
-                        id=str(row.get("id", number)),
-                        title=str(row.get("title") or ""),
-                        text=str(row["text"]),
-                        reference=str(row["summary"]),
+    try:
+        with Path(path).open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                    items.append(
+                        EvalItem(
+                            id=str(row.get("id", number)),
+                            title=str(row.get("title") or ""),
+                            text=str(row["text"]),
+                            reference=str(row["summary"]),
+                        )
                     )
-                )
-            except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-                raise SummarizerError(f"{path}:{number}: not an evaluation record ({exc})") from exc
+                except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+                    raise SummarizerError(
+                        f"{path}:{number}: not an evaluation record ({exc})"
+                    ) from exc
+    except UnicodeDecodeError:
+        raise SummarizerError(
+            f"{path} is not a UTF-8 text file of JSON lines ({{\"text\", \"summary\"}} per line)"
+        ) from None
+    except OSError as exc:
+        raise SummarizerError(f"cannot read {path}: {exc.strerror or exc}") from None
     return items
 
 

@@ -8,11 +8,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.app import DISPATCH_JOB, NewsApp, Options, build_application, running
+from bot.app import DISPATCH_JOB, NewsApp, Options, build_application
 from bot.config import Settings, load_settings
 from bot.context import Services
 from bot.fakeapi import FakeBotAPI
 from bot.ingest import Ingester
+from bot.lifecycle import running
 from bot.paths import BUNDLED_CONFIG
 from bot.store import Store
 

@@ -161,5 +161,5 @@ def test_cli_digest_of_the_seeds(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert out.startswith("Your news digest")
     assert out.count("\n1. ") == 1
     assert "Also reported by" in out
-    assert main(["--config", str(config), "digest", "--topics", "nonsense"]) == 1
+    assert main(["--config", str(config), "digest", "--topics", "nonsense"]) == 2
     assert "unknown topic nonsense" in capsys.readouterr().err
