@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from .timeparse import zone as _zone  # the one zone cache, shared with scheduling
+
 MAX_MESSAGE = 4096
 MAX_TITLE = 300
 _TAG = re.compile(r"<[^>]+>")
@@ -60,11 +62,6 @@ def utf16_len(text: str) -> int:
     if text.isascii():
         return len(text)
     return len(text.encode("utf-16-le")) // 2
-
-
-@functools.lru_cache(maxsize=1024)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
 
 
 def escape(text: str) -> str:
