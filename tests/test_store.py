@@ -31,6 +31,7 @@ from bot.store import (
     StoreCorruptError,
     StoreError,
     StoreLockedError,
+    StorePathError,
     StoreWriteError,
 )
 
@@ -441,9 +442,11 @@ def test_complete_final_line_without_newline_is_not_acknowledged(path: Path) -> 
     """A line is acknowledged only with its newline; without it, it is a torn write."""
     with Store.open(path) as store:
         store.put_subscriber(subscriber(1))
-    line = journal(path).read_bytes()
+    line = journal(path).read_bytes().splitlines()[-1]  # change 1, after the header
+    assert line.startswith(b'[1,["put","subscribers","1",')
+    complete_but_unfinished = b"[2," + line[3:].replace(b'"1"', b'"2"').replace(b":1,", b":2,")
     with journal(path).open("ab") as f:
-        f.write(line.replace(b'"1"', b'"2"').replace(b":1,", b":2,").rstrip(b"\n"))
+        f.write(complete_but_unfinished)
     with Store.open(path) as store:
         assert {s.chat_id for s in store.subscribers()} == {1}
 
@@ -496,12 +499,17 @@ def test_damaged_data_file_is_refused_and_left_unchanged(
 
 
 def test_data_file_that_is_a_folder_is_refused(path: Path) -> None:
-    """An unreadable data file (here a folder) is reported by name, not replaced."""
+    """A folder given as the data file is named as such, with a file path to use instead,
+    not with the advice for a damaged file; nothing is created next to it."""
     path.mkdir(parents=True)
-    with pytest.raises(StoreCorruptError, match="folder") as caught:
+    with pytest.raises(StorePathError) as caught:
         Store.open(path)
-    assert caught.value.path == path
+    assert str(caught.value) == (
+        f"{path} is a folder, not a data file: give the path of a file, such as "
+        f"{path / 'newsdigest.json'}"
+    )
     assert path.is_dir()
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
 
 
 def test_damaged_middle_journal_line_is_refused(path: Path) -> None:
@@ -513,7 +521,7 @@ def test_damaged_middle_journal_line_is_refused(path: Path) -> None:
     lines[1] = lines[1][:60]  # as if cut short, with more lines after it
     journal(path).write_bytes(b"\n".join(lines))
     before = folder_state(path.parent)
-    with pytest.raises(StoreCorruptError, match="line 2 of 3") as caught:
+    with pytest.raises(StoreCorruptError, match="line 2 of 4 is damaged") as caught:
         Store.open(path)
     assert caught.value.path == journal(path)
     assert str(journal(path)) in str(caught.value)
@@ -768,7 +776,8 @@ def test_compaction_keeps_everything(path: Path) -> None:
         store.increment("digests_sent", date(2025, 3, 1), by=3)
         store.delete_subscriber(4)
         store.compact()
-        assert journal(path).stat().st_size == 0
+        # Only its header: the snapshot holds all 19 changes.
+        assert journal(path).read_bytes().splitlines() == [b'["journal",2,19]']
     with Store.open(path, max_deliveries_per_chat=3) as store:
         assert [s.chat_id for s in store.subscribers()] == [0, 1, 2, 3]
         assert store.get_subscriber(3) == subscriber(3)
@@ -803,7 +812,8 @@ def generations(tmp_path: Path) -> dict[str, bytes]:
     with Store.open(path) as store:
         store.compact()
     files["snapshot2"] = path.read_bytes()
-    assert journal(path).read_bytes() == b""
+    files["journal2"] = journal(path).read_bytes()
+    assert files["journal2"] == b'["journal",2,3]\n'  # only its header: no changes
     return files
 
 
@@ -815,16 +825,20 @@ def generations(tmp_path: Path) -> dict[str, bytes]:
             id="crash-while-writing-the-new-snapshot",
         ),
         pytest.param(
+            {"newsdigest.json": "snapshot1", "journal.1": "journal1", "journal.2": ""},
+            id="crash-before-writing-the-new-journal-header",
+        ),
+        pytest.param(
             {
                 "newsdigest.json": "snapshot1",
                 "journal.1": "journal1",
-                "journal.2": "",
+                "journal.2": "journal2",
                 "tmp": "snapshot2",
             },
             id="crash-before-the-rename",
         ),
         pytest.param(
-            {"newsdigest.json": "snapshot2", "journal.1": "journal1", "journal.2": ""},
+            {"newsdigest.json": "snapshot2", "journal.1": "journal1", "journal.2": "journal2"},
             id="crash-before-deleting-the-old-journal",
         ),
     ],
