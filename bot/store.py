@@ -802,13 +802,15 @@ class _Loaded:
         return len(self.journal_original)
 
 
-def _load(path: Path, mark: _Mark | None) -> _Loaded:
+def _load(path: Path, mark: _Mark | None, copy: tuple[bytes, bytes] | None = None) -> _Loaded:
     """Read and check a snapshot and its journal; modify nothing.
 
     ``mark`` is the lock file's record of the last change written (None if unknown).
+    ``copy`` is the snapshot's and the journal's bytes, already read (by a backup, while
+    another process may be compacting: then the other files are not looked at).
     """
     try:
-        raw = path.read_bytes()
+        raw = path.read_bytes() if copy is None else copy[0]
     except IsADirectoryError:
         raise StorePathError(_folder_message(path)) from None
     except OSError as exc:
@@ -828,7 +830,7 @@ def _load(path: Path, mark: _Mark | None) -> _Loaded:
     schema, generation, seq, tables = _header(path, data)
     journal = _journal_of(path, generation)
     strays: list[Path] = []
-    for g, other in _journals_of(path):
+    for g, other in _journals_of(path) if copy is None else ():
         if g < generation:
             strays.append(other)
         elif g > generation:
@@ -850,7 +852,7 @@ def _load(path: Path, mark: _Mark | None) -> _Loaded:
             f"{_lock_of(path).name} records changes written to generation {mark.generation}): "
             f"was it replaced by an older copy? ({_restore_hint(path)})",
         )
-    if _tmp_of(path).exists():
+    if copy is None and _tmp_of(path).exists():
         strays.append(_tmp_of(path))
 
     current = schema == SCHEMA
@@ -860,7 +862,9 @@ def _load(path: Path, mark: _Mark | None) -> _Loaded:
         except _Invalid as exc:
             raise StoreCorruptError(path, str(exc)) from None
     content = b""
-    if schema >= 2:
+    if copy is not None:
+        content = copy[1]
+    elif schema >= 2:
         try:
             content = journal.read_bytes()
         except FileNotFoundError:
@@ -1735,35 +1739,48 @@ def backup(path: Path, folder: Path, *, attempts: int = 50) -> BackupResult:
 
 
 def _read_consistent(path: Path, attempts: int) -> _Loaded:
-    """Load a store's files that another process may be writing: a snapshot and journal
-    that belong together (no compaction replaced the snapshot while they were read)."""
+    """Load a store's files that another process may be writing: a snapshot and the
+    journal that belongs to it.
+
+    The snapshot is opened, its generation read from its first bytes, and its journal
+    opened at once. From then on both are stable for the reader: a snapshot is replaced
+    by rename, never rewritten (the open file keeps the old one), and a journal is only
+    appended to, then deleted once compacted (the open file still reads it). Only when a
+    compaction lands between the two opens is there no journal to open: then again.
+    """
     for _ in range(attempts):
         # The mark first: it is written after the journal's fsync, so the journal read
         # next holds at least the changes it counts.
         mark = _read_mark(path)
-        before = _snapshot_identity(path)
         try:
-            loaded = _load(path, mark)
-        except StoreCorruptError:
-            if _snapshot_identity(path) != before:
-                continue  # a compaction replaced the files while they were read
-            raise
-        # Generations only grow: if the snapshot on disk is still the one that was read,
-        # its journal was the live one all along, and what was read of it is a prefix.
-        if _snapshot_identity(path) == before and before[1] in (None, loaded.generation):
-            return loaded
+            snapshot = path.open("rb")
+        except IsADirectoryError:
+            raise StorePathError(_folder_message(path)) from None
+        with snapshot:
+            found = _GENERATION.search(snapshot.read(256))
+            journal = None
+            if found:
+                name = _journal_of(path, int(found[1]))
+                try:
+                    journal = name.open("rb")
+                except FileNotFoundError:
+                    if _inode(path) != os.fstat(snapshot.fileno()).st_ino:
+                        continue  # compacted between the two opens
+                    raise StoreCorruptError(path, f"its journal {name.name} is missing") from None
+            with journal or contextlib.nullcontext():
+                snapshot.seek(0)
+                raw = snapshot.read()
+                content = journal.read() if journal else b""
+        return _load(path, mark, (raw, content))
     raise StoreError(f"{path} was compacted every time it was read ({attempts} times); try again")
 
 
+# The snapshot's header comes first in the file (see _write_generation).
 _GENERATION = re.compile(rb'"generation":(\d+)')
 
 
-def _snapshot_identity(path: Path) -> tuple[int, int | None]:
-    """The snapshot's inode and generation (from the header at the start of the file)."""
+def _inode(path: Path) -> int | None:
     try:
-        with path.open("rb") as snapshot:
-            inode = os.fstat(snapshot.fileno()).st_ino
-            found = _GENERATION.search(snapshot.read(256))
+        return os.stat(path).st_ino
     except FileNotFoundError:
-        return -1, None
-    return inode, int(found[1]) if found else None
+        return None
