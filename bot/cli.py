@@ -11,6 +11,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from datetime import timedelta
+from importlib.metadata import version
 from pathlib import Path
 from types import TracebackType
 
@@ -24,7 +25,7 @@ from .ingest import Ingester, IngestReport, SourceReport
 from .models import Subscriber, now_utc
 from .paths import BUNDLED_CONFIG, SEED_ARTICLE
 from .render import render_digest_text
-from .store import Store, StoreError
+from .store import Store, StoreError, backup
 from .topics import KeywordError, normalize_keyword
 
 # A pasted article larger than this is surely not one article.
@@ -298,6 +299,16 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store, token: str)
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Copy the store into a new folder; safe while the bot is running."""
+    result = backup(_settings(args).data_file, Path(args.folder))
+    print(
+        f"Backed up {result.subscribers} subscribers and {result.articles} articles "
+        f"(every change up to number {result.seq}) to {', '.join(map(str, result.files))}"
+    )
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     """Try the bot in the terminal: a local simulation of Telegram."""
     from .chat import run_chat
@@ -316,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="newsdigest", description="Self-hosted news digests for Telegram."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    parser.add_argument(
+        "--version", action="version", version=f"newsdigest {version('newsdigest')}"
+    )
     parser.add_argument(
         "--config", default=str(BUNDLED_CONFIG), help="configuration file (default: bundled)"
     )
@@ -371,6 +385,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, default=0, help="only the first N articles")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.set_defaults(func=cmd_eval)
+
+    bak = sub.add_parser("backup", help="copy the data files into a new folder (bot may run)")
+    bak.add_argument("folder", help="where to write the copy (a new or empty folder)")
+    bak.set_defaults(func=cmd_backup)
     return parser
 
 
