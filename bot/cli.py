@@ -302,9 +302,10 @@ def _run(args: argparse.Namespace, settings: Settings, store: Store, token: str)
 def cmd_backup(args: argparse.Namespace) -> int:
     """Copy the store into a new folder; safe while the bot is running."""
     result = backup(_settings(args).data_file, Path(args.folder))
+    people = f"{result.subscribers} subscriber{'' if result.subscribers == 1 else 's'}"
     print(
-        f"Backed up {result.subscribers} subscribers and {result.articles} articles "
-        f"(every change up to number {result.seq}) to {', '.join(map(str, result.files))}"
+        f"Backed up {people} and {result.articles} articles (every change up to number "
+        f"{result.seq}) to {', '.join(map(str, result.files))}"
     )
     return 0
 
