@@ -98,6 +98,7 @@ import dataclasses
 import errno
 import fcntl
 import functools
+import gc
 import itertools
 import json
 import logging
@@ -812,7 +813,28 @@ class _Loaded:
         return len(self.journal_original)
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector: loading a store creates millions of objects and no
+    cycles, and each collection while it runs walks all of them again (at 100k
+    subscribers about a third of the time of an open)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def _load(path: Path, mark: _Mark | None, copy: tuple[bytes, bytes] | None = None) -> _Loaded:
+    """Read and check a snapshot and its journal; modify nothing (see _read)."""
+    with _collector_paused():
+        return _read(path, mark, copy)
+
+
+def _read(path: Path, mark: _Mark | None, copy: tuple[bytes, bytes] | None) -> _Loaded:
     """Read and check a snapshot and its journal; modify nothing.
 
     ``mark`` is the lock file's record of the last change written (None if unknown).
