@@ -14,6 +14,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from importlib.metadata import version
 from pathlib import Path
 from types import TracebackType
 from typing import NoReturn
@@ -30,8 +31,8 @@ from .models import StoredArticle, Subscriber, now_utc
 from .pages import fetch_article
 from .paths import BUNDLED_CONFIG, SEED_ARTICLE
 from .render import render_digest_text
-from .schedule import ScheduleError, parse_timezone
-from .store import Store, StoreError
+from .store import Store, StoreError, backup
+from .timeparse import ScheduleError, parse_timezone
 from .topics import KeywordError, normalize_keyword
 
 
@@ -382,6 +383,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Copy the store into a new folder; safe while the bot is running."""
+    result = backup(_settings(args).data_file, Path(args.folder))
+    people = f"{result.subscribers} subscriber{'' if result.subscribers == 1 else 's'}"
+    print(
+        f"Backed up {people} and {result.articles} articles (every change up to number "
+        f"{result.seq}) to {', '.join(map(str, result.files))}"
+    )
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     """Try the bot in the terminal: a local simulation of Telegram."""
     from .chat import run_chat
@@ -449,6 +461,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="newsdigest", description="Self-hosted news digests for Telegram.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     parser.add_argument(
+        "--version", action="version", version=f"newsdigest {version('newsdigest')}"
+    )
+    parser.add_argument(
         "--config", default=str(BUNDLED_CONFIG), help="configuration file (default: bundled)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -511,6 +526,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=_whole(1, 10_000_000), help="only the first N articles")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.set_defaults(func=cmd_eval)
+
+    bak = sub.add_parser("backup", help="copy the data files into a new folder (bot may run)")
+    bak.add_argument("folder", help="where to write the copy (a new or empty folder)")
+    bak.set_defaults(func=cmd_backup)
     return parser
 
 

@@ -16,17 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from summarizer.nlp.languages import GENERIC, normalize_language
 
 from .fetch import FetchLimits
 from .netguard import parse_networks
+from .timeparse import ScheduleError, parse_clock, parse_timezone
 
 TOPIC_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 # Telegram's ceiling with paid broadcasts; 30 without them.
 MAX_MESSAGES_PER_SECOND = 1000
-CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class ConfigError(ValueError):
@@ -123,7 +123,8 @@ class Settings:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     admin_chat_ids: frozenset[int] = frozenset()
     allowed_chat_ids: frozenset[int] = frozenset()
-    token: str | None = None
+    # Kept out of repr(): settings end up in logs, tracebacks and test failure output.
+    token: str | None = field(default=None, repr=False)
     api_base_url: str | None = None
     api_base_file_url: str | None = None
 
@@ -165,15 +166,40 @@ class _Reader:
             raise ConfigError(f"{self.key(name)} must be greater than zero")
         return value
 
+    def count(self, name: str, default: int) -> int:
+        """A whole number greater than zero (8.5 items or 2.0 sentences are refused)."""
+        value = self.positive(name, default)
+        if not isinstance(value, int):
+            raise ConfigError(f"{self.key(name)} must be a whole number, not {value!r}")
+        return value
+
+    def nonnegative(self, name: str, default: float) -> float:
+        value = self.get(name, (int, float), default)
+        if value < 0:
+            raise ConfigError(f"{self.key(name)} must be zero or more, not {value!r}")
+        return float(value)
+
+    def text(self, name: str, default: str) -> str:
+        """A string that is neither blank nor holds control characters."""
+        value: str = self.get(name, str, default)
+        if not value.strip():
+            raise ConfigError(f"{self.key(name)} must not be empty")
+        if CONTROL.search(value):
+            raise ConfigError(f"{self.key(name)} must not contain control characters")
+        return value
+
     def table(self, name: str) -> _Reader:
         value = self.get(name, dict, {})
         return _Reader(value, self.key(name))
 
-    def strings(self, name: str) -> tuple[str, ...]:
+    def strings(self, name: str, *, required: bool = False) -> tuple[str, ...]:
         value = self.get(name, list, [])
         for i, item in enumerate(value):
             if not isinstance(item, str) or not item.strip():
                 raise ConfigError(f"{self.key(name)}[{i}] must be a non-empty string")
+        if required and not value:
+            what = "is missing" if name not in self.data else "must not be empty"
+            raise ConfigError(f"{self.key(name)} {what}")
         return tuple(item.strip() for item in value)
 
     def check_known(self, known: set[str]) -> None:
@@ -189,18 +215,24 @@ def _article(noun: str) -> str:
 
 
 def _check_time(value: str, key: str) -> str:
-    match = CLOCK.match(value.strip())
-    if not match:
-        raise ConfigError(f"{key} must be a 24-hour time like 08:00, not {value!r}")
-    return f"{int(match[1]):02d}:{match[2]}"
+    """The bot's own parser (``/time``): 07:30, 7:30, 7.30 and 7h30 all work."""
+    try:
+        return parse_clock(value)
+    except ScheduleError:
+        raise ConfigError(
+            f"{key} must be a 24-hour time like 08:00 (7:30 and 7.30 work too), not {value!r}"
+        ) from None
 
 
 def _check_zone(value: str, key: str) -> str:
+    """The bot's own parser (``/timezone``): Area/City names or UTC, in canonical spelling."""
     try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{key} is not an IANA time zone like Europe/Berlin: {value!r}") from None
-    return value
+        return parse_timezone(value)
+    except ScheduleError as exc:
+        hint = f" (did you mean {', '.join(exc.suggestions)}?)" if exc.suggestions else ""
+        raise ConfigError(
+            f"{key} is not an IANA time zone like Europe/Berlin: {value!r}{hint}"
+        ) from None
 
 
 def _check_url(value: str, key: str) -> str:
@@ -213,6 +245,30 @@ def _check_url(value: str, key: str) -> str:
 def _resolve(base: Path, value: str) -> Path:
     path = Path(os.path.expanduser(value))
     return path if path.is_absolute() else (base / path).resolve()
+
+
+def _named(table: str, i: int, raw: Mapping[str, Any], *names: str) -> str:
+    """``feeds[3] (BBC World)``: an entry's index and, when it has one, its name."""
+    label = next((raw[n] for n in names if isinstance(raw.get(n), str) and raw[n].strip()), "")
+    label = " ".join(label.split())
+    if not label:
+        return f"{table}[{i}]"
+    return f"{table}[{i}] ({label if len(label) <= 60 else label[:59] + '…'})"
+
+
+def _feed_identity(url: str) -> str:
+    """What makes two feed URLs the same feed: scheme and host are case-insensitive."""
+    parts = urlsplit(url)
+    return parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()).geturl()
+
+
+def _data_file(path: Path, key: str) -> Path:
+    if path.is_dir():
+        raise ConfigError(
+            f"{key} {path} is a folder; give the path of a file in it, such as "
+            f"{path / 'newsdigest.json'}"
+        )
+    return path
 
 
 def _chat_ids(reader: _Reader, name: str) -> frozenset[int]:
@@ -233,8 +289,11 @@ def parse_settings(
 
     storage = root.table("storage")
     storage.check_known({"data_file"})
-    data_file = environ.get("NEWSDIGEST_DATA_FILE") or storage.get(
-        "data_file", str, "../data/newsdigest.json"
+    data_file_key = "NEWSDIGEST_DATA_FILE" if environ.get("NEWSDIGEST_DATA_FILE") else (
+        "storage.data_file"
+    )
+    data_file = environ.get("NEWSDIGEST_DATA_FILE") or storage.text(
+        "data_file", "../data/newsdigest.json"
     )
 
     sources = root.table("sources")
@@ -256,26 +315,34 @@ def parse_settings(
             )
         if any(t.name == name for t in topics):
             raise ConfigError(f"topics[{i}].name {name!r} is defined twice")
-        keywords = tuple(k.lower() for k in reader.strings("keywords"))
+        reader = _Reader(raw, _named("topics", i, raw, "name"))
+        # Without keywords a topic only gets the articles of feeds that declare it, which
+        # is almost always a forgotten list rather than a choice.
+        keywords = tuple(k.lower() for k in reader.strings("keywords", required=True))
         topics.append(Topic(name, reader.get("label", str, name.title()), keywords))
     topic_names = {t.name for t in topics}
 
     feeds: list[Feed] = []
+    seen_urls: dict[str, str] = {}
     for i, raw in enumerate(root.get("feeds", list, [])):
         if not isinstance(raw, dict):
             raise ConfigError(f"feeds[{i}] must be a table with url, name and topics")
-        reader = _Reader(raw, f"feeds[{i}]")
+        where = _named("feeds", i, raw, "name", "url")
+        reader = _Reader(raw, where)
         reader.check_known({"url", "name", "topics", "language", "full_text"})
         if "url" not in raw:
-            raise ConfigError(f"feeds[{i}].url is missing")
-        url = _check_url(reader.get("url", str, ""), f"feeds[{i}].url")
-        feed_topics = reader.strings("topics")
+            raise ConfigError(f"{where}.url is missing")
+        url = _check_url(reader.get("url", str, ""), f"{where}.url")
+        first = seen_urls.setdefault(_feed_identity(url), where)
+        if first != where:
+            raise ConfigError(f"{where}.url {url} is listed twice (also {first})")
+        feed_topics = reader.strings("topics", required=True)
         for j, topic in enumerate(feed_topics):
             if topic not in topic_names:
-                raise ConfigError(f"feeds[{i}].topics[{j}] {topic!r} is not a configured topic")
+                raise ConfigError(f"{where}.topics[{j}] {topic!r} is not a configured topic")
         language = reader.get("language", str, None)
         if language is not None and normalize_language(language) == GENERIC:
-            raise ConfigError(f"feeds[{i}].language {language!r} is not a supported language")
+            raise ConfigError(f"{where}.language {language!r} is not a supported language")
         feeds.append(
             Feed(
                 url=url,
@@ -308,34 +375,34 @@ def parse_settings(
     bot = root.table("bot")
     bot.check_known({"admin_chat_ids", "allowed_chat_ids"})
 
-    max_chars = int(digest.positive("max_chars", 600))
+    max_chars = digest.count("max_chars", 600)
     if max_chars < 80:
         raise ConfigError("digest.max_chars must be at least 80")
 
     return Settings(
         path=path,
-        data_file=_resolve(base, data_file),
+        data_file=_data_file(_resolve(base, data_file), data_file_key),
         seeds_dir=_resolve(base, seeds) if seeds else None,
         feeds=tuple(feeds),
         topics=tuple(topics),
         default_time=_check_time(delivery.get("time", str, "08:00"), "delivery.time"),
         default_timezone=_check_zone(delivery.get("timezone", str, "UTC"), "delivery.timezone"),
-        grace_hours=float(delivery.get("grace_hours", (int, float), 2.0)),
+        grace_hours=delivery.nonnegative("grace_hours", 2.0),
         messages_per_second=rate,
-        ingest_interval_minutes=int(sources.positive("ingest_interval_minutes", 30)),
-        max_entries_per_feed=int(sources.positive("max_entries_per_feed", 30)),
+        ingest_interval_minutes=sources.count("ingest_interval_minutes", 30),
+        max_entries_per_feed=sources.count("max_entries_per_feed", 30),
         use_seeds=sources.get("use_seeds", bool, False),
         digest=DigestSettings(
-            max_items=int(digest.positive("max_items", 8)),
-            sentences=int(digest.positive("sentences", 3)),
+            max_items=digest.count("max_items", 8),
+            sentences=digest.count("sentences", 3),
             max_chars=max_chars,
-            window_hours=int(digest.positive("window_hours", 24)),
+            window_hours=digest.count("window_hours", 24),
             skip_empty=digest.get("skip_empty", bool, False),
         ),
         fetch=FetchSettings(
             timeout=float(fetch.positive("timeout_seconds", 15.0)),
-            max_bytes=int(fetch.positive("max_bytes", 5_000_000)),
-            user_agent=fetch.get("user_agent", str, FetchSettings.user_agent),
+            max_bytes=fetch.count("max_bytes", 5_000_000),
+            user_agent=fetch.text("user_agent", FetchSettings.user_agent),
             allow_private_addresses=fetch.get("allow_private_addresses", bool, False),
             allowed_networks=networks,
         ),

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 from summarizer import Article
 
+from .timeparse import zone as _zone  # the one zone cache, shared with scheduling
+
 MAX_MESSAGE = 4096
 MAX_TITLE = 300
 _TAG = re.compile(r"<[^>]+>")
@@ -62,11 +64,6 @@ def utf16_len(text: str) -> int:
     if text.isascii():
         return len(text)
     return len(text.encode("utf-16-le")) // 2
-
-
-@functools.lru_cache(maxsize=1024)
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
 
 
 def escape(text: str) -> str:

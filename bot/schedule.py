@@ -17,79 +17,13 @@ both (see the README).
 
 from __future__ import annotations
 
-import difflib
-import functools
 import heapq
-import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
 
 from .models import Subscriber
-
-_TIME = re.compile(r"^\s*(\d{1,2})\s*[:.h]\s*(\d{2})\s*$")
-
-
-class ScheduleError(ValueError):
-    """A delivery time or time zone the bot cannot use; the message says how to fix it."""
-
-
-def parse_clock(text: str) -> str:
-    """Accept 7:30, 07:30, 7.30 or 7h30 (24-hour clock); return "HH:MM"."""
-    match = _TIME.match(text)
-    if not match:
-        raise ScheduleError("Use a 24-hour time like 07:30 (also 7:30 or 7.30).")
-    hour, minute = int(match[1]), int(match[2])
-    if hour > 23 or minute > 59:
-        raise ScheduleError(f"{text.strip()} is not a time of day; use 00:00 to 23:59.")
-    return f"{hour:02d}:{minute:02d}"
-
-
-@functools.cache
-def _zone_names() -> dict[str, str]:
-    # available_timezones() walks the tz database on disk: once per process is enough.
-    return {name.lower(): name for name in available_timezones()}
-
-
-def parse_timezone(text: str) -> str:
-    """Validate an IANA zone name (case-insensitive); suggest close names when wrong."""
-    raw = text.strip().replace(" ", "_")
-    if not raw:
-        raise ScheduleError("Give a time zone like Europe/Berlin or America/New_York.")
-    names = _zone_names()
-    exact = names.get(raw.lower())
-    if exact is not None and ("/" in exact or exact == "UTC"):
-        return exact
-    suggestions = suggest_timezones(raw)
-    hint = f" Did you mean {', '.join(suggestions)}?" if suggestions else ""
-    raise ScheduleError(f"{text.strip()[:40]!r} is not a time zone I know.{hint}")
-
-
-def suggest_timezones(text: str, limit: int = 3) -> list[str]:
-    """Zone names close to what was typed: a matching city first, then by similarity."""
-    needle = text.strip().replace(" ", "_").lower()
-    names = _zone_names()
-    cities = {n.rsplit("/", 1)[-1].lower(): full for n, full in names.items() if "/" in n}
-    found: list[str] = []
-    city = needle.rsplit("/", 1)[-1]
-    if city in cities:
-        found.append(cities[city])
-    for match in difflib.get_close_matches(needle, list(names), n=limit, cutoff=0.6):
-        if names[match] not in found and "/" in match:
-            found.append(names[match])
-    for match in difflib.get_close_matches(city, list(cities), n=limit, cutoff=0.75):
-        if cities[match] not in found:
-            found.append(cities[match])
-    return found[:limit]
-
-
-@functools.lru_cache(maxsize=1024)
-def zone(name: str) -> ZoneInfo:
-    """The ZoneInfo for a stored zone name (UTC if the name became invalid)."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
+from .timeparse import zone
 
 
 def slot_at(day: date, clock: str, tz: ZoneInfo) -> datetime:

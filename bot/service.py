@@ -14,8 +14,8 @@ from datetime import datetime
 from .config import Settings
 from .models import ACTIVE, BLOCKED, PAUSED, Subscriber
 from .render import clip
-from .schedule import ScheduleError, parse_clock, parse_timezone
 from .store import Store
+from .timeparse import ScheduleError, parse_clock, parse_timezone
 from .topics import KeywordError, normalize_keyword
 
 NOT_SUBSCRIBED = "This chat has no subscription: send /start first."

@@ -15,39 +15,63 @@ change is applied in memory).
 
 Files (for a store at ``data/newsdigest.json``), all created with mode 0600
 ------------------------------------------------------------------------------
+Missing folders on the way to the data file are created with mode 0700, whatever the umask.
+
 ``newsdigest.json``
-    The snapshot: ``{"format": "newsdigest-store", "schema": 2, "generation": G,
-    "tables": {...}}``. It is only ever replaced whole, by rename, never written in place.
+    The snapshot: ``{"format": "newsdigest-store", "schema": 3, "generation": G,
+    "seq": S, "tables": {...}}``: every change up to change number S. It is only ever
+    replaced whole, by rename, never written in place.
 ``newsdigest.json.journal.G``
-    The changes since snapshot G, one JSON array per line (``["put", table, key, doc]``,
-    ``["del", table, [keys]]``, ``["deliver", ...]``, ``["forget", ...]``,
-    ``["batch", [...]]``). A final line without its newline is a write that was never
-    acknowledged (a crash mid-append): it is ignored and cut off at the next open. A bad
-    line before the end means the file was damaged: the store refuses to open.
+    The changes since snapshot G, one JSON array per line. The first line is the header
+    ``["journal", G, S]``; then each change is ``[n, record]`` with n = S+1, S+2, ... and
+    the record ``["put", table, key, doc]``, ``["del", table, [keys]]``, ``["deliver",
+    ...]``, ``["forget", ...]`` or ``["batch", [...]]``. A final line without its newline
+    is a write that was never acknowledged (a crash mid-append): it is ignored and cut off
+    at the next open. A bad line before the end, a missing header or a gap in the numbers
+    means the file was damaged: the store refuses to open.
 ``newsdigest.json.lock``
     ``flock``'ed while a process has the store open; a second opener gets
-    :class:`StoreLockedError`. The kernel drops the lock when the holder dies.
+    :class:`StoreLockedError`. The kernel drops the lock when the holder dies. It also
+    holds the *mark* ``{"pid", "generation", "seq", "check"}``: the last change number
+    written to journal G, rewritten in place after every write (no fsync of its own: it
+    is written after the journal's fsync, so after a crash it is never ahead of the
+    journal, at worst behind it; it is fsync'ed at close).
 ``newsdigest.json.tmp``
     A snapshot being written by compaction; a crash can leave it behind, and the next open
     deletes it.
-``newsdigest.json.schema1-<time>.bak``
-    The original bytes of a file that was migrated from an older schema.
+``newsdigest.json.schema<N>-<time>.bak`` (and ``...bak.journal.G``)
+    The original bytes of a store that was migrated from schema N (snapshot and journal).
 
-Compaction writes snapshot G+1 and an empty journal G+1 (both fsync'ed, then the folder),
-renames the snapshot into place, fsyncs the folder and deletes journal G. A crash at any
-step leaves a loadable pair: before the rename, snapshot G + journal G; after it, snapshot
-G+1 + journal G+1. Leftovers (older journals, empty newer ones, the temp file) are deleted
-at open; a non-empty journal newer than the snapshot means the snapshot was replaced by an
-older copy, and the store refuses to open. Compaction runs when the journal outgrows the
-snapshot (and ``compact_min_bytes``), so its cost (about half a second for the 35 MB
+A journal cut at a line boundary is still valid JSON line by line, so three things catch
+it: the header (a journal truncated to 0 bytes has none), the change numbers (a line
+missing in the middle leaves a gap) and the mark (a journal that ends before the last
+change the mark records was cut short). A torn final line is a crash, not damage: it was
+never acknowledged, and the mark never counted it. The mark only vouches for the files it
+was written with: with the lock file deleted the header and numbers still apply, and
+files restored from a backup on purpose are opened by deleting the old lock file (see
+the README, "Backups and restore").
+
+Compaction writes snapshot G+1 and journal G+1 holding only its header (both fsync'ed,
+then the folder), renames the snapshot into place, fsyncs the folder, moves the mark to
+G+1 and deletes journal G. A crash at any step leaves a loadable pair: before the rename,
+snapshot G + journal G; after it, snapshot G+1 + journal G+1. Leftovers (older journals,
+newer ones without changes, the temp file) are deleted at open; a journal with changes
+newer than the snapshot, or a mark of a newer generation, means the snapshot was replaced
+by an older copy, and the store refuses to open. Compaction runs when the journal outgrows
+the snapshot (and ``compact_min_bytes``), so its cost (about half a second for the 35 MB
 snapshot of 100k subscribers) is amortised over ~90k writes; :meth:`Store.compact` runs it
 on demand.
 
 A data file that cannot be read or understood is never modified: the store raises
-:class:`StoreCorruptError` naming the file and what is wrong. Schema 1 is what a plain
-TinyDB store of these records looks like (``TinyDB(path)``: one document per record under
-TinyDB's integer ids, no header); ``MIGRATIONS`` holds one function per schema step, run
-at open, and the original file is kept as a ``.bak`` file before the new one replaces it.
+:class:`StoreCorruptError` naming the file, the record and what is wrong (every record of
+the snapshot and the journal is checked at open: times are HH:MM, zones load, dates parse,
+statuses are known...). Schema 1 is what a plain TinyDB store of these records looks like
+(``TinyDB(path)``: one document per record under TinyDB's integer ids, no header); schema
+2 had no journal header, change numbers or mark. ``MIGRATIONS`` holds one function per
+schema step, run at open, and the original files are kept as ``.bak`` files before the
+new ones replace them.
+
+:func:`backup` copies an open store (another process may be writing it) without its lock.
 
 Why not plain TinyDB
 --------------------
@@ -70,13 +94,20 @@ of its own. Compaction blocks that thread while it runs.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import fcntl
+import functools
+import gc
 import itertools
 import json
 import logging
 import os
+import re
 import time
+import types
+import typing
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -88,6 +119,7 @@ from tinydb.storages import Storage
 from tinydb.table import Table
 
 from .models import ACTIVE, STATUSES, Delivery, FeedState, StoredArticle, Subscriber, from_iso
+from .timeparse import CLOCK, zone_exists
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +132,10 @@ COUNTERS = "counters"
 TABLES = (SUBSCRIBERS, ARTICLES, DELIVERIES, FEEDS, COUNTERS)
 
 FILE_MODE = 0o600
+DIR_MODE = 0o700
+HEADER = "journal"  # the kind of a journal's first line
+MARK_SIZE = 127  # bytes of the mark in the lock file, padded: rewritten in place
+_SENT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
 DEFAULT_MAX_DELIVERIES_PER_CHAT = 2000
 DEFAULT_COMPACT_MIN_BYTES = 8 * 1024 * 1024
 
@@ -127,6 +163,10 @@ class StoreCorruptError(StoreError):
 
 class StoreLockedError(StoreError):
     """Another process has the store open."""
+
+
+class StorePathError(StoreError):
+    """The data file's path cannot hold a store (it is a folder)."""
 
 
 class StoreWriteError(StoreError):
@@ -190,8 +230,22 @@ def _migrate_1_to_2(old: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _migrate_2_to_3(old: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 to 3: the tables are unchanged.
+
+    Schema 3 changed the files around them: the snapshot's change number, the journal's
+    header and numbered lines, the mark in the lock file. The journal of a schema 2 store
+    is read in its own format (plain records, no header) before this runs, and the store
+    is then rewritten as a schema 3 snapshot with a new journal.
+    """
+    return old
+
+
 # MIGRATIONS[n - 1] turns schema n's tables into schema n + 1's.
-MIGRATIONS: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = (_migrate_1_to_2,)
+MIGRATIONS: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = (
+    _migrate_1_to_2,
+    _migrate_2_to_3,
+)
 SCHEMA = len(MIGRATIONS) + 1
 
 
@@ -236,11 +290,143 @@ def _is_int(value: Any) -> TypeGuard[int]:
 
 def _check_chat_key(key: Any) -> None:
     if not isinstance(key, str):
-        raise _Invalid(f"chat key {key!r} is not text")
+        raise _Invalid(f"chat key {_shown(key)} is not text")
     try:
-        int(key)
+        canonical = str(int(key))
     except ValueError:
-        raise _Invalid(f"chat key {key!r} is not a chat id") from None
+        canonical = ""
+    if canonical != key:
+        raise _Invalid(f"chat key {_shown(key)} is not a chat id")
+
+
+def _check_sent(value: Any, what: str) -> None:
+    """A delivery time as the store writes it (``_sent_text``): text order is time order."""
+    try:
+        ok = isinstance(value, str) and bool(_SENT.fullmatch(value))
+        ok = ok and datetime.fromisoformat(value) is not None
+    except ValueError:
+        ok = False
+    if not ok:
+        raise _Invalid(f"{what} {_shown(value)} is not a UTC time like 2026-01-31T08:00:00+00:00")
+
+
+# -- record checks -----------------------------------------------------------------------------
+
+def _shown(value: Any) -> str:
+    """A value for an error message: its repr, clipped to one short line."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:56] + "...'"
+
+
+def _is_datetime_text(value: Any) -> bool:
+    try:
+        return type(value) is str and from_iso(value) is not None
+    except ValueError:
+        return False
+
+
+def _is_texts(value: Any) -> bool:
+    return type(value) is list and all(type(item) is str for item in value)
+
+
+# What a field's annotation in bot.models asks of its JSON value, and how to say it isn't:
+# the exact JSON type (JSON gives exactly int, str, bool or list, and True must not pass
+# for 1), or a test for what a type cannot say.
+_KINDS: dict[Any, tuple[type | Callable[[Any], bool], str]] = {
+    int: (int, "a whole number"),
+    str: (str, "text"),
+    bool: (bool, "true or false"),
+    datetime: (_is_datetime_text, "a date and time"),
+    tuple[str, ...]: (_is_texts, "a list"),
+}
+
+
+def _kind(hint: Any) -> tuple[bool, type | Callable[[Any], bool], str]:
+    """Whether None is allowed, the JSON type or test of a value, what it should have been."""
+    args = typing.get_args(hint)
+    optional = typing.get_origin(hint) in (types.UnionType, typing.Union) and type(None) in args
+    if optional:
+        (hint,) = (a for a in args if a is not type(None))
+    if hint not in _KINDS:  # a new field type in bot.models needs its test in _KINDS
+        raise TypeError(f"no check for fields of type {hint!r}")
+    return (optional, *_KINDS[hint])
+
+
+def _type_problem(name: str, value: Any, kind: str) -> str:
+    """Why a value that failed its type test is wrong (naming the bad item of a list)."""
+    if kind == "a list" and type(value) is list:
+        bad = next(i for i, item in enumerate(value) if type(item) is not str)
+        return f"{name}[{bad}] {_shown(value[bad])} is not text"
+    return f"{name} {_shown(value)} is not {kind}"
+
+
+def _clocks(name: str, value: list[str]) -> str | None:
+    bad = next((i for i, clock in enumerate(value) if not CLOCK.match(clock)), None)
+    return None if bad is None else f"{name}[{bad}] {_shown(value[bad])} is not a 24-hour time"
+
+
+def _zone(name: str, value: str) -> str | None:
+    return None if zone_exists(value) else f"{name} {_shown(value)} is not a time zone"
+
+
+def _status(name: str, value: str) -> str | None:
+    if value in STATUSES:
+        return None
+    return f"{name} {_shown(value)} is not one of {', '.join(STATUSES)}"
+
+
+def _not_negative(name: str, value: int) -> str | None:
+    return None if value >= 0 else f"{name} {value} is negative"
+
+
+# Checks beyond the field's type, run once the type is right: (name, value) -> problem.
+_MEANING: dict[tuple[type, str], Callable[[str, Any], str | None]] = {
+    (Subscriber, "times"): _clocks,
+    (Subscriber, "timezone"): _zone,
+    (Subscriber, "status"): _status,
+    (Subscriber, "pending_sent"): _not_negative,
+    (FeedState, "failures"): _not_negative,
+    (FeedState, "articles_total"): _not_negative,
+}
+
+_Field = tuple[
+    str, bool, bool, type | Callable[[Any], bool], str, Callable[[str, Any], str | None] | None
+]
+
+
+@functools.cache
+def _fields_of(record: type) -> tuple[_Field, ...]:
+    """Each field of a record class: name, required, None allowed, JSON type or test, what
+    it should be, further check. Built once from the dataclass and its annotations."""
+    hints = typing.get_type_hints(record)
+    found = []
+    for f in dataclasses.fields(record):
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        optional, test, kind = _kind(hints[f.name])
+        found.append((f.name, required, optional, test, kind, _MEANING.get((record, f.name))))
+    return tuple(found)
+
+
+_ABSENT = object()
+
+
+def _check_record(record: type, doc: dict[str, Any]) -> None:
+    """Raise _Invalid unless ``record.from_dict(doc)`` gives a record the bot can use."""
+    # At open this runs for every record (100k subscribers): one flat loop, no closures
+    # per field beyond the type test.
+    for name, required, optional, test, kind, meaning in _fields_of(record):
+        value = doc.get(name, _ABSENT)
+        if value is _ABSENT:
+            if required:
+                raise _Invalid(f"{name} is missing")
+        elif value is None and optional:
+            pass
+        elif type(value) is not test and (isinstance(test, type) or not test(value)):
+            raise _Invalid(_type_problem(name, value, kind))
+        elif meaning is not None:
+            problem = meaning(name, value)
+            if problem:
+                raise _Invalid(problem)
 
 
 def _check_op(op: Any, *, docs: bool) -> None:
@@ -270,9 +456,11 @@ def _check_op(op: Any, *, docs: bool) -> None:
         ):
             raise _Invalid("malformed 'deliver' record")
         _check_chat_key(op[1])
+        _check_sent(op[2], f"delivery to chat {op[1]}: sent time")
     elif kind == "forget":
-        if len(op) != 2 or not isinstance(op[1], str):
+        if len(op) != 2:
             raise _Invalid("malformed 'forget' record")
+        _check_sent(op[1], "'forget' cutoff")
     elif kind == "batch":
         if len(op) != 2 or not isinstance(op[1], list):
             raise _Invalid("malformed 'batch' record")
@@ -332,34 +520,46 @@ class _Indexes:
     article_time: dict[str, datetime] = field(default_factory=dict)
 
 
+def _record_name(table: str, key: str) -> str:
+    """How an error names a record: ``subscriber 12345``, ``article 'a1b2'``."""
+    names = {SUBSCRIBERS: "subscriber", ARTICLES: "article", FEEDS: "feed",
+             DELIVERIES: "delivery ledger of chat", COUNTERS: "counters of"}
+    shown = key if table in (SUBSCRIBERS, DELIVERIES, COUNTERS) and len(key) <= 40 else _shown(key)
+    return f"{names[table]} {shown}"
+
+
 def _check_doc(name: str, key: str, doc: Any) -> None:
-    """Raise _Invalid unless ``doc`` can live at ``tables[name][key]``."""
-    where = f"{name}[{key!r}]"
-    if not isinstance(doc, dict):
-        raise _Invalid(f"{where} is not an object")
-    if name == SUBSCRIBERS:
-        if not _is_int(doc.get("chat_id")) or str(doc["chat_id"]) != key:
-            raise _Invalid(f"{where} has chat_id {doc.get('chat_id')!r}")
-        if doc.get("status", ACTIVE) not in STATUSES:
-            raise _Invalid(f"{where} has an unknown status {doc.get('status')!r}")
-    elif name == ARTICLES:
-        if doc.get("id") != key or not isinstance(doc.get("url"), str):
-            raise _Invalid(f"{where} has id {doc.get('id')!r} and url {doc.get('url')!r}")
-        _article_time(doc)
-    elif name == FEEDS:
-        if doc.get("url") != key:
-            raise _Invalid(f"{where} has url {doc.get('url')!r}")
-    elif name == DELIVERIES:
-        _check_chat_key(key)
-        if not all(isinstance(sent, str) for sent in doc.values()):
-            raise _Invalid(f"{where} holds a sent time that is not text")
-    elif name == COUNTERS:
-        try:
-            date.fromisoformat(key)
-        except ValueError:
-            raise _Invalid(f"{where}: {key!r} is not a day (YYYY-MM-DD)") from None
-        if not all(_is_int(n) for n in doc.values()):
-            raise _Invalid(f"{where} holds a count that is not an integer")
+    """Raise _Invalid (naming the record and the field) unless ``doc`` can live at
+    ``tables[name][key]`` and be read back as its record."""
+    try:
+        if not isinstance(doc, dict):
+            raise _Invalid("is not an object")
+        if name == SUBSCRIBERS:
+            if not _is_int(doc.get("chat_id")) or str(doc["chat_id"]) != key:
+                raise _Invalid(f"has chat_id {_shown(doc.get('chat_id'))}")
+            _check_record(Subscriber, doc)
+        elif name == ARTICLES:
+            if doc.get("id") != key:
+                raise _Invalid(f"has id {_shown(doc.get('id'))}")
+            _check_record(StoredArticle, doc)
+        elif name == FEEDS:
+            if doc.get("url") != key:
+                raise _Invalid(f"has url {_shown(doc.get('url'))}")
+            _check_record(FeedState, doc)
+        elif name == DELIVERIES:
+            _check_chat_key(key)
+            for article_id, sent in doc.items():
+                _check_sent(sent, f"sent time of {_shown(article_id)}")
+        elif name == COUNTERS:
+            try:
+                date.fromisoformat(key)
+            except ValueError:
+                raise _Invalid(f"{_shown(key)} is not a day (YYYY-MM-DD)") from None
+            bad = next((n for n, count in doc.items() if not _is_int(count)), None)
+            if bad is not None:
+                raise _Invalid(f"{_shown(bad)} {_shown(doc[bad])} is not a whole number")
+    except _Invalid as exc:
+        raise _Invalid(f"{_record_name(name, key)}: {exc}") from None
 
 
 def _check_tables(tables: Any) -> None:
@@ -440,6 +640,140 @@ def _unlink_quietly(path: Path) -> bool:
     return True
 
 
+def _make_folders(folder: Path) -> None:
+    """Create ``folder`` and its missing parents with mode 0700, whatever the umask."""
+    missing: list[Path] = []
+    while not folder.is_dir():
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for new in reversed(missing):
+        try:
+            os.mkdir(new, DIR_MODE)
+        except FileExistsError:
+            if not new.is_dir():
+                raise
+            continue  # created meanwhile by someone else: not ours to chmod
+        os.chmod(new, DIR_MODE)  # the umask may have taken bits away
+
+
+def _journal_of(path: Path, generation: int) -> Path:
+    return path.with_name(f"{path.name}.journal.{generation}")
+
+
+def _tmp_of(path: Path) -> Path:
+    return path.with_name(f"{path.name}.tmp")
+
+
+def _lock_of(path: Path) -> Path:
+    return path.with_name(f"{path.name}.lock")
+
+
+def _journals_of(path: Path) -> list[tuple[int, Path]]:
+    """The journal files next to a data file, by generation."""
+    prefix = f"{path.name}.journal."
+    found = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        suffix = entry.name[len(prefix) :]
+        if entry.name.startswith(prefix) and suffix.isdigit():
+            found.append((int(suffix), Path(entry.path)))
+    return sorted(found)
+
+
+def _complete_lines(content: bytes) -> list[bytes]:
+    """The lines that end with their newline (after the last one: a torn write)."""
+    return content[: content.rfind(b"\n") + 1].split(b"\n")[:-1]
+
+
+def _is_header(line: bytes) -> bool:
+    try:
+        value = json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(value, list) and len(value) == 3 and value[0] == HEADER
+
+
+def _has_changes(journal: Path) -> bool:
+    """Whether a journal holds any acknowledged change (its header is not one)."""
+    lines = _complete_lines(journal.read_bytes())
+    return len(lines) > (1 if lines and _is_header(lines[0]) else 0)
+
+
+def _header_line(generation: int, seq: int) -> bytes:
+    return _encode([HEADER, generation, seq]) + b"\n"
+
+
+@dataclass(frozen=True)
+class _Mark:
+    """How far the journal of a generation reached: the last change number written to it."""
+
+    generation: int
+    seq: int
+
+    def check(self) -> int:
+        return zlib.crc32(f"{self.generation}:{self.seq}".encode())
+
+
+def _mark_bytes(pid: int, mark: _Mark | None) -> bytes:
+    """The lock file's content: fixed size, so rewriting it in place leaves no old bytes."""
+    fields: dict[str, int] = {"pid": pid}
+    if mark is not None:
+        fields.update(generation=mark.generation, seq=mark.seq, check=mark.check())
+    return json.dumps(fields, separators=(",", ":")).encode().ljust(MARK_SIZE) + b"\n"
+
+
+def _parse_mark(raw: bytes) -> tuple[int | None, _Mark | None]:
+    """The pid and the mark in a lock file's content (older versions wrote only the pid).
+
+    A mark that fails its check (half rewritten when the power failed, or read while being
+    rewritten) counts as no mark: it can only ever make the store less strict.
+    """
+    text = raw.decode("ascii", "replace").strip()
+    if text.isdigit():
+        return int(text), None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    pid = data["pid"] if _is_int(data.get("pid")) else None
+    generation, seq = data.get("generation"), data.get("seq")
+    if _is_int(generation) and _is_int(seq) and generation >= 1 and seq >= 0:
+        mark = _Mark(generation, seq)
+        if data.get("check") == mark.check():
+            return pid, mark
+    return pid, None
+
+
+def _read_mark(path: Path) -> _Mark | None:
+    """The mark of a store's lock file, read without taking the lock."""
+    try:
+        with _lock_of(path).open("rb") as lock:
+            return _parse_mark(lock.read(4096))[1]
+    except OSError:
+        return None
+
+
+def _folder_message(path: Path) -> str:
+    return (
+        f"{path} is a folder, not a data file: give the path of a file, such as "
+        f"{path / 'newsdigest.json'}"
+    )
+
+
+def _restore_hint(path: Path) -> str:
+    return (
+        f"if you restored these files from a backup on purpose, delete {_lock_of(path).name} "
+        "with newsdigest stopped, then start again"
+    )
+
+
 class _MemoryStorage(Storage):
     """TinyDB storage over the Store's in-memory tables; writes go through the journal."""
 
@@ -467,10 +801,221 @@ class _Loaded:
     indexes: _Indexes
     schema: int  # of the snapshot on disk, before migration
     generation: int
+    seq: int  # the number of the last change read (0 before schema 3)
     original: bytes  # the snapshot's bytes
+    journal_original: bytes  # the journal's bytes
     journal_good: int  # bytes of complete journal lines
-    journal_size: int  # bytes in the journal, a torn final line included
     strays: list[Path]  # leftovers of interrupted compactions: safe to delete
+
+    @property
+    def journal_size(self) -> int:
+        """Bytes in the journal, a torn final line included."""
+        return len(self.journal_original)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector: loading a store creates millions of objects and no
+    cycles, and each collection while it runs walks all of them again (at 100k
+    subscribers about a third of the time of an open)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _load(path: Path, mark: _Mark | None, copy: tuple[bytes, bytes] | None = None) -> _Loaded:
+    """Read and check a snapshot and its journal; modify nothing (see _read)."""
+    with _collector_paused():
+        return _read(path, mark, copy)
+
+
+def _read(path: Path, mark: _Mark | None, copy: tuple[bytes, bytes] | None) -> _Loaded:
+    """Read and check a snapshot and its journal; modify nothing.
+
+    ``mark`` is the lock file's record of the last change written (None if unknown).
+    ``copy`` is the snapshot's and the journal's bytes, already read (by a backup, while
+    another process may be compacting: then the other files are not looked at).
+    """
+    try:
+        raw = path.read_bytes() if copy is None else copy[0]
+    except IsADirectoryError:
+        raise StorePathError(_folder_message(path)) from None
+    except OSError as exc:
+        raise StoreCorruptError(path, f"it cannot be read ({_why(exc)})") from exc
+    if not raw:
+        raise StoreCorruptError(
+            path,
+            "it is empty (0 bytes); newsdigest never writes an empty data file, so it was "
+            "cut short (a crash of an older writer?) or created by hand",
+        )
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise StoreCorruptError(path, f"it is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise StoreCorruptError(path, "it does not hold a JSON object")
+    schema, generation, seq, tables = _header(path, data)
+    journal = _journal_of(path, generation)
+    strays: list[Path] = []
+    for g, other in _journals_of(path) if copy is None else ():
+        if g < generation:
+            strays.append(other)
+        elif g > generation:
+            try:
+                changed = _has_changes(other)
+            except OSError as exc:
+                raise StoreCorruptError(other, f"it cannot be read ({_why(exc)})") from exc
+            if changed:
+                raise StoreCorruptError(
+                    other,
+                    f"it is newer than the data file {path} (generation {generation}); was "
+                    "the data file replaced by an older copy?",
+                )
+            strays.append(other)
+    if schema >= 3 and mark is not None and mark.generation > generation:
+        raise StoreCorruptError(
+            path,
+            f"it is older than the store's last write (it is generation {generation}, but "
+            f"{_lock_of(path).name} records changes written to generation {mark.generation}): "
+            f"was it replaced by an older copy? ({_restore_hint(path)})",
+        )
+    if copy is None and _tmp_of(path).exists():
+        strays.append(_tmp_of(path))
+
+    current = schema == SCHEMA
+    if current:
+        try:
+            _check_tables(tables)
+        except _Invalid as exc:
+            raise StoreCorruptError(path, str(exc)) from None
+    content = b""
+    if copy is not None:
+        content = copy[1]
+    elif schema >= 2:
+        try:
+            content = journal.read_bytes()
+        except FileNotFoundError:
+            raise StoreCorruptError(path, f"its journal {journal.name} is missing") from None
+        except OSError as exc:
+            raise StoreCorruptError(journal, f"it cannot be read ({_why(exc)})") from exc
+    lines = _complete_lines(content)
+    if schema >= 3:
+        seq = _replay(journal, lines, tables, generation=generation, seq=seq, docs=current)
+        if mark is not None and mark.generation == generation and mark.seq > seq:
+            raise StoreCorruptError(
+                journal,
+                f"it was cut short: it ends at change {seq}, but changes up to {mark.seq} were "
+                f"written ({_lock_of(path).name} records them; {_restore_hint(path)})",
+            )
+    else:
+        # Schema 2: the records alone, one per line, no header or numbers.
+        for number, line in enumerate(lines, start=1):
+            _replay_line(journal, number, len(lines), functools.partial(json.loads, line), tables,
+                         docs=current)
+    if not current:
+        try:
+            for version in range(schema, SCHEMA):
+                tables = MIGRATIONS[version - 1](tables)
+            _check_tables(tables)
+        except _Invalid as exc:
+            where = f" (with the changes in {journal.name})" if lines else ""
+            raise StoreCorruptError(
+                path, f"it cannot be migrated from schema {schema}: {exc}{where}"
+            ) from None
+    indexes = _build_indexes(tables)
+    good = sum(len(line) + 1 for line in lines)
+    return _Loaded(tables, indexes, schema, generation, seq, raw, content, good, strays)
+
+
+def _replay_line(
+    journal: Path,
+    number: int,
+    total: int,
+    record: Callable[[], Any],
+    tables: Tables,
+    *,
+    docs: bool,
+) -> None:
+    """Check one journal record (``record()`` decodes it) and apply it to ``tables``."""
+    try:
+        op = record()
+        _check_op(op, docs=docs)
+        _apply(tables, op, _ignore_change)
+    except _Invalid as exc:
+        raise StoreCorruptError(journal, f"line {number} of {total}: {exc}") from None
+    # An older schema's tables are checked only after migration, so a record that does
+    # not fit them can fail inside _apply.
+    except (ValueError, RecursionError, KeyError, TypeError) as exc:
+        raise StoreCorruptError(journal, f"line {number} of {total} is damaged ({exc})") from None
+
+
+def _replay(
+    journal: Path, lines: list[bytes], tables: Tables, *, generation: int, seq: int, docs: bool
+) -> int:
+    """Apply a schema 3 journal's numbered changes; return the number of the last one."""
+    if not lines:
+        raise StoreCorruptError(
+            journal,
+            "it has no header line, which every journal starts with: it was cut short "
+            "(truncated to 0 bytes?)",
+        )
+    try:
+        header = json.loads(lines[0])
+    except (ValueError, RecursionError):
+        header = None
+    if header != [HEADER, generation, seq]:
+        found = _shown(lines[0].decode("utf-8", "replace"))
+        expected = _header_line(generation, seq).decode().strip()
+        raise StoreCorruptError(
+            journal, f"line 1 is not the header of this journal ({found} instead of {expected})"
+        )
+    for number, line in enumerate(lines[1:], start=2):
+
+        def numbered(line: bytes = line, expected: int = seq + 1) -> Any:
+            entry = json.loads(line)
+            if not (isinstance(entry, list) and len(entry) == 2 and _is_int(entry[0])):
+                raise _Invalid("not a numbered journal record ([number, record])")
+            if entry[0] != expected:
+                raise _Invalid(
+                    f"it holds change {entry[0]} where change {expected} comes next: lines are "
+                    "missing or out of order"
+                )
+            return entry[1]
+
+        _replay_line(journal, number, len(lines), numbered, tables, docs=docs)
+        seq += 1
+    return seq
+
+
+def _header(path: Path, data: dict[str, Any]) -> tuple[int, int, int, Any]:
+    """Schema, generation, change number and tables of a parsed data file."""
+    if "format" not in data:  # schema 1: a plain TinyDB file, tables at the top
+        if not all(isinstance(t, dict) for t in data.values()):
+            raise StoreCorruptError(path, "it is neither a newsdigest store nor a TinyDB file")
+        return 1, 0, 0, data
+    if data["format"] != FORMAT:
+        raise StoreCorruptError(path, f"it is not a newsdigest store ({_shown(data['format'])})")
+    schema, generation = data.get("schema"), data.get("generation")
+    if not (_is_int(schema) and _is_int(generation) and schema >= 2 and generation >= 1):
+        raise StoreCorruptError(path, "its schema or generation is missing or invalid")
+    if schema > SCHEMA:
+        raise StoreCorruptError(
+            path,
+            f"it was written by a newer newsdigest (schema {schema}; this version reads up "
+            f"to {SCHEMA}): upgrade newsdigest",
+        )
+    seq = data.get("seq") if schema >= 3 else 0
+    if not (_is_int(seq) and seq >= 0):
+        raise StoreCorruptError(path, f"its change number {_shown(seq)} is invalid")
+    tables = data.get("tables")
+    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+        raise StoreCorruptError(path, "its 'tables' are not objects")
+    return schema, generation, seq, tables
 
 
 class Store:
@@ -497,6 +1042,7 @@ class Store:
         self._journal_fd = -1
         self._lock_fd = -1
         self._generation = 0
+        self._seq = 0  # the number of the last change written
         self._journal_size = 0
         self._snapshot_size = 0
         self._erasures = 0
@@ -504,19 +1050,19 @@ class Store:
         self._indexes = _Indexes()
         self._tinydb: dict[str, Table] = {}
         started = time.monotonic()
+        if self._path.is_dir():
+            raise StorePathError(_folder_message(self._path))
         try:
-            self._dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _make_folders(self._dir)
         except OSError as exc:
             raise StoreWriteError(f"cannot create the folder {self._dir}: {_why(exc)}") from exc
-        self._lock()
+        previous = self._lock()
         try:
-            self._open_files()
+            self._open_files(previous)
         except BaseException:
             self._release()
             raise
-        # The journal of an earlier run may hold records deleted since (they are gone from
-        # memory, not yet from the files): treat it as an erasure to finish.
-        self._erasures = int(self._journal_size > 0)
+        self._write_mark()
         log.info(
             "opened %s: %d subscribers, %d articles, generation %d, in %.2f s",
             self._path,
@@ -541,8 +1087,9 @@ class Store:
         ``compact_min_bytes``.
 
         Raises :class:`StoreCorruptError` (a file is damaged; it is left unchanged),
-        :class:`StoreLockedError` (another process has it open) or :class:`StoreWriteError`
-        (the files cannot be created or repaired).
+        :class:`StoreLockedError` (another process has it open), :class:`StorePathError`
+        (``path`` is a folder) or :class:`StoreWriteError` (the files cannot be created or
+        repaired).
         """
         return cls(
             path,
@@ -564,6 +1111,8 @@ class Store:
         if self._pending is not None:
             raise StoreError("close() inside batch(): leave the batch first")
         self._closed = True
+        if not self._broken:
+            self._write_mark(sync=True)
         self._release()
 
     def __enter__(self) -> Self:
@@ -859,7 +1408,7 @@ class Store:
             self._pending.append(line)
             self._apply_live(op)
             return
-        self._append(line + b"\n")
+        self._append(line)
         self._apply_live(op)
         self._maybe_compact()
 
@@ -884,11 +1433,15 @@ class Store:
                 indexes.article_time[key] = _article_time(new)
         self._tinydb[name].clear_cache()
 
-    def _append(self, data: bytes) -> None:
-        """Append to the journal and fsync; on failure cut the journal back and raise."""
+    def _append(self, record: bytes) -> None:
+        """Append a record as the next numbered change and fsync; then move the mark.
+
+        On failure cut the journal back and raise: the change number is not used up.
+        """
         if self._broken:
             raise StoreWriteError(self._broken)
         start = self._journal_size
+        data = b"[%d,%b]\n" % (self._seq + 1, record)
         try:
             _write_all(self._journal_fd, data)
             os.fsync(self._journal_fd)
@@ -898,6 +1451,22 @@ class Store:
                 f"could not write to {self._journal_path()}: {_why(exc)}; the change was not stored"
             ) from exc
         self._journal_size = start + len(data)
+        self._seq += 1
+        self._write_mark()
+
+    def _write_mark(self, *, sync: bool = False) -> None:
+        """Record the last change number in the lock file (see the module docstring).
+
+        Only after the journal's fsync, so the mark is never ahead of the journal. A mark
+        that cannot be written only makes the next open less strict: the write succeeded.
+        """
+        mark = _mark_bytes(os.getpid(), _Mark(self._generation, self._seq))
+        try:
+            os.pwrite(self._lock_fd, mark, 0)
+            if sync:
+                os.fsync(self._lock_fd)
+        except OSError as exc:
+            log.warning("cannot update %s: %s", _lock_of(self._path), _why(exc))
 
     def _cut_journal(self, size: int) -> None:
         """Remove a partly written line, so a later append cannot turn it into damage."""
@@ -916,7 +1485,7 @@ class Store:
     def _flush_batch(self, lines: list[bytes]) -> None:
         data = lines[0] if len(lines) == 1 else b'["batch",[' + b",".join(lines) + b"]]"
         try:
-            self._append(data + b"\n")
+            self._append(data)
         except StoreWriteError:
             self._reload()
             raise
@@ -925,8 +1494,10 @@ class Store:
     def _reload(self) -> None:
         """Replace the in-memory state with what is on disk (after a failed batch)."""
         try:
-            loaded = self._load()
-            if loaded.generation != self._generation or loaded.schema != SCHEMA:
+            loaded = _load(self._path, _Mark(self._generation, self._seq))
+            if (loaded.generation, loaded.seq, loaded.schema) != (
+                self._generation, self._seq, SCHEMA
+            ):
                 raise StoreError("the files changed under the store")
         except StoreError as exc:
             self._broken = (
@@ -949,14 +1520,14 @@ class Store:
     # -- files --------------------------------------------------------------------------------
 
     def _journal_path(self, generation: int | None = None) -> Path:
-        g = self._generation if generation is None else generation
-        return self._dir / f"{self._path.name}.journal.{g}"
+        return _journal_of(self._path, self._generation if generation is None else generation)
 
     def _tmp_path(self) -> Path:
-        return self._dir / f"{self._path.name}.tmp"
+        return _tmp_of(self._path)
 
-    def _lock(self) -> None:
-        lock_path = self._dir / f"{self._path.name}.lock"
+    def _lock(self) -> _Mark | None:
+        """Take the lock; return the mark the last holder left in the lock file."""
+        lock_path = _lock_of(self._path)
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         except OSError as exc:
@@ -964,9 +1535,9 @@ class Store:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            holder, _ = _parse_mark(os.pread(fd, 4096, 0))
             os.close(fd)
-            by = f" by process {holder}" if holder.isdigit() else ""
+            by = f" by process {holder}" if holder is not None else ""
             raise StoreLockedError(
                 f"{self._path} is already open ({lock_path} is locked{by}); stop the other "
                 "newsdigest first"
@@ -975,10 +1546,17 @@ class Store:
             os.close(fd)
             raise StoreWriteError(f"cannot lock {lock_path}: {_why(exc)}") from exc
         self._lock_fd = fd
-        with contextlib.suppress(OSError):  # the pid is only for the message above
+        try:
+            _, previous = _parse_mark(os.pread(fd, 4096, 0))
+        except OSError:
+            previous = None
+        # Our pid (for the message above), keeping the previous mark until the files are
+        # checked: an open that refuses them must leave the evidence in place.
+        with contextlib.suppress(OSError):
             os.fchmod(fd, FILE_MODE)
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            os.pwrite(fd, _mark_bytes(os.getpid(), previous), 0)
+            os.ftruncate(fd, MARK_SIZE + 1)
+        return previous
 
     def _release(self) -> None:
         for fd in (self._journal_fd, self._lock_fd):
@@ -993,26 +1571,26 @@ class Store:
         storage = _MemoryStorage(tables)
         self._tinydb = {name: _Table(storage, name) for name in TABLES}
 
-    def _open_files(self) -> None:
+    def _open_files(self, mark: _Mark | None) -> None:
         """Load the files (creating a new store if there is none), then repair leftovers."""
         if not self._path.exists() and not self._path.is_symlink():
-            for stray in self._journals():
-                if stray[1].stat().st_size:
+            for _, stray in _journals_of(self._path):
+                if _has_changes(stray):
                     raise StoreCorruptError(
-                        stray[1], f"it has changes but the data file {self._path} is missing"
+                        stray, f"it has changes but the data file {self._path} is missing"
                     )
-            self._remove(path for _, path in self._journals())
+            self._remove(path for _, path in _journals_of(self._path))
             self._remove([self._tmp_path()])
             self._install({name: {} for name in TABLES}, _Indexes())
             self._write_generation(1)
             return
-        loaded = self._load()
+        loaded = _load(self._path, mark)
         self._install(loaded.tables, loaded.indexes)
-        self._generation = loaded.generation
+        self._generation, self._seq = loaded.generation, loaded.seq
         self._snapshot_size = len(loaded.original)
         self._remove(loaded.strays)
         if loaded.schema < SCHEMA:
-            self._backup(loaded.original, loaded.schema)
+            self._backup(loaded)
             self._write_generation(loaded.generation + 1)
             log.warning("migrated %s from schema %d to %d", self._path, loaded.schema, SCHEMA)
             return
@@ -1030,116 +1608,16 @@ class Store:
         except OSError as exc:
             raise StoreWriteError(f"cannot open {journal} for writing: {_why(exc)}") from exc
         self._journal_size = loaded.journal_good
+        # Changes in the journal may include records deleted since (gone from memory, not
+        # yet from the files): an erasure to finish at the next compaction.
+        header = loaded.journal_original.find(b"\n") + 1
+        self._erasures = int(loaded.journal_good > header)
 
-    def _journals(self) -> list[tuple[int, Path]]:
-        """The journal files next to the data file, by generation."""
-        prefix = f"{self._path.name}.journal."
-        found = []
-        for entry in os.scandir(self._dir):
-            suffix = entry.name[len(prefix) :]
-            if entry.name.startswith(prefix) and suffix.isdigit():
-                found.append((int(suffix), Path(entry.path)))
-        return sorted(found)
-
-    def _load(self) -> _Loaded:
-        """Read and check the snapshot and its journal; modify nothing."""
-        path = self._path
-        try:
-            raw = path.read_bytes()
-        except IsADirectoryError:
-            raise StoreCorruptError(path, "it is a folder, not a data file") from None
-        except OSError as exc:
-            raise StoreCorruptError(path, f"it cannot be read ({_why(exc)})") from exc
-        if not raw:
-            raise StoreCorruptError(
-                path,
-                "it is empty (0 bytes); newsdigest never writes an empty data file, so it was "
-                "cut short (a crash of an older writer?) or created by hand",
-            )
-        try:
-            data = json.loads(raw)
-        except (ValueError, RecursionError) as exc:
-            raise StoreCorruptError(path, f"it is not valid JSON ({exc})") from None
-        if not isinstance(data, dict):
-            raise StoreCorruptError(path, "it does not hold a JSON object")
-        schema, generation, tables = self._header(data)
-        journal = self._dir / f"{path.name}.journal.{generation}"
-        strays: list[Path] = []
-        for g, other in self._journals():
-            if g < generation or (g > generation and other.stat().st_size == 0):
-                strays.append(other)
-            elif g > generation:
-                raise StoreCorruptError(
-                    other,
-                    f"it is newer than the data file {path} (generation {generation}); was the "
-                    "data file replaced by an older copy?",
-                )
-        if self._tmp_path().exists():
-            strays.append(self._tmp_path())
-
-        current = schema == SCHEMA
-        if current:
-            try:
-                _check_tables(tables)
-            except _Invalid as exc:
-                raise StoreCorruptError(path, str(exc)) from None
-        good = size = 0
-        if schema >= 2:
-            try:
-                content = journal.read_bytes()
-            except FileNotFoundError:
-                raise StoreCorruptError(path, f"its journal {journal.name} is missing") from None
-            except OSError as exc:
-                raise StoreCorruptError(journal, f"it cannot be read ({_why(exc)})") from exc
-            size = len(content)
-            good = content.rfind(b"\n") + 1  # after it: a torn write, never acknowledged
-            lines = content[:good].split(b"\n")[:-1]
-            for number, line in enumerate(lines, start=1):
-                try:
-                    op = json.loads(line)
-                    _check_op(op, docs=current)
-                    _apply(tables, op, _ignore_change)
-                # An older schema's tables are checked only after migration, so a record
-                # that does not fit them can fail inside _apply.
-                except (ValueError, RecursionError, _Invalid, KeyError, TypeError) as exc:
-                    raise StoreCorruptError(
-                        journal, f"line {number} of {len(lines)} is damaged ({exc})"
-                    ) from None
-        if not current:
-            try:
-                for version in range(schema, SCHEMA):
-                    tables = MIGRATIONS[version - 1](tables)
-                _check_tables(tables)
-            except _Invalid as exc:
-                where = f" (with the changes in {journal.name})" if good else ""
-                raise StoreCorruptError(
-                    path, f"it cannot be migrated from schema {schema}: {exc}{where}"
-                ) from None
-        indexes = _build_indexes(tables)
-        return _Loaded(tables, indexes, schema, generation, raw, good, size, strays)
-
-    def _header(self, data: dict[str, Any]) -> tuple[int, int, Any]:
-        """Schema, generation and tables of a parsed data file."""
-        path = self._path
-        if "format" not in data:  # schema 1: a plain TinyDB file, tables at the top
-            if not all(isinstance(t, dict) for t in data.values()):
-                raise StoreCorruptError(path, "it is neither a newsdigest store nor a TinyDB file")
-            return 1, 0, data
-        if data["format"] != FORMAT:
-            raise StoreCorruptError(path, f"it is not a newsdigest store ({data['format']!r})")
-        schema, generation = data.get("schema"), data.get("generation")
-        if not (_is_int(schema) and _is_int(generation) and schema >= 2 and generation >= 1):
-            raise StoreCorruptError(path, "its schema or generation is missing or invalid")
-        if schema > SCHEMA:
-            raise StoreCorruptError(
-                path,
-                f"it was written by a newer newsdigest (schema {schema}; this version reads up "
-                f"to {SCHEMA}): upgrade newsdigest",
-            )
-        tables = data.get("tables")
-        if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
-            raise StoreCorruptError(path, "its 'tables' are not objects")
-        return schema, generation, tables
+    def _adopt(self, loaded: _Loaded) -> None:
+        """Hold what another store's files held (a backup), written as a new generation."""
+        self._install(loaded.tables, loaded.indexes)
+        self._seq = loaded.seq
+        self._write_generation(self._generation + 1)
 
     def _remove(self, paths: Iterable[Path]) -> None:
         for stray in paths:
@@ -1150,31 +1628,49 @@ class Store:
             if removed:
                 log.info("removed %s, a leftover of an interrupted compaction", stray)
 
-    def _backup(self, original: bytes, schema: int) -> None:
-        """Keep the bytes of a file about to be migrated, next to it."""
+    def _backup(self, loaded: _Loaded) -> None:
+        """Keep the bytes of a store about to be migrated, next to it: the snapshot, and
+        the journal (``<backup>.journal.G``) if the schema had one."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         for n in itertools.count(1):
             suffix = "" if n == 1 else f".{n}"
-            backup = self._dir / f"{self._path.name}.schema{schema}-{stamp}{suffix}.bak"
+            backup = self._dir / f"{self._path.name}.schema{loaded.schema}-{stamp}{suffix}.bak"
+            copies = [(backup, loaded.original)]
+            if loaded.schema >= 2:
+                copies.append((_journal_of(backup, loaded.generation), loaded.journal_original))
             try:
-                fd = _create(backup, os.O_EXCL)
+                self._write_new_files(copies)
             except FileExistsError:
                 continue
-            except OSError as exc:
-                raise StoreWriteError(f"cannot back up {self._path}: {_why(exc)}") from exc
-            try:
-                _write_all(fd, original)
-                os.fsync(fd)
-            except OSError as exc:
-                _unlink_quietly(backup)
-                raise StoreWriteError(f"cannot back up {self._path}: {_why(exc)}") from exc
-            finally:
-                os.close(fd)
-            log.warning("kept the schema %d original of %s as %s", schema, self._path, backup)
+            log.warning(
+                "kept the schema %d original of %s as %s", loaded.schema, self._path,
+                ", ".join(str(p) for p, _ in copies),
+            )
             return
 
+    def _write_new_files(self, files: list[tuple[Path, bytes]]) -> None:
+        """Create each file (it must not exist) with its bytes, fsync'ed; all or none."""
+        done: list[Path] = []
+        try:
+            for path, content in files:
+                fd = _create(path, os.O_EXCL)
+                done.append(path)
+                try:
+                    _write_all(fd, content)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+            _fsync_dir(self._dir)
+        except OSError as exc:
+            for path in done:
+                with contextlib.suppress(OSError):
+                    _unlink_quietly(path)
+            if isinstance(exc, FileExistsError):
+                raise
+            raise StoreWriteError(f"cannot back up {self._path}: {_why(exc)}") from exc
+
     def _write_generation(self, generation: int) -> None:
-        """Compaction: snapshot + empty journal of ``generation``, then switch to them."""
+        """Compaction: snapshot + journal (its header) of ``generation``, then switch to them."""
         if self._broken:
             raise StoreWriteError(self._broken)
         data = (
@@ -1183,15 +1679,18 @@ class Store:
                     "format": FORMAT,
                     "schema": SCHEMA,
                     "generation": generation,
+                    "seq": self._seq,
                     "tables": self._tables,
                 }
             )
             + b"\n"
         )
+        header = _header_line(generation, self._seq)
         journal, tmp = self._journal_path(generation), self._tmp_path()
         new_fd = -1
         try:
             new_fd = _create(journal, os.O_TRUNC | os.O_APPEND)
+            _write_all(new_fd, header)
             os.fsync(new_fd)
             fd = _create(tmp, os.O_TRUNC)
             try:
@@ -1214,7 +1713,7 @@ class Store:
         # From here on, a reader of the files sees the new generation: switch to it.
         old_journal, old_fd = self._journal_path(), self._journal_fd
         self._journal_fd, self._generation = new_fd, generation
-        self._journal_size, self._snapshot_size = 0, len(data)
+        self._journal_size, self._snapshot_size = len(header), len(data)
         self._compact_retry_at = 0
         self._erasures = 0
         if old_fd >= 0:
@@ -1227,8 +1726,114 @@ class Store:
                 f"({_why(exc)}); restart the bot"
             )
             raise StoreWriteError(self._broken) from exc
+        self._write_mark()
         if generation > 1:
             try:
                 _unlink_quietly(old_journal)
             except OSError as exc:  # harmless: the next open removes it
                 log.warning("cannot remove the old journal %s: %s", old_journal, _why(exc))
+
+
+# -- backups --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    """What :func:`backup` wrote."""
+
+    files: tuple[Path, ...]  # the data file and its journal, in the backup folder
+    subscribers: int
+    articles: int
+    seq: int  # the number of the last change in the copy
+
+
+def backup(path: Path, folder: Path, *, attempts: int = 50) -> BackupResult:
+    """Copy the store at ``path`` into ``folder`` as a store of its own, with the same name.
+
+    Safe while another process has the store open and writes to it: the files are read
+    without the lock, the way they are documented above (a snapshot is only ever replaced
+    by rename, a journal only appended to), and read again when a compaction replaced them
+    meanwhile. The copy holds every change acknowledged before the call, and the changes
+    up to some point after it; it is checked as strictly as an open (damage is refused,
+    nothing is repaired) and written as one compacted snapshot and its journal, fsync'ed.
+    Restoring is copying those files into place (see the README).
+
+    Raises :class:`StoreError` if there is no store at ``path`` or the folder already holds
+    one, :class:`StoreCorruptError` if the store is damaged and :class:`StoreWriteError` if
+    the copy cannot be written (then nothing is left in ``folder``).
+    """
+    source = Path(path).resolve()
+    target = Path(folder).resolve() / source.name
+    if source.is_dir():
+        raise StorePathError(_folder_message(source))
+    if not source.exists():
+        raise StoreError(f"there is no store at {source}")
+    if target.exists() or _journals_of(target) or _lock_of(target).exists():
+        raise StoreError(f"{target.parent} already holds a store: back up into a new folder")
+    loaded = _read_consistent(source, attempts)
+    try:
+        with Store.open(target) as copy:
+            copy._adopt(loaded)
+            files = (copy.path, copy._journal_path())
+    except BaseException:
+        for leftover in (target, _tmp_of(target), _lock_of(target)):
+            with contextlib.suppress(OSError):
+                _unlink_quietly(leftover)
+        for _, journal in _journals_of(target):
+            with contextlib.suppress(OSError):
+                _unlink_quietly(journal)
+        raise
+    return BackupResult(
+        files=files,
+        subscribers=len(loaded.tables[SUBSCRIBERS]),
+        articles=len(loaded.tables[ARTICLES]),
+        seq=loaded.seq,
+    )
+
+
+def _read_consistent(path: Path, attempts: int) -> _Loaded:
+    """Load a store's files that another process may be writing: a snapshot and the
+    journal that belongs to it.
+
+    The snapshot is opened, its generation read from its first bytes, and its journal
+    opened at once. From then on both are stable for the reader: a snapshot is replaced
+    by rename, never rewritten (the open file keeps the old one), and a journal is only
+    appended to, then deleted once compacted (the open file still reads it). Only when a
+    compaction lands between the two opens is there no journal to open: then again.
+    """
+    for _ in range(attempts):
+        # The mark first: it is written after the journal's fsync, so the journal read
+        # next holds at least the changes it counts.
+        mark = _read_mark(path)
+        try:
+            snapshot = path.open("rb")
+        except IsADirectoryError:
+            raise StorePathError(_folder_message(path)) from None
+        with snapshot:
+            found = _GENERATION.search(snapshot.read(256))
+            journal = None
+            if found:
+                name = _journal_of(path, int(found[1]))
+                try:
+                    journal = name.open("rb")
+                except FileNotFoundError:
+                    if _inode(path) != os.fstat(snapshot.fileno()).st_ino:
+                        continue  # compacted between the two opens
+                    raise StoreCorruptError(path, f"its journal {name.name} is missing") from None
+            with journal or contextlib.nullcontext():
+                snapshot.seek(0)
+                raw = snapshot.read()
+                content = journal.read() if journal else b""
+        return _load(path, mark, (raw, content))
+    raise StoreError(f"{path} was compacted every time it was read ({attempts} times); try again")
+
+
+# The snapshot's header comes first in the file (see _write_generation).
+_GENERATION = re.compile(rb'"generation":(\d+)')
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except FileNotFoundError:
+        return None

@@ -350,6 +350,8 @@ def _apply_subscriber_op(subscribers: dict[str, dict[str, Any]], op: list[Any]) 
 def peek_subscribers(data_file: Path) -> dict[int, Subscriber]:
     """The subscribers a store's files hold now (complete journal lines only).
 
+    (``bot.store.backup`` does the same for the whole store, with every check.)
+
     Reads the snapshot and its journal as ``bot.store`` documents them, without the lock,
     so it works while a bot has the store open: what it sees is what a SIGKILL would leave.
     """
@@ -364,8 +366,9 @@ def peek_subscribers(data_file: Path) -> dict[int, Subscriber]:
             continue
         subscribers: dict[str, dict[str, Any]] = dict(snapshot["tables"]["subscribers"])
         complete = content[: content.rfind(b"\n") + 1]
-        for line in complete.splitlines():
-            _apply_subscriber_op(subscribers, json.loads(line))
+        # Line 1 is the journal's header; then each change is [number, record].
+        for line in complete.splitlines()[1:]:
+            _apply_subscriber_op(subscribers, json.loads(line)[1])
         return {int(key): Subscriber.from_dict(doc) for key, doc in subscribers.items()}
     raise AssertionError(f"{data_file} kept changing under the reader")
 

@@ -9,6 +9,7 @@ import pytest
 
 from bot.config import ConfigError, Settings, load_settings, parse_settings
 from bot.paths import BUNDLED_CONFIG, BUNDLED_SEEDS
+from bot.timeparse import ScheduleError, parse_clock, parse_timezone
 
 MINIMAL = """
 [[topics]]
@@ -60,11 +61,11 @@ def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:
         (MINIMAL + '[[feeds]]\nurl = "https://a.example/rss"\ntopics = ["world"]\n'
          '[[feeds]]\nurl = "https://b.example/rss"\ntopics = ["world"]\n'
          '[[feeds]]\nurl = "ftp://c.example/rss"\ntopics = ["world"]\n',
-         "feeds[2].url is not an http(s) URL"),
+         "feeds[2] (ftp://c.example/rss).url is not an http(s) URL"),
         (MINIMAL + '[[feeds]]\nurl = "https://a.example/rss"\ntopics = ["sports"]\n',
-         "feeds[0].topics[0] 'sports' is not a configured topic"),
+         "feeds[0] (https://a.example/rss).topics[0] 'sports' is not a configured topic"),
         (MINIMAL + '[[feeds]]\nurl = "https://a.example/rss"\ntopics = ["world"]\n'
-         'language = "klingon"\n', "feeds[0].language"),
+         'name = "Wire"\nlanguage = "klingon"\n', "feeds[0] (Wire).language"),
         (MINIMAL + '[delivery]\ntime = "25:00"\n', "delivery.time must be a 24-hour time"),
         (MINIMAL + '[delivery]\ntimezone = "Mars/Olympus"\n', "delivery.timezone is not an IANA"),
         (MINIMAL + "[digest]\nmax_items = 0\n", "digest.max_items must be greater than zero"),
@@ -96,3 +97,168 @@ def test_defaults_without_any_table() -> None:
     assert settings.default_time == "08:00"
     assert settings.digest.max_chars == 600
     assert settings.data_file == Path("/srv/data/newsdigest.json")
+
+
+FEED_A = '[[feeds]]\nurl = "https://a.example/rss"\nname = "Wire A"\ntopics = ["world"]\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param(
+            MINIMAL + FEED_A + FEED_A.replace("Wire A", "BBC World"),
+            "config error: feeds[1] (BBC World).url https://a.example/rss is listed twice "
+            "(also feeds[0] (Wire A))",
+            id="duplicate-feed-url",
+        ),
+        pytest.param(
+            MINIMAL + FEED_A + '[[feeds]]\nurl = "HTTPS://A.EXAMPLE/rss"\ntopics = ["world"]\n',
+            "config error: feeds[1] (HTTPS://A.EXAMPLE/rss).url HTTPS://A.EXAMPLE/rss is "
+            "listed twice (also feeds[0] (Wire A))",
+            id="duplicate-feed-url-other-case",
+        ),
+        pytest.param(
+            MINIMAL + "[digest]\nmax_items = 8.5\n",
+            "config error: digest.max_items must be a whole number, not 8.5",
+            id="fractional-count",
+        ),
+        pytest.param(
+            MINIMAL + "[sources]\ningest_interval_minutes = 30.0\n",
+            "config error: sources.ingest_interval_minutes must be a whole number, not 30.0",
+            id="float-count",
+        ),
+        pytest.param(
+            MINIMAL + "[delivery]\ngrace_hours = -3\n",
+            "config error: delivery.grace_hours must be zero or more, not -3",
+            id="negative-grace",
+        ),
+        pytest.param(
+            MINIMAL + '[fetch]\nuser_agent = ""\n',
+            "config error: fetch.user_agent must not be empty",
+            id="empty-user-agent",
+        ),
+        pytest.param(
+            MINIMAL + '[fetch]\nuser_agent = "   "\n',
+            "config error: fetch.user_agent must not be empty",
+            id="blank-user-agent",
+        ),
+        pytest.param(
+            MINIMAL + '[fetch]\nuser_agent = "bot/1\\r\\nX-Injected: 1"\n',
+            "config error: fetch.user_agent must not contain control characters",
+            id="header-injection-user-agent",
+        ),
+        pytest.param(
+            MINIMAL + '[[topics]]\nname = "science"\nkeywords = []\n',
+            "config error: topics[1] (science).keywords must not be empty",
+            id="topic-without-keywords",
+        ),
+        pytest.param(
+            MINIMAL + '[[topics]]\nname = "science"\n',
+            "config error: topics[1] (science).keywords is missing",
+            id="topic-keywords-missing",
+        ),
+        pytest.param(
+            MINIMAL + FEED_A + '[[feeds]]\nurl = "https://b.example/rss"\nname = "BBC World"\n'
+            "topics = []\n",
+            "config error: feeds[1] (BBC World).topics must not be empty",
+            id="feed-without-topics",
+        ),
+        pytest.param(
+            MINIMAL + '[[feeds]]\nurl = "https://b.example/rss"\n',
+            "config error: feeds[0] (https://b.example/rss).topics is missing",
+            id="feed-topics-missing-named-by-url",
+        ),
+        pytest.param(
+            MINIMAL + '[[feeds]]\nname = "Nameless Wire"\ntopics = ["world"]\n',
+            "config error: feeds[0] (Nameless Wire).url is missing",
+            id="feed-url-missing-named-by-name",
+        ),
+        pytest.param(
+            MINIMAL + '[[feeds]]\nurl = "https://b.example/rss"\ntopics = ["world"]\nfull = 1\n',
+            "config error: feeds[0] (https://b.example/rss).full is not a known setting",
+            id="unknown-feed-key",
+        ),
+    ],
+)
+def test_silently_accepted_values_are_refused(tmp_path: Path, text: str, message: str) -> None:
+    """Values that used to load and misbehave later are refused at start, in one line
+    naming the key, and a feed by its name (or URL) as well as its position."""
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, text)
+    assert str(caught.value) == message
+    assert "\n" not in str(caught.value)
+
+
+def test_a_data_file_that_is_a_folder_has_its_own_message(tmp_path: Path) -> None:
+    """A folder given as the data file is named as such (with a file to use instead), for
+    the key in the file and for the environment override, instead of the advice for a
+    corrupt file."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    expected = f"is a folder; give the path of a file in it, such as {folder / 'newsdigest.json'}"
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, '[storage]\ndata_file = "data"\n' + MINIMAL)
+    assert str(caught.value) == f"config error: storage.data_file {folder} {expected}"
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, MINIMAL, {"NEWSDIGEST_DATA_FILE": str(folder)})
+    assert str(caught.value) == f"config error: NEWSDIGEST_DATA_FILE {folder} {expected}"
+
+
+def test_repr_of_the_settings_never_shows_the_token(tmp_path: Path) -> None:
+    """The token is read, but neither repr() nor str() of the settings contains it (they
+    end up in logs and tracebacks)."""
+    token = "123456:AAH-secret-token-value"
+    settings = _load(tmp_path, MINIMAL, {"TELEGRAM_BOT_TOKEN": token})
+    assert settings.token == token
+    assert token not in repr(settings)
+    assert token not in str(settings)
+    assert "secret" not in f"{settings!r} {settings}"
+
+
+@pytest.mark.parametrize(
+    "text", ["7.30", "7:30", "07:30", "7h30", " 7 : 30 ", "23:59", "0:00", "24:00", "7:60",
+             "7", "", "730", "7:3", "12:30pm", "seven"],
+)
+def test_delivery_time_accepts_what_time_accepts(tmp_path: Path, text: str) -> None:
+    """delivery.time and the bot's /time use one parser: the same text is accepted by
+    both (as the same time) or refused by both."""
+    config = MINIMAL + f'[delivery]\ntime = "{text}"\n'
+    try:
+        expected = parse_clock(text)
+    except ScheduleError:
+        with pytest.raises(ConfigError, match=r"^config error: delivery\.time must be a 24-hour"):
+            _load(tmp_path, config)
+    else:
+        assert _load(tmp_path, config).default_time == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["Europe/Berlin", "europe/berlin", "America/New York", "UTC", "utc", "Etc/UTC",
+             "EST5EDT", "CET", "GMT", "Japan", "Europe", "Berlin", "Mars/Olympus", "",
+             "../etc/passwd", "x" * 300],
+)
+def test_delivery_timezone_accepts_what_timezone_accepts(tmp_path: Path, text: str) -> None:
+    """delivery.timezone and the bot's /timezone use one parser: the same name is accepted
+    by both (in the same canonical spelling) or refused by both, old-style names like
+    EST5EDT included, and a folder of the tz database ("Europe") is an error, not a crash."""
+    config = MINIMAL + f'[delivery]\ntimezone = "{text}"\n'
+    try:
+        expected = parse_timezone(text)
+    except ScheduleError:
+        with pytest.raises(ConfigError, match=r"^config error: delivery\.timezone is not an IANA"):
+            _load(tmp_path, config)
+    else:
+        assert _load(tmp_path, config).default_timezone == expected
+
+
+def test_old_style_zone_is_refused_with_its_city(tmp_path: Path) -> None:
+    """EST5EDT is refused by the config and by /timezone alike, and both suggest the city
+    the tz database links it to."""
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, MINIMAL + '[delivery]\ntimezone = "EST5EDT"\n')
+    assert str(caught.value) == (
+        "config error: delivery.timezone is not an IANA time zone like Europe/Berlin: "
+        "'EST5EDT' (did you mean America/New_York?)"
+    )
+    with pytest.raises(ScheduleError, match=r"old-style zone name.*Did you mean America/New_York"):
+        parse_timezone("est5edt")

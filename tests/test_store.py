@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import resource
+import shutil
 import signal
 import stat
 import subprocess
@@ -31,7 +32,9 @@ from bot.store import (
     StoreCorruptError,
     StoreError,
     StoreLockedError,
+    StorePathError,
     StoreWriteError,
+    backup,
 )
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -441,9 +444,11 @@ def test_complete_final_line_without_newline_is_not_acknowledged(path: Path) -> 
     """A line is acknowledged only with its newline; without it, it is a torn write."""
     with Store.open(path) as store:
         store.put_subscriber(subscriber(1))
-    line = journal(path).read_bytes()
+    line = journal(path).read_bytes().splitlines()[-1]  # change 1, after the header
+    assert line.startswith(b'[1,["put","subscribers","1",')
+    complete_but_unfinished = b"[2," + line[3:].replace(b'"1"', b'"2"').replace(b":1,", b":2,")
     with journal(path).open("ab") as f:
-        f.write(line.replace(b'"1"', b'"2"').replace(b":1,", b":2,").rstrip(b"\n"))
+        f.write(complete_but_unfinished)
     with Store.open(path) as store:
         assert {s.chat_id for s in store.subscribers()} == {1}
 
@@ -496,12 +501,17 @@ def test_damaged_data_file_is_refused_and_left_unchanged(
 
 
 def test_data_file_that_is_a_folder_is_refused(path: Path) -> None:
-    """An unreadable data file (here a folder) is reported by name, not replaced."""
+    """A folder given as the data file is named as such, with a file path to use instead,
+    not with the advice for a damaged file; nothing is created next to it."""
     path.mkdir(parents=True)
-    with pytest.raises(StoreCorruptError, match="folder") as caught:
+    with pytest.raises(StorePathError) as caught:
         Store.open(path)
-    assert caught.value.path == path
+    assert str(caught.value) == (
+        f"{path} is a folder, not a data file: give the path of a file, such as "
+        f"{path / 'newsdigest.json'}"
+    )
     assert path.is_dir()
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
 
 
 def test_damaged_middle_journal_line_is_refused(path: Path) -> None:
@@ -513,7 +523,7 @@ def test_damaged_middle_journal_line_is_refused(path: Path) -> None:
     lines[1] = lines[1][:60]  # as if cut short, with more lines after it
     journal(path).write_bytes(b"\n".join(lines))
     before = folder_state(path.parent)
-    with pytest.raises(StoreCorruptError, match="line 2 of 3") as caught:
+    with pytest.raises(StoreCorruptError, match="line 2 of 4 is damaged") as caught:
         Store.open(path)
     assert caught.value.path == journal(path)
     assert str(journal(path)) in str(caught.value)
@@ -768,7 +778,8 @@ def test_compaction_keeps_everything(path: Path) -> None:
         store.increment("digests_sent", date(2025, 3, 1), by=3)
         store.delete_subscriber(4)
         store.compact()
-        assert journal(path).stat().st_size == 0
+        # Only its header: the snapshot holds all 19 changes.
+        assert journal(path).read_bytes().splitlines() == [b'["journal",2,19]']
     with Store.open(path, max_deliveries_per_chat=3) as store:
         assert [s.chat_id for s in store.subscribers()] == [0, 1, 2, 3]
         assert store.get_subscriber(3) == subscriber(3)
@@ -803,7 +814,8 @@ def generations(tmp_path: Path) -> dict[str, bytes]:
     with Store.open(path) as store:
         store.compact()
     files["snapshot2"] = path.read_bytes()
-    assert journal(path).read_bytes() == b""
+    files["journal2"] = journal(path).read_bytes()
+    assert files["journal2"] == b'["journal",2,3]\n'  # only its header: no changes
     return files
 
 
@@ -815,16 +827,20 @@ def generations(tmp_path: Path) -> dict[str, bytes]:
             id="crash-while-writing-the-new-snapshot",
         ),
         pytest.param(
+            {"newsdigest.json": "snapshot1", "journal.1": "journal1", "journal.2": ""},
+            id="crash-before-writing-the-new-journal-header",
+        ),
+        pytest.param(
             {
                 "newsdigest.json": "snapshot1",
                 "journal.1": "journal1",
-                "journal.2": "",
+                "journal.2": "journal2",
                 "tmp": "snapshot2",
             },
             id="crash-before-the-rename",
         ),
         pytest.param(
-            {"newsdigest.json": "snapshot2", "journal.1": "journal1", "journal.2": ""},
+            {"newsdigest.json": "snapshot2", "journal.1": "journal1", "journal.2": "journal2"},
             id="crash-before-deleting-the-old-journal",
         ),
     ],
@@ -876,3 +892,379 @@ def test_every_public_method_is_documented() -> None:
     assert "record_delivery" in public
     for name in public:
         assert getattr(Store, name).__doc__, name
+
+
+# -- records that parse as JSON but break the schema -------------------------------------------
+
+ADVICE = (
+    ". The file was left unchanged: restore it from a backup, or move it away to start with "
+    "an empty store."
+)
+FEED_URL = "https://f.example/rss"
+
+
+def _records(store: Store) -> None:
+    """One record of each kind, chat 12345 and article a0001 among them."""
+    store.put_subscriber(subscriber(12345))
+    store.put_article(article(1))
+    store.put_feed_state(FeedState(url=FEED_URL, failures=1))
+    store.record_delivery(12345, ["a0001"], T0)
+    store.increment("digests_sent", date(2025, 3, 1))
+
+
+BROKEN_RECORDS = [
+    pytest.param("subscribers", "12345", "times", ["99:99"],
+                 "subscriber 12345: times[0] '99:99' is not a 24-hour time", id="times"),
+    pytest.param("subscribers", "12345", "times", ["07:30", "7.30"],
+                 "subscriber 12345: times[1] '7.30' is not a 24-hour time", id="times-unpadded"),
+    pytest.param("subscribers", "12345", "created", "yesterday",
+                 "subscriber 12345: created 'yesterday' is not a date and time", id="created"),
+    pytest.param("subscribers", "12345", "last_slot", 1740816000,
+                 "subscriber 12345: last_slot 1740816000 is not a date and time", id="last-slot"),
+    pytest.param("subscribers", "12345", "timezone", "Mars/Olympus",
+                 "subscriber 12345: timezone 'Mars/Olympus' is not a time zone", id="zone"),
+    pytest.param("subscribers", "12345", "timezone", "Europe",
+                 "subscriber 12345: timezone 'Europe' is not a time zone", id="zone-folder"),
+    pytest.param("subscribers", "12345", "status", "gone",
+                 "subscriber 12345: status 'gone' is not one of active, paused, blocked",
+                 id="status"),
+    pytest.param("subscribers", "12345", "topics", "world",
+                 "subscriber 12345: topics 'world' is not a list", id="topics-not-a-list"),
+    pytest.param("subscribers", "12345", "follow", ["ok", 7],
+                 "subscriber 12345: follow[1] 7 is not text", id="follow-item"),
+    pytest.param("subscribers", "12345", "thread_id", "7",
+                 "subscriber 12345: thread_id '7' is not a whole number", id="thread-id"),
+    pytest.param("subscribers", "12345", "skip_empty", "yes",
+                 "subscriber 12345: skip_empty 'yes' is not true or false", id="skip-empty"),
+    pytest.param("subscribers", "12345", "pending_sent", -1,
+                 "subscriber 12345: pending_sent -1 is negative", id="pending-sent"),
+    pytest.param("articles", "a0001", "fetched", None,
+                 "article 'a0001': fetched None is not a date and time", id="article-fetched"),
+    pytest.param("articles", "a0001", "published", "soon",
+                 "article 'a0001': published 'soon' is not a date and time",
+                 id="article-published"),
+    pytest.param("articles", "a0001", "summary", ["One.", 2],
+                 "article 'a0001': summary[1] 2 is not text", id="article-summary"),
+    pytest.param("articles", "a0001", "title", None,
+                 "article 'a0001': title None is not text", id="article-title"),
+    pytest.param("feeds", FEED_URL, "failures", -2,
+                 f"feed {FEED_URL!r}: failures -2 is negative", id="feed-failures"),
+    pytest.param("feeds", FEED_URL, "next_attempt", "later",
+                 f"feed {FEED_URL!r}: next_attempt 'later' is not a date and time",
+                 id="feed-next-attempt"),
+    pytest.param("deliveries", "12345", "a0001", "yesterday",
+                 "delivery ledger of chat 12345: sent time of 'a0001' 'yesterday' is not a UTC "
+                 "time like 2026-01-31T08:00:00+00:00", id="delivery-sent"),
+    pytest.param("counters", "2025-03-01", "digests_sent", "3",
+                 "counters of 2025-03-01: 'digests_sent' '3' is not a whole number",
+                 id="counter"),
+]
+
+
+@pytest.mark.parametrize(("table", "key", "name", "value", "problem"), BROKEN_RECORDS)
+def test_a_broken_record_in_the_snapshot_is_refused_by_name(
+    path: Path, table: str, key: str, name: str, value: object, problem: str
+) -> None:
+    """A snapshot record that is valid JSON but not a valid record (a bad time, zone,
+    date, status, type...) stops the open with one line naming the file, the record and
+    the field, instead of a traceback later from the scheduler; no file is touched."""
+    with Store.open(path) as store:
+        _records(store)
+        store.compact()
+    data = json.loads(path.read_bytes())
+    data["tables"][table][key][name] = value
+    path.write_text(json.dumps(data))
+    before = folder_state(path.parent)
+    with pytest.raises(StoreCorruptError) as caught:
+        Store.open(path)
+    assert str(caught.value) == f"{path}: {problem}{ADVICE}"
+    assert folder_state(path.parent) == before
+
+
+@pytest.mark.parametrize(("table", "key", "name", "value", "problem"), BROKEN_RECORDS)
+def test_a_broken_record_in_the_journal_is_refused_by_name(
+    path: Path, table: str, key: str, name: str, value: object, problem: str
+) -> None:
+    """The same records are checked when they come from the journal: the error names the
+    journal, the line, the record and the field."""
+    with Store.open(path) as store:
+        _records(store)
+    lines = journal(path).read_bytes().splitlines()
+    for number, line in enumerate(lines[1:], start=2):
+        change, record = json.loads(line)
+        if record[0] == "put" and record[1:3] == [table, key]:
+            record[3][name] = value
+            lines[number - 1] = json.dumps([change, record]).encode()
+            break
+        if record[0] == "deliver" and table == "deliveries":
+            record[2] = value
+            problem = (  # the ledger's time travels as the delivery record's
+                f"delivery to chat 12345: sent time {value!r} is not a UTC time like "
+                "2026-01-31T08:00:00+00:00"
+            )
+            lines[number - 1] = json.dumps([change, record]).encode()
+            break
+    else:
+        pytest.fail(f"no journal line holds {table} {key}")
+    journal(path).write_bytes(b"\n".join(lines) + b"\n")
+    before = folder_state(path.parent)
+    with pytest.raises(StoreCorruptError) as caught:
+        Store.open(path)
+    assert str(caught.value) == f"{journal(path)}: line {number} of {len(lines)}: {problem}{ADVICE}"
+    assert "\n" not in str(caught.value)
+    assert folder_state(path.parent) == before
+
+
+# -- a journal cut at a line boundary ----------------------------------------------------------
+
+
+def _six_subscribers(path: Path) -> list[bytes]:
+    """A store with 6 subscribers, each in its own journal line; the journal's lines."""
+    with Store.open(path) as store:
+        for chat_id in range(1, 7):
+            store.put_subscriber(subscriber(chat_id))
+    lines = journal(path).read_bytes().splitlines(keepends=True)
+    assert len(lines) == 7  # the header and 6 changes
+    return lines
+
+
+def test_a_journal_truncated_to_zero_bytes_is_refused(path: Path) -> None:
+    """The issue's case: a journal emptied while the bot was stopped used to open with 0 of
+    6 subscribers and no warning. It is refused, with the lock file (the mark) and without
+    it (the missing header alone gives it away), and every refusal leaves the evidence:
+    opening again refuses again."""
+    _six_subscribers(path)
+    journal(path).write_bytes(b"")
+    for _ in range(2):
+        with pytest.raises(StoreCorruptError, match="it has no header line") as caught:
+            Store.open(path)
+        assert caught.value.path == journal(path)
+    (path.parent / f"{path.name}.lock").unlink()
+    with pytest.raises(StoreCorruptError, match="truncated to 0 bytes"):
+        Store.open(path)
+
+
+def test_a_journal_cut_to_an_earlier_line_is_refused(path: Path) -> None:
+    """A journal cut back to an earlier line boundary is valid line by line, but ends before
+    the last change the lock file's mark records: refused, naming both numbers."""
+    lines = _six_subscribers(path)
+    journal(path).write_bytes(b"".join(lines[:5]))  # the header and changes 1 to 4
+    before = folder_state(path.parent)
+    for _ in range(2):
+        with pytest.raises(StoreCorruptError) as caught:
+            Store.open(path)
+        assert caught.value.problem.startswith(
+            "it was cut short: it ends at change 4, but changes up to 6 were written "
+            f"({path.name}.lock records them; if you restored these files from a backup on "
+            f"purpose, delete {path.name}.lock with newsdigest stopped, then start again)"
+        )
+        assert folder_state(path.parent) == before
+
+
+def test_a_journal_missing_a_middle_line_is_refused(path: Path) -> None:
+    """A line removed from the middle leaves a gap in the change numbers."""
+    lines = _six_subscribers(path)
+    del lines[3]  # change 3
+    journal(path).write_bytes(b"".join(lines))
+    gap = "line 4 of 6: it holds change 4 where change 3 comes next"
+    with pytest.raises(StoreCorruptError, match=gap):
+        Store.open(path)
+
+
+def test_a_journal_from_another_generation_is_refused(path: Path) -> None:
+    """A journal whose header names another snapshot (files of two copies mixed) is refused."""
+    lines = _six_subscribers(path)
+    journal(path).write_bytes(b'["journal",1,3]\n' + b"".join(lines[1:]))
+    with pytest.raises(StoreCorruptError, match=r"line 1 is not the header of this journal"):
+        Store.open(path)
+
+
+def test_an_older_snapshot_with_its_own_journal_is_refused(
+    path: Path, generations: dict[str, bytes]
+) -> None:
+    """A store whose lock file marks generation 2 refuses a consistent pair of generation 1
+    files (an older copy put in place), until the lock file is deleted on purpose."""
+    with Store.open(path) as store:
+        store.compact()
+        store.compact()  # generation 3
+    path.write_bytes(generations["snapshot1"])
+    journal(path).unlink()
+    (path.parent / f"{path.name}.journal.1").write_bytes(generations["journal1"])
+    with pytest.raises(StoreCorruptError, match="older than the store's last write"):
+        Store.open(path)
+    (path.parent / f"{path.name}.lock").unlink()
+    with Store.open(path) as store:
+        assert store.count_subscribers() == 3
+
+
+def test_the_mark_never_runs_ahead_of_a_failed_write(path: Path) -> None:
+    """A write the disk refuses does not count: the next open finds the journal and the
+    mark agreeing, and the change number is used by the next write that works."""
+    with Store.open(path) as store:
+        store.put_subscriber(subscriber(1))
+        size = journal(path).stat().st_size
+        with file_size_limit(size + 50), pytest.raises(StoreWriteError):
+            store.put_subscriber(subscriber(2))
+    with Store.open(path) as store:
+        assert store.count_subscribers() == 1
+        store.put_subscriber(subscriber(3))
+    assert [json.loads(line)[0] for line in journal(path).read_bytes().splitlines()[1:]] == [1, 2]
+    with Store.open(path) as store:
+        assert {s.chat_id for s in store.subscribers()} == {1, 3}
+
+
+# -- folders ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077, 0o277])
+def test_missing_folders_are_created_private_whatever_the_umask(
+    tmp_path: Path, umask: int
+) -> None:
+    """Every folder the store creates on the way to its data file is mode 0700, whatever
+    the umask (0o277 would even take the owner's own write bit); a folder that already
+    existed keeps its mode."""
+    existing = tmp_path / "srv"
+    existing.mkdir(mode=0o755)
+    existing.chmod(0o755)
+    path = existing / "a" / "b" / "c" / "newsdigest.json"
+    old = os.umask(umask)
+    try:
+        with Store.open(path) as store:
+            store.put_subscriber(subscriber(1))
+    finally:
+        os.umask(old)
+    for folder in (existing / "a", existing / "a" / "b", path.parent):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o755
+
+
+# -- upgrading ---------------------------------------------------------------------------------
+
+SCHEMA2 = Path(__file__).parent / "data" / "schema2"
+
+
+def test_a_store_written_by_the_previous_version_opens_and_is_migrated(path: Path) -> None:
+    """Files written by the previous version (schema 2: no journal header, change numbers
+    or mark) open with every record, the journal's changes included, and an old-style zone
+    that version's configuration allowed; they are rewritten as schema 3 and both original
+    files are kept byte for byte as .bak files."""
+    path.parent.mkdir()
+    originals = {p.name: p.read_bytes() for p in SCHEMA2.glob("newsdigest.json*")}
+    for name, content in originals.items():
+        (path.parent / name).write_bytes(content)
+    with Store.open(path) as store:
+        assert {s.chat_id: s.timezone for s in store.subscribers()} == {
+            1000: "Europe/Berlin", 1001: "EST5EDT", 1002: "UTC", -1001234: "Asia/Tokyo"
+        }
+        assert store.get_subscriber(1002).status == PAUSED  # type: ignore[union-attr]
+        assert store.count_articles() == 4
+        assert store.delivered_ids(-1001234) == {"art9"}
+        assert store.delivered_ids(1000) == {"art0", "art1"}
+        assert store.counters(date(2026, 11, 2)) == {"digests_sent": 3}
+        store.put_subscriber(subscriber(5))
+    header = json.loads(path.read_bytes())
+    assert (header["schema"], header["generation"], header["seq"]) == (SCHEMA, 3, 0)
+    (snapshot_bak,) = path.parent.glob("newsdigest.json.schema2-*.bak")
+    (journal_bak,) = path.parent.glob("newsdigest.json.schema2-*.bak.journal.2")
+    assert snapshot_bak.read_bytes() == originals["newsdigest.json"]
+    assert journal_bak.read_bytes() == originals["newsdigest.json.journal.2"]
+    with Store.open(path) as store:
+        assert store.count_subscribers() == 5
+
+
+# -- backups -----------------------------------------------------------------------------------
+
+
+def _copy_store_files(folder: Path, to: Path) -> None:
+    """Restore as the README says: the data file and its journal, into a new place."""
+    to.mkdir(parents=True)
+    for file in folder.glob("newsdigest.json*"):
+        if not file.name.endswith(".lock"):
+            shutil.copy2(file, to / file.name)
+
+
+def test_backup_of_an_open_store_restores_every_record(tmp_path: Path, path: Path) -> None:
+    """backup() copies a store that is open (locked) and being written, a torn write at the
+    end of its journal included: restored elsewhere, the copy holds every acknowledged
+    record and not the torn one, and the original files are untouched."""
+    with Store.open(path, compact_min_bytes=1) as store:
+        for chat_id in range(40):  # compacts now and then: snapshot and journal both matter
+            store.put_subscriber(subscriber(chat_id, thread_id=chat_id))
+        store.put_article(article(1))
+        store.record_delivery(7, ["a0001"], T0)
+        store.delete_subscriber(3)
+        with journal(path).open("ab") as f:
+            f.write(b'[99,["put","subscribers","777",{"chat_id":7')
+        before = folder_state(path.parent)
+        result = backup(path, tmp_path / "backup")
+        assert folder_state(path.parent) == before
+        expected = sorted(store.subscribers(), key=lambda s: s.chat_id)
+    assert result.subscribers == 39
+    assert result.articles == 1
+    assert [p.parent for p in result.files] == [tmp_path / "backup"] * 2
+    restored = tmp_path / "restored"
+    _copy_store_files(tmp_path / "backup", restored)
+    with Store.open(restored / "newsdigest.json") as copy:
+        assert sorted(copy.subscribers(), key=lambda s: s.chat_id) == expected
+        assert copy.delivered_ids(7) == {"a0001"}
+        assert copy.get_article("a0001") == article(1)
+
+
+def test_backup_refuses_to_overwrite_and_to_copy_damage(tmp_path: Path, path: Path) -> None:
+    """A backup never replaces another store, and a damaged store is refused by name, with
+    nothing left behind in the backup folder."""
+    with Store.open(path) as store:
+        store.put_subscriber(subscriber(1))
+    backup(path, tmp_path / "b1")
+    with pytest.raises(StoreError, match="already holds a store"):
+        backup(path, tmp_path / "b1")
+    lines = journal(path).read_bytes().splitlines(keepends=True)
+    journal(path).write_bytes(lines[0])  # cut back to the header
+    with pytest.raises(StoreCorruptError, match="cut short"):
+        backup(path, tmp_path / "b2")
+    assert not (tmp_path / "b2").exists() or not list((tmp_path / "b2").iterdir())
+    with pytest.raises(StoreError, match="there is no store"):
+        backup(tmp_path / "nothing" / "newsdigest.json", tmp_path / "b3")
+
+
+BACKUP_WRITER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from bot.models import Subscriber
+    from bot.store import Store
+
+    store = Store.open(Path(sys.argv[1]))
+    for chat_id in range(100_000):
+        store.put_subscriber(Subscriber(chat_id=chat_id, topics=("world",) * 10))
+        print(chat_id, flush=True)  # only after put_subscriber returned
+        if chat_id % 2:
+            store.compact()
+    """
+)
+
+
+def test_backup_while_another_process_writes_and_compacts(tmp_path: Path, path: Path) -> None:
+    """Another process adds subscribers 0, 1, 2... and compacts after every other write, while
+    backups are taken one after another. Each backup opens, and holds exactly subscribers 0
+    to k-1 for some k no smaller than the count acknowledged before it started: a
+    consistent point in time, never a mix of two compactions."""
+    writer = subprocess.Popen(
+        [sys.executable, "-c", BACKUP_WRITER, str(path)], stdout=subprocess.PIPE, text=True
+    )
+    assert writer.stdout is not None
+    try:
+        acknowledged = -1
+        for n in range(8):
+            for _ in range(25):
+                acknowledged = int(writer.stdout.readline())
+            result = backup(path, tmp_path / f"b{n}")
+            with Store.open(result.files[0]) as copy:
+                chats = {s.chat_id for s in copy.subscribers()}
+            assert chats == set(range(len(chats)))
+            assert len(chats) > acknowledged
+            assert result.seq == len(chats)
+    finally:
+        writer.kill()
+        writer.wait()
+        writer.stdout.close()

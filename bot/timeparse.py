@@ -1,0 +1,119 @@
+"""Times of day and time zones as people write them: one parser for the bot and the config.
+
+``/time``, ``/timezone``, ``delivery.time`` and ``delivery.timezone`` all go through
+:func:`parse_clock` and :func:`parse_timezone`, so what one accepts the other accepts.
+
+- A time is a 24-hour clock time: ``7:30``, ``07:30``, ``7.30`` and ``7h30`` are all
+  "07:30" (the canonical form, the only one stored).
+- A zone is an IANA ``Area/City`` name (any letter case, spaces for underscores) or
+  ``UTC``. Old-style names without an area (``EST5EDT``, ``CET``, ``GMT``, ``Japan``...)
+  are refused with a suggestion: they are compatibility links in the tz database, and
+  several mean something other than what people expect (``EST`` never has summer
+  time, ``CET`` is not any country's legal zone).
+
+Data written by older versions may hold such a name: :func:`zone_exists` (what the store
+checks) accepts any zone the tz database can load, and :func:`zone` loads one. This
+module imports nothing from the rest of the bot, so the configuration can use it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+# How a time is stored: zero-padded 24-hour "HH:MM".
+CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_WRITTEN_CLOCK = re.compile(r"^\s*(\d{1,2})\s*[:.h]\s*(\d{2})\s*$")
+
+# The POSIX-style US zones are links to these cities in the tz database (2024b and later).
+_POSIX_STYLE = {
+    "est5edt": "America/New_York",
+    "cst6cdt": "America/Chicago",
+    "mst7mdt": "America/Denver",
+    "pst8pdt": "America/Los_Angeles",
+}
+
+
+class ScheduleError(ValueError):
+    """A delivery time or time zone the bot cannot use; the message says how to fix it."""
+
+    def __init__(self, message: str, suggestions: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.suggestions = suggestions
+
+
+def parse_clock(text: str) -> str:
+    """Accept 7:30, 07:30, 7.30 or 7h30 (24-hour clock); return "HH:MM"."""
+    match = _WRITTEN_CLOCK.match(text)
+    if not match:
+        raise ScheduleError("Use a 24-hour time like 07:30 (also 7:30 or 7.30).")
+    hour, minute = int(match[1]), int(match[2])
+    if hour > 23 or minute > 59:
+        raise ScheduleError(f"{text.strip()} is not a time of day; use 00:00 to 23:59.")
+    return f"{hour:02d}:{minute:02d}"
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    # available_timezones() walks the tz database on disk: once per process is enough.
+    return {name.lower(): name for name in available_timezones()}
+
+
+def parse_timezone(text: str) -> str:
+    """Validate an IANA zone name (case-insensitive); suggest close names when wrong."""
+    raw = text.strip().replace(" ", "_")
+    if not raw:
+        raise ScheduleError("Give a time zone like Europe/Berlin or America/New_York.")
+    exact = _zone_names().get(raw.lower())
+    if exact is not None and ("/" in exact or exact == "UTC"):
+        return exact
+    suggestions = tuple(suggest_timezones(raw))
+    hint = f" Did you mean {', '.join(suggestions)}?" if suggestions else ""
+    shown = text.strip()[:40]
+    if exact is not None:
+        raise ScheduleError(
+            f"{shown!r} is an old-style zone name; use an Area/City name like Europe/Berlin.{hint}",
+            suggestions,
+        )
+    raise ScheduleError(f"{shown!r} is not a time zone I know.{hint}", suggestions)
+
+
+def suggest_timezones(text: str, limit: int = 3) -> list[str]:
+    """Zone names close to what was typed: a matching city first, then by similarity."""
+    needle = text.strip().replace(" ", "_").lower()
+    names = _zone_names()
+    cities = {n.rsplit("/", 1)[-1].lower(): full for n, full in names.items() if "/" in n}
+    found: list[str] = []
+    if needle in _POSIX_STYLE:
+        found.append(_POSIX_STYLE[needle])
+    city = needle.rsplit("/", 1)[-1]
+    if city in cities and cities[city] not in found:
+        found.append(cities[city])
+    for match in difflib.get_close_matches(needle, list(names), n=limit, cutoff=0.6):
+        if names[match] not in found and "/" in match:
+            found.append(names[match])
+    for match in difflib.get_close_matches(city, list(cities), n=limit, cutoff=0.75):
+        if cities[match] not in found:
+            found.append(cities[match])
+    return found[:limit]
+
+
+@functools.lru_cache(maxsize=1024)
+def _load(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    # A folder of the database ("Europe") or an over-long name is an OSError.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def zone_exists(name: str) -> bool:
+    """True when the tz database can load ``name`` (old-style names included)."""
+    return _load(name) is not None
+
+
+def zone(name: str) -> ZoneInfo:
+    """The ZoneInfo for a stored zone name (UTC if the name became invalid)."""
+    return _load(name) or ZoneInfo("UTC")
