@@ -77,6 +77,7 @@ VARIANTS: dict[str, Variant] = {
     "pair-2": Variant(max_antecedents=2, note="up to two antecedents"),
     "pair-any": Variant(antecedent_rank=1000, note="antecedent taken whatever its rank"),
     "pair-top1": Variant(antecedent_rank=1, note="antecedent only if among the best 1 x count"),
+    "pair-top1.5": Variant(antecedent_rank=1.5, note="antecedent among the best 1.5 x count"),
     "pair-top3": Variant(antecedent_rank=3, note="antecedent only if among the best 3 x count"),
     "quotes-only": Variant(ignore_leaning=True, note="whole quotations, leaning ignored"),
     "leaning-only": Variant(ignore_quotes=True, note="antecedents, quotations ignored"),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from .article import Article
 from .errors import SummarizerError
-from .nlp.cohesion import leans_back, quote_groups
+from .nlp.cohesion import is_fragment, leans_back, quote_groups
 from .nlp.detect import detect_language
 from .nlp.languages import Language, get_language
 from .nlp.tokenize import split_sentences, terms
@@ -21,7 +21,7 @@ MAX_SENTENCES = 600
 # A "sentence" longer than this is a run-on table or a wall of text without periods.
 MAX_SENTENCE_CHARS = 2_000
 # A quotation spread over more sentences than this is never taken whole.
-MAX_QUOTE_SENTENCES = 3
+MAX_QUOTE_SENTENCES = 1
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class Sentence:
     # The first and last index of the sentences it must be taken with so that every
     # quotation is whole (itself alone for most sentences); None if that is impossible.
     group: tuple[int, int] | None = None
+    # Too short to be a sentence, or cut out of one: a reader cannot use it alone.
+    fragment: bool = False
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,13 @@ def prepare(article: Article, language: str | None = None) -> PreparedDocument:
             index = len(sentences) + len(kept)
             kept.append(
                 Sentence(
-                    text, index, p_index, sentence_terms, n_words, leans_back(text, lang)
+                    text,
+                    index,
+                    p_index,
+                    sentence_terms,
+                    n_words,
+                    leans_back=leans_back(text, lang),
+                    fragment=is_fragment(text, n_words),
                 )
             )
         sentences.extend(_with_quote_groups(kept))

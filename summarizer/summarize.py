@@ -88,13 +88,15 @@ def _unit(
     """The sentences to take with ``index`` so that it reads on its own, or None."""
     sentences = document.sentences
     group = sentences[index].group
-    if group is None:
+    if group is None or sentences[index].fragment:
         return None
     first, last = group
     steps = 0
     while sentences[first].leans_back and first > 0 and first - 1 not in picked:
         previous = sentences[first - 1].group
         if steps >= max_antecedents or previous is None or first - 1 not in good:
+            return None
+        if sentences[first - 1].fragment:
             return None
         first = previous[0]
         steps += 1

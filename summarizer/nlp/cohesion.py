@@ -13,6 +13,10 @@ import re
 from collections.abc import Sequence
 
 from .languages import Language
+from .tokenize import starts_lower_case
+
+# Fewer words than this is a label or a fragment, not a sentence a reader can use.
+MIN_WORDS = 4
 
 # Words that, opening a sentence, point back at something said before: personal and
 # possessive pronouns of the third person, demonstratives, and connectives that contrast
@@ -82,6 +86,11 @@ def leans_back(sentence: str, language: Language) -> bool:
             return True
     pattern = _ATTRIBUTION.get(language.name)
     return bool(pattern and pattern.search(sentence))
+
+
+def is_fragment(sentence: str, n_words: int) -> bool:
+    """A line too short to stand as a sentence, or a piece cut out of a longer one."""
+    return n_words < MIN_WORDS or starts_lower_case(sentence)
 
 
 def _role(char: str, before: str, after: str, inside: bool) -> int:
