@@ -59,7 +59,7 @@ _CREDIT_START = re.compile(
     r"|^\W*©"
     r"|^\W*\(?via\s"
     r"|^\W*(?:additional\s+)?(?:reporting|editing|writing|research|compiled|translated)"
-    r"(?:\s+and\s+\w+)?\s+by\b"
+    r"(?:\s+and\s+\w+)?\s+by\s+(?-i:[A-ZÀ-Þ])"
     r"|^\W*courtesy of\b",
     re.IGNORECASE,
 )

@@ -355,7 +355,12 @@ def parse_html(html: str, *, url: str = "", source: str = "") -> Article:
     blocks = list(_blocks(document.body))
     visible = sum(len(text) for kind, text in blocks if kind == "p")
     structured = _structured_body(items)
-    if structured and visible < _STRUCTURED_BODY_SHARE * sum(len(p) for p in structured):
+    if structured and (
+        visible < _STRUCTURED_BODY_SHARE * sum(len(p) for p in structured)
+        # The same text as one block: the structured data keeps its paragraphs.
+        or "".join("".join(text.split()) for kind, text in blocks if kind == "p")
+        == "".join("".join(p.split()) for p in structured)
+    ):
         blocks = [("p", p) for p in structured]
     body_text = " ".join(text for _, text in blocks)[:3000]
     title = _title(tree, items, document, body_text, url)

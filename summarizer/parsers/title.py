@@ -58,8 +58,14 @@ def _is_site(part: str, site_names: Sequence[str]) -> bool:
     return False
 
 
+_LEADING_LABEL = re.compile(r"^(.{2,40}?):\s+")
+
+
 def strip_site_name(title: str, site_names: Sequence[str]) -> str:
     """The title without the site's name (and what follows it) at either end."""
+    label = _LEADING_LABEL.match(title)
+    if label and _is_site(label.group(1), site_names):
+        title = title[label.end() :]
     pieces = _SEPARATOR.split(title)
     separators = _SEPARATOR.findall(title)
     if len(pieces) < 2:
@@ -99,12 +105,23 @@ def _plausible(title: str, body: str) -> bool:
     return any(len(w) >= 4 and w in body_words for w in words)
 
 
-def _separated(inner: str, outer: str) -> bool:
-    """``outer`` is ``inner`` with more parts attached by separators, at either end."""
-    if not outer.startswith(inner) and not outer.endswith(inner):
-        return False
-    rest = outer[len(inner) :] if outer.startswith(inner) else outer[: -len(inner)]
-    return bool(re.fullmatch(r"\s*[|–—»«·•/:-]+\s*.*|.*\s*[|–—»«·•/:-]+\s*", rest))
+def _separated(inner: str, outer: str, *, either_end: bool = True) -> bool:
+    """``outer`` is ``inner`` with more parts attached by separators (after it, or with
+    ``either_end`` also before it)."""
+    if outer.startswith(inner):
+        return bool(re.fullmatch(r"\s*[|–—»«·•/:-]+\s.*", outer[len(inner) :]))
+    if either_end and outer.endswith(inner):
+        return bool(re.fullmatch(r".*\s[|–—»«·•/:-]+\s*", outer[: -len(inner)]))
+    return False
+
+
+def _first_piece(title: str) -> str:
+    return _SEPARATOR.split(title)[0].strip()
+
+
+def _shared_words(text: str, body: str) -> int:
+    body_words = _words(body)
+    return sum(1 for w in _words(text) if len(w) >= 4 and w in body_words)
 
 
 def choose_title(sources: TitleSources) -> str:
@@ -118,18 +135,18 @@ def choose_title(sources: TitleSources) -> str:
     metadata = [m for m in (" ".join(m.split()) for m in sources.metadata) if m]
     stripped = [strip_site_name(m, sources.site_names) for m in metadata]
     keys = {_key(m) for m in metadata} | {_key(m) for m in stripped}
-    # An <h1> that a metadata title repeats, alone or with the site's name attached.
+    # An <h1> that a metadata title repeats, alone or with more parts after it (a
+    # heading that only ends a title is usually the site's name).
     for heading in headings:
         key = _key(heading)
-        if key in keys or any(_separated(key, _key(m)) for m in metadata):
+        if key in keys or any(_separated(key, _key(m), either_end=False) for m in metadata):
             return heading
     # A metadata title cut short ("Headline" for "Headline Worldwide").
+    shorts = {_key(t) for t in stripped} | {_key(_first_piece(m)) for m in metadata}
     for heading in headings:
         key = _key(heading)
-        for title in stripped:
-            short = _key(title)
-            if len(short.split()) >= 3 and key.startswith(short):
-                return heading
+        if any(len(short.split()) >= 3 and key.startswith(short) for short in shorts):
+            return heading
     # A metadata title that an <h1> carries with a section or a kicker around it.
     for title in stripped:
         if any(_separated(_key(title), _key(h)) for h in headings):
@@ -140,7 +157,7 @@ def choose_title(sources: TitleSources) -> str:
     for title in stripped:
         if _plausible(title, sources.body):
             return title
-    for heading in headings:
-        if _plausible(heading, sources.body):
-            return heading
+    plausible = [h for h in headings if _plausible(h, sources.body)]
+    if plausible:
+        return max(plausible, key=lambda h: _shared_words(h, sources.body))
     return ""
