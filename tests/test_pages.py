@@ -52,7 +52,11 @@ def test_plain_text_mentioning_a_tag_stays_plain_text() -> None:
             "Council votes to rebuild pier",
         ),
         # A CMS's name as the <title>, the headline only in the <h1>.
-        ("<title>pressworks</title>", "Council votes to rebuild pier", "Council votes to rebuild pier"),
+        (
+            "<title>pressworks</title>",
+            "Council votes to rebuild pier",
+            "Council votes to rebuild pier",
+        ),
         # The <title> is cut short; the <h1> has the whole headline.
         (
             "<title>Council votes to rebuild | Coast Times</title>",

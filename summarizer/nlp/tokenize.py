@@ -39,7 +39,8 @@ _ADDRESS = re.compile(r"https?://|www\.|@|/")
 # A sentence does not start with a lower-case word, unless it is a name written so
 # ("eBay", "iPhone") or a particle before a name ("de Gaulle", "von der Leyen").
 _CAMEL = re.compile(r"[^\W\d_]*[a-zß-ÿ][A-ZÀ-ÖØ-Þ]")
-_PARTICLES = frozenset("de del della der den van von da das dos du di la le al el bin ibn ter zu".split())
+_PARTICLE_WORDS = "de del della der den van von da das dos du di la le al el bin ibn ter zu"
+_PARTICLES = frozenset(_PARTICLE_WORDS.split())
 # Words that start a new sentence after an abbreviation that can also end one.
 _SENTENCE_STARTERS = (
     "The|A|An|He|She|It|They|We|I|You|His|Her|Its|Their|Our|This|That|These|Those|There|"

@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 
 # Month and weekday names (English, German, French, Spanish, Italian, Dutch).
-_CALENDAR = frozenset(
-    """
+_CALENDAR_NAMES = """
     january february march april may june july august september october november december
     jan feb mar apr jun jul aug sep sept oct nov dec
     januar jänner februar märz april mai juni juli oktober dezember
@@ -24,18 +23,17 @@ _CALENDAR = frozenset(
     monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur
     thurs fri sat sun montag dienstag mittwoch donnerstag freitag samstag sonntag
     lundi mardi mercredi jeudi vendredi samedi dimanche
-    """.split()
-)
+"""
+_CALENDAR = frozenset(_CALENDAR_NAMES.split())
 # Words that only ever surround a date or a time ("Updated", "Uhr", "ago", "Lesezeit").
-_DATE_WORDS = _CALENDAR | frozenset(
-    """
+_DATE_FILLERS = """
     published updated posted modified last edited date datum stand veröffentlicht
     aktualisiert zuletzt publié publiée mis à jour le la du de am um an at on the of et
     and und uhr h am pm a.m. p.m. a.m p.m hours hour hrs minutes minute mins min ago
     vor stunden stunde minuten read reading lesezeit lecture time today heute yesterday
     gestern hier aujourd'hui since seit
-    """.split()
-)
+"""
+_DATE_WORDS = _CALENDAR | frozenset(_DATE_FILLERS.split())
 _DATE_TOKEN = re.compile(
     r"\d{1,4}(?:st|nd|rd|th|er|e|\.)?|\d{1,2}[:.h]\d{2}(?:[:.]\d{2})?(?:am|pm|h)?"
     r"|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}|[A-Z]{2,4}|\d+/\d+"
