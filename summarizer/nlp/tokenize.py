@@ -131,7 +131,7 @@ def split_sentences(text: str, language: Language) -> list[str]:
         # Thai marks sentence ends with a space; a longer gap is a safer cut.
         return [s.strip() for s in re.split(r"\s{2,}|(?<=[.!?])\s+", text) if s.strip()]
     chunks = _punkt(language.name).tokenize(text)
-    return list(_repair(chunks))
+    return _join_lower_case_starts(list(_repair(chunks)), text)
 
 
 def _repair(chunks: list[str]) -> Iterator[str]:
@@ -149,7 +149,6 @@ def _repair(chunks: list[str]) -> Iterator[str]:
         for piece in _unglue(part)
         if piece.strip()
     ]
-    parts = _join_lower_case_starts(parts)
     # An opening quote left at the end of a sentence belongs to the next one
     # ("… 1 200 spectateurs. «" + "Je dédie ce prix…").
     for i in range(len(parts) - 1):
@@ -187,15 +186,25 @@ def starts_lower_case(text: str) -> bool:
     return not (first.casefold() in _PARTICLES and rest[:1].isupper())
 
 
-def _join_lower_case_starts(parts: list[str]) -> list[str]:
+def _join_lower_case_starts(parts: list[str], text: str) -> list[str]:
     """Undo a break before a lower-case word: the terminator was inside the sentence
-    ("Choir! Choir! Choir! (previously) are...", an unknown abbreviation)."""
+    ("Choir! Choir! Choir! (previously) are...", an unknown abbreviation). The joined
+    sentence is the text's own span, so it stays verbatim."""
     out: list[str] = []
+    spans: list[tuple[int, int] | None] = []
+    cursor = 0
     for part in parts:
-        if out and starts_lower_case(part):
-            out[-1] = f"{out[-1]} {part}"
+        position = text.find(part, cursor)
+        span = None if position < 0 else (position, position + len(part))
+        if span is not None:
+            cursor = span[1]
+        previous = spans[-1] if spans else None
+        if previous is not None and span is not None and starts_lower_case(part):
+            spans[-1] = (previous[0], span[1])
+            out[-1] = text[previous[0] : span[1]]
         else:
             out.append(part)
+            spans.append(span)
     return out
 
 
