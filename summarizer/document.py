@@ -6,10 +6,11 @@ time whatever method runs, and the limits that keep huge inputs bounded live her
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .article import Article
 from .errors import SummarizerError
+from .nlp.cohesion import is_fragment, leans_back, quote_groups
 from .nlp.detect import detect_language
 from .nlp.languages import Language, get_language
 from .nlp.tokenize import split_sentences, terms
@@ -19,6 +20,8 @@ MAX_INPUT_CHARS = 200_000
 MAX_SENTENCES = 600
 # A "sentence" longer than this is a run-on table or a wall of text without periods.
 MAX_SENTENCE_CHARS = 2_000
+# A quotation spread over more sentences than this is never taken whole.
+MAX_QUOTE_SENTENCES = 1
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,14 @@ class Sentence:
     paragraph: int
     terms: tuple[str, ...]
     n_words: int
+    # Opens with a pronoun or connective, or quotes a bare pronoun: it needs the sentence
+    # before it to be understood.
+    leans_back: bool = False
+    # The first and last index of the sentences it must be taken with so that every
+    # quotation is whole (itself alone for most sentences); None if that is impossible.
+    group: tuple[int, int] | None = None
+    # Too short to be a sentence, or cut out of one: a reader cannot use it alone.
+    fragment: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,20 @@ def resolve_language(article: Article, language: str | None = None) -> Language:
     return get_language(detect_language(f"{article.title}\n{article.text[:20_000]}"))
 
 
+def _with_quote_groups(paragraph: list[Sentence]) -> list[Sentence]:
+    """The sentences of one paragraph with the span of their quotation group."""
+    starts = quote_groups([s.text for s in paragraph], MAX_QUOTE_SENTENCES)
+    ends: dict[int, int] = {}
+    for position, start in enumerate(starts):
+        if start is not None:
+            ends[start] = position
+    offset = paragraph[0].index if paragraph else 0
+    return [
+        replace(s, group=None if start is None else (offset + start, offset + ends[start]))
+        for s, start in zip(paragraph, starts, strict=True)
+    ]
+
+
 def prepare(article: Article, language: str | None = None) -> PreparedDocument:
     """Split, tokenize and stem an article; raise ``SummarizerError`` if nothing is left."""
     lang = resolve_language(article, language)
@@ -72,8 +97,9 @@ def prepare(article: Article, language: str | None = None) -> PreparedDocument:
             paragraph = paragraph[:budget]
             truncated = True
         budget -= len(paragraph)
+        kept: list[Sentence] = []
         for text in split_sentences(paragraph, lang):
-            if len(sentences) >= MAX_SENTENCES:
+            if len(sentences) + len(kept) >= MAX_SENTENCES:
                 truncated = True
                 break
             if len(text) > MAX_SENTENCE_CHARS:
@@ -82,7 +108,19 @@ def prepare(article: Article, language: str | None = None) -> PreparedDocument:
             if not sentence_terms:
                 continue
             n_words = len(text.split())
-            sentences.append(Sentence(text, len(sentences), p_index, sentence_terms, n_words))
+            index = len(sentences) + len(kept)
+            kept.append(
+                Sentence(
+                    text,
+                    index,
+                    p_index,
+                    sentence_terms,
+                    n_words,
+                    leans_back=leans_back(text, lang),
+                    fragment=is_fragment(text, n_words),
+                )
+            )
+        sentences.extend(_with_quote_groups(kept))
     if not sentences:
         if not article.text.strip():
             raise SummarizerError("nothing to summarize: the text is empty")

@@ -56,6 +56,11 @@ class NewsRankParams:
     length_power: float = 0.25
     # MMR: salience minus redundancy times the highest similarity to a picked sentence.
     redundancy: float = 0.3
+    # Multiplies a sentence that leans on the one before it (a pronoun or connective
+    # opening it) by (1 - lean_penalty), and one whose quotation cannot be taken whole by
+    # (1 - split_quote_penalty): the selection would have to skip them or pair them.
+    lean_penalty: float = 0.0
+    split_quote_penalty: float = 0.0
 
 
 DEFAULT_PARAMS = NewsRankParams()
@@ -155,6 +160,10 @@ def _salience(
     salience = centrality + params.paragraph_weight * topic_sentence + params.position_weight * lead
     quoted = np.array([s.text[:1] in _OPENING_QUOTES for s in document.sentences])
     salience = salience * np.where(quoted, 1.0 - params.quote_penalty, 1.0)
+    leaning = np.array([s.leans_back and s.index > 0 for s in document.sentences])
+    salience = salience * np.where(leaning, 1.0 - params.lean_penalty, 1.0)
+    split = np.array([s.group is None or s.group[0] != s.group[1] for s in document.sentences])
+    salience = salience * np.where(split, 1.0 - params.split_quote_penalty, 1.0)
     words = np.array([s.n_words for s in document.sentences], dtype=float)
     relative = words / max(1.0, float(words.mean()))
     return np.asarray(salience * relative**params.length_power)

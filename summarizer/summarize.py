@@ -12,6 +12,10 @@ from .methods import Method, get_method
 DEFAULT_SENTENCES = 3
 # A digest item should stay around 400-600 characters.
 DEFAULT_MAX_CHARS = 600
+# How far back the selection reaches for the sentence a pronoun or connective points to.
+MAX_ANTECEDENTS = 1
+# ... and only takes it along when it ranks among the best ANTECEDENT_RANK x count.
+ANTECEDENT_RANK = 2.0
 _ELLIPSIS = "…"
 
 
@@ -31,13 +35,36 @@ class Summary:
 
 
 def select(
-    document: PreparedDocument, ranking: list[int], count: int, max_chars: int | None
+    document: PreparedDocument,
+    ranking: list[int],
+    count: int,
+    max_chars: int | None,
+    *,
+    readable: bool = True,
+    max_antecedents: int = MAX_ANTECEDENTS,
+    antecedent_rank: float = ANTECEDENT_RANK,
 ) -> list[int]:
     """Take ranked sentences while they fit the count and the character budget.
 
     A sentence that would overflow the budget is skipped in favour of a shorter, lower
-    ranked one. Returns indices in source order.
+    ranked one. When ``readable``, every sentence is also taken with what it needs to be
+    understood on its own: the rest of a quotation it shares with its neighbours, and the
+    sentence before it when it opens with a pronoun or a connective (up to
+    ``max_antecedents`` sentences back). A sentence whose needs do not fit is left for the
+    next-ranked one; sentences are never changed. Returns indices in source order.
     """
+    if readable:
+        # An antecedent is only worth a place when it ranks near the top itself.
+        limit = int(antecedent_rank * count)
+        picked = _select_readable(document, ranking, count, max_chars, max_antecedents, limit)
+        if picked:
+            return picked
+    return _select_plain(document, ranking, count, max_chars)
+
+
+def _select_plain(
+    document: PreparedDocument, ranking: list[int], count: int, max_chars: int | None
+) -> list[int]:
     picked: list[int] = []
     used = 0
     for index in ranking:
@@ -48,6 +75,68 @@ def select(
             continue
         picked.append(index)
         used += length
+    return sorted(picked)
+
+
+def _unit(
+    document: PreparedDocument,
+    index: int,
+    picked: set[int],
+    max_antecedents: int,
+    good: set[int],
+) -> range | None:
+    """The sentences to take with ``index`` so that it reads on its own, or None."""
+    sentences = document.sentences
+    group = sentences[index].group
+    if group is None or sentences[index].fragment:
+        return None
+    first, last = group
+    steps = 0
+    while sentences[first].leans_back and first > 0 and first - 1 not in picked:
+        previous = sentences[first - 1].group
+        if steps >= max_antecedents or previous is None or first - 1 not in good:
+            return None
+        if sentences[first - 1].fragment:
+            return None
+        first = previous[0]
+        steps += 1
+    return range(first, last + 1)
+
+
+def _select_readable(
+    document: PreparedDocument,
+    ranking: list[int],
+    count: int,
+    max_chars: int | None,
+    max_antecedents: int,
+    antecedent_limit: int,
+) -> list[int]:
+    good = set(ranking[:antecedent_limit])
+    picked: set[int] = set()
+    seen_texts: set[str] = set()
+    used = 0
+    # After each pick, start again from the best-ranked sentence: a sentence left out
+    # because its antecedent was missing may now have it.
+    while len(picked) < count:
+        for index in ranking:
+            if index in picked:
+                continue
+            unit = _unit(document, index, picked, max_antecedents, good)
+            if unit is None:
+                continue
+            new = [i for i in unit if i not in picked]
+            texts = [document.sentences[i].text for i in new]
+            if len(picked) + len(new) > count or seen_texts.intersection(texts):
+                continue
+            length = sum(len(t) for t in texts) + len(texts) - (0 if picked else 1)
+            if max_chars is not None and used + length > max_chars:
+                continue
+            picked.update(new)
+            seen_texts.update(texts)
+            used += length
+            break
+        else:
+            break
     return sorted(picked)
 
 

@@ -32,6 +32,15 @@ _THAI_RUN = re.compile(r"[\u0e00-\u0e7f]+")
 # A chunk ending in a lone capital and a period is an initial, not a sentence end.
 _ENDS_WITH_INITIAL = re.compile(r"(?:^|[\s(\"“])[A-ZÀ-ÖØ-Þ]\.$")
 _TRAILING_OPEN_QUOTE = re.compile(r"\s+[«„“‘]\s*$")
+# Two sentences glued without a space ("smart?Before", "Euro.Verkauft"): a word of two
+# lower-case letters or more, a terminator, a capitalized word.
+_GLUED = re.compile(r"(?<=[^\W\d_A-ZÀ-ÖØ-Þ]{2}[.!?])(?=[A-ZÀ-ÖØ-Þ][^\W\d_A-ZÀ-ÖØ-Þ])")
+_ADDRESS = re.compile(r"https?://|www\.|@|/")
+# A sentence does not start with a lower-case word, unless it is a name written so
+# ("eBay", "iPhone") or a particle before a name ("de Gaulle", "von der Leyen").
+_CAMEL = re.compile(r"[^\W\d_]*[a-zß-ÿ][A-ZÀ-ÖØ-Þ]")
+_PARTICLE_WORDS = "de del della der den van von da das dos du di la le al el bin ibn ter zu"
+_PARTICLES = frozenset(_PARTICLE_WORDS.split())
 # Words that start a new sentence after an abbreviation that can also end one.
 _SENTENCE_STARTERS = (
     "The|A|An|He|She|It|They|We|I|You|His|Her|Its|Their|Our|This|That|These|Those|There|"
@@ -122,7 +131,7 @@ def split_sentences(text: str, language: Language) -> list[str]:
         # Thai marks sentence ends with a space; a longer gap is a safer cut.
         return [s.strip() for s in re.split(r"\s{2,}|(?<=[.!?])\s+", text) if s.strip()]
     chunks = _punkt(language.name).tokenize(text)
-    return list(_repair(chunks))
+    return _join_lower_case_starts(list(_repair(chunks)), text)
 
 
 def _repair(chunks: list[str]) -> Iterator[str]:
@@ -134,10 +143,11 @@ def _repair(chunks: list[str]) -> Iterator[str]:
         else:
             merged.append(chunk)
     parts = [
-        part.strip()
+        piece.strip()
         for sentence in merged
         for part in _END_ABBREVIATION.sub("\\1\0", sentence).split("\0")
-        if part.strip()
+        for piece in _unglue(part)
+        if piece.strip()
     ]
     # An opening quote left at the end of a sentence belongs to the next one
     # ("… 1 200 spectateurs. «" + "Je dédie ce prix…").
@@ -147,6 +157,55 @@ def _repair(chunks: list[str]) -> Iterator[str]:
             parts[i + 1] = f"{match.group().strip()} {parts[i + 1]}"
             parts[i] = parts[i][: match.start()].rstrip()
     yield from (p for p in parts if p)
+
+
+def _unglue(text: str) -> list[str]:
+    """Split sentences that the page glued together without a space."""
+    pieces: list[str] = []
+    start = 0
+    for match in _GLUED.finditer(text):
+        left = text.rfind(" ", 0, match.start()) + 1
+        right = text.find(" ", match.start())
+        token = text[left : right if right >= 0 else len(text)]
+        if _ADDRESS.search(token):
+            continue  # a web or e-mail address
+        pieces.append(text[start : match.start()])
+        start = match.start()
+    pieces.append(text[start:])
+    return pieces
+
+
+def starts_lower_case(text: str) -> bool:
+    """True when a sentence opens with a lower-case word that is not a name."""
+    stripped = text.lstrip(" \"'“”„‘’«»‹›([{¿¡")
+    if not stripped[:1].islower():
+        return False
+    first, _, rest = stripped.partition(" ")
+    if _CAMEL.match(first):
+        return False
+    return not (first.casefold() in _PARTICLES and rest[:1].isupper())
+
+
+def _join_lower_case_starts(parts: list[str], text: str) -> list[str]:
+    """Undo a break before a lower-case word: the terminator was inside the sentence
+    ("Choir! Choir! Choir! (previously) are...", an unknown abbreviation). The joined
+    sentence is the text's own span, so it stays verbatim."""
+    out: list[str] = []
+    spans: list[tuple[int, int] | None] = []
+    cursor = 0
+    for part in parts:
+        position = text.find(part, cursor)
+        span = None if position < 0 else (position, position + len(part))
+        if span is not None:
+            cursor = span[1]
+        previous = spans[-1] if spans else None
+        if previous is not None and span is not None and starts_lower_case(part):
+            spans[-1] = (previous[0], span[1])
+            out[-1] = text[previous[0] : span[1]]
+        else:
+            out.append(part)
+            spans.append(span)
+    return out
 
 
 def words(sentence: str, language: Language) -> list[str]:

@@ -13,11 +13,30 @@ from .plain import parse_plain
 from .seed import looks_like_seed, parse_seed
 
 _HTML_START = re.compile(r"^\s*(?:<!doctype html|<html|<head|<body|<article|<\?xml)", re.I)
+# A page's own frame, wherever it starts: a saved page may open with a long comment,
+# a script, a byte-order mark or stray text before its first tag.
+_HTML_FRAME = re.compile(r"<(?:!doctype\s+html|html|head|body)\b[^>]*>", re.I)
+_HTML_TAG = re.compile(
+    r"</?(?:p|div|span|a|br|h[1-6]|article|section|main|meta|title|script|style|li|ul|img)"
+    r"\b[^<>]*>",
+    re.I,
+)
+# Markup this dense is a page (or a fragment of one), not prose that mentions a tag.
+_MIN_TAGS = 8
+_SNIFF_CHARS = 200_000
+
+
+def looks_like_html(text: str) -> bool:
+    """True when the text is a web page, even when its tags start deep inside."""
+    if _HTML_START.match(text[:1000]):
+        return True
+    sample = text[:_SNIFF_CHARS]
+    return bool(_HTML_FRAME.search(sample)) or len(_HTML_TAG.findall(sample)) >= _MIN_TAGS
 
 
 def parse_text(text: str, *, source: str = "", url: str = "") -> Article:
     """Parse a text that may be HTML, a seed article or plain text."""
-    if _HTML_START.match(text[:1000]):
+    if looks_like_html(text):
         return parse_html(text, url=url, source=source)
     if looks_like_seed(text):
         return parse_seed(text, source=source, url=url)

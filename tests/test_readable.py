@@ -1,0 +1,139 @@
+"""Readable summaries: no dangling pronouns, no quotation cut in half, no fragments."""
+
+from __future__ import annotations
+
+import pytest
+
+from summarizer import Article, prepare, summarize
+from summarizer.nlp.cohesion import leans_back, quote_groups, quote_steps
+from summarizer.nlp.languages import get_language
+from summarizer.nlp.tokenize import split_sentences
+from summarizer.summarize import select
+
+EN = get_language("en")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "language", "expected"),
+    [
+        ("He said the pier would reopen in May.", "en", True),
+        ("It's not clear when the pier will reopen.", "en", True),
+        ('"It will reopen in May," she said.', "en", True),
+        ("But the council disagreed with the plan.", "en", True),
+        ("The council said the pier would reopen in May.", "en", False),
+        ("Hewlett said the pier would reopen in May.", "en", False),
+        ("Er sagte, die Mole werde im Mai wieder geöffnet.", "de", True),
+        ("„Wir öffnen im Mai“, sagte er.", "de", True),
+        ("Der Rat stimmte am Montag zu.", "de", False),
+        ("Il a annoncé la réouverture en mai.", "fr", True),
+        ("« Nous rouvrirons en mai », a-t-elle déclaré.", "fr", True),
+        ("Le conseil a voté lundi.", "fr", False),
+    ],
+)
+def test_leans_back(sentence: str, language: str, expected: bool) -> None:
+    """Pronoun and connective openers and bare-pronoun attributions need the sentence before."""
+    assert leans_back(sentence, get_language(language)) is expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "steps"),
+    [
+        ('He said "yes" and left.', (0, 0)),
+        ("„Ja“, sagte er.", (0, 0)),
+        ("« Oui », dit-il.", (0, 0)),
+        ("»Ja«, sagte er.", (0, 0)),
+        ('"We will rebuild it.', (0, 1)),
+        ('It will take a year," he said.', (-1, -1)),
+        ("“Opened but never closed.", (0, 1)),
+    ],
+)
+def test_quote_steps(sentence: str, steps: tuple[int, int]) -> None:
+    """Opening and closing marks are told apart by their neighbours, in every style."""
+    assert quote_steps(sentence) == steps
+
+
+def test_quote_groups_pair_the_sentences_of_one_quotation() -> None:
+    """A quotation over two sentences is one group; an unclosed one is no group."""
+    sentences = ['"We will rebuild it.', 'It will take a year," he said.', "The vote was close."]
+    assert quote_groups(sentences, 3) == [0, 0, 2]
+    assert quote_groups(sentences, 1) == [None, None, 2]
+    assert quote_groups(['"Never closed.', "Plain sentence here."], 3) == [None, 1]
+
+
+ARTICLE = Article(
+    title="Pier",
+    paragraphs=(
+        "The harbour council voted on Monday to rebuild the old pier at a cost of four million.",
+        "Maria Lopez, the harbour master, has campaigned for the pier for ten years. "
+        "She said the pier would bring the fishing fleet and the ferries back to the town "
+        "centre, and with them the pier shops, the pier market and the pier festival.",
+        '"The pier is the heart of the town. '
+        'Without the pier there is no town," said Tom Reed, the pier trust chairman.',
+        "Work on the pier starts in spring and the pier should open again next summer.",
+    ),
+)
+
+
+def test_a_pronoun_sentence_comes_with_its_antecedent_or_not_at_all() -> None:
+    """Regression: 'She said...' without the sentence that says who she is."""
+    document = prepare(ARTICLE)
+    she = next(s.index for s in document.sentences if s.text.startswith("She said"))
+    for count in (1, 2, 3):
+        picked = select(document, [she, *range(len(document))], count, None)
+        if she in picked:
+            assert she - 1 in picked
+    plain = select(document, [she, *range(len(document))], 1, None, readable=False)
+    assert plain == [she]
+
+
+def test_a_quotation_is_never_cut_in_half() -> None:
+    """Regression: a quote opened in one sentence and closed in the next, half taken."""
+    document = prepare(ARTICLE)
+    halves = [s.index for s in document.sentences if s.text.count('"') == 1]
+    assert len(halves) == 2
+    for count in (1, 2, 3):
+        picked = select(document, [*halves, *range(len(document))], count, None)
+        assert not set(halves) & set(picked)
+
+
+def test_summary_sentences_are_verbatim_and_readable() -> None:
+    """The summary copies sentences verbatim and none of them dangles or splits a quote."""
+    summary = summarize(ARTICLE, sentences=3, max_chars=None)
+    texts = [s.text for s in prepare(ARTICLE).sentences]
+    assert all(s in texts for s in summary.sentences)
+    picked = sorted(texts.index(s) for s in summary.sentences)
+    for index in picked:
+        if index and leans_back(texts[index], EN):
+            assert index - 1 in picked
+    assert all(s.count('"') % 2 == 0 for s in summary.sentences)
+
+
+def test_fragments_and_lower_case_pieces_are_not_picked() -> None:
+    """A three-word line or a piece starting in lower case is never a summary sentence."""
+    article = Article(
+        title="Pier",
+        paragraphs=(
+            "Pier news today.",
+            "The harbour council voted on Monday to rebuild the old pier.",
+            "Work starts in spring and should be finished by next summer.",
+        ),
+    )
+    document = prepare(article)
+    picked = select(document, [0, 1, 2], 2, None)
+    assert 0 not in picked
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Is it smart?Before the vote, they met.", ["Is it smart?", "Before the vote, they met."]),
+        ("See www.example.com/a.Html for more.", ["See www.example.com/a.Html for more."]),
+        ("Node.JS runs it.", ["Node.JS runs it."]),
+        ("iPhone sales rose. de Gaulle spoke.", ["iPhone sales rose.", "de Gaulle spoke."]),
+        ("Yahoo! shares rose today.", ["Yahoo! shares rose today."]),
+    ],
+)
+def test_glued_and_falsely_split_sentences(text: str, expected: list[str]) -> None:
+    """Sentences glued without a space are split; a break before a lower-case word is not
+    a sentence end."""
+    assert split_sentences(text, EN) == expected
