@@ -28,7 +28,7 @@ from . import handlers as h
 from .config import Settings
 from .context import BotData, NewsContext, RateLimits, Services
 from .delivery import Deliverer
-from .fetch import new_client
+from .fetch import FetchLimits, new_client
 from .ingest import SEEDS_SOURCE, Ingester
 from .runtime import DigestService, Dispatcher
 from .service import Subscriptions
@@ -81,7 +81,7 @@ def build_services(settings: Settings, store: Store, options: Options) -> Servic
         digests=digests,
         dispatcher=dispatcher,
         ingester=Ingester(settings, store, clock=clock),
-        summaries=SummaryService(summarizer, settings.fetch.link_limits(), executor),
+        summaries=SummaryService(summarizer, FetchLimits.for_links(settings.fetch), executor),
         executor=executor,
         rate_limits=RateLimits(options.rates),
     )

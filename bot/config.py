@@ -8,10 +8,11 @@ relative to the file's own folder.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,14 +20,27 @@ from urllib.parse import urlsplit
 
 from summarizer.nlp.languages import GENERIC, normalize_language
 
-from .fetch import FetchLimits
-from .netguard import parse_networks
 from .timeparse import ScheduleError, parse_clock, parse_timezone
 
 TOPIC_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 # Telegram's ceiling with paid broadcasts; 30 without them.
 MAX_MESSAGES_PER_SECOND = 1000
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+DEFAULT_USER_AGENT = "newsdigest/0.1 (self-hosted news digest bot)"
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(specs: Iterable[str]) -> tuple[IPNetwork, ...]:
+    """Parse ``fetch.allowed_networks`` entries ("192.168.1.10", "10.0.0.0/8", "fd00::/8")."""
+    networks: list[IPNetwork] = []
+    for spec in specs:
+        try:
+            networks.append(ipaddress.ip_network(spec.strip(), strict=False))
+        except ValueError as exc:
+            raise ValueError(f"{spec!r} is not an IP address or network") from exc
+    return tuple(networks)
 
 
 class ConfigError(ValueError):
@@ -62,34 +76,9 @@ class FetchSettings:
 
     timeout: float = 15.0
     max_bytes: int = 5_000_000
-    user_agent: str = "newsdigest/0.1 (self-hosted news digest bot)"
+    user_agent: str = DEFAULT_USER_AGENT
     allow_private_addresses: bool = False
     allowed_networks: tuple[str, ...] = ()
-
-    def feed_limits(self) -> FetchLimits:
-        """Limits for the configured feeds: the operator's ``allowed_networks`` apply."""
-        return FetchLimits(
-            timeout=self.timeout,
-            max_bytes=self.max_bytes,
-            user_agent=self.user_agent,
-            allow_private=self.allow_private_addresses,
-            allowed_networks=self.allowed_networks,
-        )
-
-    def link_limits(self) -> FetchLimits:
-        """Limits for links that come from users and from feed entries' pages.
-
-        ``allowed_networks`` is an exception the operator makes for their own feeds (an RSS
-        bridge on the LAN); it must not open that host, on any port, to whoever sends a
-        link. Only ``allow_private_addresses`` (a trial setup) lets links reach private
-        addresses.
-        """
-        return FetchLimits(
-            timeout=self.timeout,
-            max_bytes=self.max_bytes,
-            user_agent=self.user_agent,
-            allow_private=self.allow_private_addresses,
-        )
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from .netguard import BlockedAddressError, IPAddress, ResolutionError, parse_networks, resolve
+from .config import DEFAULT_USER_AGENT, FetchSettings, parse_networks
+from .netguard import BlockedAddressError, IPAddress, ResolutionError, resolve
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
-DEFAULT_USER_AGENT = "newsdigest/0.1 (self-hosted news digest bot; +https://github.com/newsdigest)"
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,33 @@ class FetchLimits:
 
     def __post_init__(self) -> None:
         parse_networks(self.allowed_networks)  # fail at configuration time, not per fetch
+
+    @classmethod
+    def for_feeds(cls, settings: FetchSettings) -> FetchLimits:
+        """Limits for the configured feeds: the operator's ``allowed_networks`` apply."""
+        return cls(
+            timeout=settings.timeout,
+            max_bytes=settings.max_bytes,
+            user_agent=settings.user_agent,
+            allow_private=settings.allow_private_addresses,
+            allowed_networks=settings.allowed_networks,
+        )
+
+    @classmethod
+    def for_links(cls, settings: FetchSettings) -> FetchLimits:
+        """Limits for links that come from users and from feed entries' pages.
+
+        ``allowed_networks`` is an exception the operator makes for their own feeds (an RSS
+        bridge on the LAN); it must not open that host, on any port, to whoever sends a
+        link. Only ``allow_private_addresses`` (a trial setup) lets links reach private
+        addresses.
+        """
+        return cls(
+            timeout=settings.timeout,
+            max_bytes=settings.max_bytes,
+            user_agent=settings.user_agent,
+            allow_private=settings.allow_private_addresses,
+        )
 
 
 class FetchError(Exception):

@@ -19,7 +19,7 @@ import httpx
 from summarizer import Article, Summarizer, SummarizerError
 
 from .config import Feed, Settings
-from .fetch import new_client
+from .fetch import FetchLimits, new_client
 from .models import FeedState, StoredArticle
 from .sources import FeedSpec, SourceError, is_due, load_seed_folder, poll_feed
 from .store import Store
@@ -141,7 +141,7 @@ class Ingester:
         self.summarizer = Summarizer(
             sentences=settings.digest.sentences, max_chars=settings.digest.max_chars
         )
-        self.limits = settings.fetch.feed_limits()
+        self.limits = FetchLimits.for_feeds(settings.fetch)
 
     def _is_new(self, article: Article) -> bool:
         identifier, _ = stable_id(article)

@@ -16,11 +16,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .config import IPNetwork
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # Python's tables call a few special-purpose IPv4 blocks global; they are not.
 _EXTRA_REFUSED = (("special-purpose", ipaddress.ip_network("192.0.0.0/24")),)
@@ -64,17 +65,6 @@ def refusal_reason(address: IPAddress) -> str | None:
         if hit:
             return f"{name} address {address}"
     return None
-
-
-def parse_networks(specs: Iterable[str]) -> tuple[IPNetwork, ...]:
-    """Parse ``allowed_networks`` entries ("192.168.1.10", "10.0.0.0/8", "fd00::/8")."""
-    networks: list[IPNetwork] = []
-    for spec in specs:
-        try:
-            networks.append(ipaddress.ip_network(spec.strip(), strict=False))
-        except ValueError as exc:
-            raise ValueError(f"{spec!r} is not an IP address or network") from exc
-    return tuple(networks)
 
 
 def _is_allowed(address: IPAddress, networks: Sequence[IPNetwork]) -> bool:

@@ -12,13 +12,13 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from bot.config import parse_networks
 from bot.fetch import FetchError, FetchLimits, FetchResult, fetch, new_client
 from bot.netguard import (
     BlockedAddressError,
     ResolutionError,
     Resolved,
     check_addresses,
-    parse_networks,
     refusal_reason,
     resolve,
 )
