@@ -28,10 +28,10 @@ from . import handlers as h
 from .config import Settings
 from .context import BotData, NewsContext, RateLimits, Services
 from .delivery import Deliverer
-from .fetch import FetchLimits, new_client
 from .ingest import SEEDS_SOURCE, Ingester
 from .runtime import DigestService, Dispatcher
 from .service import Subscriptions
+from .sources.fetch import FetchLimits, new_client
 from .store import Store
 from .summaries import SummaryService
 from .updates import ChatOrderedProcessor

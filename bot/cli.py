@@ -25,12 +25,12 @@ from summarizer.nlp.languages import GENERIC, ISO_CODES, normalize_language
 
 from .config import ConfigError, Settings, load_settings
 from .digest import DigestBuilder
-from .fetch import FetchError, FetchLimits, new_client
 from .ingest import Ingester, IngestReport, SourceReport
 from .models import StoredArticle, Subscriber, now_utc
-from .pages import fetch_article
 from .paths import BUNDLED_CONFIG, SEED_ARTICLE
 from .render import render_digest_text
+from .sources.fetch import FetchError, FetchLimits, new_client
+from .sources.pages import fetch_article
 from .store import Store, StoreError, backup
 from .timeparse import ScheduleError, parse_timezone
 from .topics import KeywordError, normalize_keyword

@@ -19,12 +19,12 @@ import httpx
 from summarizer import Article, Summarizer, SummarizerError
 
 from .config import Feed, Settings
-from .fetch import FetchLimits, new_client
 from .models import FeedState, StoredArticle
-from .sources import FeedSpec, SourceError, is_due, load_seed_folder, poll_feed
+from .sources.feeds import FeedSpec, SourceError, is_due, load_seed_folder, poll_feed
+from .sources.fetch import FetchLimits, new_client
+from .sources.urls import article_id, canonical_url
 from .store import Store
 from .topics import TopicMatcher, article_words
-from .urls import article_id, canonical_url
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from bot.config import parse_networks
-from bot.fetch import FetchError, FetchLimits, FetchResult, fetch, new_client
-from bot.netguard import (
+from bot.sources.fetch import FetchError, FetchLimits, FetchResult, fetch, new_client
+from bot.sources.netguard import (
     BlockedAddressError,
     ResolutionError,
     Resolved,
@@ -240,7 +240,7 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[str]]) -> 
         addresses = [ipaddress.ip_address(a) for a in answers[host]]
         return check_addresses(host, addresses, allow_private=allow_private)
 
-    monkeypatch.setattr("bot.fetch.resolve", resolve_fake)
+    monkeypatch.setattr("bot.sources.fetch.resolve", resolve_fake)
 
 
 async def test_fetch_tries_every_checked_address(

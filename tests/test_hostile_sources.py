@@ -23,9 +23,9 @@ import pytest
 import bot.ingest
 from bot.config import Feed, FetchSettings, Settings
 from bot.fakeapi import FakeBotAPI, SentMessage
-from bot.fetch import FetchLimits, new_client
 from bot.ingest import Ingester
 from bot.models import StoredArticle
+from bot.sources.fetch import FetchLimits, new_client
 from bot.store import Store
 from tests import feedserver
 from tests.botharness import ADMIN, T0, USER, Clock, RunningBot, bot_running, make_settings

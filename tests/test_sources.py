@@ -12,9 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.fetch import FetchLimits, new_client
 from bot.models import FeedState
-from bot.sources import (
+from bot.sources.feeds import (
     Backoff,
     FeedPoll,
     FeedSpec,
@@ -26,7 +25,8 @@ from bot.sources import (
     plain_title,
     poll_feed,
 )
-from bot.urls import article_id, canonical_url
+from bot.sources.fetch import FetchLimits, new_client
+from bot.sources.urls import article_id, canonical_url
 from summarizer import Article
 from tests.feedserver import FeedServer, Reply, Request
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from .config import DEFAULT_USER_AGENT, FetchSettings, parse_networks
+from ..config import DEFAULT_USER_AGENT, FetchSettings, parse_networks
 from .netguard import BlockedAddressError, IPAddress, ResolutionError, resolve
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})

@@ -27,8 +27,8 @@ from lxml import html as lxml_html
 
 from summarizer import Article, SummarizerError, parse_file
 
+from ..models import FeedState
 from .fetch import FetchError, FetchLimits, fetch
-from .models import FeedState
 from .pages import fetch_article
 from .urls import canonical_url
 

@@ -19,7 +19,7 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .config import IPNetwork
+from ..config import IPNetwork
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
