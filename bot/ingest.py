@@ -20,8 +20,9 @@ from summarizer import Article, Summarizer, SummarizerError
 
 from .config import Feed, Settings
 from .models import FeedState, StoredArticle
-from .sources.feeds import FeedSpec, SourceError, is_due, load_seed_folder, poll_feed
+from .sources.feeds import SourceError, is_due, poll_feed
 from .sources.fetch import FetchLimits, new_client
+from .sources.seeds import load_seed_folder
 from .sources.urls import article_id, canonical_url
 from .store import Store
 from .topics import TopicMatcher, article_words
@@ -203,12 +204,8 @@ class Ingester:
             report.waiting = True
             report.error = state.last_error
             return report
-        spec = FeedSpec(
-            url=feed.url, name=feed.name, topics=feed.topics, language=feed.language,
-            full_text=feed.full_text,
-        )
         poll = await poll_feed(
-            spec, state, client, self.limits, now,
+            feed, state, client, self.limits, now,
             max_entries=self.settings.max_entries_per_feed,
         )
         report.error = poll.error

@@ -12,20 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.config import Feed
 from bot.models import FeedState
-from bot.sources.feeds import (
-    Backoff,
-    FeedPoll,
-    FeedSpec,
-    SourceError,
-    html_paragraphs,
-    is_due,
-    is_teaser,
-    load_seed_folder,
-    plain_title,
-    poll_feed,
-)
+from bot.sources.feeds import Backoff, FeedPoll, SourceError, is_due, poll_feed
 from bot.sources.fetch import FetchLimits, new_client
+from bot.sources.markup import html_paragraphs, is_teaser, plain_title
+from bot.sources.seeds import load_seed_folder
 from bot.sources.urls import article_id, canonical_url
 from summarizer import Article
 from tests.feedserver import FeedServer, Reply, Request
@@ -98,7 +90,8 @@ async def poll(
     **spec: object,
 ) -> FeedPoll:
     """Poll the feed at ``path`` once, with a deadline so a hang fails instead of stalling."""
-    feed = FeedSpec(url=server.url(path), **spec)  # type: ignore[arg-type]
+    options: dict[str, object] = {"name": "", "topics": (), "full_text": False, **spec}
+    feed = Feed(url=server.url(path), **options)  # type: ignore[arg-type]  # test options
     async with asyncio.timeout(LIMITS.timeout * 10):
         return await poll_feed(feed, state or fresh_state(server, path), client, LIMITS, now)
 
@@ -486,7 +479,7 @@ async def test_one_failing_feed_does_not_stop_the_others(
     paths = ["/good", "/down", "/junk", "/slow"]
     polls = [
         poll_feed(
-            FeedSpec(url=server.url(path)),
+            Feed(server.url(path), "", (), full_text=False),
             fresh_state(server, path),
             client,
             slow_limits if path == "/slow" else LIMITS,
@@ -508,7 +501,7 @@ async def test_poll_feed_needs_an_aware_now(client: httpx.AsyncClient) -> None:
     naive = datetime(2024, 1, 1)  # the point of the test
     with pytest.raises(ValueError, match="aware"):
         await poll_feed(
-            FeedSpec(url="http://127.0.0.1:9/"),
+            Feed("http://127.0.0.1:9/", "", (), full_text=False),
             FeedState(url="http://127.0.0.1:9/"),
             client,
             LIMITS,

@@ -12,23 +12,20 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import re
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
 import httpx
-from lxml import etree
-from lxml import html as lxml_html
 
-from summarizer import Article, SummarizerError, parse_file
+from summarizer import Article, SummarizerError
 
+from ..config import Feed
 from ..models import FeedState
 from .fetch import FetchError, FetchLimits, fetch
+from .markup import PARAGRAPH_BREAK, html_paragraphs, is_teaser, plain_title
 from .pages import fetch_article
 from .urls import canonical_url
 
@@ -37,94 +34,15 @@ logger = logging.getLogger(__name__)
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
 )
-SEED_SUFFIXES = frozenset({".txt", ".html", ".htm"})
 
 MAX_ENTRIES = 30
 PAGE_CONCURRENCY = 4
-MAX_TITLE_CHARS = 300
-# A body shorter than this, or with fewer sentences, is a teaser worth replacing.
-TEASER_CHARS = 500
-TEASER_SENTENCES = 3
-
-# Elements whose content is never reader-visible text.
-_DROP_ELEMENTS = (
-    "head",
-    "script",
-    "style",
-    "noscript",
-    "template",
-    "iframe",
-    "object",
-    "embed",
-    "svg",
-    "math",
-    "button",
-    "select",
-    "textarea",
-)
-# Elements that end a paragraph.
-_BLOCK_ELEMENTS = frozenset(
-    {
-        "address",
-        "article",
-        "aside",
-        "blockquote",
-        "br",
-        "dd",
-        "details",
-        "div",
-        "dl",
-        "dt",
-        "figcaption",
-        "figure",
-        "footer",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "hr",
-        "li",
-        "main",
-        "nav",
-        "ol",
-        "p",
-        "pre",
-        "section",
-        "summary",
-        "table",
-        "td",
-        "th",
-        "tr",
-        "ul",
-    }
-)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")
-_LEFTOVER_TAG = re.compile(r"<[A-Za-z/!?]")
-_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
-_SENTENCE_END = re.compile(r"[.!?…。！？]+[\"'”’»)\]]*(?=\s|$)")
-
 
 _HARMLESS_BOZO = (feedparser.ThingsNobodyCaresAboutButMe, feedparser.UndeclaredNamespace)
 
 
 class SourceError(Exception):
     """A source cannot be read at all (not one bad entry or file: the whole source)."""
-
-
-@dataclass(frozen=True)
-class FeedSpec:
-    """One configured feed: where it is and what to call it."""
-
-    url: str
-    name: str = ""
-    topics: tuple[str, ...] = ()
-    language: str | None = None
-    # Fetch the linked page when the feed only carries a teaser.
-    full_text: bool = False
 
 
 @dataclass(frozen=True)
@@ -166,75 +84,6 @@ class FeedPoll:
     not_modified: bool = False
 
 
-# --- HTML to plain text -------------------------------------------------------------
-
-
-def _text_pieces(root: Any) -> list[str]:
-    pieces: list[str] = []
-    for event, element in etree.iterwalk(root, events=("start", "end")):
-        is_block = isinstance(element.tag, str) and element.tag.lower() in _BLOCK_ELEMENTS
-        if event == "start":
-            if is_block:
-                pieces.append("\n\n")
-            if element.text:
-                pieces.append(element.text)
-        else:
-            if is_block:
-                pieces.append("\n\n")
-            if element.tail and element is not root:
-                pieces.append(element.tail)
-    return pieces
-
-
-def html_paragraphs(markup: str) -> list[str]:
-    """The reader-visible text of an HTML fragment, one string per paragraph.
-
-    Scripts, styles and other non-text elements disappear with their content; entities
-    are decoded once; block elements and ``<br>`` end paragraphs; white space collapses.
-    """
-    # lxml refuses Unicode text that declares an encoding, so the declaration goes.
-    markup = _XML_DECLARATION.sub("", _CONTROL.sub(" ", markup))
-    if not markup.strip():
-        return []
-    try:
-        root = lxml_html.document_fromstring(markup)
-    except (etree.LxmlError, ValueError):
-        return []
-    etree.strip_elements(
-        root, etree.Comment, etree.ProcessingInstruction, *_DROP_ELEMENTS, with_tail=False
-    )
-    text = "".join(_text_pieces(root))
-    paragraphs = (" ".join(block.split()) for block in _PARAGRAPH_BREAK.split(text))
-    return [p for p in paragraphs if p]
-
-
-def plain_title(markup: str, *, limit: int = MAX_TITLE_CHARS) -> str:
-    """A title as one line of plain text, whatever markup or entities the feed put in it."""
-    title = " ".join(html_paragraphs(markup))
-    if _LEFTOVER_TAG.search(title):
-        # Double-escaped markup ("&amp;lt;b&amp;gt;") decodes to tags the first time round.
-        title = " ".join(html_paragraphs(title))
-    if len(title) > limit:
-        title = title[: limit - 1].rsplit(" ", 1)[0].rstrip() + "…"
-    return title
-
-
-def sentence_count(text: str) -> int:
-    """A rough count of sentences: final punctuation marks, plus an unterminated tail."""
-    text = text.strip()
-    if not text:
-        return 0
-    ends = list(_SENTENCE_END.finditer(text))
-    tail = text[ends[-1].end() :].strip() if ends else text
-    return len(ends) + (1 if tail else 0)
-
-
-def is_teaser(article: Article) -> bool:
-    """True when the body is too short to be the article itself."""
-    text = article.text
-    return len(text) < TEASER_CHARS or sentence_count(text) < TEASER_SENTENCES
-
-
 # --- feeds --------------------------------------------------------------------------
 
 
@@ -265,7 +114,7 @@ def _paragraphs(detail: Any) -> list[str]:
     if detail.get("type") == "text/plain":
         # Plain text marks paragraphs with blank lines, which HTML parsing would erase;
         # each block still goes through the HTML cleaner, since feeds mislabel markup.
-        blocks = _PARAGRAPH_BREAK.split(value)
+        blocks = PARAGRAPH_BREAK.split(value)
         return [p for block in blocks for p in [" ".join(html_paragraphs(block))] if p]
     return html_paragraphs(value)
 
@@ -325,7 +174,7 @@ def _newest(entries: list[FeedEntry], limit: int) -> list[FeedEntry]:
 def parse_feed(
     content: bytes,
     *,
-    feed: FeedSpec,
+    feed: Feed,
     url: str,
     headers: dict[str, str] | None = None,
     max_entries: int = MAX_ENTRIES,
@@ -443,7 +292,7 @@ def is_due(state: FeedState, now: datetime) -> bool:
 
 
 async def poll_feed(
-    feed: FeedSpec,
+    feed: Feed,
     state: FeedState,
     client: httpx.AsyncClient,
     limits: FetchLimits,
@@ -521,34 +370,3 @@ async def poll_feed(
         last_modified=result.headers.get("last-modified"),
     )
     return FeedPoll(next_state, articles, None)
-
-
-# --- the seeds folder ---------------------------------------------------------------
-
-
-def load_seed_folder(
-    path: str | Path, *, on_error: Callable[[Path, str], None] | None = None
-) -> list[tuple[Path, Article]]:
-    """Parse every article file in a folder, in name order.
-
-    A file that cannot be parsed is logged (and passed to ``on_error``) and skipped; only
-    a missing folder raises ``SourceError``.
-    """
-    folder = Path(path)
-    if not folder.is_dir():
-        raise SourceError(f"the seeds folder {folder} does not exist")
-    loaded: list[tuple[Path, Article]] = []
-    for file in sorted(folder.iterdir()):
-        if file.name.startswith(".") or file.suffix.lower() not in SEED_SUFFIXES:
-            continue
-        if not file.is_file():
-            continue
-        try:
-            article = parse_file(file)
-        except SummarizerError as exc:
-            logger.warning("skipping seed %s: %s", file, exc)
-            if on_error is not None:
-                on_error(file, str(exc))
-            continue
-        loaded.append((file, article))
-    return loaded
