@@ -28,7 +28,7 @@ from . import handlers as h
 from .config import Settings
 from .context import BotData, NewsContext, RateLimits, Services
 from .delivery import Deliverer
-from .ingest import SEEDS_SOURCE, Ingester
+from .ingest.ingester import SEEDS_SOURCE, Ingester
 from .runtime import DigestService, Dispatcher
 from .service import Subscriptions
 from .sources.fetch import FetchLimits, new_client

@@ -39,7 +39,7 @@ from typing import Any, TextIO
 from .app import NewsApp, Options, build_application
 from .config import Settings
 from .fakeapi import FakeBotAPI, MessageEvent, SentMessage, SimulatorError, WaitTimeout
-from .ingest import Ingester
+from .ingest.ingester import Ingester
 from .lifecycle import running
 from .store import Store
 

@@ -25,7 +25,8 @@ from summarizer.nlp.languages import GENERIC, ISO_CODES, normalize_language
 
 from .config import ConfigError, Settings, load_settings
 from .digest import DigestBuilder
-from .ingest import Ingester, IngestReport, SourceReport
+from .ingest.ingester import Ingester, IngestReport, SourceReport
+from .ingest.topics import KeywordError, normalize_keyword
 from .models import StoredArticle, Subscriber, now_utc
 from .paths import BUNDLED_CONFIG, SEED_ARTICLE
 from .render import render_digest_text
@@ -33,7 +34,6 @@ from .sources.fetch import FetchError, FetchLimits, new_client
 from .sources.pages import fetch_article
 from .store import Store, StoreError, backup
 from .timeparse import ScheduleError, parse_timezone
-from .topics import KeywordError, normalize_keyword
 
 
 class UsageError(Exception):

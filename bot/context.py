@@ -15,7 +15,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from .config import Settings
 from .delivery import Deliverer
-from .ingest import Ingester
+from .ingest.ingester import Ingester
 from .runtime import DigestService, Dispatcher
 from .service import Subscriptions
 from .store import Store

@@ -24,9 +24,9 @@ from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 
 from .dedup import story_groups
+from .ingest.topics import mentions
 from .models import StoredArticle, Subscriber
 from .render import Digest, DigestItem
-from .topics import mentions
 
 RECENCY_HALF_LIFE_HOURS = 12.0
 COVERAGE_WEIGHT = 0.6

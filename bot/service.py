@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .config import Settings
+from .ingest.topics import KeywordError, normalize_keyword
 from .models import ACTIVE, BLOCKED, PAUSED, Subscriber
 from .render import clip
 from .store import Store
 from .timeparse import ScheduleError, parse_clock, parse_timezone
-from .topics import KeywordError, normalize_keyword
 
 NOT_SUBSCRIBED = "This chat has no subscription: send /start first."
 MAX_KEYWORDS = 20

@@ -12,7 +12,7 @@ from bot.app import DISPATCH_JOB, NewsApp, Options, build_application
 from bot.config import Settings, load_settings
 from bot.context import Services
 from bot.fakeapi import FakeBotAPI
-from bot.ingest import Ingester
+from bot.ingest.ingester import Ingester
 from bot.lifecycle import running
 from bot.paths import BUNDLED_CONFIG
 from bot.store import Store

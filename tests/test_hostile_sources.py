@@ -20,10 +20,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-import bot.ingest
+import bot.ingest.ingester
 from bot.config import Feed, FetchSettings, Settings
 from bot.fakeapi import FakeBotAPI, SentMessage
-from bot.ingest import Ingester
+from bot.ingest.ingester import Ingester
 from bot.models import StoredArticle
 from bot.sources.fetch import FetchLimits, new_client
 from bot.store import Store
@@ -203,7 +203,7 @@ def record_requests(monkeypatch: pytest.MonkeyPatch) -> list[httpx.URL]:
         client.event_hooks = {"request": [remember], "response": []}
         return client
 
-    monkeypatch.setattr(bot.ingest, "new_client", recording)
+    monkeypatch.setattr(bot.ingest.ingester, "new_client", recording)
     return sent
 
 

@@ -12,7 +12,7 @@ import pytest
 from bot.cli import main
 from bot.config import Feed, Settings, load_settings
 from bot.digest import DigestBuilder
-from bot.ingest import Ingester
+from bot.ingest.ingester import Ingester
 from bot.models import Subscriber
 from bot.paths import BUNDLED_CONFIG
 from bot.render import render_digest_html

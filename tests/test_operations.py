@@ -26,7 +26,7 @@ import pytest
 from bot.cli import main
 from bot.config import load_settings
 from bot.fakeapi import FakeBotAPI, SentMessage
-from bot.ingest import Ingester
+from bot.ingest.ingester import Ingester
 from bot.models import Subscriber
 from bot.paths import PROJECT_ROOT
 from bot.store import Store

@@ -42,7 +42,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.fakeapi import BotCall, FakeBotAPI, MessageEvent, SentMessage
-from bot.ingest import Ingester
+from bot.ingest.ingester import Ingester
 from bot.models import Subscriber
 from bot.paths import BUNDLED_SEEDS
 from bot.store import Store

@@ -18,13 +18,13 @@ import httpx
 
 from summarizer import Article, Summarizer, SummarizerError
 
-from .config import Feed, Settings
-from .models import FeedState, StoredArticle
-from .sources.feeds import SourceError, is_due, poll_feed
-from .sources.fetch import FetchLimits, new_client
-from .sources.seeds import load_seed_folder
-from .sources.urls import article_id, canonical_url
-from .store import Store
+from ..config import Feed, Settings
+from ..models import FeedState, StoredArticle
+from ..sources.feeds import SourceError, is_due, poll_feed
+from ..sources.fetch import FetchLimits, new_client
+from ..sources.seeds import load_seed_folder
+from ..sources.urls import article_id, canonical_url
+from ..store import Store
 from .topics import TopicMatcher, article_words
 
 logger = logging.getLogger(__name__)

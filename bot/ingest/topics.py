@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 
 import regex
 
-from .config import Topic
+from ..config import Topic
 
 BODY_KEYWORDS_NEEDED = 2
 BODY_MENTIONS_NEEDED = 3
