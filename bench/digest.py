@@ -24,10 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.digest import DigestBuilder
+from bot.digest.builder import DigestBuilder
+from bot.digest.model import Digest, DigestItem
+from bot.digest.render import ItemCache, render_digest_html
 from bot.ingest.topics import mentions
 from bot.models import StoredArticle, Subscriber
-from bot.render import Digest, DigestItem, ItemCache, render_digest_html
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 ZONES = ["UTC", "Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles",

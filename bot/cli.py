@@ -24,12 +24,12 @@ from summarizer.evaluation import load_jsonl
 from summarizer.nlp.languages import GENERIC, ISO_CODES, normalize_language
 
 from .config import ConfigError, Settings, load_settings
-from .digest import DigestBuilder
+from .digest.builder import DigestBuilder
+from .digest.render import render_digest_text
 from .ingest.ingester import Ingester, IngestReport, SourceReport
 from .ingest.topics import KeywordError, normalize_keyword
 from .models import StoredArticle, Subscriber, now_utc
 from .paths import BUNDLED_CONFIG, SEED_ARTICLE
-from .render import render_digest_text
 from .sources.fetch import FetchError, FetchLimits, new_client
 from .sources.pages import fetch_article
 from .store import Store, StoreError, backup

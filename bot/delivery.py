@@ -38,8 +38,8 @@ from telegram.error import (
     TimedOut,
 )
 
+from .digest.render import html_to_plain
 from .models import BLOCKED
-from .render import html_to_plain
 from .store import NotFoundError, Store, StoreError
 
 logger = logging.getLogger(__name__)

@@ -25,8 +25,15 @@ from telegram.ext import ApplicationHandlerStop
 
 from .context import NewsContext, Services
 from .delivery import SENT
+from .digest.render import (
+    clean_text,
+    clip,
+    escape,
+    local_time,
+    render_summary_html,
+    split_messages,
+)
 from .models import ACTIVE, PAUSED, Subscriber
-from .render import clean_text, clip, escape, local_time, render_summary_html
 from .schedule import next_slot
 from .service import NOT_SUBSCRIBED, UserError
 from .store import StoreWriteError
@@ -757,7 +764,7 @@ async def cmd_sources(update: Update, context: NewsContext) -> None:
         await _reply(update, "Sorry, /sources is for the bot's administrators.")
         return
     services = context.services
-    lines = ["<b>Sources</b>"]
+    lines = []
     if services.settings.seeds_dir is not None:
         lines.append(f"• seeds folder: {escape(str(services.settings.seeds_dir))}")
     for feed in services.settings.feeds:
@@ -775,23 +782,8 @@ async def cmd_sources(update: Update, context: NewsContext) -> None:
         lines.append(
             f"• <b>{escape(feed.name)}</b> ({escape(', '.join(feed.topics))}): {escape(health)}"
         )
-    for part in _chunks(lines):
+    for part in split_messages("<b>Sources</b>", lines, separator="\n"):
         await _reply(update, part)
-
-
-def _chunks(lines: list[str], limit: int = 4000) -> list[str]:
-    """Group whole lines into messages (lines are escaped HTML: never cut inside one;
-    every line here is built from clipped pieces, far below the limit)."""
-    parts: list[str] = []
-    current = ""
-    for line in lines:
-        if current and len(current) + len(line) + 1 > limit:
-            parts.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        parts.append(current)
-    return parts
 
 
 # --- the rest ----------------------------------------------------------------------------------

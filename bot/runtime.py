@@ -33,9 +33,10 @@ from datetime import datetime, timedelta
 
 from .config import Settings
 from .delivery import BLOCKED_OUTCOME, FAILED, SENT, Deliverer, Outcome
-from .digest import DigestBuilder
+from .digest.builder import DigestBuilder
+from .digest.model import Digest
+from .digest.render import ItemCache, render_digest_html, render_digest_messages
 from .models import Subscriber
-from .render import Digest, ItemCache, render_digest_html, render_digest_messages
 from .schedule import DueIndex
 from .store import NotFoundError, Store
 

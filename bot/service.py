@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .config import Settings
+from .digest.render import clip
 from .ingest.topics import KeywordError, normalize_keyword
 from .models import ACTIVE, BLOCKED, PAUSED, Subscriber
-from .render import clip
 from .store import Store
 from .timeparse import ScheduleError, parse_clock, parse_timezone
 

@@ -11,11 +11,11 @@ import pytest
 
 from bot.cli import main
 from bot.config import Feed, Settings, load_settings
-from bot.digest import DigestBuilder
+from bot.digest.builder import DigestBuilder
+from bot.digest.render import render_digest_html
 from bot.ingest.ingester import Ingester
 from bot.models import Subscriber
 from bot.paths import BUNDLED_CONFIG
-from bot.render import render_digest_html
 from bot.store import Store
 from tests.feedserver import FeedServer
 

@@ -8,12 +8,11 @@ from html.parser import HTMLParser
 
 import pytest
 
-from bot.render import (
+from bot.digest.model import Digest, DigestItem
+from bot.digest.render import (
     ALLOWED_TAGS,
     EMPTY_TEXT,
     MAX_MESSAGE,
-    Digest,
-    DigestItem,
     html_to_plain,
     render_digest_html,
     render_digest_text,
@@ -153,3 +152,13 @@ def test_other_outlets_are_named() -> None:
 def test_plain_fallback_strips_tags_and_unescapes() -> None:
     """The fallback for a rejected message reads as the same text without markup."""
     assert html_to_plain("<b>A &amp; B</b> &lt;3") == "A & B <3"
+
+
+def test_the_one_splitter_counts_utf16_units_and_keeps_lines_whole() -> None:
+    """Regression (issue 11: /sources had a splitter of its own that counted len()): lines
+    of emoji, two UTF-16 units each, are packed by Telegram's measure, whole, in order."""
+    lines = [f"{n:02d} " + "😀" * 300 for n in range(20)]
+    messages = split_messages("<b>Sources</b>", lines, separator="\n")
+    assert len(messages) > 1
+    assert all(utf16_len(m) <= MAX_MESSAGE for m in messages)
+    assert "\n".join(messages) == "\n".join(["<b>Sources</b>", *lines])

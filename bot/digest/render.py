@@ -19,7 +19,8 @@ from zoneinfo import ZoneInfo
 
 from summarizer import Article
 
-from .timeparse import zone as _zone  # the one zone cache, shared with scheduling
+from ..timeparse import zone as _zone  # the one zone cache, shared with scheduling
+from .model import Digest, DigestItem
 
 MAX_MESSAGE = 4096
 MAX_TITLE = 300
@@ -28,35 +29,6 @@ ALLOWED_TAGS = frozenset(
     {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
      "blockquote", "tg-spoiler", "span"}
 )
-
-
-@dataclass(frozen=True)
-class DigestItem:
-    """One story in a digest: the article chosen for it and the other outlets that ran it."""
-
-    article_id: str
-    title: str
-    url: str
-    source: str
-    when: datetime
-    summary: tuple[str, ...]
-    also: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Digest:
-    """What one chat receives: a heading and its items."""
-
-    chat_id: int
-    items: tuple[DigestItem, ...]
-    timezone: str = "UTC"
-    created: datetime | None = None
-    topics: tuple[str, ...] = ()
-
-    @property
-    def empty(self) -> bool:
-        """True when there is nothing to send."""
-        return not self.items
 
 
 def utf16_len(text: str) -> int:
@@ -167,21 +139,26 @@ def _header(timezone: str, count: int, now: datetime) -> str:
 EMPTY_TEXT = "Nothing new in your topics since your last digest."
 
 
-def pack_parts(header: str, parts: Sequence[str], limit: int = MAX_MESSAGE) -> list[list[int]]:
-    """Which parts go in which message: each message at most ``limit`` UTF-16 units.
+def pack(
+    header: str, parts: Sequence[str], limit: int = MAX_MESSAGE, separator: str = "\n\n"
+) -> list[tuple[str, list[int]]]:
+    """The one message splitter: whole parts packed into messages of at most ``limit``
+    UTF-16 units (Telegram's measure), each with the indexes of the parts it carries.
 
-    Messages are cut between parts, never inside one (a part over the limit on its own is
-    cut by ``split_messages``). The header opens the first message.
+    Messages are cut between parts, never inside one; a part over the limit on its own is
+    reduced to plain text and cut (``_hard_cut``). The header opens the first message.
     """
+    fitted = [p if utf16_len(p) <= limit else _hard_cut(p, limit) for p in parts]
+    gap = utf16_len(separator)
     groups: list[list[int]] = []
     current: list[int] = []
     used = utf16_len(header)
     opened = bool(header)
-    for index, part in enumerate(parts):
-        size = min(utf16_len(part), limit)
-        if (opened or current) and used + 2 + size <= limit:
+    for index, part in enumerate(fitted):
+        size = utf16_len(part)
+        if (opened or current) and used + gap + size <= limit:
             current.append(index)
-            used += 2 + size
+            used += gap + size
         else:
             if opened or current:
                 groups.append(current)
@@ -189,18 +166,19 @@ def pack_parts(header: str, parts: Sequence[str], limit: int = MAX_MESSAGE) -> l
         opened = False
     if current or opened:
         groups.append(current)
-    return groups
-
-
-def split_messages(header: str, parts: Sequence[str], limit: int = MAX_MESSAGE) -> list[str]:
-    """Pack parts into messages of at most ``limit`` UTF-16 units, cutting between parts."""
-    fitted = [p if utf16_len(p) <= limit else _hard_cut(p, limit) for p in parts]
     messages = []
-    for number, group in enumerate(pack_parts(header, fitted, limit)):
+    for number, group in enumerate(groups):
         chunks = [header] if number == 0 and header else []
         chunks.extend(fitted[i] for i in group)
-        messages.append("\n\n".join(chunks))
+        messages.append((separator.join(chunks), group))
     return messages
+
+
+def split_messages(
+    header: str, parts: Sequence[str], limit: int = MAX_MESSAGE, separator: str = "\n\n"
+) -> list[str]:
+    """The texts of ``pack``: parts packed into messages of at most ``limit`` units."""
+    return [text for text, _ in pack(header, parts, limit, separator)]
 
 
 def _hard_cut(part: str, limit: int) -> str:
@@ -240,16 +218,11 @@ def render_digest_messages(
             rendered = render_item_html(item, digest.timezone, now)
             if cache is not None:
                 cache[key] = rendered
-        part = f"{n}. {rendered}"
-        parts.append(part if utf16_len(part) <= MAX_MESSAGE else _hard_cut(part, MAX_MESSAGE))
-    header = render_header_html(digest, now)
-    messages = []
-    for number, group in enumerate(pack_parts(header, parts)):
-        chunks = [header] if number == 0 else []
-        chunks.extend(parts[i] for i in group)
-        ids = tuple(digest.items[i].article_id for i in group)
-        messages.append(RenderedMessage("\n\n".join(chunks), ids))
-    return messages
+        parts.append(f"{n}. {rendered}")
+    return [
+        RenderedMessage(text, tuple(digest.items[i].article_id for i in group))
+        for text, group in pack(render_header_html(digest, now), parts)
+    ]
 
 
 def render_digest_html(

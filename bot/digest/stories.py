@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from summarizer.nlp.languages import get_language
 
-from .models import StoredArticle
+from ..models import StoredArticle
 
 MAX_APART = timedelta(hours=48)
 TITLE_OVERLAP = 0.6

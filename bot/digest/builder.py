@@ -23,10 +23,10 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 
-from .dedup import story_groups
-from .ingest.topics import mentions
-from .models import StoredArticle, Subscriber
-from .render import Digest, DigestItem
+from ..ingest.topics import mentions
+from ..models import StoredArticle, Subscriber
+from .model import Digest, DigestItem
+from .stories import story_groups
 
 RECENCY_HALF_LIFE_HOURS = 12.0
 COVERAGE_WEIGHT = 0.6

@@ -1,0 +1,35 @@
+"""What a digest is: the stories chosen for one chat, before they become messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """One story in a digest: the article chosen for it and the other outlets that ran it."""
+
+    article_id: str
+    title: str
+    url: str
+    source: str
+    when: datetime
+    summary: tuple[str, ...]
+    also: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Digest:
+    """What one chat receives: a heading and its items."""
+
+    chat_id: int
+    items: tuple[DigestItem, ...]
+    timezone: str = "UTC"
+    created: datetime | None = None
+    topics: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to send."""
+        return not self.items
