@@ -64,8 +64,8 @@ import telegram  # noqa: E402
 from apscheduler.jobstores.memory import MemoryJobStore  # type: ignore[import-untyped]  # noqa: E402
 from telegram.ext import ApplicationBuilder, CallbackContext, Job, JobQueue  # noqa: E402
 
+from bot.delivery.schedule import DueIndex, latest_slot, next_slot  # noqa: E402
 from bot.models import Subscriber  # noqa: E402
-from bot.schedule import DueIndex, latest_slot, next_slot  # noqa: E402
 
 REGIONS = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe",
            "Indian", "Pacific")

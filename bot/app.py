@@ -27,9 +27,9 @@ from summarizer import Summarizer
 from . import handlers as h
 from .config import Settings
 from .context import BotData, NewsContext, RateLimits, Services
-from .delivery import Deliverer
+from .delivery.deliverer import Deliverer
+from .delivery.dispatcher import DigestService, Dispatcher
 from .ingest.ingester import SEEDS_SOURCE, Ingester
-from .runtime import DigestService, Dispatcher
 from .service import Subscriptions
 from .sources.fetch import FetchLimits, new_client
 from .store import Store

@@ -14,9 +14,9 @@ import httpx
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from .config import Settings
-from .delivery import Deliverer
+from .delivery.deliverer import Deliverer
+from .delivery.dispatcher import DigestService, Dispatcher
 from .ingest.ingester import Ingester
-from .runtime import DigestService, Dispatcher
 from .service import Subscriptions
 from .store import Store
 from .summaries import SummaryService

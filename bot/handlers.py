@@ -24,7 +24,8 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from .context import NewsContext, Services
-from .delivery import SENT
+from .delivery.deliverer import SENT
+from .delivery.schedule import next_slot
 from .digest.render import (
     clean_text,
     clip,
@@ -34,7 +35,6 @@ from .digest.render import (
     split_messages,
 )
 from .models import ACTIVE, PAUSED, Subscriber
-from .schedule import next_slot
 from .service import NOT_SUBSCRIBED, UserError
 from .store import StoreWriteError
 from .summaries import STILL_WORKING, URL, Claim, SummaryError

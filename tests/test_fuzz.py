@@ -27,12 +27,12 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.config import Settings
+from bot.delivery.schedule import next_slot
 from bot.digest.model import Digest, DigestItem
 from bot.digest.render import render_digest_html, utf16_len
 from bot.fakeapi import MAX_MESSAGE_LENGTH, parse_telegram_html
 from bot.ingest.topics import WORD, article_words, mentions, normalize_keyword
 from bot.models import ACTIVE, PAUSED, Subscriber
-from bot.schedule import next_slot
 from bot.service import Subscriptions, UserError
 from bot.store import Store
 from bot.timeparse import ScheduleError, parse_clock, parse_timezone

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.delivery.schedule import DueIndex, due_slot, next_slot
 from bot.models import PAUSED, Subscriber
-from bot.schedule import DueIndex, due_slot, next_slot
 from bot.timeparse import ScheduleError, parse_clock, parse_timezone
 
 GRACE = timedelta(hours=2)

@@ -31,14 +31,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .config import Settings
-from .delivery import BLOCKED_OUTCOME, FAILED, SENT, Deliverer, Outcome
-from .digest.builder import DigestBuilder
-from .digest.model import Digest
-from .digest.render import ItemCache, render_digest_html, render_digest_messages
-from .models import Subscriber
+from ..config import Settings
+from ..digest.builder import DigestBuilder
+from ..digest.model import Digest
+from ..digest.render import ItemCache, render_digest_html, render_digest_messages
+from ..models import Subscriber
+from ..store import NotFoundError, Store
+from .deliverer import BLOCKED_OUTCOME, FAILED, SENT, Deliverer, Outcome
 from .schedule import DueIndex
-from .store import NotFoundError, Store
 
 logger = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from .models import Subscriber
-from .timeparse import zone
+from ..models import Subscriber
+from ..timeparse import zone
 
 
 def slot_at(day: date, clock: str, tz: ZoneInfo) -> datetime:

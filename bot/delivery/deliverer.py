@@ -38,9 +38,9 @@ from telegram.error import (
     TimedOut,
 )
 
-from .digest.render import html_to_plain
-from .models import BLOCKED
-from .store import NotFoundError, Store, StoreError
+from ..digest.render import html_to_plain
+from ..models import BLOCKED
+from ..store import NotFoundError, Store, StoreError
 
 logger = logging.getLogger(__name__)
 
