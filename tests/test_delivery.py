@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import pytest
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+
 from bot.config import Settings
+from bot.delivery.deliverer import classify
 from bot.fakeapi import FakeBotAPI, SentMessage
 from bot.models import BLOCKED, Subscriber
 from bot.store import Store
@@ -134,3 +147,25 @@ async def test_interrupted_digests_are_settled_at_start(
         assert subscriber is not None
         assert subscriber.last_slot == slot
         assert subscriber.pending_slot is None
+
+
+@pytest.mark.parametrize(
+    ("error", "kind"),
+    [
+        (RetryAfter(3), "flood"),
+        (ChatMigrated(-1001), "migrated"),
+        (Forbidden("Forbidden: bot was blocked by the user"), "blocked"),
+        (BadRequest("Bad Request: can't parse entities: unclosed tag"), "parse_error"),
+        (BadRequest("Bad Request: message thread not found"), "thread_not_found"),
+        (BadRequest("Bad Request: chat not found"), "chat_not_found"),
+        (BadRequest("Forbidden: user is deactivated"), "chat_not_found"),
+        (BadRequest("Bad Request: message is too long"), "bad_request"),
+        (TimedOut(), "timeout"),
+        (NetworkError("httpx.ConnectError: refused"), "network"),
+        (InvalidToken(), "other"),
+    ],
+)
+def test_each_refusal_maps_to_one_row_of_the_fault_table(error: TelegramError, kind: str) -> None:
+    """Telegram's refusals are told apart by PTB exception type first, by Telegram's
+    wording only where one type covers several faults (one table, most specific first)."""
+    assert classify(error).kind == kind

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -47,6 +48,69 @@ logger = logging.getLogger(__name__)
 SENT = "sent"
 BLOCKED_OUTCOME = "blocked"
 FAILED = "failed"
+
+
+class Action(enum.Enum):
+    """What the deliverer does about a refused send."""
+
+    WAIT = "wait retry_after, then send again (bounded)"
+    MOVE = "the chat migrated: move the subscription, send to the new id"
+    STOP = "the chat is unreachable: mark it blocked, send nothing more"
+    PLAIN_TEXT = "Telegram refused the HTML: send the same text as plain text"
+    MAIN_THREAD = "the forum topic is gone: send to the chat's main thread"
+    BACK_OFF = "a temporary fault: wait (doubling), then send again (bounded)"
+    GIVE_UP = "give up on this message"
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One row of ``FAULTS``: an error type (and a fragment of Telegram's wording, where
+    one type covers several faults), the counter it is counted under, the action."""
+
+    error: type[TelegramError]
+    says: str | None
+    kind: str
+    action: Action
+
+
+BAD_REQUEST = Fault(BadRequest, None, "bad_request", Action.GIVE_UP)
+# The one table of Telegram's refusals, most specific first (BadRequest and TimedOut are
+# NetworkErrors in PTB; BadRequest's kinds differ only by Telegram's wording).
+FAULTS: tuple[Fault, ...] = (
+    Fault(RetryAfter, None, "flood", Action.WAIT),
+    Fault(ChatMigrated, None, "migrated", Action.MOVE),
+    Fault(Forbidden, None, "blocked", Action.STOP),
+    Fault(BadRequest, "can't parse entities", "parse_error", Action.PLAIN_TEXT),
+    Fault(BadRequest, "thread not found", "thread_not_found", Action.MAIN_THREAD),
+    Fault(BadRequest, "chat not found", "chat_not_found", Action.STOP),
+    Fault(BadRequest, "deactivated", "chat_not_found", Action.STOP),
+    BAD_REQUEST,
+    Fault(TimedOut, None, "timeout", Action.BACK_OFF),
+    Fault(NetworkError, None, "network", Action.BACK_OFF),
+    Fault(TelegramError, None, "other", Action.GIVE_UP),
+)
+
+
+def classify(error: TelegramError) -> Fault:
+    """The first row of ``FAULTS`` that matches the error."""
+    message = error.message.lower()
+    return next(
+        fault
+        for fault in FAULTS
+        if isinstance(error, fault.error) and (fault.says is None or fault.says in message)
+    )
+
+
+@dataclass
+class _Attempt:
+    """One message on its way: where it goes now, in which form, and the retries so far."""
+
+    chat_id: int
+    text: str
+    html: bool
+    thread_id: int | None
+    floods: int = 0
+    failures: int = 0
 
 
 @dataclass(frozen=True)
@@ -121,68 +185,68 @@ class Deliverer:
     async def _send_one(
         self, chat_id: int, text: str, *, html: bool, thread_id: int | None
     ) -> Outcome:
-        failures = 0
-        floods = 0
+        attempt = _Attempt(chat_id, text, html, thread_id)
         while True:
             try:
                 await self.bot.send_message(
-                    chat_id,
-                    text,
-                    parse_mode=ParseMode.HTML if html else None,
-                    message_thread_id=thread_id,
+                    attempt.chat_id,
+                    attempt.text,
+                    parse_mode=ParseMode.HTML if attempt.html else None,
+                    message_thread_id=attempt.thread_id,
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
                 )
-                return Outcome(SENT, chat_id, 1)
-            except RetryAfter as exc:
-                self.count("failures:flood")
-                floods += 1
-                if floods > self.retries * 3:
-                    return self._failed(chat_id, "flood", exc)
-                delay = exc.retry_after
-                seconds = delay if isinstance(delay, int | float) else delay.total_seconds()
-                logger.info("flood control for chat %s: waiting %.1f s", chat_id, seconds)
-                await self._sleep(seconds)
-            except ChatMigrated as exc:
-                self.count("failures:migrated")
-                new_id = exc.new_chat_id
-                logger.info("chat %s migrated to %s", chat_id, new_id)
-                try:
-                    self.store.change_chat_id(chat_id, new_id)
-                except (NotFoundError, ValueError):
-                    logger.warning("could not move chat %s to %s", chat_id, new_id, exc_info=True)
-                chat_id = new_id
-            except Forbidden as exc:
-                self.count("failures:blocked")
-                self._mark_blocked(chat_id, exc.message)
-                return Outcome(BLOCKED_OUTCOME, chat_id, 0, exc.message)
-            except BadRequest as exc:
-                message = exc.message.lower()
-                if "can't parse entities" in message and html:
-                    self.count("failures:parse_error")
-                    logger.warning(
-                        "Telegram refused the HTML for chat %s: %s", chat_id, exc.message
-                    )
-                    html, text = False, html_to_plain(text)
-                elif "thread not found" in message and thread_id is not None:
-                    self.count("failures:thread_not_found")
-                    thread_id = None
-                elif "chat not found" in message or "deactivated" in message:
-                    self.count("failures:chat_not_found")
-                    self._mark_blocked(chat_id, exc.message)
-                    return Outcome(BLOCKED_OUTCOME, chat_id, 0, exc.message)
-                else:
-                    self.count("failures:bad_request")
-                    return self._failed(chat_id, "bad_request", exc)
-            except (TimedOut, NetworkError) as exc:
-                kind = "timeout" if isinstance(exc, TimedOut) else "network"
-                self.count(f"failures:{kind}")
-                failures += 1
-                if failures > self.retries:
-                    return self._failed(chat_id, kind, exc)
-                await self._sleep(min(self.max_backoff, self.backoff * 2 ** (failures - 1)))
+                return Outcome(SENT, attempt.chat_id, 1)
             except TelegramError as exc:
-                self.count("failures:other")
-                return self._failed(chat_id, "other", exc)
+                outcome = await self._after(exc, attempt)
+                if outcome is not None:
+                    return outcome
+
+    async def _after(self, exc: TelegramError, attempt: _Attempt) -> Outcome | None:
+        """Act on a refused send as ``FAULTS`` says: the outcome, or None to send again."""
+        fault = classify(exc)
+        action = fault.action
+        if action is Action.PLAIN_TEXT and not attempt.html:
+            action, fault = Action.GIVE_UP, BAD_REQUEST
+        if action is Action.MAIN_THREAD and attempt.thread_id is None:
+            action, fault = Action.GIVE_UP, BAD_REQUEST
+        self.count(f"failures:{fault.kind}")
+        chat_id = attempt.chat_id
+        if action is Action.WAIT:
+            attempt.floods += 1
+            if attempt.floods > self.retries * 3:
+                return self._failed(chat_id, fault.kind, exc)
+            assert isinstance(exc, RetryAfter)
+            delay = exc.retry_after
+            seconds = delay if isinstance(delay, int | float) else delay.total_seconds()
+            logger.info("flood control for chat %s: waiting %.1f s", chat_id, seconds)
+            await self._sleep(seconds)
+        elif action is Action.MOVE:
+            assert isinstance(exc, ChatMigrated)
+            attempt.chat_id = self._move(chat_id, exc.new_chat_id)
+        elif action is Action.STOP:
+            self._mark_blocked(chat_id, exc.message)
+            return Outcome(BLOCKED_OUTCOME, chat_id, 0, exc.message)
+        elif action is Action.PLAIN_TEXT:
+            logger.warning("Telegram refused the HTML for chat %s: %s", chat_id, exc.message)
+            attempt.html, attempt.text = False, html_to_plain(attempt.text)
+        elif action is Action.MAIN_THREAD:
+            attempt.thread_id = None
+        elif action is Action.BACK_OFF:
+            attempt.failures += 1
+            if attempt.failures > self.retries:
+                return self._failed(chat_id, fault.kind, exc)
+            await self._sleep(min(self.max_backoff, self.backoff * 2 ** (attempt.failures - 1)))
+        else:
+            return self._failed(chat_id, fault.kind, exc)
+        return None
+
+    def _move(self, chat_id: int, new_id: int) -> int:
+        logger.info("chat %s migrated to %s", chat_id, new_id)
+        try:
+            self.store.change_chat_id(chat_id, new_id)
+        except (NotFoundError, ValueError):
+            logger.warning("could not move chat %s to %s", chat_id, new_id, exc_info=True)
+        return new_id
 
     @staticmethod
     def _failed(chat_id: int, kind: str, exc: TelegramError) -> Outcome:
