@@ -30,10 +30,10 @@ from .context import BotData, NewsContext, RateLimits, Services
 from .delivery.deliverer import Deliverer
 from .delivery.dispatcher import DigestService, Dispatcher
 from .ingest.ingester import SEEDS_SOURCE, Ingester
-from .service import Subscriptions
+from .services.subscriptions import Subscriptions
+from .services.summaries import SummaryService
 from .sources.fetch import FetchLimits, new_client
 from .store import Store
-from .summaries import SummaryService
 from .updates import ChatOrderedProcessor
 
 logger = logging.getLogger(__name__)

@@ -17,9 +17,9 @@ from .config import Settings
 from .delivery.deliverer import Deliverer
 from .delivery.dispatcher import DigestService, Dispatcher
 from .ingest.ingester import Ingester
-from .service import Subscriptions
+from .services.subscriptions import Subscriptions
+from .services.summaries import SummaryService
 from .store import Store
-from .summaries import SummaryService
 
 # action -> (uses, per seconds): what one user may do before being asked to wait.
 DEFAULT_RATES: dict[str, tuple[int, float]] = {"summarize": (6, 60.0), "digest": (5, 60.0)}

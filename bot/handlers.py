@@ -35,9 +35,9 @@ from .digest.render import (
     split_messages,
 )
 from .models import ACTIVE, PAUSED, Subscriber
-from .service import NOT_SUBSCRIBED, UserError
+from .services.subscriptions import NOT_SUBSCRIBED, UserError
+from .services.summaries import STILL_WORKING, URL, Claim, SummaryError
 from .store import StoreWriteError
-from .summaries import STILL_WORKING, URL, Claim, SummaryError
 from .updates import ChatOrderedProcessor
 
 logger = logging.getLogger(__name__)

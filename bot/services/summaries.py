@@ -20,8 +20,8 @@ import httpx
 
 from summarizer import Article, Summarizer, SummarizerError, parse_plain
 
-from .sources.fetch import FetchError, FetchLimits
-from .sources.pages import fetch_article
+from ..sources.fetch import FetchError, FetchLimits
+from ..sources.pages import fetch_article
 
 MAX_TEXT_CHARS = 20_000
 # Summaries being worked on at once, for all users together; more wait their turn.

@@ -11,12 +11,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from .config import Settings
-from .digest.render import clip
-from .ingest.topics import KeywordError, normalize_keyword
-from .models import ACTIVE, BLOCKED, PAUSED, Subscriber
-from .store import Store
-from .timeparse import ScheduleError, parse_clock, parse_timezone
+from ..config import Settings
+from ..digest.render import clip
+from ..ingest.topics import KeywordError, normalize_keyword
+from ..models import ACTIVE, BLOCKED, PAUSED, Subscriber
+from ..store import Store
+from ..timeparse import ScheduleError, parse_clock, parse_timezone
 
 NOT_SUBSCRIBED = "This chat has no subscription: send /start first."
 MAX_KEYWORDS = 20

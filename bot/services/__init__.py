@@ -1,0 +1,6 @@
+"""What users can do, with the rules in one place: called by the Telegram handlers and the
+command line alike.
+
+``subscriptions`` (topics, words, times, zones, pause, delete); ``summaries`` (a link or a
+text summarized fairly between users); ``stats`` (what administrators see).
+"""
