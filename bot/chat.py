@@ -36,12 +36,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from .app import NewsApp, Options, build_application
 from .config import Settings
 from .fakeapi import FakeBotAPI, MessageEvent, SentMessage, SimulatorError, WaitTimeout
 from .ingest.ingester import Ingester
-from .lifecycle import running
 from .store import Store
+from .telegram.app import NewsApp, Options, build_application
+from .telegram.lifecycle import running
 
 __all__ = [
     "DEMO_DATA_FILE",

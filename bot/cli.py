@@ -332,8 +332,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the Telegram bot (long polling, or a webhook) until SIGTERM or SIGINT."""
     from telegram.error import InvalidToken, TelegramError
 
-    from .app import Options, build_application
-    from .lifecycle import Webhook, serve
+    from .telegram.app import Options, build_application
+    from .telegram.lifecycle import Webhook, serve
 
     settings = _settings(args)
     token = settings.token

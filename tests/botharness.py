@@ -8,14 +8,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.app import DISPATCH_JOB, NewsApp, Options, build_application
 from bot.config import Settings, load_settings
-from bot.context import Services
 from bot.fakeapi import FakeBotAPI
 from bot.ingest.ingester import Ingester
-from bot.lifecycle import running
 from bot.paths import BUNDLED_CONFIG
 from bot.store import Store
+from bot.telegram.app import DISPATCH_JOB, NewsApp, Options, build_application
+from bot.telegram.context import Services
+from bot.telegram.lifecycle import running
 
 TOKEN = "123456:TEST-token-that-must-never-be-logged"
 USER = 4242

@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 
 from bot.cli import build_parser
-from bot.lifecycle import STOP_GRACE
 from bot.models import Subscriber
 from bot.paths import PROJECT_ROOT
 from bot.store import SCHEMA, Store
+from bot.telegram.lifecycle import STOP_GRACE
 
 README = (PROJECT_ROOT / "README.md").read_text()
 PYPROJECT = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())

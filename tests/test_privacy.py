@@ -21,13 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import ERASE_JOB, INGEST_JOB
 from bot.config import Feed, FetchSettings, Settings
-from bot.context import RateLimits
 from bot.fakeapi import FakeBotAPI, SentMessage, utf16_len
 from bot.ingest.ingester import SEEDS_SOURCE, Ingester
 from bot.paths import BUNDLED_CONFIG, PROJECT_ROOT
 from bot.store import Store
+from bot.telegram.app import ERASE_JOB, INGEST_JOB
+from bot.telegram.context import RateLimits
 from tests.botharness import T0, USER, Clock, RunningBot, bot_running, make_settings
 from tests.feedserver import FeedServer, Reply
 
@@ -201,7 +201,7 @@ async def test_sample_articles_from_an_earlier_version_are_removed_at_start(
         await Ingester(settings, store, clock=Clock(T0)).run(feeds=False, seeds=True)
         seeded = store.count_articles()
         assert seeded > 10
-        with caplog.at_level(logging.INFO, logger="bot.app"):
+        with caplog.at_level(logging.INFO, logger="bot.telegram.app"):
             async with bot_running(api, settings, store, Clock(T0)):
                 pass
         assert store.count_articles() == 0

@@ -23,10 +23,9 @@ from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from .context import NewsContext, Services
-from .delivery.deliverer import SENT
-from .delivery.schedule import next_slot
-from .digest.render import (
+from ..delivery.deliverer import SENT
+from ..delivery.schedule import next_slot
+from ..digest.render import (
     clean_text,
     clip,
     escape,
@@ -34,10 +33,11 @@ from .digest.render import (
     render_summary_html,
     split_messages,
 )
-from .models import ACTIVE, PAUSED, Subscriber
-from .services.subscriptions import NOT_SUBSCRIBED, UserError
-from .services.summaries import STILL_WORKING, URL, Claim, SummaryError
-from .store import StoreWriteError
+from ..models import ACTIVE, PAUSED, Subscriber
+from ..services.subscriptions import NOT_SUBSCRIBED, UserError
+from ..services.summaries import STILL_WORKING, URL, Claim, SummaryError
+from ..store import StoreWriteError
+from .context import NewsContext, Services
 from .updates import ChatOrderedProcessor
 
 logger = logging.getLogger(__name__)

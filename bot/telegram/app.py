@@ -24,16 +24,16 @@ from telegram.ext import (
 
 from summarizer import Summarizer
 
+from ..config import Settings
+from ..delivery.deliverer import Deliverer
+from ..delivery.dispatcher import DigestService, Dispatcher
+from ..ingest.ingester import SEEDS_SOURCE, Ingester
+from ..services.subscriptions import Subscriptions
+from ..services.summaries import SummaryService
+from ..sources.fetch import FetchLimits, new_client
+from ..store import Store
 from . import handlers as h
-from .config import Settings
 from .context import BotData, NewsContext, RateLimits, Services
-from .delivery.deliverer import Deliverer
-from .delivery.dispatcher import DigestService, Dispatcher
-from .ingest.ingester import SEEDS_SOURCE, Ingester
-from .services.subscriptions import Subscriptions
-from .services.summaries import SummaryService
-from .sources.fetch import FetchLimits, new_client
-from .store import Store
 from .updates import ChatOrderedProcessor
 
 logger = logging.getLogger(__name__)

@@ -13,13 +13,13 @@ from typing import Any
 import httpx
 from telegram.ext import Application, CallbackContext, ExtBot
 
-from .config import Settings
-from .delivery.deliverer import Deliverer
-from .delivery.dispatcher import DigestService, Dispatcher
-from .ingest.ingester import Ingester
-from .services.subscriptions import Subscriptions
-from .services.summaries import SummaryService
-from .store import Store
+from ..config import Settings
+from ..delivery.deliverer import Deliverer
+from ..delivery.dispatcher import DigestService, Dispatcher
+from ..ingest.ingester import Ingester
+from ..services.subscriptions import Subscriptions
+from ..services.summaries import SummaryService
+from ..store import Store
 
 # action -> (uses, per seconds): what one user may do before being asked to wait.
 DEFAULT_RATES: dict[str, tuple[int, float]] = {"summarize": (6, 60.0), "digest": (5, 60.0)}
