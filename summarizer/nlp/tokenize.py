@@ -131,7 +131,28 @@ def split_sentences(text: str, language: Language) -> list[str]:
         # Thai marks sentence ends with a space; a longer gap is a safer cut.
         return [s.strip() for s in re.split(r"\s{2,}|(?<=[.!?])\s+", text) if s.strip()]
     chunks = _punkt(language.name).tokenize(text)
-    return _join_lower_case_starts(list(_repair(chunks)), text)
+    return _join_lower_case_starts(_verbatim(list(_repair(chunks)), text), text)
+
+
+def _verbatim(parts: list[str], text: str) -> list[str]:
+    """Each repaired sentence as the text's own span: the repairs join pieces with one
+    space, where the text may have had a line break or several spaces between them."""
+    out: list[str] = []
+    cursor = 0
+    for part in parts:
+        position = text.find(part, cursor)
+        if position >= 0:
+            out.append(part)
+            cursor = position + len(part)
+            continue
+        spaced = re.compile(r"\s+".join(re.escape(word) for word in part.split()))
+        match = spaced.search(text, cursor)
+        if match is None:  # cannot happen for pieces of this text; keep what was made
+            out.append(part)
+            continue
+        out.append(match.group())
+        cursor = match.end()
+    return out
 
 
 def _repair(chunks: list[str]) -> Iterator[str]:
