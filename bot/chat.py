@@ -36,9 +36,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from fakebotapi import FakeBotAPI, MessageEvent, SentMessage, SimulatorError, WaitTimeout
+
 from .app import NewsApp, Options, build_application
 from .config import Settings
-from .fakeapi import FakeBotAPI, MessageEvent, SentMessage, SimulatorError, WaitTimeout
 from .ingest import Ingester
 from .lifecycle import running
 from .store import Store

@@ -11,11 +11,11 @@ from pathlib import Path
 from bot.app import DISPATCH_JOB, NewsApp, Options, build_application
 from bot.config import Settings, load_settings
 from bot.context import Services
-from bot.fakeapi import FakeBotAPI
 from bot.ingest import Ingester
 from bot.lifecycle import running
 from bot.paths import BUNDLED_CONFIG
 from bot.store import Store
+from fakebotapi import FakeBotAPI
 
 TOKEN = "123456:TEST-token-that-must-never-be-logged"
 USER = 4242

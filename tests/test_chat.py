@@ -11,8 +11,8 @@ import pytest
 
 from bot.app import Options
 from bot.chat import DEMO_DATA_FILE, DEMO_USER_ID, chat_session, render_message, run_chat
-from bot.fakeapi import MessageEvent, MessageVersion, SentMessage, parse_telegram_html
 from bot.store import Store
+from fakebotapi import MessageEvent, MessageVersion, SentMessage, parse_telegram_html
 from tests.botharness import T0, Clock, make_settings
 
 PASTE = (

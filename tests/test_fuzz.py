@@ -27,7 +27,6 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.config import Settings
-from bot.fakeapi import MAX_MESSAGE_LENGTH, parse_telegram_html
 from bot.models import ACTIVE, PAUSED, Subscriber
 from bot.render import Digest, DigestItem, render_digest_html, utf16_len
 from bot.schedule import next_slot
@@ -35,6 +34,7 @@ from bot.service import Subscriptions, UserError
 from bot.store import Store
 from bot.timeparse import ScheduleError, parse_clock, parse_timezone
 from bot.topics import WORD, article_words, mentions, normalize_keyword
+from fakebotapi import MAX_MESSAGE_LENGTH, parse_telegram_html
 from summarizer import (
     METHODS,
     Article,

@@ -24,10 +24,10 @@ import pytest
 from bot.app import ERASE_JOB, INGEST_JOB
 from bot.config import Feed, FetchSettings, Settings
 from bot.context import RateLimits
-from bot.fakeapi import FakeBotAPI, SentMessage, utf16_len
 from bot.ingest import SEEDS_SOURCE, Ingester
 from bot.paths import BUNDLED_CONFIG, PROJECT_ROOT
 from bot.store import Store
+from fakebotapi import FakeBotAPI, SentMessage, utf16_len
 from tests.botharness import T0, USER, Clock, RunningBot, bot_running, make_settings
 from tests.feedserver import FeedServer, Reply
 
