@@ -5,12 +5,10 @@ See :mod:`fakebotapi.api`. Only the terminal chat, the tests and the benchmarks 
 
 from .api import (
     MAX_CALLBACK_DATA,
-    MAX_MESSAGE_LENGTH,
     BotCall,
     CallbackAnswer,
     ChatAction,
     ChatType,
-    EntityParseError,
     FakeAPIError,
     FakeBotAPI,
     FakeChat,
@@ -20,13 +18,11 @@ from .api import (
     FloodLimit,
     MessageEvent,
     MessageVersion,
-    ParsedText,
     SentMessage,
     SimulatorError,
     WaitTimeout,
-    parse_telegram_html,
-    utf16_len,
 )
+from .html import MAX_MESSAGE_LENGTH, EntityParseError, ParsedText, parse_telegram_html, utf16_len
 
 __all__ = [
     "MAX_CALLBACK_DATA",
