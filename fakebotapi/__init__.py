@@ -3,26 +3,20 @@
 See :mod:`fakebotapi.api`. Only the terminal chat, the tests and the benchmarks import it.
 """
 
-from .api import (
-    MAX_CALLBACK_DATA,
+from .api import MAX_CALLBACK_DATA, FakeBotAPI, Fault, FaultKind, FloodLimit
+from .errors import FakeAPIError, SimulatorError, WaitTimeout
+from .html import MAX_MESSAGE_LENGTH, EntityParseError, ParsedText, parse_telegram_html, utf16_len
+from .records import (
     BotCall,
     CallbackAnswer,
     ChatAction,
     ChatType,
-    FakeAPIError,
-    FakeBotAPI,
     FakeChat,
     FakeUser,
-    Fault,
-    FaultKind,
-    FloodLimit,
     MessageEvent,
     MessageVersion,
     SentMessage,
-    SimulatorError,
-    WaitTimeout,
 )
-from .html import MAX_MESSAGE_LENGTH, EntityParseError, ParsedText, parse_telegram_html, utf16_len
 
 __all__ = [
     "MAX_CALLBACK_DATA",

@@ -46,12 +46,13 @@ import re
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Literal, Self, get_args
 from urllib.parse import parse_qsl, unquote
 
+from .errors import ApiError, ClientGone, SimulatorError, WaitTimeout, bad_request
 from .html import (
     MAX_MESSAGE_LENGTH,
     EntityParseError,
@@ -60,40 +61,38 @@ from .html import (
     strip,
     utf16_len,
 )
+from .records import (
+    CHAT_TYPES,
+    BotCall,
+    CallbackAnswer,
+    ChatAction,
+    ChatType,
+    FakeChat,
+    FakeUser,
+    JSONDict,
+    MessageEvent,
+    MessageVersion,
+    SentMessage,
+    admin_rights,
+)
 
 __all__ = [
     "MAX_CALLBACK_DATA",
-    "BotCall",
-    "CallbackAnswer",
-    "ChatAction",
-    "ChatType",
-    "FakeAPIError",
     "FakeBotAPI",
-    "FakeChat",
-    "FakeUser",
     "Fault",
     "FaultKind",
     "FloodLimit",
-    "MessageEvent",
-    "MessageVersion",
-    "SentMessage",
-    "SimulatorError",
-    "WaitTimeout",
 ]
 
 _LOGGER = logging.getLogger(__name__)
 
-JSONDict = dict[str, Any]
-ChatType = Literal["private", "group", "supergroup", "channel"]
 FaultKind = Literal["flood", "server_error", "timeout", "forbidden", "migrate", "parse"]
-MessageEvent = Literal["sent", "edited", "deleted"]
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_CALLBACK_DATA = 64
 MAX_CALLBACK_ANSWER = 200
 
 _FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
-_CHAT_TYPES: frozenset[str] = frozenset(get_args(ChatType))
 
 # Update kinds a getUpdates call receives when allowed_updates was never set or set to [].
 _UPDATE_KINDS = frozenset(
@@ -152,32 +151,6 @@ _MAX_BODY = 64 * 1024 * 1024
 # --------------------------------------------------------------------------- errors
 
 
-class FakeAPIError(Exception):
-    """Base class of the errors the fake raises to its *caller* (never sent over HTTP)."""
-
-
-class SimulatorError(FakeAPIError, ValueError):
-    """A simulated user did something a real one could not (press a missing button, ...)."""
-
-
-class WaitTimeout(FakeAPIError, TimeoutError):
-    """A ``wait_for*`` condition did not come true in time."""
-
-
-class _ApiError(Exception):
-    """An error answer: HTTP status, Telegram's description and optional parameters."""
-
-    def __init__(self, code: int, description: str, parameters: JSONDict | None = None) -> None:
-        super().__init__(description)
-        self.code = code
-        self.description = description
-        self.parameters = parameters
-
-
-class _ClientGone(Exception):
-    """The client hung up (or the server is stopping) while its request was pending."""
-
-
 class _HttpError(Exception):
     """A request that is not valid HTTP; answered, then the connection is closed."""
 
@@ -186,163 +159,7 @@ class _HttpError(Exception):
         self.status = status
 
 
-def _bad_request(what: str, parameters: JSONDict | None = None) -> _ApiError:
-    return _ApiError(400, f"Bad Request: {what}", parameters)
-
-
 # --------------------------------------------------------------------------- records
-
-
-@dataclass(slots=True)
-class FakeUser:
-    """A simulated Telegram user."""
-
-    id: int
-    first_name: str
-    username: str | None = None
-    last_name: str | None = None
-    language_code: str | None = None
-
-    def to_api(self) -> JSONDict:
-        """The user as a Telegram ``User`` object."""
-        data: JSONDict = {"id": self.id, "is_bot": False, "first_name": self.first_name}
-        for key in ("last_name", "username", "language_code"):
-            value = getattr(self, key)
-            if value is not None:
-                data[key] = value
-        return data
-
-
-@dataclass(slots=True)
-class FakeChat:
-    """A chat the fake knows; ``bot_status`` is the bot's membership in it."""
-
-    id: int
-    type: ChatType
-    title: str | None = None
-    username: str | None = None
-    first_name: str | None = None
-    last_name: str | None = None
-    is_forum: bool = False
-    owner: int | None = None
-    admins: list[int] = field(default_factory=list)
-    bot_status: Literal["member", "administrator", "kicked", "left"] = "member"
-    migrated_to: int | None = None
-
-    def to_api(self) -> JSONDict:
-        """The chat as a Telegram ``Chat`` object."""
-        data: JSONDict = {"id": self.id, "type": self.type}
-        for key in ("title", "username", "first_name", "last_name"):
-            value = getattr(self, key)
-            if value is not None:
-                data[key] = value
-        if self.is_forum:
-            data["is_forum"] = True
-        return data
-
-
-@dataclass(slots=True)
-class BotCall:
-    """One Bot API request: typed parameters, the token used, and how it was answered.
-
-    ``at`` is the event loop's clock (monotonic seconds) when the request arrived;
-    ``status`` is ``None`` while the request is pending.
-    """
-
-    method: str
-    params: JSONDict
-    token: str
-    at: float
-    status: int | None = None
-    description: str | None = None
-    fault: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when answered with ``"ok": true``."""
-        return self.status == 200
-
-    @property
-    def chat_id(self) -> int | str | None:
-        """The ``chat_id`` parameter, if any."""
-        value = self.params.get("chat_id")
-        return value if isinstance(value, int | str) else None
-
-
-@dataclass(frozen=True, slots=True)
-class MessageVersion:
-    """An earlier version of a bot message, kept when the bot edits it."""
-
-    text: str
-    plain_text: str
-    parse_mode: str | None
-    entities: tuple[JSONDict, ...]
-    reply_markup: JSONDict | None
-    at: float
-
-
-@dataclass(slots=True, eq=False)
-class SentMessage:
-    """A message the bot sent, as it is now; ``history`` holds the versions before edits.
-
-    ``text`` is what the bot sent (with its HTML tags), ``plain_text`` what the user reads.
-    """
-
-    chat_id: int
-    message_id: int
-    text: str
-    plain_text: str
-    parse_mode: str | None
-    entities: tuple[JSONDict, ...]
-    reply_markup: JSONDict | None
-    message_thread_id: int | None
-    reply_to_message_id: int | None
-    disable_notification: bool
-    link_preview_options: JSONDict | None
-    date: int
-    sent_at: float
-    sender: JSONDict = field(repr=False)
-    history: list[MessageVersion] = field(default_factory=list)
-    edit_date: int | None = None
-    deleted: bool = False
-
-    @property
-    def edited(self) -> bool:
-        """True once the bot edited the message."""
-        return bool(self.history)
-
-    @property
-    def buttons(self) -> list[list[JSONDict]]:
-        """The inline keyboard's rows (empty without one)."""
-        rows = (self.reply_markup or {}).get("inline_keyboard") or []
-        return [list(row) for row in rows]
-
-    @property
-    def callback_data(self) -> list[str]:
-        """Every button's callback_data, row by row."""
-        return [b["callback_data"] for row in self.buttons for b in row if "callback_data" in b]
-
-
-@dataclass(frozen=True, slots=True)
-class ChatAction:
-    """A ``sendChatAction`` call ("typing", ...)."""
-
-    chat_id: int
-    action: str
-    message_thread_id: int | None
-    at: float
-
-
-@dataclass(frozen=True, slots=True)
-class CallbackAnswer:
-    """An ``answerCallbackQuery`` call."""
-
-    query_id: str
-    text: str | None
-    show_alert: bool
-    url: str | None
-    cache_time: int | None
-    at: float
 
 
 @dataclass(slots=True, eq=False)
@@ -468,18 +285,18 @@ def _typed(name: str, value: object) -> object:
         try:
             return json.loads(value)
         except ValueError:
-            raise _bad_request(f"can't parse {name} JSON object") from None
+            raise bad_request(f"can't parse {name} JSON object") from None
     if name == "chat_id":
         return int(value) if _INT_TEXT.fullmatch(value) else value
     if name in _INT_PARAMS:
         if not _INT_TEXT.fullmatch(value):
-            raise _bad_request(f"invalid {name} specified")
+            raise bad_request(f"invalid {name} specified")
         return int(value)
     if name in _NUMBER_PARAMS:
         try:
             return float(value) if "." in value else int(value)
         except ValueError:
-            raise _bad_request(f"invalid {name} specified") from None
+            raise bad_request(f"invalid {name} specified") from None
     if name in _BOOL_PARAMS:
         return value.lower() in ("true", "1")
     return value
@@ -488,7 +305,7 @@ def _typed(name: str, value: object) -> object:
 def _parse_multipart(body: bytes, content_type: str) -> JSONDict:
     match = re.search(r'boundary="?([^";]+)"?', content_type)
     if match is None:
-        raise _bad_request("multipart boundary is missing")
+        raise bad_request("multipart boundary is missing")
     delimiter = b"--" + match.group(1).encode("latin-1")
     fields: JSONDict = {}
     for part in body.split(delimiter)[1:]:
@@ -496,7 +313,7 @@ def _parse_multipart(body: bytes, content_type: str) -> JSONDict:
             break
         head, sep, content = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
         if not sep:
-            raise _bad_request("malformed multipart body")
+            raise bad_request("malformed multipart body")
         content = content.removesuffix(b"\r\n")
         disposition = ""
         for line in head.decode("utf-8", "replace").split("\r\n"):
@@ -527,12 +344,12 @@ def _decode_params(request: _HttpRequest, query: str) -> JSONDict:
             try:
                 loaded = json.loads(request.body)
             except ValueError:
-                raise _bad_request("can't parse JSON request body") from None
+                raise bad_request("can't parse JSON request body") from None
             if not isinstance(loaded, dict):
-                raise _bad_request("JSON request body must be an object")
+                raise bad_request("JSON request body must be an object")
             raw.update(loaded)
         else:
-            raise _bad_request(f"unsupported Content-Type {kind or '(none)'}")
+            raise bad_request(f"unsupported Content-Type {kind or '(none)'}")
     return {name: _typed(name, value) for name, value in raw.items()}
 
 
@@ -541,7 +358,7 @@ def _opt_int(params: Mapping[str, Any], name: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _bad_request(f"invalid {name} specified")
+        raise bad_request(f"invalid {name} specified")
     return value
 
 
@@ -557,7 +374,7 @@ def _opt_dict(params: Mapping[str, Any], name: str) -> JSONDict | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise _bad_request(f"can't parse {name} JSON object")
+        raise bad_request(f"can't parse {name} JSON object")
     return value
 
 
@@ -642,13 +459,6 @@ def _http_response(status: int, payload: JSONDict, keep_alive: bool) -> bytes:
         f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
     )
     return head.encode("latin-1") + body
-
-
-def _error_payload(error: _ApiError) -> JSONDict:
-    payload: JSONDict = {"ok": False, "error_code": error.code, "description": error.description}
-    if error.parameters:
-        payload["parameters"] = error.parameters
-    return payload
 
 
 _Handler = Callable[[_Request], Awaitable[Any]]
@@ -837,8 +647,8 @@ class FakeBotAPI:
         Adding a chat that is already known with the same type updates its title, forum
         flag and username and keeps its state (admins, the bot's membership).
         """
-        if type not in _CHAT_TYPES:
-            raise SimulatorError(f"chat type must be one of {sorted(_CHAT_TYPES)}, got {type!r}")
+        if type not in CHAT_TYPES:
+            raise SimulatorError(f"chat type must be one of {sorted(CHAT_TYPES)}, got {type!r}")
         existing = self._chats.get(chat_id)
         if existing is not None and existing.type == type:
             if type != "private":
@@ -1256,15 +1066,15 @@ class FakeBotAPI:
             try:
                 request = await _read_request(reader, writer)
             except _HttpError as exc:
-                error = _ApiError(exc.status, str(exc))
-                writer.write(_http_response(exc.status, _error_payload(error), False))
+                error = ApiError(exc.status, str(exc))
+                writer.write(_http_response(exc.status, error.payload(), False))
                 await writer.drain()
                 return
             if request is None:
                 return
             try:
                 status, payload = await self._handle(request, reader)
-            except _ClientGone:
+            except ClientGone:
                 return
             keep_alive = request.keep_alive and not self._stopping
             writer.write(_http_response(status, payload, keep_alive))
@@ -1275,7 +1085,7 @@ class FakeBotAPI:
     async def _wait_connected(
         self, reader: asyncio.StreamReader, waiter: Awaitable[object], within: float | None
     ) -> Literal["done", "timeout"]:
-        """Wait for ``waiter`` while watching the client; raise :class:`_ClientGone` if it
+        """Wait for ``waiter`` while watching the client; raise :class:`ClientGone` if it
         hangs up (or sends anything: no pipelining) or the server stops."""
         main = asyncio.ensure_future(waiter)
         watch = asyncio.ensure_future(reader.read(1))
@@ -1290,7 +1100,7 @@ class FakeBotAPI:
             # The reader must be free of the watcher before the next request is read.
             await asyncio.gather(main, watch, stop, return_exceptions=True)
         if watch in done or stop in done:
-            raise _ClientGone
+            raise ClientGone
         return "done" if main in done else "timeout"
 
     # ----------------------------------------------------------------- dispatch
@@ -1301,7 +1111,7 @@ class FakeBotAPI:
         path, _, query = request.target.partition("?")
         match = _API_PATH.fullmatch(path)
         if match is None:
-            return 404, _error_payload(_ApiError(404, "Not Found"))
+            return 404, ApiError(404, "Not Found").payload()
         token, name = unquote(match.group(1)), match.group(2)
         if token not in self.tokens:
             self.tokens.append(token)
@@ -1312,23 +1122,23 @@ class FakeBotAPI:
         self._changed.fire()
         try:
             if self.expected_token is not None and token != self.expected_token:
-                raise _ApiError(401, "Unauthorized")
+                raise ApiError(401, "Unauthorized")
             if request.method not in ("GET", "POST"):
-                raise _ApiError(405, "Method Not Allowed")
+                raise ApiError(405, "Method Not Allowed")
             call.params = _decode_params(request, query)
             if known is None:
-                raise _ApiError(404, "Not Found")
+                raise ApiError(404, "Not Found")
             rq = _Request(call, reader, self._bot_user(token))
             result = await self._run(rq, known[1])
-        except _ApiError as error:
-            return self._answer(call, error.code, _error_payload(error))
-        except _ClientGone:
+        except ApiError as error:
+            return self._answer(call, error.code, error.payload())
+        except ClientGone:
             self._answer(call, 499, {"ok": False, "description": "client closed the request"})
             raise
         except Exception:
             _LOGGER.exception("fake Bot API failed on %s", call.method)
-            crash = _ApiError(500, "Internal Server Error")
-            return self._answer(call, 500, _error_payload(crash))
+            crash = ApiError(500, "Internal Server Error")
+            return self._answer(call, 500, crash.payload())
         return self._answer(call, 200, {"ok": True, "result": result})
 
     def _answer(self, call: BotCall, status: int, payload: JSONDict) -> tuple[int, JSONDict]:
@@ -1357,23 +1167,23 @@ class FakeBotAPI:
             return await handler(rq)
         try:
             result = await handler(rq)
-        except _ApiError as error:
+        except ApiError as error:
             await self._wait_connected(rq.reader, asyncio.sleep(fault.delay), None)
             raise error from None
         await self._wait_connected(rq.reader, asyncio.sleep(fault.delay), None)
         return result
 
-    def _fault_error(self, fault: Fault, call: BotCall) -> _ApiError:
+    def _fault_error(self, fault: Fault, call: BotCall) -> ApiError:
         kind = fault.kind
         if kind == "flood":
             seconds = fault.retry_after
-            return _ApiError(429, fault.description or f"Too Many Requests: retry after {seconds}",
+            return ApiError(429, fault.description or f"Too Many Requests: retry after {seconds}",
                              {"retry_after": seconds})
         if kind == "server_error":
             status = fault.status or 500
-            return _ApiError(status, fault.description or HTTPStatus(status).phrase)
+            return ApiError(status, fault.description or HTTPStatus(status).phrase)
         if kind == "forbidden":
-            return _ApiError(fault.status or 403,
+            return ApiError(fault.status or 403,
                              fault.description or "Forbidden: bot was blocked by the user")
         if kind == "migrate":
             old = call.chat_id
@@ -1382,12 +1192,12 @@ class FakeBotAPI:
                 new_id = self.migrate_chat(old, new_id, notify=False).id
             elif new_id is None:
                 new_id = _supergroup_id(old if isinstance(old, int) else -1)
-            return _ApiError(
+            return ApiError(
                 400,
                 fault.description or "Bad Request: group chat was upgraded to a supergroup chat",
                 {"migrate_to_chat_id": new_id},
             )
-        return _ApiError(400, fault.description or (
+        return ApiError(400, fault.description or (
             "Bad Request: can't parse entities: Can't find end tag corresponding to start tag "
             '"b"'
         ))
@@ -1415,7 +1225,7 @@ class FakeBotAPI:
             self._faults_served["rate_limit"] += 1
             call.fault = "rate_limit"
             seconds = max(1, math.ceil(wait))
-            raise _ApiError(429, f"Too Many Requests: retry after {seconds}",
+            raise ApiError(429, f"Too Many Requests: retry after {seconds}",
                             {"retry_after": seconds})
         for bucket in buckets:
             bucket.tokens -= 1
@@ -1510,7 +1320,7 @@ class FakeBotAPI:
         if old_status == "kicked":
             old["until_date"] = 0
         elif old_status == "administrator":
-            old.update(_admin_rights(can_be_edited=False))
+            old.update(admin_rights(can_be_edited=False))
         payload = {
             "chat": chat.to_api(),
             "from": actor.to_api(),
@@ -1560,7 +1370,7 @@ class FakeBotAPI:
         """The chat a call names, with Telegram's errors for unknown or unreachable ones."""
         ref = rq.params.get("chat_id")
         if ref is None or ref == "":
-            raise _bad_request("chat_id is empty")
+            raise bad_request("chat_id is empty")
         chat: FakeChat | None = None
         if isinstance(ref, int) and not isinstance(ref, bool):
             chat = self._chats.get(ref)
@@ -1569,13 +1379,13 @@ class FakeBotAPI:
                          if c.username and c.username.lower() == ref[1:].lower()), None)
         if chat is None:
             if isinstance(ref, int) and ref in self._users:
-                raise _ApiError(403, "Forbidden: bot can't initiate conversation with a user")
-            raise _bad_request("chat not found")
+                raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
+            raise bad_request("chat not found")
         if chat.migrated_to is not None:
-            raise _bad_request("group chat was upgraded to a supergroup chat",
+            raise bad_request("group chat was upgraded to a supergroup chat",
                                {"migrate_to_chat_id": chat.migrated_to})
         if sending and chat.bot_status in ("kicked", "left"):
-            raise _ApiError(403, _forbidden_text(chat))
+            raise ApiError(403, _forbidden_text(chat))
         return chat
 
     def _render(self, rq: _Request, text: str | None) -> tuple[ParsedText, str | None]:
@@ -1583,16 +1393,16 @@ class FakeBotAPI:
         parse_mode = _opt_str(rq.params, "parse_mode") or None
         if parse_mode is not None and parse_mode.lower() not in ("html", "markdown",
                                                                   "markdownv2"):
-            raise _bad_request("unsupported parse_mode")
+            raise bad_request("unsupported parse_mode")
         if not text:
-            raise _bad_request("message text is empty")
+            raise bad_request("message text is empty")
         if _LONE_SURROGATE.search(text):
-            raise _bad_request("strings must be encoded in UTF-8")
+            raise bad_request("strings must be encoded in UTF-8")
         if parse_mode is not None and parse_mode.lower() == "html":
             try:
                 parsed = parse_telegram_html(text)
             except EntityParseError as exc:
-                raise _bad_request(f"can't parse entities: {exc}") from None
+                raise bad_request(f"can't parse entities: {exc}") from None
         else:
             given = rq.params.get("entities")
             entities = tuple(e for e in given if isinstance(e, dict)) if isinstance(
@@ -1600,19 +1410,19 @@ class FakeBotAPI:
             parsed = ParsedText(text, entities)
         parsed = strip(parsed)
         if not parsed.text:
-            raise _bad_request("message text is empty")
+            raise bad_request("message text is empty")
         if utf16_len(parsed.text) > MAX_MESSAGE_LENGTH:
-            raise _bad_request("message is too long")
+            raise bad_request("message is too long")
         return parsed, parse_mode
 
     def _bot_message(self, rq: _Request, chat: FakeChat, message_id: int | None) -> SentMessage:
         if message_id is None:
-            raise _bad_request("message identifier is not specified")
+            raise bad_request("message identifier is not specified")
         sent = self._bot_messages.get((chat.id, message_id))
         if sent is None or sent.deleted:
             if (chat.id, message_id) in self._user_messages:
-                raise _bad_request("message can't be edited")
-            raise _bad_request("message to edit not found")
+                raise bad_request("message can't be edited")
+            raise bad_request("message to edit not found")
         return sent
 
     def _edit(
@@ -1621,7 +1431,7 @@ class FakeBotAPI:
     ) -> JSONDict:
         if parsed.text == sent.plain_text and parsed.entities == sent.entities \
                 and markup == sent.reply_markup:
-            raise _bad_request(
+            raise bad_request(
                 "message is not modified: specified new message content and reply markup are "
                 "exactly the same as a current content and reply markup of the message"
             )
@@ -1651,18 +1461,18 @@ class FakeBotAPI:
 
     async def _get_updates(self, rq: _Request) -> list[JSONDict]:
         if self._webhook_url:
-            raise _ApiError(409, "Conflict: can't use getUpdates method while webhook is "
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is "
                                  "active; use deleteWebhook to delete the webhook first")
         params = rq.params
         offset = _opt_int(params, "offset")
         limit = min(max(_opt_int(params, "limit") or 100, 1), 100)
         raw_timeout = params.get("timeout") or 0
         if not isinstance(raw_timeout, int | float):
-            raise _bad_request("invalid timeout specified")
+            raise bad_request("invalid timeout specified")
         if "allowed_updates" in params:
             allowed = params["allowed_updates"]
             if not isinstance(allowed, list):
-                raise _bad_request("can't parse allowed_updates JSON object")
+                raise bad_request("can't parse allowed_updates JSON object")
             self._allowed_updates = frozenset(map(str, allowed)) or _DEFAULT_ALLOWED
         if offset is not None:
             if offset < 0:
@@ -1680,7 +1490,7 @@ class FakeBotAPI:
         try:
             while True:
                 if me.superseded:
-                    raise _ApiError(409, "Conflict: terminated by other getUpdates request; "
+                    raise ApiError(409, "Conflict: terminated by other getUpdates request; "
                                          "make sure that only one bot instance is running")
                 self._updates = [u for u in self._updates if _update_kind(u) in
                                  self._allowed_updates]
@@ -1697,7 +1507,7 @@ class FakeBotAPI:
     async def _set_webhook(self, rq: _Request) -> bool:
         url = _opt_str(rq.params, "url") or ""
         if url and not url.startswith("https://"):
-            raise _bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
         self._webhook_url = url
         if rq.params.get("drop_pending_updates"):
             self._updates.clear()
@@ -1720,16 +1530,16 @@ class FakeBotAPI:
     async def _set_my_commands(self, rq: _Request) -> bool:
         commands = rq.params.get("commands")
         if not isinstance(commands, list) or len(commands) > 100:
-            raise _bad_request("can't parse commands JSON object")
+            raise bad_request("can't parse commands JSON object")
         clean: list[JSONDict] = []
         for entry in commands:
             if not isinstance(entry, dict):
-                raise _bad_request("can't parse BotCommand JSON object")
+                raise bad_request("can't parse BotCommand JSON object")
             name, description = entry.get("command"), entry.get("description")
             if not isinstance(name, str) or not _COMMAND_NAME.fullmatch(name):
-                raise _bad_request("BOT_COMMAND_INVALID")
+                raise bad_request("BOT_COMMAND_INVALID")
             if not isinstance(description, str) or not 1 <= len(description) <= 256:
-                raise _bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
+                raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
             clean.append({"command": name, "description": description})
         key = (_scope_key(_opt_dict(rq.params, "scope")),
                _opt_str(rq.params, "language_code") or "")
@@ -1785,7 +1595,7 @@ class FakeBotAPI:
         if message_id is None:
             return None
         if not isinstance(message_id, int):
-            raise _bad_request("invalid reply_parameters specified")
+            raise bad_request("invalid reply_parameters specified")
         exists = (chat.id, message_id) in self._user_messages or (
             (chat.id, message_id) in self._bot_messages
             and not self._bot_messages[(chat.id, message_id)].deleted
@@ -1794,11 +1604,11 @@ class FakeBotAPI:
             return message_id
         if reply.get("allow_sending_without_reply") or params.get("allow_sending_without_reply"):
             return None
-        raise _bad_request("message to be replied not found")
+        raise bad_request("message to be replied not found")
 
     async def _edit_message_text(self, rq: _Request) -> JSONDict:
         if rq.params.get("inline_message_id"):
-            raise _bad_request("inline messages are not supported by the fake")
+            raise bad_request("inline messages are not supported by the fake")
         chat = self._chat_for(rq)
         sent = self._bot_message(rq, chat, _opt_int(rq.params, "message_id"))
         text = _opt_str(rq.params, "text")
@@ -1808,7 +1618,7 @@ class FakeBotAPI:
 
     async def _edit_message_reply_markup(self, rq: _Request) -> JSONDict:
         if rq.params.get("inline_message_id"):
-            raise _bad_request("inline messages are not supported by the fake")
+            raise bad_request("inline messages are not supported by the fake")
         chat = self._chat_for(rq)
         sent = self._bot_message(rq, chat, _opt_int(rq.params, "message_id"))
         markup = _check_markup(rq.params.get("reply_markup"))
@@ -1827,18 +1637,18 @@ class FakeBotAPI:
         if key in self._user_messages:
             del self._user_messages[key]
             return True
-        raise _bad_request("message to delete not found")
+        raise bad_request("message to delete not found")
 
     async def _answer_callback_query(self, rq: _Request) -> bool:
         query_id = _opt_str(rq.params, "callback_query_id") or ""
         pending = self._callbacks.get(query_id)
         if pending is None or pending.answered:
-            raise _bad_request(
+            raise bad_request(
                 "query is too old and response timeout expired or query ID is invalid"
             )
         text = _opt_str(rq.params, "text")
         if text is not None and len(text) > MAX_CALLBACK_ANSWER:
-            raise _bad_request("MESSAGE_TOO_LONG")
+            raise bad_request("MESSAGE_TOO_LONG")
         pending.answered = True
         self._callback_answers.append(CallbackAnswer(
             query_id, text, bool(rq.params.get("show_alert")), _opt_str(rq.params, "url"),
@@ -1850,7 +1660,7 @@ class FakeBotAPI:
         chat = self._chat_for(rq)
         action = _opt_str(rq.params, "action")
         if action not in _CHAT_ACTIONS:
-            raise _bad_request("wrong parameter action in request")
+            raise bad_request("wrong parameter action in request")
         self._chat_actions.append(ChatAction(
             chat.id, action, _opt_int(rq.params, "message_thread_id"),
             asyncio.get_running_loop().time(),
@@ -1873,25 +1683,25 @@ class FakeBotAPI:
         chat = self._chat_for(rq, sending=False)
         user_id = _opt_int(rq.params, "user_id")
         if user_id is None:
-            raise _bad_request("user_id is empty")
+            raise bad_request("user_id is empty")
         if user_id == rq.bot["id"]:
             member: JSONDict = {"status": chat.bot_status, "user": rq.bot}
             if chat.bot_status == "kicked":
                 member["until_date"] = 0
             elif chat.bot_status == "administrator":
-                member.update(_admin_rights(can_be_edited=False))
+                member.update(admin_rights(can_be_edited=False))
             return member
         user = self._users.get(user_id)
         if user is None:
-            raise _bad_request("user not found")
+            raise bad_request("user not found")
         if chat.type == "private" and user_id != chat.id:
-            raise _bad_request("user not found")
+            raise bad_request("user not found")
         return self._member(chat, user)
 
     async def _get_chat_administrators(self, rq: _Request) -> list[JSONDict]:
         chat = self._chat_for(rq, sending=False)
         if chat.type == "private":
-            raise _bad_request("there are no administrators in the private chat")
+            raise bad_request("there are no administrators in the private chat")
         ids = ([chat.owner] if chat.owner is not None else []) + chat.admins
         return [self._member(chat, self._users[uid]) for uid in ids]
 
@@ -1900,7 +1710,7 @@ class FakeBotAPI:
             return {"status": "creator", "user": user.to_api(), "is_anonymous": False}
         if user.id in chat.admins:
             return {"status": "administrator", "user": user.to_api(),
-                    **_admin_rights(can_be_edited=False)}
+                    **admin_rights(can_be_edited=False)}
         return {"status": "member", "user": user.to_api()}
 
 
@@ -1927,45 +1737,35 @@ def _forbidden_text(chat: FakeChat) -> str:
     return f"Forbidden: bot is not a member of the {chat.type} chat"
 
 
-def _admin_rights(*, can_be_edited: bool) -> JSONDict:
-    rights = (
-        "is_anonymous", "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
-        "can_restrict_members", "can_promote_members", "can_change_info", "can_invite_users",
-        "can_post_stories", "can_edit_stories", "can_delete_stories",
-    )
-    granted = {"can_manage_chat", "can_delete_messages", "can_invite_users"}
-    return {"can_be_edited": can_be_edited, **{r: r in granted for r in rights}}
-
-
 def _check_markup(markup: object) -> JSONDict | None:
     """Validate reply_markup as Telegram does for the parts the bot uses."""
     if markup is None:
         return None
     if not isinstance(markup, dict):
-        raise _bad_request("can't parse reply keyboard markup JSON object")
+        raise bad_request("can't parse reply keyboard markup JSON object")
     if "inline_keyboard" not in markup:
         return markup
     rows = markup["inline_keyboard"]
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise _bad_request("can't parse inline keyboard button: InlineKeyboardButton must be "
+        raise bad_request("can't parse inline keyboard button: InlineKeyboardButton must be "
                            "an Object")
     for row in rows:
         for button in row:
             if not isinstance(button, dict) or not button.get("text"):
-                raise _bad_request("can't parse inline keyboard button: Text buttons are "
+                raise bad_request("can't parse inline keyboard button: Text buttons are "
                                    "unallowed in the inline keyboard")
             actions = set(button) - {"text", "style", "icon_custom_emoji_id"}
             if not actions:
-                raise _bad_request("can't parse inline keyboard button: Text buttons are "
+                raise bad_request("can't parse inline keyboard button: Text buttons are "
                                    "unallowed in the inline keyboard")
             data = button.get("callback_data")
             if data is not None and not (
                 isinstance(data, str) and 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA
             ):
-                raise _bad_request("BUTTON_DATA_INVALID")
+                raise bad_request("BUTTON_DATA_INVALID")
             url = button.get("url")
             if url is not None and not (
                 isinstance(url, str) and url.startswith(("http://", "https://", "tg://"))
             ):
-                raise _bad_request("BUTTON_URL_INVALID")
+                raise bad_request("BUTTON_URL_INVALID")
     return markup
