@@ -38,21 +38,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import json
 import logging
 import math
 import re
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Literal, Self, get_args
 from urllib.parse import parse_qsl, unquote
 
-from .errors import ApiError, ClientGone, SimulatorError, WaitTimeout, bad_request
+from .errors import ApiError, ClientGone, bad_request
 from .html import (
     MAX_MESSAGE_LENGTH,
     EntityParseError,
@@ -62,7 +61,6 @@ from .html import (
     utf16_len,
 )
 from .records import (
-    CHAT_TYPES,
     BotCall,
     CallbackAnswer,
     ChatAction,
@@ -75,6 +73,8 @@ from .records import (
     SentMessage,
     admin_rights,
 )
+from .state import DEFAULT_ALLOWED, Poller, State, scope_key
+from .users import Users
 
 __all__ = [
     "MAX_CALLBACK_DATA",
@@ -93,19 +93,6 @@ MAX_CALLBACK_DATA = 64
 MAX_CALLBACK_ANSWER = 200
 
 _FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
-
-# Update kinds a getUpdates call receives when allowed_updates was never set or set to [].
-_UPDATE_KINDS = frozenset(
-    {
-        "message", "edited_message", "channel_post", "edited_channel_post",
-        "business_connection", "business_message", "edited_business_message",
-        "deleted_business_messages", "message_reaction", "message_reaction_count",
-        "inline_query", "chosen_inline_result", "callback_query", "shipping_query",
-        "pre_checkout_query", "purchased_paid_media", "poll", "poll_answer", "my_chat_member",
-        "chat_member", "chat_join_request", "chat_boost", "removed_chat_boost",
-    }
-)
-_DEFAULT_ALLOWED = _UPDATE_KINDS - {"chat_member", "message_reaction", "message_reaction_count"}
 
 _CHAT_ACTIONS = frozenset(
     {
@@ -139,7 +126,6 @@ _JSON_PARAMS = frozenset(
     }
 )
 
-_BOT_COMMAND = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_@/])")
 _COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 _API_PATH = re.compile(r"/bot([^/]+)/([A-Za-z0-9_]+)")
 _INT_TEXT = re.compile(r"-?[0-9]+")
@@ -223,18 +209,6 @@ class _Bucket:
 
 
 @dataclass(slots=True)
-class _Poller:
-    superseded: bool = False
-
-
-@dataclass(slots=True)
-class _Callback:
-    chat_id: int
-    message_id: int
-    answered: bool = False
-
-
-@dataclass(slots=True)
 class _HttpRequest:
     method: str
     target: str
@@ -254,24 +228,6 @@ class _Request:
     @property
     def params(self) -> JSONDict:
         return self.call.params
-
-
-class _Pulse:
-    """Wakes every waiter on each ``fire()``; waiters then re-check their condition."""
-
-    __slots__ = ("_event",)
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def fire(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
-
-    def wait(self) -> Coroutine[Any, Any, bool]:
-        """An awaitable for the *next* fire, bound now: a fire between this call and the
-        first await still wakes it (no lost wake-ups when it is wrapped in a task)."""
-        return self._event.wait()
 
 
 # --------------------------------------------------------------------------- params
@@ -492,11 +448,10 @@ class FakeBotAPI:
         bot_id: int = 100_000_001,
     ) -> None:
         self.expected_token = expected_token
-        self.bot_username = bot_username
-        self.bot_first_name = bot_first_name
-        self.bot_id = bot_id
-        self.tokens: list[str] = []
         self.connections = 0
+        self._state = State(bot_id=bot_id, bot_username=bot_username,
+                            bot_first_name=bot_first_name)
+        self._users = Users(self._state)
         self._server: asyncio.Server | None = None
         self._host = ""
         self._port = 0
@@ -504,31 +459,10 @@ class FakeBotAPI:
         self._stopped = asyncio.Event()
         self._conn_tasks: set[asyncio.Task[Any]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
-        self._changed = _Pulse()
-        self._updates_pulse = _Pulse()
-
-        self._users: dict[int, FakeUser] = {}
-        self._chats: dict[int, FakeChat] = {}
-        self._calls: list[BotCall] = []
-        self._sent: dict[int, list[SentMessage]] = {}
-        self._bot_messages: dict[tuple[int, int], SentMessage] = {}
-        self._user_messages: dict[tuple[int, int], JSONDict] = {}
-        self._next_message_id: dict[int, int] = {}
-        self._updates: list[JSONDict] = []
-        self._next_update_id = 1
-        self._allowed_updates: frozenset[str] = _DEFAULT_ALLOWED
-        self._poller: _Poller | None = None
-        self._webhook_url = ""
-        self._callbacks: dict[str, _Callback] = {}
-        self._next_callback = 1
-        self._chat_actions: list[ChatAction] = []
-        self._callback_answers: list[CallbackAnswer] = []
-        self._commands: dict[tuple[str, str], list[JSONDict]] = {}
         self._faults: list[Fault] = []
         self._faults_served: Counter[str] = Counter()
         self._flood: FloodLimit | None = None
         self._buckets: dict[tuple[str, int], _Bucket] = {}
-        self._listeners: list[Callable[[MessageEvent, SentMessage], None]] = []
         self._methods: dict[str, tuple[str, _Handler]] = {
             name.lower(): (name, handler)
             for name, handler in (
@@ -554,6 +488,41 @@ class FakeBotAPI:
             )
         }
 
+    # ----------------------------------------------------------------- identity
+
+    @property
+    def bot_username(self) -> str:
+        """The bot's username in getMe and in the updates."""
+        return self._state.bot_username
+
+    @bot_username.setter
+    def bot_username(self, username: str) -> None:
+        self._state.bot_username = username
+
+    @property
+    def bot_first_name(self) -> str:
+        """The bot's first name in getMe and in the updates."""
+        return self._state.bot_first_name
+
+    @bot_first_name.setter
+    def bot_first_name(self, first_name: str) -> None:
+        self._state.bot_first_name = first_name
+
+    @property
+    def bot_id(self) -> int:
+        """The bot's user id when its token has no number before a colon."""
+        return self._state.bot_id
+
+    @bot_id.setter
+    def bot_id(self, bot_id: int) -> None:
+        self._state.bot_id = bot_id
+
+    @property
+    def tokens(self) -> list[str]:
+        """Every token a request used, in the order first seen."""
+        return self._state.tokens
+
+
     # ----------------------------------------------------------------- lifecycle
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
@@ -574,7 +543,7 @@ class FakeBotAPI:
             return
         self._stopping = True
         self._stopped.set()
-        self._updates_pulse.fire()
+        self._state.updates_pulse.fire()
         server.close()
         for writer in list(self._writers):
             writer.close()
@@ -624,14 +593,8 @@ class FakeBotAPI:
         language_code: str | None = None,
     ) -> FakeUser:
         """Create (or update) a user. A user who never wrote to the bot has no private chat."""
-        if user_id <= 0:
-            raise SimulatorError(f"user ids are positive, got {user_id}")
-        user = FakeUser(user_id, first_name, username, last_name, language_code)
-        self._users[user_id] = user
-        chat = self._chats.get(user_id)
-        if chat is not None and chat.type == "private":
-            chat.first_name, chat.last_name, chat.username = first_name, last_name, username
-        return user
+        return self._state.add_user(user_id, first_name, username, last_name=last_name,
+                                    language_code=language_code)
 
     def add_chat(
         self,
@@ -647,44 +610,17 @@ class FakeBotAPI:
         Adding a chat that is already known with the same type updates its title, forum
         flag and username and keeps its state (admins, the bot's membership).
         """
-        if type not in CHAT_TYPES:
-            raise SimulatorError(f"chat type must be one of {sorted(CHAT_TYPES)}, got {type!r}")
-        existing = self._chats.get(chat_id)
-        if existing is not None and existing.type == type:
-            if type != "private":
-                existing.title = title or existing.title
-                existing.is_forum = is_forum and type == "supergroup"
-                existing.username = username or existing.username
-            return existing
-        if type == "private":
-            if chat_id <= 0:
-                raise SimulatorError(f"a private chat's id is its user's (positive) id: {chat_id}")
-            user = self._users.get(chat_id) or self.add_user(chat_id, f"User {chat_id}")
-            chat = FakeChat(chat_id, "private", username=user.username,
-                            first_name=user.first_name, last_name=user.last_name)
-        else:
-            if chat_id >= 0:
-                raise SimulatorError(f"group and channel ids are negative: {chat_id}")
-            chat = FakeChat(chat_id, type, title=title or f"Chat {chat_id}",
-                            username=username, is_forum=is_forum and type == "supergroup")
-        self._chats[chat_id] = chat
-        return chat
+        return self._state.add_chat(chat_id, type, title, is_forum, username=username)
 
     def chat(self, chat_id: int) -> FakeChat:
         """A known chat (``KeyError`` if unknown)."""
-        return self._chats[chat_id]
+        return self._state.chats[chat_id]
 
     def set_admins(
         self, chat_id: int, user_ids: Iterable[int], *, owner: int | None = None
     ) -> None:
         """Make these users the chat's administrators (``owner``: its creator)."""
-        chat = self._known_chat(chat_id)
-        admins = list(user_ids)
-        for user_id in [*admins, *([owner] if owner is not None else [])]:
-            if user_id not in self._users:
-                self.add_user(user_id, f"User {user_id}")
-        chat.admins = [uid for uid in admins if uid != owner]
-        chat.owner = owner
+        self._state.set_admins(chat_id, user_ids, owner=owner)
 
     def user_sends(
         self,
@@ -705,36 +641,11 @@ class FakeBotAPI:
         ``reply_to`` is a message id in the same chat; ``thread_id`` a forum topic; the
         forward arguments set ``forward_origin`` (a user, a channel, or a raw object).
         """
-        if not text:
-            raise SimulatorError("Telegram has no empty text messages")
-        user = self._users.get(user_id) or self.add_user(user_id, f"User {user_id}")
-        chat = self._chats.get(chat_id)
-        if chat is None:
-            if chat_id > 0 and chat_id != user_id:
-                raise SimulatorError(f"user {user_id} cannot write in private chat {chat_id}")
-            chat = self.add_chat(chat_id, "private" if chat_id > 0 else self._group_type(chat_id))
-        self._check_reachable(chat, "write in")
-        message: JSONDict = self._new_message(chat, user.to_api())
-        message["text"] = text
-        entities = [
-            {"type": "bot_command", "offset": utf16_len(text[: m.start()]),
-             "length": utf16_len(m.group())}
-            for m in _BOT_COMMAND.finditer(text)
-        ]
-        if entities:
-            message["entities"] = entities
-        if thread_id is not None:
-            message["message_thread_id"] = thread_id
-            if chat.is_forum:
-                message["is_topic_message"] = True
-        if reply_to is not None:
-            message["reply_to_message"] = self._message_for_reply(chat.id, reply_to)
-        origin = forward_origin or self._forward_origin(forward_from_user, forward_from_chat)
-        if origin is not None:
-            message["forward_origin"] = origin
-        self._user_messages[(chat.id, message["message_id"])] = message
-        self._enqueue("message", message)
-        return copy.deepcopy(message)
+        return self._users.sends(
+            chat_id, user_id, text, reply_to=reply_to, thread_id=thread_id,
+            forward_from_user=forward_from_user, forward_from_chat=forward_from_chat,
+            forward_origin=forward_origin,
+        )
 
     def user_presses(
         self,
@@ -751,46 +662,18 @@ class FakeBotAPI:
         real user cannot press it), unless ``forged``: a modified client can send any data
         for any message. Returns the CallbackQuery; its ``id`` is what the bot answers.
         """
-        sent = self._bot_messages.get((chat_id, message_id))
-        if sent is None or sent.deleted:
-            raise SimulatorError(f"no bot message {message_id} in chat {chat_id}")
-        if callback_data not in sent.callback_data and not forged:
-            raise SimulatorError(
-                f"message {message_id} in chat {chat_id} has no button with callback_data "
-                f"{callback_data!r}; it has {sent.callback_data}"
-            )
-        user = self._users.get(user_id) or self.add_user(user_id, f"User {user_id}")
-        query_id = str(4_000_000_000_000 + self._next_callback)
-        self._next_callback += 1
-        self._callbacks[query_id] = _Callback(chat_id, message_id)
-        query: JSONDict = {
-            "id": query_id,
-            "from": user.to_api(),
-            "chat_instance": f"ci{chat_id}",
-            "message": self._sent_to_api(sent),
-            "data": callback_data,
-        }
-        self._enqueue("callback_query", query)
-        return copy.deepcopy(query)
+        return self._users.presses(chat_id, user_id, message_id, callback_data, forged=forged)
 
     def bot_removed(self, chat_id: int, *, by: int | None = None) -> JSONDict:
         """The user blocks the bot (private chat) or someone kicks it: ``my_chat_member``.
 
         From then on, sending there answers ``403 Forbidden`` until :meth:`bot_added`.
         """
-        chat = self._known_chat(chat_id)
-        old = chat.bot_status
-        chat.bot_status = "kicked"
-        return self._member_update(chat, by, old, {"status": "kicked", "until_date": 0})
+        return self._users.remove_bot(chat_id, by=by)
 
     def bot_added(self, chat_id: int, *, by: int | None = None) -> JSONDict:
         """The bot is (re)added to a chat or unblocked: ``my_chat_member`` (member)."""
-        chat = self._chats.get(chat_id)
-        old = chat.bot_status if chat is not None else "left"
-        if chat is None:
-            chat = self.add_chat(chat_id, "private" if chat_id > 0 else self._group_type(chat_id))
-        chat.bot_status = "member"
-        return self._member_update(chat, by, old, {"status": "member"})
+        return self._users.add_bot(chat_id, by=by)
 
     def migrate_chat(
         self, chat_id: int, new_chat_id: int | None = None, *, notify: bool = True
@@ -800,23 +683,8 @@ class FakeBotAPI:
         With ``notify``, the service messages (``migrate_to_chat_id`` /
         ``migrate_from_chat_id``) are enqueued as Telegram does.
         """
-        old = self._known_chat(chat_id)
-        new_id = new_chat_id if new_chat_id is not None else _supergroup_id(chat_id)
-        new = self._chats.get(new_id) or FakeChat(
-            new_id, "supergroup", title=old.title, owner=old.owner, admins=list(old.admins),
-            bot_status=old.bot_status,
-        )
-        self._chats[new_id] = new
-        old.migrated_to = new_id
-        if notify:
-            sender = self._users[old.owner].to_api() if old.owner in self._users else None
-            moved = self._new_message(old, sender)
-            moved["migrate_to_chat_id"] = new_id
-            self._enqueue("message", moved)
-            arrived = self._new_message(new, sender)
-            arrived["migrate_from_chat_id"] = chat_id
-            self._enqueue("message", arrived)
-        return new
+        return self._state.migrate_chat(chat_id, new_chat_id, notify=notify)
+
 
     # ----------------------------------------------------------------- faults
 
@@ -907,58 +775,60 @@ class FakeBotAPI:
     @property
     def calls(self) -> list[BotCall]:
         """Every Bot API request so far, in arrival order."""
-        return list(self._calls)
+        return list(self._state.calls)
 
     def calls_to(self, method: str) -> list[BotCall]:
         """The requests for one method (case-insensitive)."""
         wanted = method.lower()
-        return [call for call in self._calls if call.method.lower() == wanted]
+        return [call for call in self._state.calls if call.method.lower() == wanted]
 
     def messages(self, chat_id: int, *, include_deleted: bool = False) -> list[SentMessage]:
         """The bot's messages in a chat, oldest first, as they are now."""
-        return [m for m in self._sent.get(chat_id, []) if include_deleted or not m.deleted]
+        sent = self._state.sent.get(chat_id, [])
+        return [m for m in sent if include_deleted or not m.deleted]
 
     def message(self, chat_id: int, message_id: int) -> SentMessage:
         """One bot message (``KeyError`` if the bot sent no such message)."""
-        return self._bot_messages[(chat_id, message_id)]
+        return self._state.bot_messages[(chat_id, message_id)]
 
     def all_messages(self) -> list[SentMessage]:
         """Every message the bot sent, in sending order."""
-        return sorted(self._bot_messages.values(), key=lambda m: m.sent_at)
+        return sorted(self._state.bot_messages.values(), key=lambda m: m.sent_at)
 
     @property
     def chat_actions(self) -> list[ChatAction]:
         """Every ``sendChatAction`` so far."""
-        return list(self._chat_actions)
+        return list(self._state.chat_actions)
 
     @property
     def callback_answers(self) -> list[CallbackAnswer]:
         """Every answered callback query so far."""
-        return list(self._callback_answers)
+        return list(self._state.callback_answers)
 
     def commands(
         self, scope: JSONDict | None = None, language_code: str = ""
     ) -> list[JSONDict]:
         """The command list set for a scope (default scope) and language."""
-        return list(self._commands.get((_scope_key(scope), language_code), []))
+        return list(self._state.commands.get((scope_key(scope), language_code), []))
 
     @property
     def pending_updates(self) -> int:
         """Updates not yet confirmed by a getUpdates offset."""
-        return len(self._updates)
+        return len(self._state.updates)
 
     @property
     def webhook_url(self) -> str:
         """The URL from setWebhook ("" when none)."""
-        return self._webhook_url
+        return self._state.webhook_url
 
     def add_listener(self, listener: Callable[[MessageEvent, SentMessage], None]) -> None:
         """Call ``listener(event, message)`` when the bot sends, edits or deletes a message."""
-        self._listeners.append(listener)
+        self._state.listeners.append(listener)
 
     def remove_listener(self, listener: Callable[[MessageEvent, SentMessage], None]) -> None:
         """Stop calling a listener."""
-        self._listeners.remove(listener)
+        self._state.listeners.remove(listener)
+
 
     # ----------------------------------------------------------------- waiting
 
@@ -980,22 +850,12 @@ class FakeBotAPI:
             what = what or f"{count} answered calls"
 
             def answered() -> object:
-                return sum(1 for call in self._calls if call.status is not None) >= count
+                return sum(1 for call in self._state.calls if call.status is not None) >= count
 
             predicate = answered
         else:
             predicate = condition
-        try:
-            async with asyncio.timeout(timeout):
-                while not predicate():
-                    await self._changed.wait()
-        except TimeoutError:
-            recent = ", ".join(
-                f"{c.method}({c.chat_id})->{c.status}" for c in self._calls[-8:]
-            ) or "none"
-            raise WaitTimeout(
-                f"{what or 'condition'} not met within {timeout}s; last calls: {recent}"
-            ) from None
+        await self._state.wait_for(predicate, timeout, what or "condition")
 
     async def wait_for_messages(
         self,
@@ -1034,7 +894,7 @@ class FakeBotAPI:
         timeout: float = 5.0,  # noqa: ASYNC109 - a deadline for the caller, applied with asyncio.timeout inside
     ) -> None:
         """Wait until the bot has confirmed every update (a later getUpdates offset)."""
-        await self.wait_for(lambda: not self._updates, timeout=timeout,
+        await self.wait_for(lambda: not self._state.updates, timeout=timeout,
                             what="all updates confirmed")
 
     # ----------------------------------------------------------------- connections
@@ -1113,13 +973,13 @@ class FakeBotAPI:
         if match is None:
             return 404, ApiError(404, "Not Found").payload()
         token, name = unquote(match.group(1)), match.group(2)
-        if token not in self.tokens:
-            self.tokens.append(token)
+        if token not in self._state.tokens:
+            self._state.tokens.append(token)
         known = self._methods.get(name.lower())
         call = BotCall(known[0] if known else name, {}, token,
                        asyncio.get_running_loop().time())
-        self._calls.append(call)
-        self._changed.fire()
+        self._state.calls.append(call)
+        self._state.changed.fire()
         try:
             if self.expected_token is not None and token != self.expected_token:
                 raise ApiError(401, "Unauthorized")
@@ -1128,7 +988,7 @@ class FakeBotAPI:
             call.params = _decode_params(request, query)
             if known is None:
                 raise ApiError(404, "Not Found")
-            rq = _Request(call, reader, self._bot_user(token))
+            rq = _Request(call, reader, self._state.bot_user(token))
             result = await self._run(rq, known[1])
         except ApiError as error:
             return self._answer(call, error.code, error.payload())
@@ -1145,7 +1005,7 @@ class FakeBotAPI:
         call.status = status
         if status != 200:
             call.description = payload.get("description")
-        self._changed.fire()
+        self._state.changed.fire()
         return status, payload
 
     async def _run(self, rq: _Request, handler: _Handler) -> Any:
@@ -1186,12 +1046,7 @@ class FakeBotAPI:
             return ApiError(fault.status or 403,
                              fault.description or "Forbidden: bot was blocked by the user")
         if kind == "migrate":
-            old = call.chat_id
-            new_id = fault.migrate_to
-            if isinstance(old, int) and old in self._chats and not self._chats[old].migrated_to:
-                new_id = self.migrate_chat(old, new_id, notify=False).id
-            elif new_id is None:
-                new_id = _supergroup_id(old if isinstance(old, int) else -1)
+            new_id = self._state.migrated_id(call.chat_id, fault.migrate_to)
             return ApiError(
                 400,
                 fault.description or "Bad Request: group chat was upgraded to a supergroup chat",
@@ -1212,7 +1067,7 @@ class FakeBotAPI:
         if limit.per_second:
             buckets.append(self._bucket(("all", 0), limit.per_second, limit.per_second, limit, now))
         if isinstance(chat_id, int):
-            chat = self._chats.get(chat_id)
+            chat = self._state.chats.get(chat_id)
             is_group = chat.type != "private" if chat else chat_id < 0
             if limit.per_chat_per_second:
                 buckets.append(self._bucket(("chat", chat_id), limit.chat_burst,
@@ -1241,131 +1096,6 @@ class FakeBotAPI:
 
     # ----------------------------------------------------------------- helpers
 
-    def _bot_user(self, token: str) -> JSONDict:
-        prefix = token.partition(":")[0]
-        return {
-            "id": int(prefix) if prefix.isdigit() else self.bot_id,
-            "is_bot": True,
-            "first_name": self.bot_first_name,
-            "username": self.bot_username,
-        }
-
-    def _known_chat(self, chat_id: int) -> FakeChat:
-        chat = self._chats.get(chat_id)
-        if chat is None:
-            raise SimulatorError(f"unknown chat {chat_id}; add_chat() or user_sends() first")
-        return chat
-
-    @staticmethod
-    def _group_type(chat_id: int) -> ChatType:
-        return "supergroup" if str(chat_id).startswith("-100") else "group"
-
-    @staticmethod
-    def _check_reachable(chat: FakeChat, doing: str) -> None:
-        if chat.bot_status in ("kicked", "left") or chat.migrated_to is not None:
-            raise SimulatorError(
-                f"cannot {doing} chat {chat.id}: the bot is {chat.bot_status}"
-                + (f", migrated to {chat.migrated_to}" if chat.migrated_to else "")
-                + "; call bot_added() first"
-            )
-
-    def _new_message(self, chat: FakeChat, sender: JSONDict | None) -> JSONDict:
-        message_id = self._next_message_id.get(chat.id, 1)
-        self._next_message_id[chat.id] = message_id + 1
-        message: JSONDict = {"message_id": message_id}
-        if sender is not None:
-            message["from"] = sender
-        message["chat"] = chat.to_api()
-        message["date"] = int(time.time())
-        return message
-
-    def _message_for_reply(self, chat_id: int, message_id: int) -> JSONDict:
-        sent = self._bot_messages.get((chat_id, message_id))
-        if sent is not None and not sent.deleted:
-            return self._sent_to_api(sent, nested=False)
-        original = self._user_messages.get((chat_id, message_id))
-        if original is None:
-            raise SimulatorError(f"no message {message_id} in chat {chat_id} to reply to")
-        return {k: v for k, v in original.items() if k != "reply_to_message"}
-
-    def _forward_origin(self, user_id: int | None, chat_id: int | None) -> JSONDict | None:
-        now = int(time.time())
-        if user_id is not None:
-            user = self._users.get(user_id) or self.add_user(user_id, f"User {user_id}")
-            return {"type": "user", "date": now, "sender_user": user.to_api()}
-        if chat_id is not None:
-            chat = self._chats.get(chat_id) or self.add_chat(chat_id, "channel")
-            if chat.type == "channel":
-                return {"type": "channel", "date": now, "chat": chat.to_api(), "message_id": 1}
-            return {"type": "chat", "date": now, "sender_chat": chat.to_api()}
-        return None
-
-    def _enqueue(self, kind: str, payload: JSONDict) -> JSONDict:
-        update = {"update_id": self._next_update_id, kind: payload}
-        self._next_update_id += 1
-        self._updates.append(update)
-        self._updates_pulse.fire()
-        self._changed.fire()
-        return update
-
-    def _member_update(
-        self, chat: FakeChat, by: int | None, old_status: str, new_member: JSONDict
-    ) -> JSONDict:
-        actor_id = by if by is not None else (chat.id if chat.type == "private" else chat.owner)
-        if actor_id is None:
-            raise SimulatorError(f"say who changed the bot's membership of chat {chat.id} (by=)")
-        actor = self._users.get(actor_id) or self.add_user(actor_id, f"User {actor_id}")
-        bot = self._bot_user(self.tokens[-1] if self.tokens else "")
-        old: JSONDict = {"status": old_status, "user": bot}
-        if old_status == "kicked":
-            old["until_date"] = 0
-        elif old_status == "administrator":
-            old.update(admin_rights(can_be_edited=False))
-        payload = {
-            "chat": chat.to_api(),
-            "from": actor.to_api(),
-            "date": int(time.time()),
-            "old_chat_member": old,
-            "new_chat_member": {**new_member, "user": bot},
-        }
-        return self._enqueue("my_chat_member", payload)
-
-    def _notify(self, event: MessageEvent, sent: SentMessage) -> None:
-        for listener in list(self._listeners):
-            try:
-                listener(event, sent)
-            except Exception:
-                _LOGGER.exception("fake Bot API listener failed on %s", event)
-        self._changed.fire()
-
-    def _sent_to_api(self, sent: SentMessage, *, nested: bool = True) -> JSONDict:
-        chat = self._chats.get(sent.chat_id)
-        message: JSONDict = {
-            "message_id": sent.message_id,
-            "from": sent.sender,
-            "chat": chat.to_api() if chat else {"id": sent.chat_id, "type": "private"},
-            "date": sent.date,
-            "text": sent.plain_text,
-        }
-        if sent.entities:
-            message["entities"] = [dict(e) for e in sent.entities]
-        if sent.message_thread_id is not None:
-            message["message_thread_id"] = sent.message_thread_id
-            if chat is not None and chat.is_forum:
-                message["is_topic_message"] = True
-        if sent.edit_date is not None:
-            message["edit_date"] = sent.edit_date
-        if sent.reply_markup and "inline_keyboard" in sent.reply_markup:
-            message["reply_markup"] = sent.reply_markup
-        if sent.link_preview_options:
-            message["link_preview_options"] = sent.link_preview_options
-        if nested and sent.reply_to_message_id is not None:
-            with contextlib.suppress(SimulatorError):
-                message["reply_to_message"] = self._message_for_reply(
-                    sent.chat_id, sent.reply_to_message_id
-                )
-        return message
-
     def _chat_for(self, rq: _Request, *, sending: bool = True) -> FakeChat:
         """The chat a call names, with Telegram's errors for unknown or unreachable ones."""
         ref = rq.params.get("chat_id")
@@ -1373,12 +1103,12 @@ class FakeBotAPI:
             raise bad_request("chat_id is empty")
         chat: FakeChat | None = None
         if isinstance(ref, int) and not isinstance(ref, bool):
-            chat = self._chats.get(ref)
+            chat = self._state.chats.get(ref)
         elif isinstance(ref, str) and ref.startswith("@"):
-            chat = next((c for c in self._chats.values()
+            chat = next((c for c in self._state.chats.values()
                          if c.username and c.username.lower() == ref[1:].lower()), None)
         if chat is None:
-            if isinstance(ref, int) and ref in self._users:
+            if isinstance(ref, int) and ref in self._state.users:
                 raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
             raise bad_request("chat not found")
         if chat.migrated_to is not None:
@@ -1418,9 +1148,9 @@ class FakeBotAPI:
     def _bot_message(self, rq: _Request, chat: FakeChat, message_id: int | None) -> SentMessage:
         if message_id is None:
             raise bad_request("message identifier is not specified")
-        sent = self._bot_messages.get((chat.id, message_id))
+        sent = self._state.bot_messages.get((chat.id, message_id))
         if sent is None or sent.deleted:
-            if (chat.id, message_id) in self._user_messages:
+            if (chat.id, message_id) in self._state.user_messages:
                 raise bad_request("message can't be edited")
             raise bad_request("message to edit not found")
         return sent
@@ -1441,8 +1171,8 @@ class FakeBotAPI:
         sent.text, sent.plain_text, sent.parse_mode = text, parsed.text, parse_mode
         sent.entities, sent.reply_markup = parsed.entities, markup
         sent.edit_date = int(time.time())
-        self._notify("edited", sent)
-        return self._sent_to_api(sent)
+        self._state.notify("edited", sent)
+        return self._state.sent_to_api(sent)
 
     # ----------------------------------------------------------------- methods
 
@@ -1460,7 +1190,7 @@ class FakeBotAPI:
         }
 
     async def _get_updates(self, rq: _Request) -> list[JSONDict]:
-        if self._webhook_url:
+        if self._state.webhook_url:
             raise ApiError(409, "Conflict: can't use getUpdates method while webhook is "
                                  "active; use deleteWebhook to delete the webhook first")
         params = rq.params
@@ -1473,18 +1203,18 @@ class FakeBotAPI:
             allowed = params["allowed_updates"]
             if not isinstance(allowed, list):
                 raise bad_request("can't parse allowed_updates JSON object")
-            self._allowed_updates = frozenset(map(str, allowed)) or _DEFAULT_ALLOWED
+            self._state.allowed_updates = frozenset(map(str, allowed)) or DEFAULT_ALLOWED
         if offset is not None:
             if offset < 0:
-                del self._updates[: max(len(self._updates) + offset, 0)]
+                del self._state.updates[: max(len(self._state.updates) + offset, 0)]
             else:
-                self._updates = [u for u in self._updates if u["update_id"] >= offset]
-            self._changed.fire()
-        previous, me = self._poller, _Poller()
-        self._poller = me
+                self._state.updates = [u for u in self._state.updates if u["update_id"] >= offset]
+            self._state.changed.fire()
+        previous, me = self._state.poller, Poller()
+        self._state.poller = me
         if previous is not None:
             previous.superseded = True
-            self._updates_pulse.fire()
+            self._state.updates_pulse.fire()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + float(raw_timeout)
         try:
@@ -1492,39 +1222,39 @@ class FakeBotAPI:
                 if me.superseded:
                     raise ApiError(409, "Conflict: terminated by other getUpdates request; "
                                          "make sure that only one bot instance is running")
-                self._updates = [u for u in self._updates if _update_kind(u) in
-                                 self._allowed_updates]
-                if self._updates:
-                    return self._updates[:limit]
+                self._state.updates = [u for u in self._state.updates if _update_kind(u) in
+                                 self._state.allowed_updates]
+                if self._state.updates:
+                    return self._state.updates[:limit]
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     return []
-                await self._wait_connected(rq.reader, self._updates_pulse.wait(), remaining)
+                await self._wait_connected(rq.reader, self._state.updates_pulse.wait(), remaining)
         finally:
-            if self._poller is me:
-                self._poller = None
+            if self._state.poller is me:
+                self._state.poller = None
 
     async def _set_webhook(self, rq: _Request) -> bool:
         url = _opt_str(rq.params, "url") or ""
         if url and not url.startswith("https://"):
             raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-        self._webhook_url = url
+        self._state.webhook_url = url
         if rq.params.get("drop_pending_updates"):
-            self._updates.clear()
+            self._state.updates.clear()
         return True
 
     async def _delete_webhook(self, rq: _Request) -> bool:
-        self._webhook_url = ""
+        self._state.webhook_url = ""
         if rq.params.get("drop_pending_updates"):
-            self._updates.clear()
-            self._changed.fire()
+            self._state.updates.clear()
+            self._state.changed.fire()
         return True
 
     async def _get_webhook_info(self, rq: _Request) -> JSONDict:
         return {
-            "url": self._webhook_url,
+            "url": self._state.webhook_url,
             "has_custom_certificate": False,
-            "pending_update_count": len(self._updates),
+            "pending_update_count": len(self._state.updates),
         }
 
     async def _set_my_commands(self, rq: _Request) -> bool:
@@ -1541,20 +1271,20 @@ class FakeBotAPI:
             if not isinstance(description, str) or not 1 <= len(description) <= 256:
                 raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
             clean.append({"command": name, "description": description})
-        key = (_scope_key(_opt_dict(rq.params, "scope")),
+        key = (scope_key(_opt_dict(rq.params, "scope")),
                _opt_str(rq.params, "language_code") or "")
-        self._commands[key] = clean
+        self._state.commands[key] = clean
         return True
 
     async def _get_my_commands(self, rq: _Request) -> list[JSONDict]:
-        key = (_scope_key(_opt_dict(rq.params, "scope")),
+        key = (scope_key(_opt_dict(rq.params, "scope")),
                _opt_str(rq.params, "language_code") or "")
-        return list(self._commands.get(key, []))
+        return list(self._state.commands.get(key, []))
 
     async def _delete_my_commands(self, rq: _Request) -> bool:
-        key = (_scope_key(_opt_dict(rq.params, "scope")),
+        key = (scope_key(_opt_dict(rq.params, "scope")),
                _opt_str(rq.params, "language_code") or "")
-        self._commands.pop(key, None)
+        self._state.commands.pop(key, None)
         return True
 
     async def _send_message(self, rq: _Request) -> JSONDict:
@@ -1565,11 +1295,9 @@ class FakeBotAPI:
         markup = _check_markup(params.get("reply_markup"))
         reply_to = self._reply_target(rq, chat)
         loop_time = asyncio.get_running_loop().time()
-        message_id = self._next_message_id.get(chat.id, 1)
-        self._next_message_id[chat.id] = message_id + 1
         sent = SentMessage(
             chat_id=chat.id,
-            message_id=message_id,
+            message_id=self._state.next_message_id(chat.id),
             text=text or "",
             plain_text=parsed.text,
             parse_mode=parse_mode,
@@ -1583,10 +1311,8 @@ class FakeBotAPI:
             sent_at=loop_time,
             sender=rq.bot,
         )
-        self._sent.setdefault(chat.id, []).append(sent)
-        self._bot_messages[(chat.id, message_id)] = sent
-        self._notify("sent", sent)
-        return self._sent_to_api(sent)
+        self._state.add_sent(sent)
+        return self._state.sent_to_api(sent)
 
     def _reply_target(self, rq: _Request, chat: FakeChat) -> int | None:
         params = rq.params
@@ -1596,9 +1322,9 @@ class FakeBotAPI:
             return None
         if not isinstance(message_id, int):
             raise bad_request("invalid reply_parameters specified")
-        exists = (chat.id, message_id) in self._user_messages or (
-            (chat.id, message_id) in self._bot_messages
-            and not self._bot_messages[(chat.id, message_id)].deleted
+        exists = (chat.id, message_id) in self._state.user_messages or (
+            (chat.id, message_id) in self._state.bot_messages
+            and not self._state.bot_messages[(chat.id, message_id)].deleted
         )
         if exists:
             return message_id
@@ -1629,19 +1355,19 @@ class FakeBotAPI:
         chat = self._chat_for(rq)
         message_id = _opt_int(rq.params, "message_id")
         key = (chat.id, message_id if message_id is not None else -1)
-        sent = self._bot_messages.get(key)
+        sent = self._state.bot_messages.get(key)
         if sent is not None and not sent.deleted:
             sent.deleted = True
-            self._notify("deleted", sent)
+            self._state.notify("deleted", sent)
             return True
-        if key in self._user_messages:
-            del self._user_messages[key]
+        if key in self._state.user_messages:
+            del self._state.user_messages[key]
             return True
         raise bad_request("message to delete not found")
 
     async def _answer_callback_query(self, rq: _Request) -> bool:
         query_id = _opt_str(rq.params, "callback_query_id") or ""
-        pending = self._callbacks.get(query_id)
+        pending = self._state.callbacks.get(query_id)
         if pending is None or pending.answered:
             raise bad_request(
                 "query is too old and response timeout expired or query ID is invalid"
@@ -1650,7 +1376,7 @@ class FakeBotAPI:
         if text is not None and len(text) > MAX_CALLBACK_ANSWER:
             raise bad_request("MESSAGE_TOO_LONG")
         pending.answered = True
-        self._callback_answers.append(CallbackAnswer(
+        self._state.callback_answers.append(CallbackAnswer(
             query_id, text, bool(rq.params.get("show_alert")), _opt_str(rq.params, "url"),
             _opt_int(rq.params, "cache_time"), asyncio.get_running_loop().time(),
         ))
@@ -1661,7 +1387,7 @@ class FakeBotAPI:
         action = _opt_str(rq.params, "action")
         if action not in _CHAT_ACTIONS:
             raise bad_request("wrong parameter action in request")
-        self._chat_actions.append(ChatAction(
+        self._state.chat_actions.append(ChatAction(
             chat.id, action, _opt_int(rq.params, "message_thread_id"),
             asyncio.get_running_loop().time(),
         ))
@@ -1691,7 +1417,7 @@ class FakeBotAPI:
             elif chat.bot_status == "administrator":
                 member.update(admin_rights(can_be_edited=False))
             return member
-        user = self._users.get(user_id)
+        user = self._state.users.get(user_id)
         if user is None:
             raise bad_request("user not found")
         if chat.type == "private" and user_id != chat.id:
@@ -1703,7 +1429,7 @@ class FakeBotAPI:
         if chat.type == "private":
             raise bad_request("there are no administrators in the private chat")
         ids = ([chat.owner] if chat.owner is not None else []) + chat.admins
-        return [self._member(chat, self._users[uid]) for uid in ids]
+        return [self._member(chat, self._state.users[uid]) for uid in ids]
 
     def _member(self, chat: FakeChat, user: FakeUser) -> JSONDict:
         if chat.owner == user.id:
@@ -1719,14 +1445,6 @@ class FakeBotAPI:
 
 def _update_kind(update: Mapping[str, Any]) -> str:
     return next(key for key in update if key != "update_id")
-
-
-def _scope_key(scope: JSONDict | None) -> str:
-    return json.dumps(scope or {"type": "default"}, sort_keys=True)
-
-
-def _supergroup_id(chat_id: int) -> int:
-    return -(1_000_000_000_000 + abs(chat_id) % 1_000_000_000_000)
 
 
 def _forbidden_text(chat: FakeChat) -> str:
