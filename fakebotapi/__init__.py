@@ -3,8 +3,9 @@
 See :mod:`fakebotapi.api`. Only the terminal chat, the tests and the benchmarks import it.
 """
 
-from .api import MAX_CALLBACK_DATA, FakeBotAPI, Fault, FaultKind, FloodLimit
+from .api import MAX_CALLBACK_DATA, FakeBotAPI
 from .errors import FakeAPIError, SimulatorError, WaitTimeout
+from .faults import Fault, FaultKind, FloodLimit
 from .html import MAX_MESSAGE_LENGTH, EntityParseError, ParsedText, parse_telegram_html, utf16_len
 from .records import (
     BotCall,

@@ -40,7 +40,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import math
 import re
 import time
 from collections import Counter
@@ -48,10 +47,11 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
-from typing import Any, Literal, Self, get_args
+from typing import Any, Literal, Self
 from urllib.parse import parse_qsl, unquote
 
 from .errors import ApiError, ClientGone, bad_request
+from .faults import Fault, FaultKind, Faults, FloodLimit
 from .html import (
     MAX_MESSAGE_LENGTH,
     EntityParseError,
@@ -76,23 +76,13 @@ from .records import (
 from .state import DEFAULT_ALLOWED, Poller, State, scope_key
 from .users import Users
 
-__all__ = [
-    "MAX_CALLBACK_DATA",
-    "FakeBotAPI",
-    "Fault",
-    "FaultKind",
-    "FloodLimit",
-]
+__all__ = ["MAX_CALLBACK_DATA", "FakeBotAPI"]
 
 _LOGGER = logging.getLogger(__name__)
-
-FaultKind = Literal["flood", "server_error", "timeout", "forbidden", "migrate", "parse"]
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_CALLBACK_DATA = 64
 MAX_CALLBACK_ANSWER = 200
-
-_FAULT_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
 
 _CHAT_ACTIONS = frozenset(
     {
@@ -146,66 +136,6 @@ class _HttpError(Exception):
 
 
 # --------------------------------------------------------------------------- records
-
-
-@dataclass(slots=True, eq=False)
-class Fault:
-    """An injected fault; see :meth:`FakeBotAPI.inject`. ``served`` counts answers given."""
-
-    kind: FaultKind
-    method: str | None = "sendMessage"
-    chat_id: int | str | None = None
-    times: int | None = 1
-    retry_after: int = 1
-    status: int | None = None
-    delay: float = 60.0
-    performed: bool = False
-    migrate_to: int | None = None
-    description: str | None = None
-    served: int = 0
-
-    @property
-    def exhausted(self) -> bool:
-        """True once served ``times`` times."""
-        return self.times is not None and self.served >= self.times
-
-    def matches(self, method: str, chat_id: object) -> bool:
-        """Whether this fault answers a call of ``method`` for ``chat_id``."""
-        if self.exhausted:
-            return False
-        if self.method is not None and self.method.lower() != method.lower():
-            return False
-        return self.chat_id is None or self.chat_id == chat_id
-
-
-@dataclass(frozen=True, slots=True)
-class FloodLimit:
-    """Telegram's send limits as token buckets (``None`` turns one off).
-
-    Each bucket holds one period's worth of sends and refills continuously, like PTB's
-    ``AIORateLimiter`` (aiolimiter) paces them; ``slack`` extra tokens absorb requests a
-    correctly paced client sent in order but that arrive bunched over the network.
-    """
-
-    per_second: float | None = 30.0
-    per_chat_per_second: float | None = None
-    chat_burst: int = 3
-    per_group_per_minute: float | None = 20.0
-    slack: int = 1
-    methods: frozenset[str] = frozenset({"sendmessage"})
-
-
-@dataclass(slots=True)
-class _Bucket:
-    capacity: float
-    rate: float
-    tokens: float
-    stamp: float
-
-    def wait(self, now: float) -> float:
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
 
 
 @dataclass(slots=True)
@@ -459,10 +389,7 @@ class FakeBotAPI:
         self._stopped = asyncio.Event()
         self._conn_tasks: set[asyncio.Task[Any]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
-        self._faults: list[Fault] = []
-        self._faults_served: Counter[str] = Counter()
-        self._flood: FloodLimit | None = None
-        self._buckets: dict[tuple[str, int], _Bucket] = {}
+        self._faults = Faults(self._state)
         self._methods: dict[str, tuple[str, _Handler]] = {
             name.lower(): (name, handler)
             for name, handler in (
@@ -721,18 +648,8 @@ class FakeBotAPI:
 
         ``description`` replaces Telegram's wording. Faults match in the order injected.
         """
-        if kind not in _FAULT_KINDS:
-            raise ValueError(f"fault kind must be one of {sorted(_FAULT_KINDS)}, got {kind!r}")
-        if times is not None and times < 1:
-            raise ValueError(f"times must be at least 1 (or None for always), got {times}")
-        if kind == "server_error" and status is not None and not 500 <= status <= 599:
-            raise ValueError(f"a server error has a 5xx status, got {status}")
-        if retry_after < 1:
-            raise ValueError(f"retry_after is whole seconds, at least 1; got {retry_after}")
-        fault = Fault(kind, method, chat_id, times, retry_after, status, delay, performed,
-                      migrate_to, description)
-        self._faults.append(fault)
-        return fault
+        return self._faults.add(Fault(kind, method, chat_id, times, retry_after, status, delay,
+                                      performed, migrate_to, description))
 
     def clear_faults(self) -> None:
         """Forget every injected fault (counts in :attr:`faults_served` stay)."""
@@ -741,7 +658,7 @@ class FakeBotAPI:
     @property
     def faults_served(self) -> Counter[str]:
         """Faults answered so far, by kind; ``"rate_limit"`` counts the flood model's 429s."""
-        return Counter(self._faults_served)
+        return Counter(self._faults.served)
 
     def flood_limit(
         self,
@@ -759,16 +676,14 @@ class FakeBotAPI:
         ``per_second``; per chat ``per_chat_per_second`` with bursts of ``chat_burst``;
         per group or channel ``per_group_per_minute``. Rejected calls use no tokens.
         """
-        self._flood = FloodLimit(per_second, per_chat_per_second, chat_burst,
-                                 per_group_per_minute, slack,
-                                 frozenset(m.lower() for m in methods))
-        self._buckets.clear()
-        return self._flood
+        limit = FloodLimit(per_second, per_chat_per_second, chat_burst, per_group_per_minute,
+                           slack, frozenset(m.lower() for m in methods))
+        self._faults.set_flood_limit(limit)
+        return limit
 
     def clear_flood_limit(self) -> None:
         """Turn the flood model off."""
-        self._flood = None
-        self._buckets.clear()
+        self._faults.set_flood_limit(None)
 
     # ----------------------------------------------------------------- records
 
@@ -1009,17 +924,10 @@ class FakeBotAPI:
         return status, payload
 
     async def _run(self, rq: _Request, handler: _Handler) -> Any:
-        call = rq.call
-        fault = next((f for f in self._faults if f.matches(call.method, call.chat_id)), None)
-        if fault is not None:
-            fault.served += 1
-            self._faults_served[fault.kind] += 1
-            call.fault = fault.kind
-            if fault.kind == "timeout":
-                return await self._hold(rq, handler, fault)
-            raise self._fault_error(fault, call)
-        self._check_flood(call)
-        return await handler(rq)
+        fault = self._faults.check(rq.call)
+        if fault is None:
+            return await handler(rq)
+        return await self._hold(rq, handler, fault)
 
     async def _hold(self, rq: _Request, handler: _Handler, fault: Fault) -> Any:
         if not fault.performed:
@@ -1032,67 +940,6 @@ class FakeBotAPI:
             raise error from None
         await self._wait_connected(rq.reader, asyncio.sleep(fault.delay), None)
         return result
-
-    def _fault_error(self, fault: Fault, call: BotCall) -> ApiError:
-        kind = fault.kind
-        if kind == "flood":
-            seconds = fault.retry_after
-            return ApiError(429, fault.description or f"Too Many Requests: retry after {seconds}",
-                             {"retry_after": seconds})
-        if kind == "server_error":
-            status = fault.status or 500
-            return ApiError(status, fault.description or HTTPStatus(status).phrase)
-        if kind == "forbidden":
-            return ApiError(fault.status or 403,
-                             fault.description or "Forbidden: bot was blocked by the user")
-        if kind == "migrate":
-            new_id = self._state.migrated_id(call.chat_id, fault.migrate_to)
-            return ApiError(
-                400,
-                fault.description or "Bad Request: group chat was upgraded to a supergroup chat",
-                {"migrate_to_chat_id": new_id},
-            )
-        return ApiError(400, fault.description or (
-            "Bad Request: can't parse entities: Can't find end tag corresponding to start tag "
-            '"b"'
-        ))
-
-    def _check_flood(self, call: BotCall) -> None:
-        limit = self._flood
-        if limit is None or call.method.lower() not in limit.methods:
-            return
-        now = asyncio.get_running_loop().time()
-        chat_id = call.chat_id
-        buckets: list[_Bucket] = []
-        if limit.per_second:
-            buckets.append(self._bucket(("all", 0), limit.per_second, limit.per_second, limit, now))
-        if isinstance(chat_id, int):
-            chat = self._state.chats.get(chat_id)
-            is_group = chat.type != "private" if chat else chat_id < 0
-            if limit.per_chat_per_second:
-                buckets.append(self._bucket(("chat", chat_id), limit.chat_burst,
-                                            limit.per_chat_per_second, limit, now))
-            if is_group and limit.per_group_per_minute:
-                buckets.append(self._bucket(("group", chat_id), limit.per_group_per_minute,
-                                            limit.per_group_per_minute / 60, limit, now))
-        wait = max((bucket.wait(now) for bucket in buckets), default=0.0)
-        if wait > 0:
-            self._faults_served["rate_limit"] += 1
-            call.fault = "rate_limit"
-            seconds = max(1, math.ceil(wait))
-            raise ApiError(429, f"Too Many Requests: retry after {seconds}",
-                            {"retry_after": seconds})
-        for bucket in buckets:
-            bucket.tokens -= 1
-
-    def _bucket(
-        self, key: tuple[str, int], capacity: float, rate: float, limit: FloodLimit, now: float
-    ) -> _Bucket:
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            full = max(1.0, capacity) + limit.slack
-            bucket = self._buckets[key] = _Bucket(full, rate, full, now)
-        return bucket
 
     # ----------------------------------------------------------------- helpers
 
