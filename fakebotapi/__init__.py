@@ -3,10 +3,11 @@
 See :mod:`fakebotapi.api`. Only the terminal chat, the tests and the benchmarks import it.
 """
 
-from .api import MAX_CALLBACK_DATA, FakeBotAPI
+from .api import FakeBotAPI
 from .errors import FakeAPIError, SimulatorError, WaitTimeout
 from .faults import Fault, FaultKind, FloodLimit
 from .html import MAX_MESSAGE_LENGTH, EntityParseError, ParsedText, parse_telegram_html, utf16_len
+from .methods import MAX_CALLBACK_DATA
 from .records import (
     BotCall,
     CallbackAnswer,

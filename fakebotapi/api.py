@@ -38,28 +38,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import re
-import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Literal, Self
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
-from .errors import ApiError, ClientGone, bad_request
+from .errors import ApiError, ClientGone
 from .faults import Fault, FaultKind, Faults, FloodLimit
-from .html import (
-    MAX_MESSAGE_LENGTH,
-    EntityParseError,
-    ParsedText,
-    parse_telegram_html,
-    strip,
-    utf16_len,
-)
+from .methods import METHODS, Handler, Request
+from .params import decode_params
 from .records import (
     BotCall,
     CallbackAnswer,
@@ -69,56 +63,16 @@ from .records import (
     FakeUser,
     JSONDict,
     MessageEvent,
-    MessageVersion,
     SentMessage,
-    admin_rights,
 )
-from .state import DEFAULT_ALLOWED, Poller, State, scope_key
+from .state import State, scope_key
 from .users import Users
 
-__all__ = ["MAX_CALLBACK_DATA", "FakeBotAPI"]
+__all__ = ["FakeBotAPI"]
 
 _LOGGER = logging.getLogger(__name__)
 
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-MAX_CALLBACK_DATA = 64
-MAX_CALLBACK_ANSWER = 200
-
-_CHAT_ACTIONS = frozenset(
-    {
-        "typing", "upload_photo", "record_video", "upload_video", "record_voice",
-        "upload_voice", "upload_document", "choose_sticker", "find_location",
-        "record_video_note", "upload_video_note",
-    }
-)
-
-# How form-encoded parameters are typed. PTB sends strings as they are and everything else
-# JSON-encoded (numbers, booleans, objects), as Telegram expects.
-_INT_PARAMS = frozenset(
-    {
-        "message_id", "message_thread_id", "offset", "limit", "user_id", "reply_to_message_id",
-        "cache_time", "from_chat_id", "max_connections", "until_date",
-    }
-)
-_NUMBER_PARAMS = frozenset({"timeout"})
-_BOOL_PARAMS = frozenset(
-    {
-        "disable_notification", "protect_content", "show_alert", "drop_pending_updates",
-        "allow_sending_without_reply", "disable_web_page_preview", "allow_paid_broadcast",
-        "revoke_messages", "only_if_banned",
-    }
-)
-_JSON_PARAMS = frozenset(
-    {
-        "reply_markup", "reply_parameters", "link_preview_options", "allowed_updates",
-        "commands", "scope", "entities", "caption_entities", "media", "results", "rights",
-        "menu_button", "permissions", "reaction",
-    }
-)
-
-_COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 _API_PATH = re.compile(r"/bot([^/]+)/([A-Za-z0-9_]+)")
-_INT_TEXT = re.compile(r"-?[0-9]+")
 
 _MAX_HEAD = 64 * 1024
 _MAX_BODY = 64 * 1024 * 1024
@@ -145,123 +99,6 @@ class _HttpRequest:
     headers: dict[str, str]
     body: bytes
     keep_alive: bool
-
-
-@dataclass(slots=True)
-class _Request:
-    """One Bot API call being served: its record and the connection it came on."""
-
-    call: BotCall
-    reader: asyncio.StreamReader
-    bot: JSONDict
-
-    @property
-    def params(self) -> JSONDict:
-        return self.call.params
-
-
-# --------------------------------------------------------------------------- params
-
-
-def _typed(name: str, value: object) -> object:
-    """A form value (always a string) typed as Telegram reads that parameter."""
-    if not isinstance(value, str):
-        return value
-    if name in _JSON_PARAMS:
-        try:
-            return json.loads(value)
-        except ValueError:
-            raise bad_request(f"can't parse {name} JSON object") from None
-    if name == "chat_id":
-        return int(value) if _INT_TEXT.fullmatch(value) else value
-    if name in _INT_PARAMS:
-        if not _INT_TEXT.fullmatch(value):
-            raise bad_request(f"invalid {name} specified")
-        return int(value)
-    if name in _NUMBER_PARAMS:
-        try:
-            return float(value) if "." in value else int(value)
-        except ValueError:
-            raise bad_request(f"invalid {name} specified") from None
-    if name in _BOOL_PARAMS:
-        return value.lower() in ("true", "1")
-    return value
-
-
-def _parse_multipart(body: bytes, content_type: str) -> JSONDict:
-    match = re.search(r'boundary="?([^";]+)"?', content_type)
-    if match is None:
-        raise bad_request("multipart boundary is missing")
-    delimiter = b"--" + match.group(1).encode("latin-1")
-    fields: JSONDict = {}
-    for part in body.split(delimiter)[1:]:
-        if part.startswith(b"--"):
-            break
-        head, sep, content = part.removeprefix(b"\r\n").partition(b"\r\n\r\n")
-        if not sep:
-            raise bad_request("malformed multipart body")
-        content = content.removesuffix(b"\r\n")
-        disposition = ""
-        for line in head.decode("utf-8", "replace").split("\r\n"):
-            key, _, value = line.partition(":")
-            if key.strip().lower() == "content-disposition":
-                disposition = value
-        name = re.search(r'\bname="([^"]*)"', disposition)
-        if name is None:
-            continue
-        filename = re.search(r'\bfilename="([^"]*)"', disposition)
-        if filename is not None:
-            fields[name.group(1)] = {"filename": filename.group(1), "size": len(content)}
-        else:
-            fields[name.group(1)] = content.decode("utf-8", "replace")
-    return fields
-
-
-def _decode_params(request: _HttpRequest, query: str) -> JSONDict:
-    raw: JSONDict = dict(parse_qsl(query, keep_blank_values=True))
-    content_type = request.headers.get("content-type", "")
-    kind = content_type.partition(";")[0].strip().lower()
-    if request.body:
-        if kind == "application/x-www-form-urlencoded":
-            raw.update(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
-        elif kind == "multipart/form-data":
-            raw.update(_parse_multipart(request.body, content_type))
-        elif kind == "application/json":
-            try:
-                loaded = json.loads(request.body)
-            except ValueError:
-                raise bad_request("can't parse JSON request body") from None
-            if not isinstance(loaded, dict):
-                raise bad_request("JSON request body must be an object")
-            raw.update(loaded)
-        else:
-            raise bad_request(f"unsupported Content-Type {kind or '(none)'}")
-    return {name: _typed(name, value) for name, value in raw.items()}
-
-
-def _opt_int(params: Mapping[str, Any], name: str) -> int | None:
-    value = params.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise bad_request(f"invalid {name} specified")
-    return value
-
-
-def _opt_str(params: Mapping[str, Any], name: str) -> str | None:
-    value = params.get(name)
-    if value is None:
-        return None
-    return value if isinstance(value, str) else str(value)
-
-
-def _opt_dict(params: Mapping[str, Any], name: str) -> JSONDict | None:
-    value = params.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise bad_request(f"can't parse {name} JSON object")
-    return value
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -347,9 +184,6 @@ def _http_response(status: int, payload: JSONDict, keep_alive: bool) -> bytes:
     return head.encode("latin-1") + body
 
 
-_Handler = Callable[[_Request], Awaitable[Any]]
-
-
 # --------------------------------------------------------------------------- the fake
 
 
@@ -390,30 +224,6 @@ class FakeBotAPI:
         self._conn_tasks: set[asyncio.Task[Any]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
         self._faults = Faults(self._state)
-        self._methods: dict[str, tuple[str, _Handler]] = {
-            name.lower(): (name, handler)
-            for name, handler in (
-                ("getMe", self._get_me),
-                ("getUpdates", self._get_updates),
-                ("setWebhook", self._set_webhook),
-                ("deleteWebhook", self._delete_webhook),
-                ("getWebhookInfo", self._get_webhook_info),
-                ("setMyCommands", self._set_my_commands),
-                ("getMyCommands", self._get_my_commands),
-                ("deleteMyCommands", self._delete_my_commands),
-                ("sendMessage", self._send_message),
-                ("editMessageText", self._edit_message_text),
-                ("editMessageReplyMarkup", self._edit_message_reply_markup),
-                ("deleteMessage", self._delete_message),
-                ("answerCallbackQuery", self._answer_callback_query),
-                ("sendChatAction", self._send_chat_action),
-                ("getChat", self._get_chat),
-                ("getChatMember", self._get_chat_member),
-                ("getChatAdministrators", self._get_chat_administrators),
-                ("close", self._true),
-                ("logOut", self._true),
-            )
-        }
 
     # ----------------------------------------------------------------- identity
 
@@ -883,28 +693,31 @@ class FakeBotAPI:
     async def _handle(
         self, request: _HttpRequest, reader: asyncio.StreamReader
     ) -> tuple[int, JSONDict]:
+        """Record the call, then answer it: its result, or its error as Telegram words it."""
         path, _, query = request.target.partition("?")
         match = _API_PATH.fullmatch(path)
         if match is None:
             return 404, ApiError(404, "Not Found").payload()
         token, name = unquote(match.group(1)), match.group(2)
-        if token not in self._state.tokens:
-            self._state.tokens.append(token)
-        known = self._methods.get(name.lower())
+        state = self._state
+        if token not in state.tokens:
+            state.tokens.append(token)
+        known = METHODS.get(name.lower())
         call = BotCall(known[0] if known else name, {}, token,
                        asyncio.get_running_loop().time())
-        self._state.calls.append(call)
-        self._state.changed.fire()
+        state.calls.append(call)
+        state.changed.fire()
         try:
             if self.expected_token is not None and token != self.expected_token:
                 raise ApiError(401, "Unauthorized")
             if request.method not in ("GET", "POST"):
                 raise ApiError(405, "Method Not Allowed")
-            call.params = _decode_params(request, query)
+            content_type = request.headers.get("content-type", "")
+            call.params = decode_params(query, content_type, request.body)
             if known is None:
                 raise ApiError(404, "Not Found")
-            rq = _Request(call, reader, self._state.bot_user(token))
-            result = await self._run(rq, known[1])
+            hold = functools.partial(self._wait_connected, reader)
+            result = await self._run(Request(call, state.bot_user(token), hold), known[1])
         except ApiError as error:
             return self._answer(call, error.code, error.payload())
         except ClientGone:
@@ -912,8 +725,7 @@ class FakeBotAPI:
             raise
         except Exception:
             _LOGGER.exception("fake Bot API failed on %s", call.method)
-            crash = ApiError(500, "Internal Server Error")
-            return self._answer(call, 500, crash.payload())
+            return self._answer(call, 500, ApiError(500, "Internal Server Error").payload())
         return self._answer(call, 200, {"ok": True, "result": result})
 
     def _answer(self, call: BotCall, status: int, payload: JSONDict) -> tuple[int, JSONDict]:
@@ -923,414 +735,22 @@ class FakeBotAPI:
         self._state.changed.fire()
         return status, payload
 
-    async def _run(self, rq: _Request, handler: _Handler) -> Any:
+    async def _run(self, rq: Request, handler: Handler) -> Any:
         fault = self._faults.check(rq.call)
         if fault is None:
-            return await handler(rq)
+            return await handler(self._state, rq)
         return await self._hold(rq, handler, fault)
 
-    async def _hold(self, rq: _Request, handler: _Handler, fault: Fault) -> Any:
+    async def _hold(self, rq: Request, handler: Handler, fault: Fault) -> Any:
+        """A ``timeout`` fault: the answer comes ``fault.delay`` seconds late (the call
+        takes effect first if ``performed``, else only if the client still waits)."""
         if not fault.performed:
-            await self._wait_connected(rq.reader, asyncio.sleep(fault.delay), None)
-            return await handler(rq)
+            await rq.hold(asyncio.sleep(fault.delay), None)
+            return await handler(self._state, rq)
         try:
-            result = await handler(rq)
+            result = await handler(self._state, rq)
         except ApiError as error:
-            await self._wait_connected(rq.reader, asyncio.sleep(fault.delay), None)
+            await rq.hold(asyncio.sleep(fault.delay), None)
             raise error from None
-        await self._wait_connected(rq.reader, asyncio.sleep(fault.delay), None)
+        await rq.hold(asyncio.sleep(fault.delay), None)
         return result
-
-    # ----------------------------------------------------------------- helpers
-
-    def _chat_for(self, rq: _Request, *, sending: bool = True) -> FakeChat:
-        """The chat a call names, with Telegram's errors for unknown or unreachable ones."""
-        ref = rq.params.get("chat_id")
-        if ref is None or ref == "":
-            raise bad_request("chat_id is empty")
-        chat: FakeChat | None = None
-        if isinstance(ref, int) and not isinstance(ref, bool):
-            chat = self._state.chats.get(ref)
-        elif isinstance(ref, str) and ref.startswith("@"):
-            chat = next((c for c in self._state.chats.values()
-                         if c.username and c.username.lower() == ref[1:].lower()), None)
-        if chat is None:
-            if isinstance(ref, int) and ref in self._state.users:
-                raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
-            raise bad_request("chat not found")
-        if chat.migrated_to is not None:
-            raise bad_request("group chat was upgraded to a supergroup chat",
-                               {"migrate_to_chat_id": chat.migrated_to})
-        if sending and chat.bot_status in ("kicked", "left"):
-            raise ApiError(403, _forbidden_text(chat))
-        return chat
-
-    def _render(self, rq: _Request, text: str | None) -> tuple[ParsedText, str | None]:
-        """Validate text and parse_mode as Telegram does; the text the user will see."""
-        parse_mode = _opt_str(rq.params, "parse_mode") or None
-        if parse_mode is not None and parse_mode.lower() not in ("html", "markdown",
-                                                                  "markdownv2"):
-            raise bad_request("unsupported parse_mode")
-        if not text:
-            raise bad_request("message text is empty")
-        if _LONE_SURROGATE.search(text):
-            raise bad_request("strings must be encoded in UTF-8")
-        if parse_mode is not None and parse_mode.lower() == "html":
-            try:
-                parsed = parse_telegram_html(text)
-            except EntityParseError as exc:
-                raise bad_request(f"can't parse entities: {exc}") from None
-        else:
-            given = rq.params.get("entities")
-            entities = tuple(e for e in given if isinstance(e, dict)) if isinstance(
-                given, list) else ()
-            parsed = ParsedText(text, entities)
-        parsed = strip(parsed)
-        if not parsed.text:
-            raise bad_request("message text is empty")
-        if utf16_len(parsed.text) > MAX_MESSAGE_LENGTH:
-            raise bad_request("message is too long")
-        return parsed, parse_mode
-
-    def _bot_message(self, rq: _Request, chat: FakeChat, message_id: int | None) -> SentMessage:
-        if message_id is None:
-            raise bad_request("message identifier is not specified")
-        sent = self._state.bot_messages.get((chat.id, message_id))
-        if sent is None or sent.deleted:
-            if (chat.id, message_id) in self._state.user_messages:
-                raise bad_request("message can't be edited")
-            raise bad_request("message to edit not found")
-        return sent
-
-    def _edit(
-        self, sent: SentMessage, text: str, parsed: ParsedText, parse_mode: str | None,
-        markup: JSONDict | None,
-    ) -> JSONDict:
-        if parsed.text == sent.plain_text and parsed.entities == sent.entities \
-                and markup == sent.reply_markup:
-            raise bad_request(
-                "message is not modified: specified new message content and reply markup are "
-                "exactly the same as a current content and reply markup of the message"
-            )
-        loop_time = asyncio.get_running_loop().time()
-        sent.history.append(MessageVersion(sent.text, sent.plain_text, sent.parse_mode,
-                                           sent.entities, sent.reply_markup, loop_time))
-        sent.text, sent.plain_text, sent.parse_mode = text, parsed.text, parse_mode
-        sent.entities, sent.reply_markup = parsed.entities, markup
-        sent.edit_date = int(time.time())
-        self._state.notify("edited", sent)
-        return self._state.sent_to_api(sent)
-
-    # ----------------------------------------------------------------- methods
-
-    async def _true(self, rq: _Request) -> bool:
-        return True
-
-    async def _get_me(self, rq: _Request) -> JSONDict:
-        return {
-            **rq.bot,
-            "can_join_groups": True,
-            "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
-            "can_connect_to_business": False,
-            "has_main_web_app": False,
-        }
-
-    async def _get_updates(self, rq: _Request) -> list[JSONDict]:
-        if self._state.webhook_url:
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is "
-                                 "active; use deleteWebhook to delete the webhook first")
-        params = rq.params
-        offset = _opt_int(params, "offset")
-        limit = min(max(_opt_int(params, "limit") or 100, 1), 100)
-        raw_timeout = params.get("timeout") or 0
-        if not isinstance(raw_timeout, int | float):
-            raise bad_request("invalid timeout specified")
-        if "allowed_updates" in params:
-            allowed = params["allowed_updates"]
-            if not isinstance(allowed, list):
-                raise bad_request("can't parse allowed_updates JSON object")
-            self._state.allowed_updates = frozenset(map(str, allowed)) or DEFAULT_ALLOWED
-        if offset is not None:
-            if offset < 0:
-                del self._state.updates[: max(len(self._state.updates) + offset, 0)]
-            else:
-                self._state.updates = [u for u in self._state.updates if u["update_id"] >= offset]
-            self._state.changed.fire()
-        previous, me = self._state.poller, Poller()
-        self._state.poller = me
-        if previous is not None:
-            previous.superseded = True
-            self._state.updates_pulse.fire()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + float(raw_timeout)
-        try:
-            while True:
-                if me.superseded:
-                    raise ApiError(409, "Conflict: terminated by other getUpdates request; "
-                                         "make sure that only one bot instance is running")
-                self._state.updates = [u for u in self._state.updates if _update_kind(u) in
-                                 self._state.allowed_updates]
-                if self._state.updates:
-                    return self._state.updates[:limit]
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    return []
-                await self._wait_connected(rq.reader, self._state.updates_pulse.wait(), remaining)
-        finally:
-            if self._state.poller is me:
-                self._state.poller = None
-
-    async def _set_webhook(self, rq: _Request) -> bool:
-        url = _opt_str(rq.params, "url") or ""
-        if url and not url.startswith("https://"):
-            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
-        self._state.webhook_url = url
-        if rq.params.get("drop_pending_updates"):
-            self._state.updates.clear()
-        return True
-
-    async def _delete_webhook(self, rq: _Request) -> bool:
-        self._state.webhook_url = ""
-        if rq.params.get("drop_pending_updates"):
-            self._state.updates.clear()
-            self._state.changed.fire()
-        return True
-
-    async def _get_webhook_info(self, rq: _Request) -> JSONDict:
-        return {
-            "url": self._state.webhook_url,
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._state.updates),
-        }
-
-    async def _set_my_commands(self, rq: _Request) -> bool:
-        commands = rq.params.get("commands")
-        if not isinstance(commands, list) or len(commands) > 100:
-            raise bad_request("can't parse commands JSON object")
-        clean: list[JSONDict] = []
-        for entry in commands:
-            if not isinstance(entry, dict):
-                raise bad_request("can't parse BotCommand JSON object")
-            name, description = entry.get("command"), entry.get("description")
-            if not isinstance(name, str) or not _COMMAND_NAME.fullmatch(name):
-                raise bad_request("BOT_COMMAND_INVALID")
-            if not isinstance(description, str) or not 1 <= len(description) <= 256:
-                raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
-            clean.append({"command": name, "description": description})
-        key = (scope_key(_opt_dict(rq.params, "scope")),
-               _opt_str(rq.params, "language_code") or "")
-        self._state.commands[key] = clean
-        return True
-
-    async def _get_my_commands(self, rq: _Request) -> list[JSONDict]:
-        key = (scope_key(_opt_dict(rq.params, "scope")),
-               _opt_str(rq.params, "language_code") or "")
-        return list(self._state.commands.get(key, []))
-
-    async def _delete_my_commands(self, rq: _Request) -> bool:
-        key = (scope_key(_opt_dict(rq.params, "scope")),
-               _opt_str(rq.params, "language_code") or "")
-        self._state.commands.pop(key, None)
-        return True
-
-    async def _send_message(self, rq: _Request) -> JSONDict:
-        params = rq.params
-        chat = self._chat_for(rq)
-        text = _opt_str(params, "text")
-        parsed, parse_mode = self._render(rq, text)
-        markup = _check_markup(params.get("reply_markup"))
-        reply_to = self._reply_target(rq, chat)
-        loop_time = asyncio.get_running_loop().time()
-        sent = SentMessage(
-            chat_id=chat.id,
-            message_id=self._state.next_message_id(chat.id),
-            text=text or "",
-            plain_text=parsed.text,
-            parse_mode=parse_mode,
-            entities=parsed.entities,
-            reply_markup=markup,
-            message_thread_id=_opt_int(params, "message_thread_id"),
-            reply_to_message_id=reply_to,
-            disable_notification=bool(params.get("disable_notification")),
-            link_preview_options=_opt_dict(params, "link_preview_options"),
-            date=int(time.time()),
-            sent_at=loop_time,
-            sender=rq.bot,
-        )
-        self._state.add_sent(sent)
-        return self._state.sent_to_api(sent)
-
-    def _reply_target(self, rq: _Request, chat: FakeChat) -> int | None:
-        params = rq.params
-        reply = _opt_dict(params, "reply_parameters") or {}
-        message_id = reply.get("message_id", _opt_int(params, "reply_to_message_id"))
-        if message_id is None:
-            return None
-        if not isinstance(message_id, int):
-            raise bad_request("invalid reply_parameters specified")
-        exists = (chat.id, message_id) in self._state.user_messages or (
-            (chat.id, message_id) in self._state.bot_messages
-            and not self._state.bot_messages[(chat.id, message_id)].deleted
-        )
-        if exists:
-            return message_id
-        if reply.get("allow_sending_without_reply") or params.get("allow_sending_without_reply"):
-            return None
-        raise bad_request("message to be replied not found")
-
-    async def _edit_message_text(self, rq: _Request) -> JSONDict:
-        if rq.params.get("inline_message_id"):
-            raise bad_request("inline messages are not supported by the fake")
-        chat = self._chat_for(rq)
-        sent = self._bot_message(rq, chat, _opt_int(rq.params, "message_id"))
-        text = _opt_str(rq.params, "text")
-        parsed, parse_mode = self._render(rq, text)
-        markup = _check_markup(rq.params.get("reply_markup"))
-        return self._edit(sent, text or "", parsed, parse_mode, markup)
-
-    async def _edit_message_reply_markup(self, rq: _Request) -> JSONDict:
-        if rq.params.get("inline_message_id"):
-            raise bad_request("inline messages are not supported by the fake")
-        chat = self._chat_for(rq)
-        sent = self._bot_message(rq, chat, _opt_int(rq.params, "message_id"))
-        markup = _check_markup(rq.params.get("reply_markup"))
-        same = ParsedText(sent.plain_text, sent.entities)
-        return self._edit(sent, sent.text, same, sent.parse_mode, markup)
-
-    async def _delete_message(self, rq: _Request) -> bool:
-        chat = self._chat_for(rq)
-        message_id = _opt_int(rq.params, "message_id")
-        key = (chat.id, message_id if message_id is not None else -1)
-        sent = self._state.bot_messages.get(key)
-        if sent is not None and not sent.deleted:
-            sent.deleted = True
-            self._state.notify("deleted", sent)
-            return True
-        if key in self._state.user_messages:
-            del self._state.user_messages[key]
-            return True
-        raise bad_request("message to delete not found")
-
-    async def _answer_callback_query(self, rq: _Request) -> bool:
-        query_id = _opt_str(rq.params, "callback_query_id") or ""
-        pending = self._state.callbacks.get(query_id)
-        if pending is None or pending.answered:
-            raise bad_request(
-                "query is too old and response timeout expired or query ID is invalid"
-            )
-        text = _opt_str(rq.params, "text")
-        if text is not None and len(text) > MAX_CALLBACK_ANSWER:
-            raise bad_request("MESSAGE_TOO_LONG")
-        pending.answered = True
-        self._state.callback_answers.append(CallbackAnswer(
-            query_id, text, bool(rq.params.get("show_alert")), _opt_str(rq.params, "url"),
-            _opt_int(rq.params, "cache_time"), asyncio.get_running_loop().time(),
-        ))
-        return True
-
-    async def _send_chat_action(self, rq: _Request) -> bool:
-        chat = self._chat_for(rq)
-        action = _opt_str(rq.params, "action")
-        if action not in _CHAT_ACTIONS:
-            raise bad_request("wrong parameter action in request")
-        self._state.chat_actions.append(ChatAction(
-            chat.id, action, _opt_int(rq.params, "message_thread_id"),
-            asyncio.get_running_loop().time(),
-        ))
-        return True
-
-    async def _get_chat(self, rq: _Request) -> JSONDict:
-        chat = self._chat_for(rq, sending=False)
-        return {
-            **chat.to_api(),
-            "accent_color_id": 0,
-            "max_reaction_count": 11,
-            "accepted_gift_types": {
-                "unlimited_gifts": False, "limited_gifts": False, "unique_gifts": False,
-                "premium_subscription": False, "gifts_from_channels": False,
-            },
-        }
-
-    async def _get_chat_member(self, rq: _Request) -> JSONDict:
-        chat = self._chat_for(rq, sending=False)
-        user_id = _opt_int(rq.params, "user_id")
-        if user_id is None:
-            raise bad_request("user_id is empty")
-        if user_id == rq.bot["id"]:
-            member: JSONDict = {"status": chat.bot_status, "user": rq.bot}
-            if chat.bot_status == "kicked":
-                member["until_date"] = 0
-            elif chat.bot_status == "administrator":
-                member.update(admin_rights(can_be_edited=False))
-            return member
-        user = self._state.users.get(user_id)
-        if user is None:
-            raise bad_request("user not found")
-        if chat.type == "private" and user_id != chat.id:
-            raise bad_request("user not found")
-        return self._member(chat, user)
-
-    async def _get_chat_administrators(self, rq: _Request) -> list[JSONDict]:
-        chat = self._chat_for(rq, sending=False)
-        if chat.type == "private":
-            raise bad_request("there are no administrators in the private chat")
-        ids = ([chat.owner] if chat.owner is not None else []) + chat.admins
-        return [self._member(chat, self._state.users[uid]) for uid in ids]
-
-    def _member(self, chat: FakeChat, user: FakeUser) -> JSONDict:
-        if chat.owner == user.id:
-            return {"status": "creator", "user": user.to_api(), "is_anonymous": False}
-        if user.id in chat.admins:
-            return {"status": "administrator", "user": user.to_api(),
-                    **admin_rights(can_be_edited=False)}
-        return {"status": "member", "user": user.to_api()}
-
-
-# --------------------------------------------------------------------------- small helpers
-
-
-def _update_kind(update: Mapping[str, Any]) -> str:
-    return next(key for key in update if key != "update_id")
-
-
-def _forbidden_text(chat: FakeChat) -> str:
-    if chat.type == "private":
-        return "Forbidden: bot was blocked by the user"
-    if chat.bot_status == "kicked":
-        return f"Forbidden: bot was kicked from the {chat.type} chat"
-    return f"Forbidden: bot is not a member of the {chat.type} chat"
-
-
-def _check_markup(markup: object) -> JSONDict | None:
-    """Validate reply_markup as Telegram does for the parts the bot uses."""
-    if markup is None:
-        return None
-    if not isinstance(markup, dict):
-        raise bad_request("can't parse reply keyboard markup JSON object")
-    if "inline_keyboard" not in markup:
-        return markup
-    rows = markup["inline_keyboard"]
-    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise bad_request("can't parse inline keyboard button: InlineKeyboardButton must be "
-                           "an Object")
-    for row in rows:
-        for button in row:
-            if not isinstance(button, dict) or not button.get("text"):
-                raise bad_request("can't parse inline keyboard button: Text buttons are "
-                                   "unallowed in the inline keyboard")
-            actions = set(button) - {"text", "style", "icon_custom_emoji_id"}
-            if not actions:
-                raise bad_request("can't parse inline keyboard button: Text buttons are "
-                                   "unallowed in the inline keyboard")
-            data = button.get("callback_data")
-            if data is not None and not (
-                isinstance(data, str) and 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA
-            ):
-                raise bad_request("BUTTON_DATA_INVALID")
-            url = button.get("url")
-            if url is not None and not (
-                isinstance(url, str) and url.startswith(("http://", "https://", "tg://"))
-            ):
-                raise bad_request("BUTTON_URL_INVALID")
-    return markup
