@@ -1,59 +1,18 @@
-"""An in-process fake of the Telegram Bot API: try the bot offline, test it end to end.
+""":class:`FakeBotAPI`: the one object tests, benchmarks and the terminal chat hold.
 
-What it is
-    A small HTTP/1.1 server on the running asyncio loop (``asyncio.start_server``: keep-alive,
-    no threads) that answers the Bot API methods newsdigest uses, the way Telegram answers
-    them: ``{"ok": true, "result": ...}`` with results shaped like real Telegram objects, or
-    ``{"ok": false, "error_code": N, "description": "...", "parameters": {...}}`` with
-    Telegram's wording, so python-telegram-bot raises the same exceptions it raises in
-    production (``BadRequest``, ``Forbidden``, ``RetryAfter``, ``ChatMigrated``, ...).
-    Point a ``telegram.Bot`` or an ``Application`` at :attr:`FakeBotAPI.base_url` and
-    :attr:`FakeBotAPI.base_file_url`; any token is accepted (and recorded).
-
-    It also plays the users (:meth:`FakeBotAPI.user_sends`, :meth:`FakeBotAPI.user_presses`,
-    :meth:`FakeBotAPI.bot_removed`), whose actions become updates for long polling; records
-    every bot call and every message the bot sent (with its edits); injects faults
-    (:meth:`FakeBotAPI.inject`) and optionally models Telegram's flood limits
-    (:meth:`FakeBotAPI.flood_limit`). ``newsdigest chat`` runs the real bot against it.
-
-What it checks, like Telegram
-    ``parse_mode=HTML``: only Telegram's tags, properly nested and closed, known entities;
-    the message length after entity parsing (4096 UTF-16 code units); empty text; unknown
-    chats; inline keyboards (callback_data of 1-64 bytes); editing a message into itself.
-    It is *stricter* than Telegram in one place on purpose: a bare ``&`` (or an unknown
-    entity such as ``&nbsp;``) and a bare ``>`` are rejected, where Telegram would show
-    them literally; in this project either one means feed text reached a message unescaped.
-
-What it is not
-    Not a Telegram implementation. No webhooks are called (setWebhook only stores the URL),
-    no files, media, inline mode, payments or Markdown validation (Markdown text is stored
-    as sent); group privacy mode is not modelled (the bot sees every group message); forum
-    topics are not checked to exist. HTTP pipelining is not supported (httpx does not
-    pipeline): a connection that sends data while its request is pending is closed. It
-    serves one bot: all tokens share one update queue. Not thread-safe: call it from the
-    thread running its event loop (``loop.call_soon_threadsafe`` from elsewhere).
+A facade: the world lives in :class:`~fakebotapi.state.State`, the simulated users act
+through :class:`~fakebotapi.users.Users`, faults and the flood model are
+:class:`~fakebotapi.faults.Faults`, and :class:`~fakebotapi.server.Server` answers HTTP.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import functools
-import json
-import logging
-import re
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from http import HTTPStatus
+from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import Any, Literal, Self
-from urllib.parse import unquote
+from typing import Self
 
-from .errors import ApiError, ClientGone
 from .faults import Fault, FaultKind, Faults, FloodLimit
-from .methods import METHODS, Handler, Request
-from .params import decode_params
 from .records import (
     BotCall,
     CallbackAnswer,
@@ -65,126 +24,11 @@ from .records import (
     MessageEvent,
     SentMessage,
 )
+from .server import Server
 from .state import State, scope_key
 from .users import Users
 
 __all__ = ["FakeBotAPI"]
-
-_LOGGER = logging.getLogger(__name__)
-
-_API_PATH = re.compile(r"/bot([^/]+)/([A-Za-z0-9_]+)")
-
-_MAX_HEAD = 64 * 1024
-_MAX_BODY = 64 * 1024 * 1024
-
-
-# --------------------------------------------------------------------------- errors
-
-
-class _HttpError(Exception):
-    """A request that is not valid HTTP; answered, then the connection is closed."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-# --------------------------------------------------------------------------- records
-
-
-@dataclass(slots=True)
-class _HttpRequest:
-    method: str
-    target: str
-    headers: dict[str, str]
-    body: bytes
-    keep_alive: bool
-
-
-# --------------------------------------------------------------------------- HTTP
-
-
-async def _read_request(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-) -> _HttpRequest | None:
-    """The next request on the connection, or ``None`` when the client closed it."""
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError as exc:
-        if exc.partial.strip():
-            raise _HttpError(400, "incomplete request head") from None
-        return None
-    except asyncio.LimitOverrunError:
-        raise _HttpError(431, "request head too large") from None
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-        raise _HttpError(400, "malformed request line")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if not line:
-            continue
-        name, sep, value = line.partition(":")
-        if not sep:
-            raise _HttpError(400, "malformed header")
-        key = name.strip().lower()
-        headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
-    connection = headers.get("connection", "").lower()
-    # HTTP/1.1 connections persist unless closed; HTTP/1.0 ones only when asked.
-    keep_alive = (
-        "keep-alive" in connection if parts[2] == "HTTP/1.0" else "close" not in connection
-    )
-    if headers.get("expect", "").lower() == "100-continue":
-        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        body = await _read_chunked(reader)
-    else:
-        length_text = headers.get("content-length", "0")
-        if not length_text.isdigit():
-            raise _HttpError(400, "bad Content-Length")
-        length = int(length_text)
-        if length > _MAX_BODY:
-            raise _HttpError(413, "request body too large")
-        body = await reader.readexactly(length) if length else b""
-    return _HttpRequest(parts[0].upper(), parts[1], headers, body, keep_alive)
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    body = bytearray()
-    while True:
-        size_line = await reader.readuntil(b"\r\n")
-        try:
-            size = int(size_line.split(b";")[0].strip(), 16)
-        except ValueError:
-            raise _HttpError(400, "bad chunk size") from None
-        if size == 0:
-            while await reader.readuntil(b"\r\n") != b"\r\n":
-                pass
-            return bytes(body)
-        if len(body) + size > _MAX_BODY:
-            raise _HttpError(413, "request body too large")
-        body += (await reader.readexactly(size + 2))[:-2]
-
-
-def _http_response(status: int, payload: JSONDict, keep_alive: bool) -> bytes:
-    # ASCII escapes: an update may carry an unpaired surrogate (from a broken client), which
-    # JSON can express ("\ud83d") but UTF-8 cannot.
-    body = json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode("ascii")
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = "Unknown"
-    head = (
-        f"HTTP/1.1 {status} {reason}\r\n"
-        "Server: newsdigest-fakeapi\r\n"
-        "Content-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n"
-        f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
-    )
-    return head.encode("latin-1") + body
-
-
-# --------------------------------------------------------------------------- the fake
 
 
 class FakeBotAPI:
@@ -211,21 +55,22 @@ class FakeBotAPI:
         bot_first_name: str = "News Digest",
         bot_id: int = 100_000_001,
     ) -> None:
-        self.expected_token = expected_token
-        self.connections = 0
         self._state = State(bot_id=bot_id, bot_username=bot_username,
                             bot_first_name=bot_first_name)
         self._users = Users(self._state)
-        self._server: asyncio.Server | None = None
-        self._host = ""
-        self._port = 0
-        self._stopping = False
-        self._stopped = asyncio.Event()
-        self._conn_tasks: set[asyncio.Task[Any]] = set()
-        self._writers: set[asyncio.StreamWriter] = set()
         self._faults = Faults(self._state)
+        self._server = Server(self._state, self._faults, expected_token=expected_token)
 
     # ----------------------------------------------------------------- identity
+
+    @property
+    def expected_token(self) -> str | None:
+        """The only token accepted (``None``: any)."""
+        return self._server.expected_token
+
+    @expected_token.setter
+    def expected_token(self, token: str | None) -> None:
+        self._server.expected_token = token
 
     @property
     def bot_username(self) -> str:
@@ -259,37 +104,21 @@ class FakeBotAPI:
         """Every token a request used, in the order first seen."""
         return self._state.tokens
 
+    @property
+    def connections(self) -> int:
+        """HTTP connections accepted so far."""
+        return self._server.connections
 
     # ----------------------------------------------------------------- lifecycle
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
         """Listen on ``host:port`` (0: any free port) on the running loop."""
-        if self._server is not None:
-            raise RuntimeError("FakeBotAPI is already running")
-        self._stopping = False
-        self._stopped = asyncio.Event()
-        self._server = await asyncio.start_server(self._on_connection, host, port, limit=_MAX_HEAD)
-        address = self._server.sockets[0].getsockname()
-        self._host, self._port = str(address[0]), int(address[1])
+        await self._server.start(host, port)
         return self
 
     async def stop(self) -> None:
         """Stop listening, end pending long polls and held requests, close every connection."""
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._stopping = True
-        self._stopped.set()
-        self._state.updates_pulse.fire()
-        server.close()
-        for writer in list(self._writers):
-            writer.close()
-        if self._conn_tasks:
-            _, pending = await asyncio.wait(set(self._conn_tasks), timeout=2.0)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-        await server.wait_closed()
+        await self._server.stop()
 
     async def __aenter__(self) -> Self:
         return await self.start()
@@ -305,18 +134,12 @@ class FakeBotAPI:
     @property
     def base_url(self) -> str:
         """For ``Bot(base_url=...)``: PTB appends the token, then ``/`` and the method."""
-        return f"{self._origin()}/bot"
+        return f"{self._server.origin()}/bot"
 
     @property
     def base_file_url(self) -> str:
         """For ``Bot(base_file_url=...)`` (file downloads answer 404: no files here)."""
-        return f"{self._origin()}/file/bot"
-
-    def _origin(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeBotAPI is not running; call start() first")
-        host = f"[{self._host}]" if ":" in self._host else self._host
-        return f"http://{host}:{self._port}"
+        return f"{self._server.origin()}/file/bot"
 
     # ----------------------------------------------------------------- world
 
@@ -421,7 +244,6 @@ class FakeBotAPI:
         ``migrate_from_chat_id``) are enqueued as Telegram does.
         """
         return self._state.migrate_chat(chat_id, new_chat_id, notify=notify)
-
 
     # ----------------------------------------------------------------- faults
 
@@ -554,7 +376,6 @@ class FakeBotAPI:
         """Stop calling a listener."""
         self._state.listeners.remove(listener)
 
-
     # ----------------------------------------------------------------- waiting
 
     async def wait_for(
@@ -621,136 +442,3 @@ class FakeBotAPI:
         """Wait until the bot has confirmed every update (a later getUpdates offset)."""
         await self.wait_for(lambda: not self._state.updates, timeout=timeout,
                             what="all updates confirmed")
-
-    # ----------------------------------------------------------------- connections
-
-    async def _on_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._conn_tasks.add(task)
-        self._writers.add(writer)
-        self.connections += 1
-        try:
-            await self._serve_connection(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            writer.close()
-            with contextlib.suppress(ConnectionError, OSError):
-                await writer.wait_closed()
-            if task is not None:
-                self._conn_tasks.discard(task)
-
-    async def _serve_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        while not self._stopping:
-            try:
-                request = await _read_request(reader, writer)
-            except _HttpError as exc:
-                error = ApiError(exc.status, str(exc))
-                writer.write(_http_response(exc.status, error.payload(), False))
-                await writer.drain()
-                return
-            if request is None:
-                return
-            try:
-                status, payload = await self._handle(request, reader)
-            except ClientGone:
-                return
-            keep_alive = request.keep_alive and not self._stopping
-            writer.write(_http_response(status, payload, keep_alive))
-            await writer.drain()
-            if not keep_alive:
-                return
-
-    async def _wait_connected(
-        self, reader: asyncio.StreamReader, waiter: Awaitable[object], within: float | None
-    ) -> Literal["done", "timeout"]:
-        """Wait for ``waiter`` while watching the client; raise :class:`ClientGone` if it
-        hangs up (or sends anything: no pipelining) or the server stops."""
-        main = asyncio.ensure_future(waiter)
-        watch = asyncio.ensure_future(reader.read(1))
-        stop = asyncio.ensure_future(self._stopped.wait())
-        try:
-            done, _ = await asyncio.wait(
-                (main, watch, stop), timeout=within, return_when=asyncio.FIRST_COMPLETED
-            )
-        finally:
-            for task in (main, watch, stop):
-                task.cancel()
-            # The reader must be free of the watcher before the next request is read.
-            await asyncio.gather(main, watch, stop, return_exceptions=True)
-        if watch in done or stop in done:
-            raise ClientGone
-        return "done" if main in done else "timeout"
-
-    # ----------------------------------------------------------------- dispatch
-
-    async def _handle(
-        self, request: _HttpRequest, reader: asyncio.StreamReader
-    ) -> tuple[int, JSONDict]:
-        """Record the call, then answer it: its result, or its error as Telegram words it."""
-        path, _, query = request.target.partition("?")
-        match = _API_PATH.fullmatch(path)
-        if match is None:
-            return 404, ApiError(404, "Not Found").payload()
-        token, name = unquote(match.group(1)), match.group(2)
-        state = self._state
-        if token not in state.tokens:
-            state.tokens.append(token)
-        known = METHODS.get(name.lower())
-        call = BotCall(known[0] if known else name, {}, token,
-                       asyncio.get_running_loop().time())
-        state.calls.append(call)
-        state.changed.fire()
-        try:
-            if self.expected_token is not None and token != self.expected_token:
-                raise ApiError(401, "Unauthorized")
-            if request.method not in ("GET", "POST"):
-                raise ApiError(405, "Method Not Allowed")
-            content_type = request.headers.get("content-type", "")
-            call.params = decode_params(query, content_type, request.body)
-            if known is None:
-                raise ApiError(404, "Not Found")
-            hold = functools.partial(self._wait_connected, reader)
-            result = await self._run(Request(call, state.bot_user(token), hold), known[1])
-        except ApiError as error:
-            return self._answer(call, error.code, error.payload())
-        except ClientGone:
-            self._answer(call, 499, {"ok": False, "description": "client closed the request"})
-            raise
-        except Exception:
-            _LOGGER.exception("fake Bot API failed on %s", call.method)
-            return self._answer(call, 500, ApiError(500, "Internal Server Error").payload())
-        return self._answer(call, 200, {"ok": True, "result": result})
-
-    def _answer(self, call: BotCall, status: int, payload: JSONDict) -> tuple[int, JSONDict]:
-        call.status = status
-        if status != 200:
-            call.description = payload.get("description")
-        self._state.changed.fire()
-        return status, payload
-
-    async def _run(self, rq: Request, handler: Handler) -> Any:
-        fault = self._faults.check(rq.call)
-        if fault is None:
-            return await handler(self._state, rq)
-        return await self._hold(rq, handler, fault)
-
-    async def _hold(self, rq: Request, handler: Handler, fault: Fault) -> Any:
-        """A ``timeout`` fault: the answer comes ``fault.delay`` seconds late (the call
-        takes effect first if ``performed``, else only if the client still waits)."""
-        if not fault.performed:
-            await rq.hold(asyncio.sleep(fault.delay), None)
-            return await handler(self._state, rq)
-        try:
-            result = await handler(self._state, rq)
-        except ApiError as error:
-            await rq.hold(asyncio.sleep(fault.delay), None)
-            raise error from None
-        await rq.hold(asyncio.sleep(fault.delay), None)
-        return result
