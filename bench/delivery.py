@@ -68,13 +68,13 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.delivery.dispatcher import DigestService, DispatchReport  # noqa: E402
-from bot.fakeapi import FakeBotAPI, MessageEvent, SentMessage  # noqa: E402
 from bot.ingest.ingester import Ingester  # noqa: E402
 from bot.models import Subscriber  # noqa: E402
 from bot.paths import BUNDLED_CONFIG  # noqa: E402
 from bot.store import Store  # noqa: E402
 from bot.telegram.app import Options, build_application  # noqa: E402  (after the path fix)
 from bot.telegram.lifecycle import running  # noqa: E402
+from fakebotapi import FakeBotAPI, MessageEvent, SentMessage  # noqa: E402
 
 TOKEN = "123456:BENCH-token"
 T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)

@@ -40,11 +40,11 @@ HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 from bot.config import load_settings  # noqa: E402
-from bot.fakeapi import FakeBotAPI  # noqa: E402
 from bot.paths import BUNDLED_CONFIG  # noqa: E402
 from bot.store import Store  # noqa: E402
 from bot.telegram.app import Options, build_application  # noqa: E402  (after the path fix)
 from bot.telegram.lifecycle import running  # noqa: E402
+from fakebotapi import FakeBotAPI  # noqa: E402
 
 TOKEN = "123456:BENCH-token"
 VICTIM = 5000

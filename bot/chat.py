@@ -36,8 +36,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from fakebotapi import FakeBotAPI, MessageEvent, SentMessage, SimulatorError, WaitTimeout
+
 from .config import Settings
-from .fakeapi import FakeBotAPI, MessageEvent, SentMessage, SimulatorError, WaitTimeout
 from .ingest.ingester import Ingester
 from .store import Store
 from .telegram.app import NewsApp, Options, build_application

@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.config import Settings, load_settings
-from bot.fakeapi import FakeBotAPI
 from bot.ingest.ingester import Ingester
 from bot.paths import BUNDLED_CONFIG
 from bot.store import Store
 from bot.telegram.app import DISPATCH_JOB, NewsApp, Options, build_application
 from bot.telegram.context import Services
 from bot.telegram.lifecycle import running
+from fakebotapi import FakeBotAPI
 
 TOKEN = "123456:TEST-token-that-must-never-be-logged"
 USER = 4242

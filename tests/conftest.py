@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.fakeapi import FakeBotAPI
 from bot.store import Store
+from fakebotapi import FakeBotAPI
 from tests.botharness import make_settings
 from tests.feedserver import FeedServer
 

@@ -20,9 +20,9 @@ import pytest
 
 from bot.cli import protect_token
 from bot.config import FetchSettings, Settings
-from bot.fakeapi import FakeBotAPI, SentMessage
 from bot.store import Store
 from bot.telegram.context import DEFAULT_RATES, RateLimits
+from fakebotapi import FakeBotAPI, SentMessage
 from summarizer import Article, Summarizer, Summary
 from tests.botharness import (
     ADMIN,

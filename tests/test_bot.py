@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.config import Settings
-from bot.fakeapi import FakeBotAPI
 from bot.store import Store
+from fakebotapi import FakeBotAPI
 from tests.botharness import (
     T0,
     USER,

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.chat import DEMO_DATA_FILE, DEMO_USER_ID, chat_session, render_message, run_chat
-from bot.fakeapi import MessageEvent, MessageVersion, SentMessage, parse_telegram_html
 from bot.store import Store
 from bot.telegram.app import Options
+from fakebotapi import MessageEvent, MessageVersion, SentMessage, parse_telegram_html
 from tests.botharness import T0, Clock, make_settings
 
 PASTE = (

@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.fakeapi import FakeBotAPI
 from bot.models import FeedState, Subscriber
 from bot.store import Store, StoreWriteError
+from fakebotapi import FakeBotAPI
 from tests import crashhelpers
 from tests.botharness import T0, USER, Clock, RunningBot, bot_running, ingest_seeds, make_settings
 from tests.crashhelpers import Lines, Model, observe, open_store, plan_write

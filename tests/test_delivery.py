@@ -16,9 +16,9 @@ from telegram.error import (
 
 from bot.config import Settings
 from bot.delivery.deliverer import classify
-from bot.fakeapi import FakeBotAPI, SentMessage
 from bot.models import BLOCKED, Subscriber
 from bot.store import Store
+from fakebotapi import FakeBotAPI, SentMessage
 from tests.botharness import ADMIN, T0, Clock, bot_running, ingest_seeds
 
 CHATS = [1001, 1002, 1003, 1004, 1005, 1006]

@@ -40,7 +40,7 @@ from telegram.error import (
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes
 from telegram.request import HTTPXRequest
 
-from bot.fakeapi import (
+from fakebotapi import (
     EntityParseError,
     FakeBotAPI,
     SentMessage,

@@ -30,12 +30,12 @@ from bot.config import Settings
 from bot.delivery.schedule import next_slot
 from bot.digest.model import Digest, DigestItem
 from bot.digest.render import render_digest_html, utf16_len
-from bot.fakeapi import MAX_MESSAGE_LENGTH, parse_telegram_html
 from bot.ingest.topics import WORD, article_words, mentions, normalize_keyword
 from bot.models import ACTIVE, PAUSED, Subscriber
 from bot.services.subscriptions import Subscriptions, UserError
 from bot.store import Store
 from bot.timeparse import ScheduleError, parse_clock, parse_timezone
+from fakebotapi import MAX_MESSAGE_LENGTH, parse_telegram_html
 from summarizer import (
     METHODS,
     Article,

@@ -22,11 +22,11 @@ import pytest
 
 import bot.ingest.ingester
 from bot.config import Feed, FetchSettings, Settings
-from bot.fakeapi import FakeBotAPI, SentMessage
 from bot.ingest.ingester import Ingester
 from bot.models import StoredArticle
 from bot.sources.fetch import FetchLimits, new_client
 from bot.store import Store
+from fakebotapi import FakeBotAPI, SentMessage
 from tests import feedserver
 from tests.botharness import ADMIN, T0, USER, Clock, RunningBot, bot_running, make_settings
 from tests.feedserver import FeedServer, Handler, Reply, Request, gzip_bomb, redirect

@@ -25,11 +25,11 @@ import pytest
 
 from bot.cli import main
 from bot.config import load_settings
-from bot.fakeapi import FakeBotAPI, SentMessage
 from bot.ingest.ingester import Ingester
 from bot.models import Subscriber
 from bot.paths import PROJECT_ROOT
 from bot.store import Store
+from fakebotapi import FakeBotAPI, SentMessage
 from tests.test_restarts import CONFIG, TOKEN, _die_with_parent, _environment, until
 
 DIGEST_HEADER = "Your news digest"

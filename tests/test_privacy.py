@@ -22,12 +22,12 @@ from pathlib import Path
 import pytest
 
 from bot.config import Feed, FetchSettings, Settings
-from bot.fakeapi import FakeBotAPI, SentMessage, utf16_len
 from bot.ingest.ingester import SEEDS_SOURCE, Ingester
 from bot.paths import BUNDLED_CONFIG, PROJECT_ROOT
 from bot.store import Store
 from bot.telegram.app import ERASE_JOB, INGEST_JOB
 from bot.telegram.context import RateLimits
+from fakebotapi import FakeBotAPI, SentMessage, utf16_len
 from tests.botharness import T0, USER, Clock, RunningBot, bot_running, make_settings
 from tests.feedserver import FeedServer, Reply
 

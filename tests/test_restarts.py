@@ -41,11 +41,11 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_settings
-from bot.fakeapi import BotCall, FakeBotAPI, MessageEvent, SentMessage
 from bot.ingest.ingester import Ingester
 from bot.models import Subscriber
 from bot.paths import BUNDLED_SEEDS
 from bot.store import Store
+from fakebotapi import BotCall, FakeBotAPI, MessageEvent, SentMessage
 from tests.crashhelpers import peek_subscribers
 
 TOKEN = "5550001234:RESTART-test-token-that-must-never-reach-a-log"

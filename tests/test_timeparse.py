@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, Settings, parse_settings
-from bot.fakeapi import FakeBotAPI
 from bot.store import Store
 from bot.timeparse import zone, zone_exists
+from fakebotapi import FakeBotAPI
 from tests.botharness import T0, USER, Clock, RunningBot, bot_running
 
 TIMES = ["7.30", "7:30", "07:30", "7h30", "23:59", "0:00", "24:00", "7:60", "7", "730",
