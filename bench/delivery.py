@@ -147,10 +147,11 @@ def make_subscribers(count: int, topics: tuple[str, ...], rng: random.Random) ->
 
 
 def bench_settings(folder: Path) -> Settings:
-    """The shipped configuration with its data file in ``folder``, no feeds, no admins."""
+    """The shipped configuration with its data file in ``folder``, no feeds, no admins, and
+    the sample articles as the news (``use_seeds``: the bot would otherwise remove them)."""
     base = load_settings(BUNDLED_CONFIG, {})
     return replace(base, data_file=folder / "newsdigest.json", feeds=(),
-                   admin_chat_ids=frozenset())
+                   admin_chat_ids=frozenset(), use_seeds=True)
 
 
 @dataclass

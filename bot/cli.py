@@ -323,7 +323,10 @@ def _webhook_support() -> bool:
 
 
 def quiet_libraries(verbose: bool) -> None:
-    """At the default level, no per-job lines from APScheduler (one every 10 s otherwise)."""
+    """At the default level, no per-job lines from APScheduler (one every 10 s otherwise),
+    and no traceback from PTB's rate limiter for each 429: it is built to pass them on
+    (``max_retries=0``), and the deliverer waits, retries, counts and logs them itself."""
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
     if not verbose:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
@@ -359,7 +362,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     protect_token(token)
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    quiet_libraries(args.verbose)
     with Store.open(settings.data_file) as store:
         app = build_application(
             settings,
@@ -565,6 +567,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Every Bot API URL contains the token: never let the HTTP client log URLs.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    quiet_libraries(args.verbose)
     try:
         code = int(args.func(args))
         sys.stdout.flush()
