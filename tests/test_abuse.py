@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.cli import protect_token
+from bot.cli.serve import protect_token
 from bot.config import FetchSettings, Settings
 from bot.store import Store
 from bot.telegram.context import DEFAULT_RATES, RateLimits

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat import DEMO_DATA_FILE, DEMO_USER_ID, chat_session, render_message, run_chat
+from bot.cli.chat import DEMO_DATA_FILE, DEMO_USER_ID, chat_session, render_message, run_chat
 from bot.store import Store
 from bot.telegram.app import Options
 from fakebotapi import MessageEvent, MessageVersion, SentMessage, parse_telegram_html

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_parser
+from bot.cli.parser import build_parser
 from bot.models import Subscriber
 from bot.paths import PROJECT_ROOT
 from bot.store import SCHEMA, Store

@@ -38,11 +38,11 @@ from typing import Any, TextIO
 
 from fakebotapi import FakeBotAPI, MessageEvent, SentMessage, SimulatorError, WaitTimeout
 
-from .config import Settings
-from .ingest.ingester import Ingester
-from .store import Store
-from .telegram.app import NewsApp, Options, build_application
-from .telegram.lifecycle import running
+from ..config import Settings
+from ..ingest.ingester import Ingester
+from ..store import Store
+from ..telegram.app import NewsApp, Options, build_application
+from ..telegram.lifecycle import running
 
 __all__ = [
     "DEMO_DATA_FILE",

@@ -1,0 +1,146 @@
+"""``newsdigest run``, ``chat`` and ``backup``: the bot as a service, and around it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import logging
+import os
+import sys
+import traceback
+from pathlib import Path
+from types import TracebackType
+
+from ..store import Store, backup
+from .errors import RuntimeFailure, UsageError
+from .news import settings_of
+
+
+class _RedactToken(logging.Filter):
+    """Replace the bot token wherever it would appear in a log line."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg = message.replace(self.token, "<token>")
+            record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            if self.token in text:
+                record.exc_text = text.replace(self.token, "<token>")
+        return True
+
+
+def protect_token(token: str) -> None:
+    """Keep the token out of every log handler (httpx logs URLs, which contain it) and out
+    of any traceback that would reach the terminal uncaught."""
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_RedactToken(token))
+    previous = sys.excepthook
+
+    def redacting_hook(
+        kind: type[BaseException], error: BaseException, tb: TracebackType | None
+    ) -> None:
+        text = "".join(traceback.format_exception(kind, error, tb))
+        if token in text:
+            sys.stderr.write(text.replace(token, "<token>"))
+        else:
+            previous(kind, error, tb)
+
+    sys.excepthook = redacting_hook
+
+
+def _webhook_support() -> bool:
+    """PTB's webhook server needs its ``webhooks`` extra (tornado)."""
+    return importlib.util.find_spec("tornado") is not None
+
+
+def quiet_libraries(verbose: bool) -> None:
+    """At the default level, no per-job lines from APScheduler (one every 10 s otherwise),
+    and no traceback from PTB's rate limiter for each 429: it is built to pass them on
+    (``max_retries=0``), and the deliverer waits, retries, counts and logs them itself."""
+    logging.getLogger("telegram.ext.AIORateLimiter").setLevel(logging.CRITICAL)
+    if not verbose:
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the Telegram bot (long polling, or a webhook) until SIGTERM or SIGINT."""
+    from telegram.error import InvalidToken, TelegramError
+
+    from ..telegram.app import Options, build_application
+    from ..telegram.lifecycle import Webhook, serve
+
+    settings = settings_of(args)
+    token = settings.token
+    if not token:
+        raise UsageError(
+            "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather, then export "
+            "TELEGRAM_BOT_TOKEN=... (or try the bot first with `newsdigest chat`)."
+        )
+    webhook = None
+    if args.webhook_url:
+        if not _webhook_support():
+            raise UsageError(
+                "webhook mode needs python-telegram-bot's webhooks extra: "
+                "pip install 'python-telegram-bot[webhooks]' (or run without --webhook-url "
+                "to use long polling)"
+            )
+        webhook = Webhook(
+            url=args.webhook_url,
+            listen=args.listen,
+            port=args.port,
+            path=args.webhook_path,
+            secret=os.environ.get("TELEGRAM_WEBHOOK_SECRET"),
+        )
+    protect_token(token)
+    logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
+    with Store.open(settings.data_file) as store:
+        app = build_application(
+            settings,
+            store,
+            token=token,
+            options=Options(),
+            base_url=settings.api_base_url,
+            base_file_url=settings.api_base_file_url,
+        )
+        try:
+            asyncio.run(serve(app, webhook=webhook))
+        except InvalidToken:
+            raise UsageError(
+                "Telegram rejected the bot token. Check TELEGRAM_BOT_TOKEN (and "
+                "TELEGRAM_API_BASE_URL, if you set it)."
+            ) from None
+        except TelegramError as exc:
+            raise RuntimeFailure(
+                f"the Telegram Bot API answered with an error: {exc.message}"
+            ) from None
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Copy the store into a new folder; safe while the bot is running."""
+    result = backup(settings_of(args).data_file, Path(args.folder))
+    people = f"{result.subscribers} subscriber{'' if result.subscribers == 1 else 's'}"
+    print(
+        f"Backed up {people} and {result.articles} articles (every change up to number "
+        f"{result.seq}) to {', '.join(map(str, result.files))}"
+    )
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Try the bot in the terminal: a local simulation of Telegram."""
+    from .chat import run_chat
+
+    return run_chat(
+        settings_of(args),
+        data_file=Path(args.data_file) if args.data_file else None,
+        offline=not args.feeds,
+        fresh=args.fresh,
+    )
