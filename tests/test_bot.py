@@ -256,7 +256,7 @@ async def test_admin_commands(bot: RunningBot) -> None:
 async def test_every_command_is_in_help_readme_and_registered(bot: RunningBot) -> None:
     """Each command is registered with Telegram, listed in /help and documented in the README."""
     from bot.paths import PROJECT_ROOT
-    from bot.telegram.handlers import COMMANDS
+    from bot.telegram.handlers.common import COMMANDS
 
     help_text = await say(bot, "/help")
     readme = (PROJECT_ROOT / "README.md").read_text()

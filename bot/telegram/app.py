@@ -32,8 +32,8 @@ from ..services.subscriptions import Subscriptions
 from ..services.summaries import SummaryService
 from ..sources.fetch import FetchLimits, new_client
 from ..store import Store
-from . import handlers as h
 from .context import BotData, NewsContext, RateLimits, Services
+from .handlers import admin, common, misc, reading, settings, topics
 from .updates import ChatOrderedProcessor
 
 logger = logging.getLogger(__name__)
@@ -137,39 +137,41 @@ async def cleanup_job(context: NewsContext) -> None:
 
 def add_handlers(app: NewsApp) -> None:
     """Register every handler (the single place where that happens)."""
-    app.add_handler(TypeHandler(Update, h.gate_private_mode), group=-2)
-    app.add_handler(TypeHandler(Update, h.note_contact), group=-1)
+    app.add_handler(TypeHandler(Update, misc.gate_private_mode), group=-2)
+    app.add_handler(TypeHandler(Update, misc.note_contact), group=-1)
     app.add_handlers(
         [
-            CommandHandler("start", h.cmd_start),
-            CommandHandler("help", h.cmd_help),
-            CommandHandler("topics", h.cmd_topics),
-            CommandHandler("subscribe", h.cmd_subscribe),
-            CommandHandler("unsubscribe", h.cmd_unsubscribe),
-            CommandHandler("follow", h.cmd_follow),
-            CommandHandler("unfollow", h.cmd_unfollow),
-            CommandHandler("exclude", h.cmd_exclude),
-            CommandHandler("unexclude", h.cmd_unexclude),
-            CommandHandler("keywords", h.cmd_keywords),
-            CommandHandler("digest", h.cmd_digest),
-            CommandHandler("summarize", h.cmd_summarize),
-            CommandHandler("time", h.cmd_time),
-            CommandHandler("timezone", h.cmd_timezone),
-            CommandHandler("empty", h.cmd_empty),
-            CommandHandler("settings", h.cmd_settings),
-            CommandHandler("pause", h.cmd_pause),
-            CommandHandler("resume", h.cmd_resume),
-            CommandHandler("stop", h.cmd_stop),
-            CommandHandler("stats", h.cmd_stats),
-            CommandHandler("sources", h.cmd_sources),
-            CallbackQueryHandler(h.on_topic_button, pattern=f"^{h.TOPIC_PREFIX}"),
-            CallbackQueryHandler(h.on_stop_button, pattern=f"^{h.STOP_PREFIX}"),
-            CallbackQueryHandler(h.on_unknown_button),
-            MessageHandler(filters.COMMAND, h.on_unknown_command),
-            MessageHandler(filters.ChatType.PRIVATE & (filters.TEXT | filters.CAPTION), h.on_text),
+            CommandHandler("start", topics.cmd_start),
+            CommandHandler("help", misc.cmd_help),
+            CommandHandler("topics", topics.cmd_topics),
+            CommandHandler("subscribe", topics.cmd_subscribe),
+            CommandHandler("unsubscribe", topics.cmd_unsubscribe),
+            CommandHandler("follow", topics.cmd_follow),
+            CommandHandler("unfollow", topics.cmd_unfollow),
+            CommandHandler("exclude", topics.cmd_exclude),
+            CommandHandler("unexclude", topics.cmd_unexclude),
+            CommandHandler("keywords", topics.cmd_keywords),
+            CommandHandler("digest", reading.cmd_digest),
+            CommandHandler("summarize", reading.cmd_summarize),
+            CommandHandler("time", settings.cmd_time),
+            CommandHandler("timezone", settings.cmd_timezone),
+            CommandHandler("empty", settings.cmd_empty),
+            CommandHandler("settings", settings.cmd_settings),
+            CommandHandler("pause", settings.cmd_pause),
+            CommandHandler("resume", settings.cmd_resume),
+            CommandHandler("stop", settings.cmd_stop),
+            CommandHandler("stats", admin.cmd_stats),
+            CommandHandler("sources", admin.cmd_sources),
+            CallbackQueryHandler(topics.on_topic_button, pattern=f"^{common.TOPIC_PREFIX}"),
+            CallbackQueryHandler(settings.on_stop_button, pattern=f"^{common.STOP_PREFIX}"),
+            CallbackQueryHandler(misc.on_unknown_button),
+            MessageHandler(filters.COMMAND, misc.on_unknown_command),
+            MessageHandler(
+                filters.ChatType.PRIVATE & (filters.TEXT | filters.CAPTION), reading.on_text
+            ),
         ]
     )
-    app.add_error_handler(h.on_error)
+    app.add_error_handler(misc.on_error)
 
 
 def build_application(
@@ -190,12 +192,16 @@ def build_application(
             app.bot, store, services.clock, backoff=options.delivery_backoff
         )
         services._http = new_client(services.summaries.limits)
-        await app.bot.set_my_commands(h.PUBLIC_COMMANDS)
-        for admin in settings.admin_chat_ids:
+        await app.bot.set_my_commands(common.PUBLIC_COMMANDS)
+        for admin_chat in settings.admin_chat_ids:
             try:
-                await app.bot.set_my_commands(h.ALL_COMMANDS, scope=BotCommandScopeChat(admin))
+                await app.bot.set_my_commands(
+                    common.ALL_COMMANDS, scope=BotCommandScopeChat(admin_chat)
+                )
             except Exception:  # an admin chat the bot cannot see must not stop the start
-                logger.warning("could not set admin commands for chat %s", admin, exc_info=True)
+                logger.warning(
+                    "could not set admin commands for chat %s", admin_chat, exc_info=True
+                )
         forget_sample_articles(settings, store)
         services.dispatcher.rebuild()
         logger.info("%s subscribers scheduled", len(services.dispatcher.index))

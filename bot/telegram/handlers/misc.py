@@ -1,0 +1,102 @@
+"""Everything else: /help, unknown commands and buttons, private mode, unblocking, errors."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from telegram import (
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop
+
+from ...digest.render import (
+    clip,
+    escape,
+)
+from ...store import StoreWriteError
+from ..context import NewsContext
+from .common import (
+    MAX_ALERT,
+    chat_id_of,
+    help_text,
+    message_of,
+    reply,
+    text_of,
+)
+
+logger = logging.getLogger(__name__)
+
+
+async def cmd_help(update: Update, context: NewsContext) -> None:
+    """List the commands."""
+    await reply(
+        update, help_text(admin=chat_id_of(update) in context.services.settings.admin_chat_ids)
+    )
+
+
+async def on_unknown_command(update: Update, context: NewsContext) -> None:
+    """Answer commands the bot does not know."""
+    text = text_of(message_of(update)).split()[0] if text_of(message_of(update)) else "/"
+    command = clip(text.split("@", 1)[0], 40)
+    await reply(update, f"Sorry, I don't know {escape(command)}. /help lists what I can do.")
+
+
+async def on_unknown_button(update: Update, context: NewsContext) -> None:
+    """A button the bot no longer knows (an old message, forged data): answer it anyway,
+    so the user's client stops waiting."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer("This button no longer works. Send /help to see what I can do.")
+
+
+async def note_contact(update: Update, context: NewsContext) -> None:
+    """A chat that writes to the bot has unblocked it: its digests resume if they had
+    stopped for that reason (nothing is created here)."""
+    chat = update.effective_chat
+    if chat is not None:
+        context.services.subscriptions.heard_from(chat.id)
+
+
+async def gate_private_mode(update: Update, context: NewsContext) -> None:
+    """Private mode: chats not on the allowlist are answered once per update and ignored."""
+    services = context.services
+    allowed = services.settings.allowed_chat_ids
+    chat = update.effective_chat
+    if not allowed or chat is None:
+        return
+    user = update.effective_user
+    if (
+        chat.id in allowed
+        or chat.id in services.settings.admin_chat_ids
+        or (
+            user is not None and (user.id in allowed or user.id in services.settings.admin_chat_ids)
+        )
+    ):
+        return
+    if update.effective_message is not None and chat.type == ChatType.PRIVATE:
+        await reply(update, "This is a private newsdigest bot. Ask its owner to add you.")
+    elif update.callback_query is not None:
+        await update.callback_query.answer("This is a private bot.")
+    raise ApplicationHandlerStop
+
+
+async def on_error(update: object, context: NewsContext) -> None:
+    """Log anything unexpected, and tell the user something went wrong."""
+    error = context.error
+    logger.error("error while handling an update", exc_info=error)
+    if isinstance(error, StoreWriteError):
+        text = ("Sorry, I could not save that: the bot's storage cannot be written right now "
+                "(its disk may be full or read-only). Nothing was changed; please try again "
+                "later.")
+    else:
+        text = "Sorry, something went wrong on my side. It has been logged; please try again."
+    if not isinstance(update, Update):
+        return
+    with contextlib.suppress(TelegramError):
+        if update.callback_query is not None:
+            await update.callback_query.answer(text[:MAX_ALERT], show_alert=True)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(text)

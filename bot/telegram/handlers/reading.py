@@ -1,0 +1,130 @@
+"""Reading: the digest now, and summaries of links and texts (worked on in the background)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from telegram import (
+    Update,
+)
+from telegram.error import TelegramError
+
+from ...delivery.deliverer import SENT
+from ...digest.render import (
+    escape,
+    render_summary_html,
+)
+from ...services.summaries import STILL_WORKING, URL, Claim, SummaryError
+from ..context import NewsContext
+from .common import (
+    PASTE_MIN_CHARS,
+    message_of,
+    rate_limited,
+    reply,
+    require_subscriber,
+    text_of,
+    typing,
+    user_key,
+)
+
+logger = logging.getLogger(__name__)
+
+
+RESTARTING = "Sorry, I'm restarting and could not finish that. Please send it again in a minute."
+RESTART_NOTE_SECONDS = 2.0
+
+
+async def cmd_digest(update: Update, context: NewsContext) -> None:
+    """Send the chat's digest now."""
+    subscriber = await require_subscriber(update, context)
+    if subscriber is None:
+        return
+    limited = rate_limited(update, context, "digest")
+    if limited:
+        await reply(update, limited)
+        return
+    services = context.services
+    async with typing(update, context):
+        outcome = await services.digests.deliver(
+            subscriber.evolve(skip_empty=False), services.deliverer
+        )
+    if outcome.status != SENT:
+        await reply(
+            update, "Sorry, I could not send your digest just now. Please try again in a minute."
+        )
+
+
+async def _summarize_and_reply(update: Update, context: NewsContext, source: str) -> None:
+    """Start a summary in the background: the chat's next updates need not wait for it."""
+    summaries = context.services.summaries
+    user = user_key(update)
+    if summaries.busy(user):  # refused before counting: it was never started
+        await reply(update, escape(STILL_WORKING))
+        return
+    limited = rate_limited(update, context, "summarize")
+    if limited:
+        await reply(update, limited)
+        return
+    claim = summaries.claim(user)
+    summaries.track(
+        context.application.create_task(
+            _summarize_in_background(update, context, source, claim), update=update
+        )
+    )
+
+
+async def _summarize_in_background(
+    update: Update, context: NewsContext, source: str, claim: Claim
+) -> None:
+    services = context.services
+    with claim:
+        try:
+            async with typing(update, context):
+                result = await services.summaries.summarize(source, services.http)
+        except SummaryError as exc:
+            await reply(update, escape(str(exc)))
+            return
+        except asyncio.CancelledError:
+            # The bot is stopping: say so rather than leave the request unanswered.
+            with contextlib.suppress(TelegramError, TimeoutError):
+                async with asyncio.timeout(RESTART_NOTE_SECONDS):
+                    await reply(update, RESTARTING)
+            raise
+        await reply(update, render_summary_html(result.article, result.sentences))
+
+
+async def cmd_summarize(update: Update, context: NewsContext) -> None:
+    """Summarize a URL or text given after the command, or the message replied to."""
+    message = message_of(update)
+    text = text_of(message)
+    _, _, rest = text.partition(" ")
+    rest = rest.strip() if text.startswith("/") else text
+    if not rest and message.reply_to_message is not None:
+        replied = message.reply_to_message
+        rest = text_of(replied)
+        urls = URL.findall(rest)
+        if urls and len(rest) < PASTE_MIN_CHARS:
+            rest = urls[0]
+    if not rest:
+        await reply(
+            update,
+            "Usage: /summarize &lt;link or text&gt;, or reply /summarize to a "
+            "message. You can also just paste a long text or send a link.",
+        )
+        return
+    await _summarize_and_reply(update, context, rest)
+
+
+async def on_text(update: Update, context: NewsContext) -> None:
+    """Plain text in a private chat: a link or a long/forwarded text is summarized."""
+    message = message_of(update)
+    text = text_of(message).strip()
+    if URL.fullmatch(text) or message.forward_origin is not None or len(text) >= PASTE_MIN_CHARS:
+        await _summarize_and_reply(update, context, text)
+        return
+    await reply(
+        update,
+        "Send me a link or paste a longer text to get a summary. /help lists everything I can do.",
+    )
