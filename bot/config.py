@@ -268,29 +268,7 @@ def _chat_ids(reader: _Reader, name: str) -> frozenset[int]:
     return frozenset(values)
 
 
-def parse_settings(
-    data: Mapping[str, Any], *, base: Path, path: Path | None, environ: Mapping[str, str]
-) -> Settings:
-    """Validate a parsed TOML document into ``Settings``."""
-    root = _Reader(data, "")
-    root.check_known({"storage", "sources", "feeds", "topics", "delivery", "digest", "fetch",
-                      "bot"})
-
-    storage = root.table("storage")
-    storage.check_known({"data_file"})
-    data_file_key = "NEWSDIGEST_DATA_FILE" if environ.get("NEWSDIGEST_DATA_FILE") else (
-        "storage.data_file"
-    )
-    data_file = environ.get("NEWSDIGEST_DATA_FILE") or storage.text(
-        "data_file", "../data/newsdigest.json"
-    )
-
-    sources = root.table("sources")
-    sources.check_known(
-        {"seeds_dir", "use_seeds", "ingest_interval_minutes", "max_entries_per_feed"}
-    )
-    seeds = sources.get("seeds_dir", str, "../seeds")
-
+def _topics(root: _Reader) -> list[Topic]:
     topics: list[Topic] = []
     for i, raw in enumerate(root.get("topics", list, [])):
         if not isinstance(raw, dict):
@@ -309,48 +287,62 @@ def parse_settings(
         # is almost always a forgotten list rather than a choice.
         keywords = tuple(k.lower() for k in reader.strings("keywords", required=True))
         topics.append(Topic(name, reader.get("label", str, name.title()), keywords))
-    topic_names = {t.name for t in topics}
+    return topics
 
+
+def _feed(raw: Mapping[str, Any], where: str, topic_names: set[str]) -> Feed:
+    reader = _Reader(raw, where)
+    reader.check_known({"url", "name", "topics", "language", "full_text"})
+    if "url" not in raw:
+        raise ConfigError(f"{where}.url is missing")
+    url = _check_url(reader.get("url", str, ""), f"{where}.url")
+    feed_topics = reader.strings("topics", required=True)
+    for j, topic in enumerate(feed_topics):
+        if topic not in topic_names:
+            raise ConfigError(f"{where}.topics[{j}] {topic!r} is not a configured topic")
+    language = reader.get("language", str, None)
+    if language is not None and normalize_language(language) == GENERIC:
+        raise ConfigError(f"{where}.language {language!r} is not a supported language")
+    return Feed(
+        url=url,
+        name=reader.get("name", str, urlsplit(url).netloc),
+        topics=feed_topics,
+        language=language,
+        full_text=reader.get("full_text", bool, True),
+    )
+
+
+def _feeds(root: _Reader, topic_names: set[str]) -> list[Feed]:
     feeds: list[Feed] = []
     seen_urls: dict[str, str] = {}
     for i, raw in enumerate(root.get("feeds", list, [])):
         if not isinstance(raw, dict):
             raise ConfigError(f"feeds[{i}] must be a table with url, name and topics")
         where = _named("feeds", i, raw, "name", "url")
-        reader = _Reader(raw, where)
-        reader.check_known({"url", "name", "topics", "language", "full_text"})
-        if "url" not in raw:
-            raise ConfigError(f"{where}.url is missing")
-        url = _check_url(reader.get("url", str, ""), f"{where}.url")
-        first = seen_urls.setdefault(_feed_identity(url), where)
+        feed = _feed(raw, where, topic_names)
+        first = seen_urls.setdefault(_feed_identity(feed.url), where)
         if first != where:
-            raise ConfigError(f"{where}.url {url} is listed twice (also {first})")
-        feed_topics = reader.strings("topics", required=True)
-        for j, topic in enumerate(feed_topics):
-            if topic not in topic_names:
-                raise ConfigError(f"{where}.topics[{j}] {topic!r} is not a configured topic")
-        language = reader.get("language", str, None)
-        if language is not None and normalize_language(language) == GENERIC:
-            raise ConfigError(f"{where}.language {language!r} is not a supported language")
-        feeds.append(
-            Feed(
-                url=url,
-                name=reader.get("name", str, urlsplit(url).netloc),
-                topics=feed_topics,
-                language=language,
-                full_text=reader.get("full_text", bool, True),
-            )
-        )
+            raise ConfigError(f"{where}.url {feed.url} is listed twice (also {first})")
+        feeds.append(feed)
+    return feeds
 
-    delivery = root.table("delivery")
-    delivery.check_known({"time", "timezone", "grace_hours", "messages_per_second"})
-    rate = float(delivery.positive("messages_per_second", 30.0))
-    if rate > MAX_MESSAGES_PER_SECOND:
-        raise ConfigError(
-            f"delivery.messages_per_second must be at most {MAX_MESSAGES_PER_SECOND}"
-        )
+
+def _digest(root: _Reader) -> DigestSettings:
     digest = root.table("digest")
     digest.check_known({"max_items", "sentences", "max_chars", "window_hours", "skip_empty"})
+    max_chars = digest.count("max_chars", 600)
+    if max_chars < 80:
+        raise ConfigError("digest.max_chars must be at least 80")
+    return DigestSettings(
+        max_items=digest.count("max_items", 8),
+        sentences=digest.count("sentences", 3),
+        max_chars=max_chars,
+        window_hours=digest.count("window_hours", 24),
+        skip_empty=digest.get("skip_empty", bool, False),
+    )
+
+
+def _fetch(root: _Reader) -> FetchSettings:
     fetch = root.table("fetch")
     fetch.check_known(
         {"timeout_seconds", "max_bytes", "user_agent", "allow_private_addresses",
@@ -361,18 +353,51 @@ def parse_settings(
         parse_networks(networks)
     except ValueError as exc:
         raise ConfigError(f"fetch.allowed_networks: {exc}") from None
+    return FetchSettings(
+        timeout=float(fetch.positive("timeout_seconds", 15.0)),
+        max_bytes=fetch.count("max_bytes", 5_000_000),
+        user_agent=fetch.text("user_agent", FetchSettings.user_agent),
+        allow_private_addresses=fetch.get("allow_private_addresses", bool, False),
+        allowed_networks=networks,
+    )
+
+
+def _data_file_of(root: _Reader, base: Path, environ: Mapping[str, str]) -> Path:
+    storage = root.table("storage")
+    storage.check_known({"data_file"})
+    if environ.get("NEWSDIGEST_DATA_FILE"):
+        return _data_file(_resolve(base, environ["NEWSDIGEST_DATA_FILE"]), "NEWSDIGEST_DATA_FILE")
+    value = storage.text("data_file", "../data/newsdigest.json")
+    return _data_file(_resolve(base, value), "storage.data_file")
+
+
+def parse_settings(
+    data: Mapping[str, Any], *, base: Path, path: Path | None, environ: Mapping[str, str]
+) -> Settings:
+    """Validate a parsed TOML document into ``Settings`` (one reader per table)."""
+    root = _Reader(data, "")
+    root.check_known({"storage", "sources", "feeds", "topics", "delivery", "digest", "fetch",
+                      "bot"})
+    sources = root.table("sources")
+    sources.check_known(
+        {"seeds_dir", "use_seeds", "ingest_interval_minutes", "max_entries_per_feed"}
+    )
+    seeds = sources.get("seeds_dir", str, "../seeds")
+    topics = _topics(root)
+    delivery = root.table("delivery")
+    delivery.check_known({"time", "timezone", "grace_hours", "messages_per_second"})
+    rate = float(delivery.positive("messages_per_second", 30.0))
+    if rate > MAX_MESSAGES_PER_SECOND:
+        raise ConfigError(
+            f"delivery.messages_per_second must be at most {MAX_MESSAGES_PER_SECOND}"
+        )
     bot = root.table("bot")
     bot.check_known({"admin_chat_ids", "allowed_chat_ids"})
-
-    max_chars = digest.count("max_chars", 600)
-    if max_chars < 80:
-        raise ConfigError("digest.max_chars must be at least 80")
-
     return Settings(
         path=path,
-        data_file=_data_file(_resolve(base, data_file), data_file_key),
+        data_file=_data_file_of(root, base, environ),
         seeds_dir=_resolve(base, seeds) if seeds else None,
-        feeds=tuple(feeds),
+        feeds=tuple(_feeds(root, {t.name for t in topics})),
         topics=tuple(topics),
         default_time=_check_time(delivery.get("time", str, "08:00"), "delivery.time"),
         default_timezone=_check_zone(delivery.get("timezone", str, "UTC"), "delivery.timezone"),
@@ -381,20 +406,8 @@ def parse_settings(
         ingest_interval_minutes=sources.count("ingest_interval_minutes", 30),
         max_entries_per_feed=sources.count("max_entries_per_feed", 30),
         use_seeds=sources.get("use_seeds", bool, False),
-        digest=DigestSettings(
-            max_items=digest.count("max_items", 8),
-            sentences=digest.count("sentences", 3),
-            max_chars=max_chars,
-            window_hours=digest.count("window_hours", 24),
-            skip_empty=digest.get("skip_empty", bool, False),
-        ),
-        fetch=FetchSettings(
-            timeout=float(fetch.positive("timeout_seconds", 15.0)),
-            max_bytes=fetch.count("max_bytes", 5_000_000),
-            user_agent=fetch.text("user_agent", FetchSettings.user_agent),
-            allow_private_addresses=fetch.get("allow_private_addresses", bool, False),
-            allowed_networks=networks,
-        ),
+        digest=_digest(root),
+        fetch=_fetch(root),
         admin_chat_ids=_chat_ids(bot, "admin_chat_ids"),
         allowed_chat_ids=_chat_ids(bot, "allowed_chat_ids"),
         token=environ.get("TELEGRAM_BOT_TOKEN") or None,

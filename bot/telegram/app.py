@@ -174,70 +174,63 @@ def add_handlers(app: NewsApp) -> None:
     app.add_error_handler(misc.on_error)
 
 
-def build_application(
+async def set_commands(app: NewsApp, settings: Settings) -> None:
+    """The command menu: the public commands, and every command in the admins' chats."""
+    await app.bot.set_my_commands(common.PUBLIC_COMMANDS)
+    for admin_chat in settings.admin_chat_ids:
+        try:
+            await app.bot.set_my_commands(
+                common.ALL_COMMANDS, scope=BotCommandScopeChat(admin_chat)
+            )
+        except Exception:  # an admin chat the bot cannot see must not stop the start
+            logger.warning("could not set admin commands for chat %s", admin_chat, exc_info=True)
+
+
+def schedule_jobs(app: NewsApp, settings: Settings, options: Options) -> None:
+    """The repeating jobs: dispatcher, ingest, cleanup, erasure (named, to be found again)."""
+    jobs = app.job_queue
+    if not options.run_jobs or jobs is None:
+        return
+    # A pass may outlast the interval (a morning peak at 30 messages/s): the next instance
+    # then returns at once (the dispatcher's lock) instead of APScheduler logging "maximum
+    # number of running instances reached" every 10 s.
+    jobs.run_repeating(
+        dispatch_job, interval=options.dispatch_interval, first=1.0, name=DISPATCH_JOB,
+        job_kwargs={"max_instances": 2},
+    )
+    jobs.run_repeating(
+        ingest_job,
+        interval=settings.ingest_interval_minutes * 60,
+        first=2.0 if options.ingest_at_start else None,
+        name=INGEST_JOB,
+    )
+    jobs.run_repeating(cleanup_job, interval=timedelta(hours=6), first=60.0, name=CLEANUP_JOB)
+    jobs.run_repeating(erase_job, interval=ERASE_INTERVAL, first=ERASE_INTERVAL, name=ERASE_JOB)
+
+
+def forget_removed_feeds(settings: Settings, store: Store) -> int:
+    """Drop the remembered state (validators, backoff, errors) of feeds no longer configured."""
+    configured = {feed.url for feed in settings.feeds}
+    gone = [state.url for state in store.feed_states() if state.url not in configured]
+    for url in gone:
+        store.delete_feed_state(url)
+    if gone:
+        logger.info("forgot the state of %s feeds no longer configured", len(gone))
+    return len(gone)
+
+
+def _builder(
     settings: Settings,
-    store: Store,
-    *,
+    services: Services,
+    options: Options,
     token: str,
-    options: Options | None = None,
-    base_url: str | None = None,
-    base_file_url: str | None = None,
-) -> NewsApp:
-    """The bot, ready for ``run_polling`` or ``async with app``."""
-    options = options or Options()
-    services = build_services(settings, store, options)
-
-    async def post_init(app: NewsApp) -> None:
-        services._deliverer = Deliverer(
-            app.bot, store, services.clock, backoff=options.delivery_backoff
-        )
-        services._http = new_client(services.summaries.limits)
-        await app.bot.set_my_commands(common.PUBLIC_COMMANDS)
-        for admin_chat in settings.admin_chat_ids:
-            try:
-                await app.bot.set_my_commands(
-                    common.ALL_COMMANDS, scope=BotCommandScopeChat(admin_chat)
-                )
-            except Exception:  # an admin chat the bot cannot see must not stop the start
-                logger.warning(
-                    "could not set admin commands for chat %s", admin_chat, exc_info=True
-                )
-        forget_sample_articles(settings, store)
-        services.dispatcher.rebuild()
-        logger.info("%s subscribers scheduled", len(services.dispatcher.index))
-        if options.run_jobs and app.job_queue is not None:
-            jobs = app.job_queue
-            # A pass may outlast the interval (a morning peak at 30 messages/s): the next
-            # instance then returns at once (the dispatcher's lock) instead of APScheduler
-            # logging "maximum number of running instances reached" every 10 s.
-            jobs.run_repeating(
-                dispatch_job, interval=options.dispatch_interval, first=1.0, name=DISPATCH_JOB,
-                job_kwargs={"max_instances": 2},
-            )
-            jobs.run_repeating(
-                ingest_job,
-                interval=settings.ingest_interval_minutes * 60,
-                first=2.0 if options.ingest_at_start else None,
-                name=INGEST_JOB,
-            )
-            jobs.run_repeating(
-                cleanup_job, interval=timedelta(hours=6), first=60.0, name=CLEANUP_JOB
-            )
-            jobs.run_repeating(erase_job, interval=ERASE_INTERVAL, first=ERASE_INTERVAL,
-                               name=ERASE_JOB)
-
-    async def post_shutdown(app: NewsApp) -> None:
-        if services._http is not None:
-            await services._http.aclose()
-        services.executor.shutdown(wait=False, cancel_futures=True)
-
-    # PTB's builder changes its generic parameters with each call; Any keeps mypy out of it.
+    base_url: str | None,
+    base_file_url: str | None,
+) -> Any:  # PTB's builder changes its generic parameters with each call
     builder: Any = (
         ApplicationBuilder()
         .token(token)
         .context_types(ContextTypes(context=NewsContext, bot_data=BotData))
-        .post_init(post_init)
-        .post_shutdown(post_shutdown)
         .read_timeout(options.read_timeout)
         # Arrivals are timed on the rate limiter's clock: that is what they are counted on.
         .concurrent_updates(ChatOrderedProcessor(monotonic=lambda: services.rate_limits.now()))
@@ -252,7 +245,41 @@ def build_application(
         builder = builder.rate_limiter(
             AIORateLimiter(overall_max_rate=settings.messages_per_second, max_retries=0)
         )
-    app: NewsApp = builder.build()
+    return builder
+
+
+def build_application(
+    settings: Settings,
+    store: Store,
+    *,
+    token: str,
+    options: Options | None = None,
+    base_url: str | None = None,
+    base_file_url: str | None = None,
+) -> NewsApp:
+    """The bot, ready for ``bot.telegram.lifecycle.running`` (or ``async with app``)."""
+    options = options or Options()
+    services = build_services(settings, store, options)
+
+    async def post_init(app: NewsApp) -> None:
+        services._deliverer = Deliverer(
+            app.bot, store, services.clock, backoff=options.delivery_backoff
+        )
+        services._http = new_client(services.summaries.limits)
+        await set_commands(app, settings)
+        forget_sample_articles(settings, store)
+        forget_removed_feeds(settings, store)
+        services.dispatcher.rebuild()
+        logger.info("%s subscribers scheduled", len(services.dispatcher.index))
+        schedule_jobs(app, settings, options)
+
+    async def post_shutdown(app: NewsApp) -> None:
+        if services._http is not None:
+            await services._http.aclose()
+        services.executor.shutdown(wait=False, cancel_futures=True)
+
+    builder = _builder(settings, services, options, token, base_url, base_file_url)
+    app: NewsApp = builder.post_init(post_init).post_shutdown(post_shutdown).build()
     app.bot_data.services = services
     add_handlers(app)
     return app
