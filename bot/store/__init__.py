@@ -118,8 +118,8 @@ from typing import Any, Self, TypeGuard
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-from .models import ACTIVE, STATUSES, Delivery, FeedState, StoredArticle, Subscriber, from_iso
-from .timeparse import CLOCK, zone_exists
+from ..models import ACTIVE, STATUSES, Delivery, FeedState, StoredArticle, Subscriber, from_iso
+from ..timeparse import CLOCK, zone_exists
 
 log = logging.getLogger(__name__)
 
