@@ -120,6 +120,43 @@ from tinydb.table import Table
 
 from ..models import ACTIVE, STATUSES, Delivery, FeedState, StoredArticle, Subscriber, from_iso
 from ..timeparse import CLOCK, zone_exists
+from .errors import (
+    NotFoundError,
+    StoreCorruptError,
+    StoreError,
+    StoreLockedError,
+    StorePathError,
+    StoreWriteError,
+)
+
+__all__ = [
+    "ARTICLES",
+    "COUNTERS",
+    "DEFAULT_COMPACT_MIN_BYTES",
+    "DEFAULT_MAX_DELIVERIES_PER_CHAT",
+    "DELIVERIES",
+    "DIR_MODE",
+    "FEEDS",
+    "FILE_MODE",
+    "FORMAT",
+    "HEADER",
+    "MARK_SIZE",
+    "MIGRATIONS",
+    "SCHEMA",
+    "SUBSCRIBERS",
+    "TABLES",
+    "BackupResult",
+    "NotFoundError",
+    "Op",
+    "Store",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreLockedError",
+    "StorePathError",
+    "StoreWriteError",
+    "Tables",
+    "backup",
+]
 
 log = logging.getLogger(__name__)
 
@@ -143,38 +180,6 @@ DEFAULT_COMPACT_MIN_BYTES = 8 * 1024 * 1024
 # chat's delivery ledger (``deliveries`` maps article id -> sent time).
 Tables = dict[str, dict[str, dict[str, Any]]]
 Op = list[Any]
-
-
-class StoreError(Exception):
-    """Base class of the store's errors."""
-
-
-class StoreCorruptError(StoreError):
-    """A data or journal file cannot be read or understood; it was left unchanged."""
-
-    def __init__(self, path: Path, problem: str) -> None:
-        super().__init__(
-            f"{path}: {problem}. The file was left unchanged: restore it from a backup, or move "
-            "it away to start with an empty store."
-        )
-        self.path = path
-        self.problem = problem
-
-
-class StoreLockedError(StoreError):
-    """Another process has the store open."""
-
-
-class StorePathError(StoreError):
-    """The data file's path cannot hold a store (it is a folder)."""
-
-
-class StoreWriteError(StoreError):
-    """A change could not be written (disk full, read-only, ...); nothing was stored."""
-
-
-class NotFoundError(StoreError):
-    """The record to change does not exist."""
 
 
 class _Invalid(Exception):
