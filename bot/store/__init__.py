@@ -94,7 +94,6 @@ of its own. Compaction blocks that thread while it runs.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import fcntl
 import functools
@@ -105,21 +104,18 @@ import logging
 import os
 import re
 import time
-import types
-import typing
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeGuard
+from typing import Any, Self
 
 from tinydb.storages import Storage
 from tinydb.table import Table
 
 from ..models import ACTIVE, STATUSES, Delivery, FeedState, StoredArticle, Subscriber, from_iso
-from ..timeparse import CLOCK, zone_exists
 from .errors import (
     NotFoundError,
     StoreCorruptError,
@@ -127,6 +123,29 @@ from .errors import (
     StoreLockedError,
     StorePathError,
     StoreWriteError,
+)
+from .records import (
+    ARTICLES,
+    COUNTERS,
+    DELIVERIES,
+    FEEDS,
+    SUBSCRIBERS,
+    TABLES,
+    Indexes,
+    Invalid,
+    Op,
+    Tables,
+    apply_op,
+    article_time,
+    build_indexes,
+    chat_key,
+    check_op,
+    check_tables,
+    encode,
+    ignore_change,
+    is_int,
+    sent_text,
+    shown,
 )
 
 __all__ = [
@@ -161,29 +180,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FORMAT = "newsdigest-store"
-SUBSCRIBERS = "subscribers"
-ARTICLES = "articles"
-DELIVERIES = "deliveries"
-FEEDS = "feeds"
-COUNTERS = "counters"
-TABLES = (SUBSCRIBERS, ARTICLES, DELIVERIES, FEEDS, COUNTERS)
-
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 HEADER = "journal"  # the kind of a journal's first line
 MARK_SIZE = 127  # bytes of the mark in the lock file, padded: rewritten in place
-_SENT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
 DEFAULT_MAX_DELIVERIES_PER_CHAT = 2000
 DEFAULT_COMPACT_MIN_BYTES = 8 * 1024 * 1024
-
-# table name -> key -> document. Documents are replaced, never changed in place, except a
-# chat's delivery ledger (``deliveries`` maps article id -> sent time).
-Tables = dict[str, dict[str, dict[str, Any]]]
-Op = list[Any]
-
-
-class _Invalid(Exception):
-    """A document or journal record that does not have the expected shape."""
 
 
 # -- migrations ----------------------------------------------------------------------------
@@ -199,18 +201,18 @@ def _migrate_1_to_2(old: dict[str, Any]) -> dict[str, Any]:
     known = {SUBSCRIBERS, ARTICLES, DELIVERIES, FEEDS, "_default"}
     for name, table in old.items():
         if name not in known:
-            raise _Invalid(f"unexpected table {name!r}")
+            raise Invalid(f"unexpected table {name!r}")
         if not isinstance(table, dict) or not all(isinstance(d, dict) for d in table.values()):
-            raise _Invalid(f"table {name!r} is not a TinyDB table of documents")
+            raise Invalid(f"table {name!r} is not a TinyDB table of documents")
     if old.get("_default"):
-        raise _Invalid("unexpected documents in TinyDB's '_default' table")
+        raise Invalid("unexpected documents in TinyDB's '_default' table")
 
     def docs(name: str) -> Iterator[dict[str, Any]]:
         yield from old.get(name, {}).values()
 
     def key_of(doc: dict[str, Any], name: str, table: str) -> Any:
         if name not in doc:
-            raise _Invalid(f"a document in {table!r} has no {name!r}")
+            raise Invalid(f"a document in {table!r} has no {name!r}")
         return doc[name]
 
     ledgers: dict[str, dict[str, str]] = {}
@@ -220,12 +222,12 @@ def _migrate_1_to_2(old: dict[str, Any]) -> dict[str, Any]:
         try:
             sent = from_iso(doc.get("sent"))
         except (TypeError, ValueError) as exc:
-            raise _Invalid(f"a delivery has a bad 'sent' time: {exc}") from None
+            raise Invalid(f"a delivery has a bad 'sent' time: {exc}") from None
         if sent is None or not isinstance(chat, int) or not isinstance(article, str):
-            raise _Invalid("a delivery lacks chat_id, article_id or sent")
+            raise Invalid("a delivery lacks chat_id, article_id or sent")
         dated.append((sent, str(chat), article))
-    for sent, chat_key, article in sorted(dated):
-        ledgers.setdefault(chat_key, {})[article] = _sent_text(sent)
+    for sent, chat_text, article in sorted(dated):
+        ledgers.setdefault(chat_text, {})[article] = sent_text(sent)
     return {
         SUBSCRIBERS: {str(key_of(d, "chat_id", SUBSCRIBERS)): d for d in docs(SUBSCRIBERS)},
         ARTICLES: {str(key_of(d, "id", ARTICLES)): d for d in docs(ARTICLES)},
@@ -252,343 +254,6 @@ MIGRATIONS: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = (
     _migrate_2_to_3,
 )
 SCHEMA = len(MIGRATIONS) + 1
-
-
-# -- keys, encoding, validation --------------------------------------------------------------
-
-
-def _chat_key(chat_id: int) -> str:
-    return str(chat_id)
-
-
-def _sent_text(sent: datetime) -> str:
-    """A delivery time as UTC ISO text to the second: same length, so text order is time order."""
-    if sent.tzinfo is None:
-        raise ValueError("naive datetimes are not stored; attach a timezone")
-    return sent.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _encode(value: Any) -> bytes:
-    """Compact JSON as UTF-8 (ASCII escapes if the text holds unpaired surrogates)."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError:
-        return json.dumps(value, separators=(",", ":")).encode("ascii")
-
-
-def _article_time(doc: dict[str, Any]) -> datetime:
-    # When the article reached us: a feed may publish late or backdate, and a digest is
-    # about what is new to its reader since the last one.
-    try:
-        when = from_iso(doc.get("fetched"))
-    except (TypeError, ValueError) as exc:
-        raise _Invalid(f"articles[{doc.get('id')!r}] has a bad time: {exc}") from None
-    if when is None:
-        raise _Invalid(f"articles[{doc.get('id')!r}] has no 'fetched' time")
-    return when
-
-
-def _is_int(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _check_chat_key(key: Any) -> None:
-    if not isinstance(key, str):
-        raise _Invalid(f"chat key {_shown(key)} is not text")
-    try:
-        canonical = str(int(key))
-    except ValueError:
-        canonical = ""
-    if canonical != key:
-        raise _Invalid(f"chat key {_shown(key)} is not a chat id")
-
-
-def _check_sent(value: Any, what: str) -> None:
-    """A delivery time as the store writes it (``_sent_text``): text order is time order."""
-    try:
-        ok = isinstance(value, str) and bool(_SENT.fullmatch(value))
-        ok = ok and datetime.fromisoformat(value) is not None
-    except ValueError:
-        ok = False
-    if not ok:
-        raise _Invalid(f"{what} {_shown(value)} is not a UTC time like 2026-01-31T08:00:00+00:00")
-
-
-# -- record checks -----------------------------------------------------------------------------
-
-def _shown(value: Any) -> str:
-    """A value for an error message: its repr, clipped to one short line."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:56] + "...'"
-
-
-def _is_datetime_text(value: Any) -> bool:
-    try:
-        return type(value) is str and from_iso(value) is not None
-    except ValueError:
-        return False
-
-
-def _is_texts(value: Any) -> bool:
-    return type(value) is list and all(type(item) is str for item in value)
-
-
-# What a field's annotation in bot.models asks of its JSON value, and how to say it isn't:
-# the exact JSON type (JSON gives exactly int, str, bool or list, and True must not pass
-# for 1), or a test for what a type cannot say.
-_KINDS: dict[Any, tuple[type | Callable[[Any], bool], str]] = {
-    int: (int, "a whole number"),
-    str: (str, "text"),
-    bool: (bool, "true or false"),
-    datetime: (_is_datetime_text, "a date and time"),
-    tuple[str, ...]: (_is_texts, "a list"),
-}
-
-
-def _kind(hint: Any) -> tuple[bool, type | Callable[[Any], bool], str]:
-    """Whether None is allowed, the JSON type or test of a value, what it should have been."""
-    args = typing.get_args(hint)
-    optional = typing.get_origin(hint) in (types.UnionType, typing.Union) and type(None) in args
-    if optional:
-        (hint,) = (a for a in args if a is not type(None))
-    if hint not in _KINDS:  # a new field type in bot.models needs its test in _KINDS
-        raise TypeError(f"no check for fields of type {hint!r}")
-    return (optional, *_KINDS[hint])
-
-
-def _type_problem(name: str, value: Any, kind: str) -> str:
-    """Why a value that failed its type test is wrong (naming the bad item of a list)."""
-    if kind == "a list" and type(value) is list:
-        bad = next(i for i, item in enumerate(value) if type(item) is not str)
-        return f"{name}[{bad}] {_shown(value[bad])} is not text"
-    return f"{name} {_shown(value)} is not {kind}"
-
-
-def _clocks(name: str, value: list[str]) -> str | None:
-    bad = next((i for i, clock in enumerate(value) if not CLOCK.match(clock)), None)
-    return None if bad is None else f"{name}[{bad}] {_shown(value[bad])} is not a 24-hour time"
-
-
-def _zone(name: str, value: str) -> str | None:
-    return None if zone_exists(value) else f"{name} {_shown(value)} is not a time zone"
-
-
-def _status(name: str, value: str) -> str | None:
-    if value in STATUSES:
-        return None
-    return f"{name} {_shown(value)} is not one of {', '.join(STATUSES)}"
-
-
-def _not_negative(name: str, value: int) -> str | None:
-    return None if value >= 0 else f"{name} {value} is negative"
-
-
-# Checks beyond the field's type, run once the type is right: (name, value) -> problem.
-_MEANING: dict[tuple[type, str], Callable[[str, Any], str | None]] = {
-    (Subscriber, "times"): _clocks,
-    (Subscriber, "timezone"): _zone,
-    (Subscriber, "status"): _status,
-    (Subscriber, "pending_sent"): _not_negative,
-    (FeedState, "failures"): _not_negative,
-    (FeedState, "articles_total"): _not_negative,
-}
-
-_Field = tuple[
-    str, bool, bool, type | Callable[[Any], bool], str, Callable[[str, Any], str | None] | None
-]
-
-
-@functools.cache
-def _fields_of(record: type) -> tuple[_Field, ...]:
-    """Each field of a record class: name, required, None allowed, JSON type or test, what
-    it should be, further check. Built once from the dataclass and its annotations."""
-    hints = typing.get_type_hints(record)
-    found = []
-    for f in dataclasses.fields(record):
-        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        optional, test, kind = _kind(hints[f.name])
-        found.append((f.name, required, optional, test, kind, _MEANING.get((record, f.name))))
-    return tuple(found)
-
-
-_ABSENT = object()
-
-
-def _check_record(record: type, doc: dict[str, Any]) -> None:
-    """Raise _Invalid unless ``record.from_dict(doc)`` gives a record the bot can use."""
-    # At open this runs for every record (100k subscribers): one flat loop, no closures
-    # per field beyond the type test.
-    for name, required, optional, test, kind, meaning in _fields_of(record):
-        value = doc.get(name, _ABSENT)
-        if value is _ABSENT:
-            if required:
-                raise _Invalid(f"{name} is missing")
-        elif value is None and optional:
-            pass
-        elif type(value) is not test and (isinstance(test, type) or not test(value)):
-            raise _Invalid(_type_problem(name, value, kind))
-        elif meaning is not None:
-            problem = meaning(name, value)
-            if problem:
-                raise _Invalid(problem)
-
-
-def _check_op(op: Any, *, docs: bool) -> None:
-    """Raise _Invalid unless ``op`` is a well-formed journal record (and its documents)."""
-    if not isinstance(op, list) or not op or not isinstance(op[0], str):
-        raise _Invalid("not a journal record (a JSON array starting with its kind)")
-    kind = op[0]
-    if kind in ("put", "del"):
-        if len(op) != (4 if kind == "put" else 3) or op[1] not in TABLES:
-            raise _Invalid(f"malformed {kind!r} record")
-        if kind == "put" and not (isinstance(op[2], str) and isinstance(op[3], dict)):
-            raise _Invalid("malformed 'put' record")
-        if kind == "put" and docs:
-            _check_doc(op[1], op[2], op[3])
-        if kind == "del" and not (
-            isinstance(op[2], list) and all(isinstance(k, str) for k in op[2])
-        ):
-            raise _Invalid("malformed 'del' record")
-    elif kind == "deliver":
-        if not (
-            len(op) == 5
-            and isinstance(op[2], str)
-            and isinstance(op[3], list)
-            and all(isinstance(a, str) for a in op[3])
-            and _is_int(op[4])
-            and op[4] > 0
-        ):
-            raise _Invalid("malformed 'deliver' record")
-        _check_chat_key(op[1])
-        _check_sent(op[2], f"delivery to chat {op[1]}: sent time")
-    elif kind == "forget":
-        if len(op) != 2:
-            raise _Invalid("malformed 'forget' record")
-        _check_sent(op[1], "'forget' cutoff")
-    elif kind == "batch":
-        if len(op) != 2 or not isinstance(op[1], list):
-            raise _Invalid("malformed 'batch' record")
-        for inner in op[1]:
-            _check_op(inner, docs=docs)
-    else:
-        raise _Invalid(f"unknown record kind {kind!r}")
-
-
-def _apply(tables: Tables, op: Op, on_change: Callable[[str, str, Any, Any], None]) -> None:
-    """Apply one (checked) journal record to the tables; ``on_change`` keeps indexes."""
-    kind = op[0]
-    if kind == "put":
-        _, name, key, doc = op
-        table = tables[name]
-        old = table.get(key)
-        table[key] = doc
-        on_change(name, key, old, doc)
-    elif kind == "del":
-        _, name, keys = op
-        table = tables[name]
-        for key in keys:
-            old = table.pop(key, None)
-            if old is not None:
-                on_change(name, key, old, None)
-    elif kind == "deliver":
-        _, chat_key, sent, article_ids, cap = op
-        ledger = tables[DELIVERIES].setdefault(chat_key, {})
-        for article_id in article_ids:
-            ledger.pop(article_id, None)  # re-sent: it moves to the newest end
-            ledger[article_id] = sent
-        excess = len(ledger) - cap
-        if excess > 0:
-            for article_id in list(itertools.islice(ledger, excess)):
-                del ledger[article_id]
-    elif kind == "forget":
-        cutoff = op[1]
-        deliveries = tables[DELIVERIES]
-        for chat_key, ledger in list(deliveries.items()):
-            for article_id in [a for a, sent in ledger.items() if sent < cutoff]:
-                del ledger[article_id]
-            if not ledger:
-                del deliveries[chat_key]
-    elif kind == "batch":
-        for inner in op[1]:
-            _apply(tables, inner, on_change)
-
-
-def _ignore_change(table: str, key: str, old: Any, new: Any) -> None:
-    """The ``on_change`` of a replay at open: indexes are built afterwards."""
-
-
-@dataclass
-class _Indexes:
-    active: dict[str, None] = field(default_factory=dict)  # a set that keeps its order
-    article_by_url: dict[str, str] = field(default_factory=dict)
-    article_time: dict[str, datetime] = field(default_factory=dict)
-
-
-def _record_name(table: str, key: str) -> str:
-    """How an error names a record: ``subscriber 12345``, ``article 'a1b2'``."""
-    names = {SUBSCRIBERS: "subscriber", ARTICLES: "article", FEEDS: "feed",
-             DELIVERIES: "delivery ledger of chat", COUNTERS: "counters of"}
-    shown = key if table in (SUBSCRIBERS, DELIVERIES, COUNTERS) and len(key) <= 40 else _shown(key)
-    return f"{names[table]} {shown}"
-
-
-def _check_doc(name: str, key: str, doc: Any) -> None:
-    """Raise _Invalid (naming the record and the field) unless ``doc`` can live at
-    ``tables[name][key]`` and be read back as its record."""
-    try:
-        if not isinstance(doc, dict):
-            raise _Invalid("is not an object")
-        if name == SUBSCRIBERS:
-            if not _is_int(doc.get("chat_id")) or str(doc["chat_id"]) != key:
-                raise _Invalid(f"has chat_id {_shown(doc.get('chat_id'))}")
-            _check_record(Subscriber, doc)
-        elif name == ARTICLES:
-            if doc.get("id") != key:
-                raise _Invalid(f"has id {_shown(doc.get('id'))}")
-            _check_record(StoredArticle, doc)
-        elif name == FEEDS:
-            if doc.get("url") != key:
-                raise _Invalid(f"has url {_shown(doc.get('url'))}")
-            _check_record(FeedState, doc)
-        elif name == DELIVERIES:
-            _check_chat_key(key)
-            for article_id, sent in doc.items():
-                _check_sent(sent, f"sent time of {_shown(article_id)}")
-        elif name == COUNTERS:
-            try:
-                date.fromisoformat(key)
-            except ValueError:
-                raise _Invalid(f"{_shown(key)} is not a day (YYYY-MM-DD)") from None
-            bad = next((n for n, count in doc.items() if not _is_int(count)), None)
-            if bad is not None:
-                raise _Invalid(f"{_shown(bad)} {_shown(doc[bad])} is not a whole number")
-    except _Invalid as exc:
-        raise _Invalid(f"{_record_name(name, key)}: {exc}") from None
-
-
-def _check_tables(tables: Any) -> None:
-    """Raise _Invalid unless ``tables`` are the current schema's tables of valid documents."""
-    if not isinstance(tables, dict) or set(tables) != set(TABLES):
-        found = sorted(tables) if isinstance(tables, dict) else type(tables).__name__
-        raise _Invalid(f"expected the tables {list(TABLES)}, found {found}")
-    for name in TABLES:
-        if not isinstance(tables[name], dict):
-            raise _Invalid(f"table {name!r} is not an object")
-        for key, doc in tables[name].items():
-            _check_doc(name, key, doc)
-
-
-def _build_indexes(tables: Tables) -> _Indexes:
-    """The side indexes of checked tables."""
-    indexes = _Indexes()
-    for key, doc in tables[SUBSCRIBERS].items():
-        if doc.get("status", ACTIVE) == ACTIVE:
-            indexes.active[key] = None
-    for key, doc in tables[ARTICLES].items():
-        indexes.article_by_url[doc["url"]] = key
-        indexes.article_time[key] = _article_time(doc)
-    return indexes
 
 
 # -- files ------------------------------------------------------------------------------------
@@ -710,7 +375,7 @@ def _has_changes(journal: Path) -> bool:
 
 
 def _header_line(generation: int, seq: int) -> bytes:
-    return _encode([HEADER, generation, seq]) + b"\n"
+    return encode([HEADER, generation, seq]) + b"\n"
 
 
 @dataclass(frozen=True)
@@ -747,9 +412,9 @@ def _parse_mark(raw: bytes) -> tuple[int | None, _Mark | None]:
         return None, None
     if not isinstance(data, dict):
         return None, None
-    pid = data["pid"] if _is_int(data.get("pid")) else None
+    pid = data["pid"] if is_int(data.get("pid")) else None
     generation, seq = data.get("generation"), data.get("seq")
-    if _is_int(generation) and _is_int(seq) and generation >= 1 and seq >= 0:
+    if is_int(generation) and is_int(seq) and generation >= 1 and seq >= 0:
         mark = _Mark(generation, seq)
         if data.get("check") == mark.check():
             return pid, mark
@@ -803,7 +468,7 @@ class _Loaded:
     """What a complete, successful read of the files found."""
 
     tables: Tables
-    indexes: _Indexes
+    indexes: Indexes
     schema: int  # of the snapshot on disk, before migration
     generation: int
     seq: int  # the number of the last change read (0 before schema 3)
@@ -895,8 +560,8 @@ def _read(path: Path, mark: _Mark | None, copy: tuple[bytes, bytes] | None) -> _
     current = schema == SCHEMA
     if current:
         try:
-            _check_tables(tables)
-        except _Invalid as exc:
+            check_tables(tables)
+        except Invalid as exc:
             raise StoreCorruptError(path, str(exc)) from None
     content = b""
     if copy is not None:
@@ -926,13 +591,13 @@ def _read(path: Path, mark: _Mark | None, copy: tuple[bytes, bytes] | None) -> _
         try:
             for version in range(schema, SCHEMA):
                 tables = MIGRATIONS[version - 1](tables)
-            _check_tables(tables)
-        except _Invalid as exc:
+            check_tables(tables)
+        except Invalid as exc:
             where = f" (with the changes in {journal.name})" if lines else ""
             raise StoreCorruptError(
                 path, f"it cannot be migrated from schema {schema}: {exc}{where}"
             ) from None
-    indexes = _build_indexes(tables)
+    indexes = build_indexes(tables)
     good = sum(len(line) + 1 for line in lines)
     return _Loaded(tables, indexes, schema, generation, seq, raw, content, good, strays)
 
@@ -949,12 +614,12 @@ def _replay_line(
     """Check one journal record (``record()`` decodes it) and apply it to ``tables``."""
     try:
         op = record()
-        _check_op(op, docs=docs)
-        _apply(tables, op, _ignore_change)
-    except _Invalid as exc:
+        check_op(op, docs=docs)
+        apply_op(tables, op, ignore_change)
+    except Invalid as exc:
         raise StoreCorruptError(journal, f"line {number} of {total}: {exc}") from None
     # An older schema's tables are checked only after migration, so a record that does
-    # not fit them can fail inside _apply.
+    # not fit them can fail inside apply_op.
     except (ValueError, RecursionError, KeyError, TypeError) as exc:
         raise StoreCorruptError(journal, f"line {number} of {total} is damaged ({exc})") from None
 
@@ -974,7 +639,7 @@ def _replay(
     except (ValueError, RecursionError):
         header = None
     if header != [HEADER, generation, seq]:
-        found = _shown(lines[0].decode("utf-8", "replace"))
+        found = shown(lines[0].decode("utf-8", "replace"))
         expected = _header_line(generation, seq).decode().strip()
         raise StoreCorruptError(
             journal, f"line 1 is not the header of this journal ({found} instead of {expected})"
@@ -983,10 +648,10 @@ def _replay(
 
         def numbered(line: bytes = line, expected: int = seq + 1) -> Any:
             entry = json.loads(line)
-            if not (isinstance(entry, list) and len(entry) == 2 and _is_int(entry[0])):
-                raise _Invalid("not a numbered journal record ([number, record])")
+            if not (isinstance(entry, list) and len(entry) == 2 and is_int(entry[0])):
+                raise Invalid("not a numbered journal record ([number, record])")
             if entry[0] != expected:
-                raise _Invalid(
+                raise Invalid(
                     f"it holds change {entry[0]} where change {expected} comes next: lines are "
                     "missing or out of order"
                 )
@@ -1004,9 +669,9 @@ def _header(path: Path, data: dict[str, Any]) -> tuple[int, int, int, Any]:
             raise StoreCorruptError(path, "it is neither a newsdigest store nor a TinyDB file")
         return 1, 0, 0, data
     if data["format"] != FORMAT:
-        raise StoreCorruptError(path, f"it is not a newsdigest store ({_shown(data['format'])})")
+        raise StoreCorruptError(path, f"it is not a newsdigest store ({shown(data['format'])})")
     schema, generation = data.get("schema"), data.get("generation")
-    if not (_is_int(schema) and _is_int(generation) and schema >= 2 and generation >= 1):
+    if not (is_int(schema) and is_int(generation) and schema >= 2 and generation >= 1):
         raise StoreCorruptError(path, "its schema or generation is missing or invalid")
     if schema > SCHEMA:
         raise StoreCorruptError(
@@ -1015,8 +680,8 @@ def _header(path: Path, data: dict[str, Any]) -> tuple[int, int, int, Any]:
             f"to {SCHEMA}): upgrade newsdigest",
         )
     seq = data.get("seq") if schema >= 3 else 0
-    if not (_is_int(seq) and seq >= 0):
-        raise StoreCorruptError(path, f"its change number {_shown(seq)} is invalid")
+    if not (is_int(seq) and seq >= 0):
+        raise StoreCorruptError(path, f"its change number {shown(seq)} is invalid")
     tables = data.get("tables")
     if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
         raise StoreCorruptError(path, "its 'tables' are not objects")
@@ -1052,7 +717,7 @@ class Store:
         self._snapshot_size = 0
         self._erasures = 0
         self._tables: Tables = {name: {} for name in TABLES}
-        self._indexes = _Indexes()
+        self._indexes = Indexes()
         self._tinydb: dict[str, Table] = {}
         started = time.monotonic()
         if self._path.is_dir():
@@ -1170,14 +835,14 @@ class Store:
 
     def get_subscriber(self, chat_id: int) -> Subscriber | None:
         """The subscriber of a chat, or None."""
-        doc = self._get(SUBSCRIBERS, _chat_key(chat_id))
+        doc = self._get(SUBSCRIBERS, chat_key(chat_id))
         return None if doc is None else Subscriber.from_dict(doc)
 
     def put_subscriber(self, subscriber: Subscriber) -> None:
         """Store a subscriber, replacing the chat's previous one."""
         if subscriber.status not in STATUSES:
             raise ValueError(f"unknown status {subscriber.status!r}; expected one of {STATUSES}")
-        key = _chat_key(subscriber.chat_id)
+        key = chat_key(subscriber.chat_id)
         self._commit(["put", SUBSCRIBERS, key, subscriber.to_dict()])
 
     def update_subscriber(self, chat_id: int, /, **changes: Any) -> Subscriber:
@@ -1193,7 +858,7 @@ class Store:
 
     def delete_subscriber(self, chat_id: int) -> bool:
         """Remove a subscriber and their delivery ledger; False if there was no subscriber."""
-        key = _chat_key(chat_id)
+        key = chat_key(chat_id)
         existed = key in self._read_table(SUBSCRIBERS)
         if existed or key in self._read_table(DELIVERIES):
             self._commit(["batch", [["del", SUBSCRIBERS, [key]], ["del", DELIVERIES, [key]]]])
@@ -1229,7 +894,7 @@ class Store:
         if self.get_subscriber(new) is not None:
             raise ValueError(f"chat {new} already has a subscription")
         moved = current.evolve(chat_id=new)
-        old_key, new_key = _chat_key(old), _chat_key(new)
+        old_key, new_key = chat_key(old), chat_key(new)
         ops: list[Op] = [
             ["put", SUBSCRIBERS, new_key, moved.to_dict()],
             ["del", SUBSCRIBERS, [old_key]],
@@ -1306,16 +971,16 @@ class Store:
         ids = list(dict.fromkeys(article_ids))
         if ids:
             self._commit(
-                ["deliver", _chat_key(chat_id), _sent_text(sent), ids, self._max_deliveries]
+                ["deliver", chat_key(chat_id), sent_text(sent), ids, self._max_deliveries]
             )
 
     def delivered_ids(self, chat_id: int) -> set[str]:
         """The ids of the articles a chat has been sent (within the ledger's bounds)."""
-        return set(self._read_table(DELIVERIES).get(_chat_key(chat_id), ()))
+        return set(self._read_table(DELIVERIES).get(chat_key(chat_id), ()))
 
     def deliveries(self, chat_id: int) -> list[Delivery]:
         """A chat's ledger, oldest first."""
-        ledger = self._read_table(DELIVERIES).get(_chat_key(chat_id), {})
+        ledger = self._read_table(DELIVERIES).get(chat_key(chat_id), {})
         return [
             Delivery(chat_id=chat_id, article_id=article_id, sent=datetime.fromisoformat(sent))
             for article_id, sent in ledger.items()
@@ -1327,7 +992,7 @@ class Store:
 
     def prune_deliveries(self, older_than: datetime) -> int:
         """Forget deliveries sent before ``older_than``; return how many were removed."""
-        cutoff = _sent_text(older_than)
+        cutoff = sent_text(older_than)
         removed = sum(
             1
             for ledger in self._read_table(DELIVERIES).values()
@@ -1408,7 +1073,7 @@ class Store:
     def _commit(self, op: Op) -> None:
         """Make one change durable (or queue it in a batch), then apply it in memory."""
         self._check_open()
-        line = _encode(op)
+        line = encode(op)
         if self._pending is not None:
             self._pending.append(line)
             self._apply_live(op)
@@ -1418,7 +1083,7 @@ class Store:
         self._maybe_compact()
 
     def _apply_live(self, op: Op) -> None:
-        _apply(self._tables, op, self._on_change)
+        apply_op(self._tables, op, self._on_change)
 
     def _on_change(self, name: str, key: str, old: Any, new: Any) -> None:
         """Keep the side indexes and TinyDB's query cache in step with a changed document."""
@@ -1435,7 +1100,7 @@ class Store:
                 indexes.article_time.pop(key, None)
             else:
                 indexes.article_by_url[new["url"]] = key
-                indexes.article_time[key] = _article_time(new)
+                indexes.article_time[key] = article_time(new)
         self._tinydb[name].clear_cache()
 
     def _append(self, record: bytes) -> None:
@@ -1570,7 +1235,7 @@ class Store:
                     os.close(fd)
         self._journal_fd = self._lock_fd = -1
 
-    def _install(self, tables: Tables, indexes: _Indexes) -> None:
+    def _install(self, tables: Tables, indexes: Indexes) -> None:
         self._tables = tables
         self._indexes = indexes
         storage = _MemoryStorage(tables)
@@ -1586,7 +1251,7 @@ class Store:
                     )
             self._remove(path for _, path in _journals_of(self._path))
             self._remove([self._tmp_path()])
-            self._install({name: {} for name in TABLES}, _Indexes())
+            self._install({name: {} for name in TABLES}, Indexes())
             self._write_generation(1)
             return
         loaded = _load(self._path, mark)
@@ -1679,7 +1344,7 @@ class Store:
         if self._broken:
             raise StoreWriteError(self._broken)
         data = (
-            _encode(
+            encode(
                 {
                     "format": FORMAT,
                     "schema": SCHEMA,
