@@ -239,7 +239,7 @@ def _stretch(kind: str) -> None:
     import bot.store as store_module
 
     if kind == "compaction":
-        real_fsync_dir, real_unlink = store_module._fsync_dir, store_module._unlink_quietly
+        real_fsync_dir, real_unlink = store_module.fsync_dir, store_module.unlink_quietly
 
         def pause(marker: str) -> None:
             print(marker, flush=True)
@@ -263,11 +263,11 @@ def _stretch(kind: str) -> None:
                 pause("C")
                 os.replace(source, target)
 
-        store_module._fsync_dir = fsync_dir_then_pause
-        store_module._unlink_quietly = pause_then_unlink
+        store_module.fsync_dir = fsync_dir_then_pause
+        store_module.unlink_quietly = pause_then_unlink
         store_module.os = PauseBeforeReplace()  # type: ignore[attr-defined,assignment]
     elif kind == "torn":
-        real_write_all = store_module._write_all
+        real_write_all = store_module.write_all
 
         def write_half_then_pause(fd: int, data: bytes) -> None:
             half = len(data) // 2
@@ -276,7 +276,7 @@ def _stretch(kind: str) -> None:
             time.sleep(PAUSE)
             real_write_all(fd, data[half:])
 
-        store_module._write_all = write_half_then_pause
+        store_module.write_all = write_half_then_pause
 
 
 def writer(path: Path, seed: int, start: int, stretch: str) -> None:

@@ -94,8 +94,6 @@ of its own. Compaction blocks that thread while it runs.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import functools
 import gc
 import itertools
@@ -104,7 +102,6 @@ import logging
 import os
 import re
 import time
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -123,6 +120,28 @@ from .errors import (
     StoreLockedError,
     StorePathError,
     StoreWriteError,
+)
+from .files import (
+    DIR_MODE,
+    FILE_MODE,
+    MARK_SIZE,
+    Mark,
+    create,
+    folder_message,
+    fsync_dir,
+    journal_of,
+    journals_of,
+    lock_of,
+    make_folders,
+    mark_bytes,
+    read_mark,
+    restore_hint,
+    take_lock,
+    tmp_of,
+    unlink_quietly,
+    why,
+    write_all,
+    write_new_files,
 )
 from .migrations import MIGRATIONS, SCHEMA
 from .records import (
@@ -181,111 +200,12 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FORMAT = "newsdigest-store"
-FILE_MODE = 0o600
-DIR_MODE = 0o700
 HEADER = "journal"  # the kind of a journal's first line
-MARK_SIZE = 127  # bytes of the mark in the lock file, padded: rewritten in place
 DEFAULT_MAX_DELIVERIES_PER_CHAT = 2000
 DEFAULT_COMPACT_MIN_BYTES = 8 * 1024 * 1024
 
 
 # -- files ------------------------------------------------------------------------------------
-
-
-def _why(exc: OSError) -> str:
-    """A human reason for a failed write."""
-    reasons = {
-        errno.ENOSPC: "the disk is full",
-        errno.EDQUOT: "the disk quota is exceeded",
-        errno.EROFS: "the file system is read-only",
-        errno.EACCES: "permission denied",
-        errno.EPERM: "permission denied",
-        errno.EFBIG: "the file is too large (file size limit)",
-        errno.EIO: "an input/output error (failing disk?)",
-    }
-    return reasons.get(exc.errno or 0, exc.strerror or str(exc))
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _create(path: Path, flags: int = 0) -> int:
-    """Open ``path`` for writing, created with mode 0600 whatever the umask."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | flags, FILE_MODE)
-    try:
-        os.fchmod(fd, FILE_MODE)
-    except OSError:
-        os.close(fd)
-        raise
-    return fd
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        if written <= 0:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        view = view[written:]
-
-
-def _unlink_quietly(path: Path) -> bool:
-    """Delete a file if it exists; True if it did."""
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        return False
-    return True
-
-
-def _make_folders(folder: Path) -> None:
-    """Create ``folder`` and its missing parents with mode 0700, whatever the umask."""
-    missing: list[Path] = []
-    while not folder.is_dir():
-        missing.append(folder)
-        if folder.parent == folder:
-            break
-        folder = folder.parent
-    for new in reversed(missing):
-        try:
-            os.mkdir(new, DIR_MODE)
-        except FileExistsError:
-            if not new.is_dir():
-                raise
-            continue  # created meanwhile by someone else: not ours to chmod
-        os.chmod(new, DIR_MODE)  # the umask may have taken bits away
-
-
-def _journal_of(path: Path, generation: int) -> Path:
-    return path.with_name(f"{path.name}.journal.{generation}")
-
-
-def _tmp_of(path: Path) -> Path:
-    return path.with_name(f"{path.name}.tmp")
-
-
-def _lock_of(path: Path) -> Path:
-    return path.with_name(f"{path.name}.lock")
-
-
-def _journals_of(path: Path) -> list[tuple[int, Path]]:
-    """The journal files next to a data file, by generation."""
-    prefix = f"{path.name}.journal."
-    found = []
-    try:
-        entries = list(os.scandir(path.parent))
-    except FileNotFoundError:
-        return []
-    for entry in entries:
-        suffix = entry.name[len(prefix) :]
-        if entry.name.startswith(prefix) and suffix.isdigit():
-            found.append((int(suffix), Path(entry.path)))
-    return sorted(found)
 
 
 def _complete_lines(content: bytes) -> list[bytes]:
@@ -309,72 +229,6 @@ def _has_changes(journal: Path) -> bool:
 
 def _header_line(generation: int, seq: int) -> bytes:
     return encode([HEADER, generation, seq]) + b"\n"
-
-
-@dataclass(frozen=True)
-class _Mark:
-    """How far the journal of a generation reached: the last change number written to it."""
-
-    generation: int
-    seq: int
-
-    def check(self) -> int:
-        return zlib.crc32(f"{self.generation}:{self.seq}".encode())
-
-
-def _mark_bytes(pid: int, mark: _Mark | None) -> bytes:
-    """The lock file's content: fixed size, so rewriting it in place leaves no old bytes."""
-    fields: dict[str, int] = {"pid": pid}
-    if mark is not None:
-        fields.update(generation=mark.generation, seq=mark.seq, check=mark.check())
-    return json.dumps(fields, separators=(",", ":")).encode().ljust(MARK_SIZE) + b"\n"
-
-
-def _parse_mark(raw: bytes) -> tuple[int | None, _Mark | None]:
-    """The pid and the mark in a lock file's content (older versions wrote only the pid).
-
-    A mark that fails its check (half rewritten when the power failed, or read while being
-    rewritten) counts as no mark: it can only ever make the store less strict.
-    """
-    text = raw.decode("ascii", "replace").strip()
-    if text.isdigit():
-        return int(text), None
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        return None, None
-    if not isinstance(data, dict):
-        return None, None
-    pid = data["pid"] if is_int(data.get("pid")) else None
-    generation, seq = data.get("generation"), data.get("seq")
-    if is_int(generation) and is_int(seq) and generation >= 1 and seq >= 0:
-        mark = _Mark(generation, seq)
-        if data.get("check") == mark.check():
-            return pid, mark
-    return pid, None
-
-
-def _read_mark(path: Path) -> _Mark | None:
-    """The mark of a store's lock file, read without taking the lock."""
-    try:
-        with _lock_of(path).open("rb") as lock:
-            return _parse_mark(lock.read(4096))[1]
-    except OSError:
-        return None
-
-
-def _folder_message(path: Path) -> str:
-    return (
-        f"{path} is a folder, not a data file: give the path of a file, such as "
-        f"{path / 'newsdigest.json'}"
-    )
-
-
-def _restore_hint(path: Path) -> str:
-    return (
-        f"if you restored these files from a backup on purpose, delete {_lock_of(path).name} "
-        "with newsdigest stopped, then start again"
-    )
 
 
 class _MemoryStorage(Storage):
@@ -431,13 +285,13 @@ def _collector_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _load(path: Path, mark: _Mark | None, copy: tuple[bytes, bytes] | None = None) -> _Loaded:
+def _load(path: Path, mark: Mark | None, copy: tuple[bytes, bytes] | None = None) -> _Loaded:
     """Read and check a snapshot and its journal; modify nothing (see _read)."""
     with _collector_paused():
         return _read(path, mark, copy)
 
 
-def _read(path: Path, mark: _Mark | None, copy: tuple[bytes, bytes] | None) -> _Loaded:
+def _read(path: Path, mark: Mark | None, copy: tuple[bytes, bytes] | None) -> _Loaded:
     """Read and check a snapshot and its journal; modify nothing.
 
     ``mark`` is the lock file's record of the last change written (None if unknown).
@@ -447,9 +301,9 @@ def _read(path: Path, mark: _Mark | None, copy: tuple[bytes, bytes] | None) -> _
     try:
         raw = path.read_bytes() if copy is None else copy[0]
     except IsADirectoryError:
-        raise StorePathError(_folder_message(path)) from None
+        raise StorePathError(folder_message(path)) from None
     except OSError as exc:
-        raise StoreCorruptError(path, f"it cannot be read ({_why(exc)})") from exc
+        raise StoreCorruptError(path, f"it cannot be read ({why(exc)})") from exc
     if not raw:
         raise StoreCorruptError(
             path,
@@ -463,16 +317,16 @@ def _read(path: Path, mark: _Mark | None, copy: tuple[bytes, bytes] | None) -> _
     if not isinstance(data, dict):
         raise StoreCorruptError(path, "it does not hold a JSON object")
     schema, generation, seq, tables = _header(path, data)
-    journal = _journal_of(path, generation)
+    journal = journal_of(path, generation)
     strays: list[Path] = []
-    for g, other in _journals_of(path) if copy is None else ():
+    for g, other in journals_of(path) if copy is None else ():
         if g < generation:
             strays.append(other)
         elif g > generation:
             try:
                 changed = _has_changes(other)
             except OSError as exc:
-                raise StoreCorruptError(other, f"it cannot be read ({_why(exc)})") from exc
+                raise StoreCorruptError(other, f"it cannot be read ({why(exc)})") from exc
             if changed:
                 raise StoreCorruptError(
                     other,
@@ -484,11 +338,11 @@ def _read(path: Path, mark: _Mark | None, copy: tuple[bytes, bytes] | None) -> _
         raise StoreCorruptError(
             path,
             f"it is older than the store's last write (it is generation {generation}, but "
-            f"{_lock_of(path).name} records changes written to generation {mark.generation}): "
-            f"was it replaced by an older copy? ({_restore_hint(path)})",
+            f"{lock_of(path).name} records changes written to generation {mark.generation}): "
+            f"was it replaced by an older copy? ({restore_hint(path)})",
         )
-    if copy is None and _tmp_of(path).exists():
-        strays.append(_tmp_of(path))
+    if copy is None and tmp_of(path).exists():
+        strays.append(tmp_of(path))
 
     current = schema == SCHEMA
     if current:
@@ -505,7 +359,7 @@ def _read(path: Path, mark: _Mark | None, copy: tuple[bytes, bytes] | None) -> _
         except FileNotFoundError:
             raise StoreCorruptError(path, f"its journal {journal.name} is missing") from None
         except OSError as exc:
-            raise StoreCorruptError(journal, f"it cannot be read ({_why(exc)})") from exc
+            raise StoreCorruptError(journal, f"it cannot be read ({why(exc)})") from exc
     lines = _complete_lines(content)
     if schema >= 3:
         seq = _replay(journal, lines, tables, generation=generation, seq=seq, docs=current)
@@ -513,7 +367,7 @@ def _read(path: Path, mark: _Mark | None, copy: tuple[bytes, bytes] | None) -> _
             raise StoreCorruptError(
                 journal,
                 f"it was cut short: it ends at change {seq}, but changes up to {mark.seq} were "
-                f"written ({_lock_of(path).name} records them; {_restore_hint(path)})",
+                f"written ({lock_of(path).name} records them; {restore_hint(path)})",
             )
     else:
         # Schema 2: the records alone, one per line, no header or numbers.
@@ -654,12 +508,12 @@ class Store:
         self._tinydb: dict[str, Table] = {}
         started = time.monotonic()
         if self._path.is_dir():
-            raise StorePathError(_folder_message(self._path))
+            raise StorePathError(folder_message(self._path))
         try:
-            _make_folders(self._dir)
+            make_folders(self._dir)
         except OSError as exc:
-            raise StoreWriteError(f"cannot create the folder {self._dir}: {_why(exc)}") from exc
-        previous = self._lock()
+            raise StoreWriteError(f"cannot create the folder {self._dir}: {why(exc)}") from exc
+        self._lock_fd, previous = take_lock(self._path)
         try:
             self._open_files(previous)
         except BaseException:
@@ -1046,12 +900,12 @@ class Store:
         start = self._journal_size
         data = b"[%d,%b]\n" % (self._seq + 1, record)
         try:
-            _write_all(self._journal_fd, data)
+            write_all(self._journal_fd, data)
             os.fsync(self._journal_fd)
         except OSError as exc:
             self._cut_journal(start)
             raise StoreWriteError(
-                f"could not write to {self._journal_path()}: {_why(exc)}; the change was not stored"
+                f"could not write to {self._journal_path()}: {why(exc)}; the change was not stored"
             ) from exc
         self._journal_size = start + len(data)
         self._seq += 1
@@ -1063,13 +917,13 @@ class Store:
         Only after the journal's fsync, so the mark is never ahead of the journal. A mark
         that cannot be written only makes the next open less strict: the write succeeded.
         """
-        mark = _mark_bytes(os.getpid(), _Mark(self._generation, self._seq))
+        mark = mark_bytes(os.getpid(), Mark(self._generation, self._seq))
         try:
             os.pwrite(self._lock_fd, mark, 0)
             if sync:
                 os.fsync(self._lock_fd)
         except OSError as exc:
-            log.warning("cannot update %s: %s", _lock_of(self._path), _why(exc))
+            log.warning("cannot update %s: %s", lock_of(self._path), why(exc))
 
     def _cut_journal(self, size: int) -> None:
         """Remove a partly written line, so a later append cannot turn it into damage."""
@@ -1081,7 +935,7 @@ class Store:
             # look like damage: no more writes in this process.
             self._broken = (
                 f"a write to {self._journal_path()} failed and the partial line could not be "
-                f"removed ({_why(exc)}); restart the bot to recover the store"
+                f"removed ({why(exc)}); restart the bot to recover the store"
             )
             log.error("%s", self._broken)
 
@@ -1097,7 +951,7 @@ class Store:
     def _reload(self) -> None:
         """Replace the in-memory state with what is on disk (after a failed batch)."""
         try:
-            loaded = _load(self._path, _Mark(self._generation, self._seq))
+            loaded = _load(self._path, Mark(self._generation, self._seq))
             if (loaded.generation, loaded.seq, loaded.schema) != (
                 self._generation, self._seq, SCHEMA
             ):
@@ -1123,43 +977,10 @@ class Store:
     # -- files --------------------------------------------------------------------------------
 
     def _journal_path(self, generation: int | None = None) -> Path:
-        return _journal_of(self._path, self._generation if generation is None else generation)
+        return journal_of(self._path, self._generation if generation is None else generation)
 
     def _tmp_path(self) -> Path:
-        return _tmp_of(self._path)
-
-    def _lock(self) -> _Mark | None:
-        """Take the lock; return the mark the last holder left in the lock file."""
-        lock_path = _lock_of(self._path)
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-        except OSError as exc:
-            raise StoreWriteError(f"cannot create the lock file {lock_path}: {_why(exc)}") from exc
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder, _ = _parse_mark(os.pread(fd, 4096, 0))
-            os.close(fd)
-            by = f" by process {holder}" if holder is not None else ""
-            raise StoreLockedError(
-                f"{self._path} is already open ({lock_path} is locked{by}); stop the other "
-                "newsdigest first"
-            ) from None
-        except OSError as exc:
-            os.close(fd)
-            raise StoreWriteError(f"cannot lock {lock_path}: {_why(exc)}") from exc
-        self._lock_fd = fd
-        try:
-            _, previous = _parse_mark(os.pread(fd, 4096, 0))
-        except OSError:
-            previous = None
-        # Our pid (for the message above), keeping the previous mark until the files are
-        # checked: an open that refuses them must leave the evidence in place.
-        with contextlib.suppress(OSError):
-            os.fchmod(fd, FILE_MODE)
-            os.pwrite(fd, _mark_bytes(os.getpid(), previous), 0)
-            os.ftruncate(fd, MARK_SIZE + 1)
-        return previous
+        return tmp_of(self._path)
 
     def _release(self) -> None:
         for fd in (self._journal_fd, self._lock_fd):
@@ -1174,15 +995,15 @@ class Store:
         storage = _MemoryStorage(tables)
         self._tinydb = {name: _Table(storage, name) for name in TABLES}
 
-    def _open_files(self, mark: _Mark | None) -> None:
+    def _open_files(self, mark: Mark | None) -> None:
         """Load the files (creating a new store if there is none), then repair leftovers."""
         if not self._path.exists() and not self._path.is_symlink():
-            for _, stray in _journals_of(self._path):
+            for _, stray in journals_of(self._path):
                 if _has_changes(stray):
                     raise StoreCorruptError(
                         stray, f"it has changes but the data file {self._path} is missing"
                     )
-            self._remove(path for _, path in _journals_of(self._path))
+            self._remove(path for _, path in journals_of(self._path))
             self._remove([self._tmp_path()])
             self._install({name: {} for name in TABLES}, Indexes())
             self._write_generation(1)
@@ -1209,7 +1030,7 @@ class Store:
             self._journal_fd = os.open(journal, os.O_WRONLY | os.O_APPEND)
             os.fsync(self._journal_fd)
         except OSError as exc:
-            raise StoreWriteError(f"cannot open {journal} for writing: {_why(exc)}") from exc
+            raise StoreWriteError(f"cannot open {journal} for writing: {why(exc)}") from exc
         self._journal_size = loaded.journal_good
         # Changes in the journal may include records deleted since (gone from memory, not
         # yet from the files): an erasure to finish at the next compaction.
@@ -1225,9 +1046,9 @@ class Store:
     def _remove(self, paths: Iterable[Path]) -> None:
         for stray in paths:
             try:
-                removed = _unlink_quietly(stray)
+                removed = unlink_quietly(stray)
             except OSError as exc:
-                raise StoreWriteError(f"cannot remove the leftover {stray}: {_why(exc)}") from exc
+                raise StoreWriteError(f"cannot remove the leftover {stray}: {why(exc)}") from exc
             if removed:
                 log.info("removed %s, a leftover of an interrupted compaction", stray)
 
@@ -1240,37 +1061,18 @@ class Store:
             backup = self._dir / f"{self._path.name}.schema{loaded.schema}-{stamp}{suffix}.bak"
             copies = [(backup, loaded.original)]
             if loaded.schema >= 2:
-                copies.append((_journal_of(backup, loaded.generation), loaded.journal_original))
+                copies.append((journal_of(backup, loaded.generation), loaded.journal_original))
             try:
-                self._write_new_files(copies)
+                write_new_files(self._dir, copies)
             except FileExistsError:
                 continue
+            except OSError as exc:
+                raise StoreWriteError(f"cannot back up {self._path}: {why(exc)}") from exc
             log.warning(
                 "kept the schema %d original of %s as %s", loaded.schema, self._path,
                 ", ".join(str(p) for p, _ in copies),
             )
             return
-
-    def _write_new_files(self, files: list[tuple[Path, bytes]]) -> None:
-        """Create each file (it must not exist) with its bytes, fsync'ed; all or none."""
-        done: list[Path] = []
-        try:
-            for path, content in files:
-                fd = _create(path, os.O_EXCL)
-                done.append(path)
-                try:
-                    _write_all(fd, content)
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-            _fsync_dir(self._dir)
-        except OSError as exc:
-            for path in done:
-                with contextlib.suppress(OSError):
-                    _unlink_quietly(path)
-            if isinstance(exc, FileExistsError):
-                raise
-            raise StoreWriteError(f"cannot back up {self._path}: {_why(exc)}") from exc
 
     def _write_generation(self, generation: int) -> None:
         """Compaction: snapshot + journal (its header) of ``generation``, then switch to them."""
@@ -1292,25 +1094,25 @@ class Store:
         journal, tmp = self._journal_path(generation), self._tmp_path()
         new_fd = -1
         try:
-            new_fd = _create(journal, os.O_TRUNC | os.O_APPEND)
-            _write_all(new_fd, header)
+            new_fd = create(journal, os.O_TRUNC | os.O_APPEND)
+            write_all(new_fd, header)
             os.fsync(new_fd)
-            fd = _create(tmp, os.O_TRUNC)
+            fd = create(tmp, os.O_TRUNC)
             try:
-                _write_all(fd, data)
+                write_all(fd, data)
                 os.fsync(fd)
             finally:
                 os.close(fd)
-            _fsync_dir(self._dir)
+            fsync_dir(self._dir)
             os.replace(tmp, self._path)
         except OSError as exc:
             if new_fd >= 0:
                 os.close(new_fd)
             with contextlib.suppress(OSError):
-                _unlink_quietly(tmp)
-                _unlink_quietly(journal)
+                unlink_quietly(tmp)
+                unlink_quietly(journal)
             raise StoreWriteError(
-                f"could not write a new snapshot of {self._path}: {_why(exc)}; nothing was lost, "
+                f"could not write a new snapshot of {self._path}: {why(exc)}; nothing was lost, "
                 "the store keeps using its journal"
             ) from exc
         # From here on, a reader of the files sees the new generation: switch to it.
@@ -1322,19 +1124,19 @@ class Store:
         if old_fd >= 0:
             os.close(old_fd)
         try:
-            _fsync_dir(self._dir)
+            fsync_dir(self._dir)
         except OSError as exc:
             self._broken = (
                 f"could not sync the folder {self._dir} after replacing {self._path} "
-                f"({_why(exc)}); restart the bot"
+                f"({why(exc)}); restart the bot"
             )
             raise StoreWriteError(self._broken) from exc
         self._write_mark()
         if generation > 1:
             try:
-                _unlink_quietly(old_journal)
+                unlink_quietly(old_journal)
             except OSError as exc:  # harmless: the next open removes it
-                log.warning("cannot remove the old journal %s: %s", old_journal, _why(exc))
+                log.warning("cannot remove the old journal %s: %s", old_journal, why(exc))
 
 
 # -- backups --------------------------------------------------------------------------------
@@ -1368,10 +1170,10 @@ def backup(path: Path, folder: Path, *, attempts: int = 50) -> BackupResult:
     source = Path(path).resolve()
     target = Path(folder).resolve() / source.name
     if source.is_dir():
-        raise StorePathError(_folder_message(source))
+        raise StorePathError(folder_message(source))
     if not source.exists():
         raise StoreError(f"there is no store at {source}")
-    if target.exists() or _journals_of(target) or _lock_of(target).exists():
+    if target.exists() or journals_of(target) or lock_of(target).exists():
         raise StoreError(f"{target.parent} already holds a store: back up into a new folder")
     loaded = _read_consistent(source, attempts)
     try:
@@ -1379,12 +1181,12 @@ def backup(path: Path, folder: Path, *, attempts: int = 50) -> BackupResult:
             copy._adopt(loaded)
             files = (copy.path, copy._journal_path())
     except BaseException:
-        for leftover in (target, _tmp_of(target), _lock_of(target)):
+        for leftover in (target, tmp_of(target), lock_of(target)):
             with contextlib.suppress(OSError):
-                _unlink_quietly(leftover)
-        for _, journal in _journals_of(target):
+                unlink_quietly(leftover)
+        for _, journal in journals_of(target):
             with contextlib.suppress(OSError):
-                _unlink_quietly(journal)
+                unlink_quietly(journal)
         raise
     return BackupResult(
         files=files,
@@ -1407,16 +1209,16 @@ def _read_consistent(path: Path, attempts: int) -> _Loaded:
     for _ in range(attempts):
         # The mark first: it is written after the journal's fsync, so the journal read
         # next holds at least the changes it counts.
-        mark = _read_mark(path)
+        mark = read_mark(path)
         try:
             snapshot = path.open("rb")
         except IsADirectoryError:
-            raise StorePathError(_folder_message(path)) from None
+            raise StorePathError(folder_message(path)) from None
         with snapshot:
             found = _GENERATION.search(snapshot.read(256))
             journal = None
             if found:
-                name = _journal_of(path, int(found[1]))
+                name = journal_of(path, int(found[1]))
                 try:
                     journal = name.open("rb")
                 except FileNotFoundError:
