@@ -94,15 +94,12 @@ of its own. Compaction blocks that thread while it runs.
 from __future__ import annotations
 
 import contextlib
-import functools
-import gc
 import itertools
-import json
 import logging
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -135,7 +132,6 @@ from .files import (
     make_folders,
     mark_bytes,
     read_mark,
-    restore_hint,
     take_lock,
     tmp_of,
     unlink_quietly,
@@ -143,6 +139,7 @@ from .files import (
     write_all,
     write_new_files,
 )
+from .journal import FORMAT, HEADER, Loaded, has_changes, header_line, load, snapshot_bytes
 from .migrations import MIGRATIONS, SCHEMA
 from .records import (
     ARTICLES,
@@ -152,20 +149,13 @@ from .records import (
     SUBSCRIBERS,
     TABLES,
     Indexes,
-    Invalid,
     Op,
     Tables,
     apply_op,
     article_time,
-    build_indexes,
     chat_key,
-    check_op,
-    check_tables,
     encode,
-    ignore_change,
-    is_int,
     sent_text,
-    shown,
 )
 
 __all__ = [
@@ -199,36 +189,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-FORMAT = "newsdigest-store"
-HEADER = "journal"  # the kind of a journal's first line
 DEFAULT_MAX_DELIVERIES_PER_CHAT = 2000
 DEFAULT_COMPACT_MIN_BYTES = 8 * 1024 * 1024
 
 
 # -- files ------------------------------------------------------------------------------------
-
-
-def _complete_lines(content: bytes) -> list[bytes]:
-    """The lines that end with their newline (after the last one: a torn write)."""
-    return content[: content.rfind(b"\n") + 1].split(b"\n")[:-1]
-
-
-def _is_header(line: bytes) -> bool:
-    try:
-        value = json.loads(line)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(value, list) and len(value) == 3 and value[0] == HEADER
-
-
-def _has_changes(journal: Path) -> bool:
-    """Whether a journal holds any acknowledged change (its header is not one)."""
-    lines = _complete_lines(journal.read_bytes())
-    return len(lines) > (1 if lines and _is_header(lines[0]) else 0)
-
-
-def _header_line(generation: int, seq: int) -> bytes:
-    return encode([HEADER, generation, seq]) + b"\n"
 
 
 class _MemoryStorage(Storage):
@@ -248,231 +213,6 @@ class _Table(Table):
     """A TinyDB table whose document ids are the records' natural keys (text)."""
 
     document_id_class = str  # type: ignore[assignment]  # TinyDB assumes int ids; ours are keys
-
-
-@dataclass
-class _Loaded:
-    """What a complete, successful read of the files found."""
-
-    tables: Tables
-    indexes: Indexes
-    schema: int  # of the snapshot on disk, before migration
-    generation: int
-    seq: int  # the number of the last change read (0 before schema 3)
-    original: bytes  # the snapshot's bytes
-    journal_original: bytes  # the journal's bytes
-    journal_good: int  # bytes of complete journal lines
-    strays: list[Path]  # leftovers of interrupted compactions: safe to delete
-
-    @property
-    def journal_size(self) -> int:
-        """Bytes in the journal, a torn final line included."""
-        return len(self.journal_original)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector: loading a store creates millions of objects and no
-    cycles, and each collection while it runs walks all of them again (at 100k
-    subscribers about a third of the time of an open)."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-def _load(path: Path, mark: Mark | None, copy: tuple[bytes, bytes] | None = None) -> _Loaded:
-    """Read and check a snapshot and its journal; modify nothing (see _read)."""
-    with _collector_paused():
-        return _read(path, mark, copy)
-
-
-def _read(path: Path, mark: Mark | None, copy: tuple[bytes, bytes] | None) -> _Loaded:
-    """Read and check a snapshot and its journal; modify nothing.
-
-    ``mark`` is the lock file's record of the last change written (None if unknown).
-    ``copy`` is the snapshot's and the journal's bytes, already read (by a backup, while
-    another process may be compacting: then the other files are not looked at).
-    """
-    try:
-        raw = path.read_bytes() if copy is None else copy[0]
-    except IsADirectoryError:
-        raise StorePathError(folder_message(path)) from None
-    except OSError as exc:
-        raise StoreCorruptError(path, f"it cannot be read ({why(exc)})") from exc
-    if not raw:
-        raise StoreCorruptError(
-            path,
-            "it is empty (0 bytes); newsdigest never writes an empty data file, so it was "
-            "cut short (a crash of an older writer?) or created by hand",
-        )
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise StoreCorruptError(path, f"it is not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise StoreCorruptError(path, "it does not hold a JSON object")
-    schema, generation, seq, tables = _header(path, data)
-    journal = journal_of(path, generation)
-    strays: list[Path] = []
-    for g, other in journals_of(path) if copy is None else ():
-        if g < generation:
-            strays.append(other)
-        elif g > generation:
-            try:
-                changed = _has_changes(other)
-            except OSError as exc:
-                raise StoreCorruptError(other, f"it cannot be read ({why(exc)})") from exc
-            if changed:
-                raise StoreCorruptError(
-                    other,
-                    f"it is newer than the data file {path} (generation {generation}); was "
-                    "the data file replaced by an older copy?",
-                )
-            strays.append(other)
-    if schema >= 3 and mark is not None and mark.generation > generation:
-        raise StoreCorruptError(
-            path,
-            f"it is older than the store's last write (it is generation {generation}, but "
-            f"{lock_of(path).name} records changes written to generation {mark.generation}): "
-            f"was it replaced by an older copy? ({restore_hint(path)})",
-        )
-    if copy is None and tmp_of(path).exists():
-        strays.append(tmp_of(path))
-
-    current = schema == SCHEMA
-    if current:
-        try:
-            check_tables(tables)
-        except Invalid as exc:
-            raise StoreCorruptError(path, str(exc)) from None
-    content = b""
-    if copy is not None:
-        content = copy[1]
-    elif schema >= 2:
-        try:
-            content = journal.read_bytes()
-        except FileNotFoundError:
-            raise StoreCorruptError(path, f"its journal {journal.name} is missing") from None
-        except OSError as exc:
-            raise StoreCorruptError(journal, f"it cannot be read ({why(exc)})") from exc
-    lines = _complete_lines(content)
-    if schema >= 3:
-        seq = _replay(journal, lines, tables, generation=generation, seq=seq, docs=current)
-        if mark is not None and mark.generation == generation and mark.seq > seq:
-            raise StoreCorruptError(
-                journal,
-                f"it was cut short: it ends at change {seq}, but changes up to {mark.seq} were "
-                f"written ({lock_of(path).name} records them; {restore_hint(path)})",
-            )
-    else:
-        # Schema 2: the records alone, one per line, no header or numbers.
-        for number, line in enumerate(lines, start=1):
-            _replay_line(journal, number, len(lines), functools.partial(json.loads, line), tables,
-                         docs=current)
-    if not current:
-        try:
-            for version in range(schema, SCHEMA):
-                tables = MIGRATIONS[version - 1](tables)
-            check_tables(tables)
-        except Invalid as exc:
-            where = f" (with the changes in {journal.name})" if lines else ""
-            raise StoreCorruptError(
-                path, f"it cannot be migrated from schema {schema}: {exc}{where}"
-            ) from None
-    indexes = build_indexes(tables)
-    good = sum(len(line) + 1 for line in lines)
-    return _Loaded(tables, indexes, schema, generation, seq, raw, content, good, strays)
-
-
-def _replay_line(
-    journal: Path,
-    number: int,
-    total: int,
-    record: Callable[[], Any],
-    tables: Tables,
-    *,
-    docs: bool,
-) -> None:
-    """Check one journal record (``record()`` decodes it) and apply it to ``tables``."""
-    try:
-        op = record()
-        check_op(op, docs=docs)
-        apply_op(tables, op, ignore_change)
-    except Invalid as exc:
-        raise StoreCorruptError(journal, f"line {number} of {total}: {exc}") from None
-    # An older schema's tables are checked only after migration, so a record that does
-    # not fit them can fail inside apply_op.
-    except (ValueError, RecursionError, KeyError, TypeError) as exc:
-        raise StoreCorruptError(journal, f"line {number} of {total} is damaged ({exc})") from None
-
-
-def _replay(
-    journal: Path, lines: list[bytes], tables: Tables, *, generation: int, seq: int, docs: bool
-) -> int:
-    """Apply a schema 3 journal's numbered changes; return the number of the last one."""
-    if not lines:
-        raise StoreCorruptError(
-            journal,
-            "it has no header line, which every journal starts with: it was cut short "
-            "(truncated to 0 bytes?)",
-        )
-    try:
-        header = json.loads(lines[0])
-    except (ValueError, RecursionError):
-        header = None
-    if header != [HEADER, generation, seq]:
-        found = shown(lines[0].decode("utf-8", "replace"))
-        expected = _header_line(generation, seq).decode().strip()
-        raise StoreCorruptError(
-            journal, f"line 1 is not the header of this journal ({found} instead of {expected})"
-        )
-    for number, line in enumerate(lines[1:], start=2):
-
-        def numbered(line: bytes = line, expected: int = seq + 1) -> Any:
-            entry = json.loads(line)
-            if not (isinstance(entry, list) and len(entry) == 2 and is_int(entry[0])):
-                raise Invalid("not a numbered journal record ([number, record])")
-            if entry[0] != expected:
-                raise Invalid(
-                    f"it holds change {entry[0]} where change {expected} comes next: lines are "
-                    "missing or out of order"
-                )
-            return entry[1]
-
-        _replay_line(journal, number, len(lines), numbered, tables, docs=docs)
-        seq += 1
-    return seq
-
-
-def _header(path: Path, data: dict[str, Any]) -> tuple[int, int, int, Any]:
-    """Schema, generation, change number and tables of a parsed data file."""
-    if "format" not in data:  # schema 1: a plain TinyDB file, tables at the top
-        if not all(isinstance(t, dict) for t in data.values()):
-            raise StoreCorruptError(path, "it is neither a newsdigest store nor a TinyDB file")
-        return 1, 0, 0, data
-    if data["format"] != FORMAT:
-        raise StoreCorruptError(path, f"it is not a newsdigest store ({shown(data['format'])})")
-    schema, generation = data.get("schema"), data.get("generation")
-    if not (is_int(schema) and is_int(generation) and schema >= 2 and generation >= 1):
-        raise StoreCorruptError(path, "its schema or generation is missing or invalid")
-    if schema > SCHEMA:
-        raise StoreCorruptError(
-            path,
-            f"it was written by a newer newsdigest (schema {schema}; this version reads up "
-            f"to {SCHEMA}): upgrade newsdigest",
-        )
-    seq = data.get("seq") if schema >= 3 else 0
-    if not (is_int(seq) and seq >= 0):
-        raise StoreCorruptError(path, f"its change number {shown(seq)} is invalid")
-    tables = data.get("tables")
-    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
-        raise StoreCorruptError(path, "its 'tables' are not objects")
-    return schema, generation, seq, tables
 
 
 class Store:
@@ -951,7 +691,7 @@ class Store:
     def _reload(self) -> None:
         """Replace the in-memory state with what is on disk (after a failed batch)."""
         try:
-            loaded = _load(self._path, Mark(self._generation, self._seq))
+            loaded = load(self._path, Mark(self._generation, self._seq))
             if (loaded.generation, loaded.seq, loaded.schema) != (
                 self._generation, self._seq, SCHEMA
             ):
@@ -999,7 +739,7 @@ class Store:
         """Load the files (creating a new store if there is none), then repair leftovers."""
         if not self._path.exists() and not self._path.is_symlink():
             for _, stray in journals_of(self._path):
-                if _has_changes(stray):
+                if has_changes(stray):
                     raise StoreCorruptError(
                         stray, f"it has changes but the data file {self._path} is missing"
                     )
@@ -1008,7 +748,7 @@ class Store:
             self._install({name: {} for name in TABLES}, Indexes())
             self._write_generation(1)
             return
-        loaded = _load(self._path, mark)
+        loaded = load(self._path, mark)
         self._install(loaded.tables, loaded.indexes)
         self._generation, self._seq = loaded.generation, loaded.seq
         self._snapshot_size = len(loaded.original)
@@ -1037,7 +777,7 @@ class Store:
         header = loaded.journal_original.find(b"\n") + 1
         self._erasures = int(loaded.journal_good > header)
 
-    def _adopt(self, loaded: _Loaded) -> None:
+    def _adopt(self, loaded: Loaded) -> None:
         """Hold what another store's files held (a backup), written as a new generation."""
         self._install(loaded.tables, loaded.indexes)
         self._seq = loaded.seq
@@ -1052,7 +792,7 @@ class Store:
             if removed:
                 log.info("removed %s, a leftover of an interrupted compaction", stray)
 
-    def _backup(self, loaded: _Loaded) -> None:
+    def _backup(self, loaded: Loaded) -> None:
         """Keep the bytes of a store about to be migrated, next to it: the snapshot, and
         the journal (``<backup>.journal.G``) if the schema had one."""
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -1078,19 +818,8 @@ class Store:
         """Compaction: snapshot + journal (its header) of ``generation``, then switch to them."""
         if self._broken:
             raise StoreWriteError(self._broken)
-        data = (
-            encode(
-                {
-                    "format": FORMAT,
-                    "schema": SCHEMA,
-                    "generation": generation,
-                    "seq": self._seq,
-                    "tables": self._tables,
-                }
-            )
-            + b"\n"
-        )
-        header = _header_line(generation, self._seq)
+        data = snapshot_bytes(generation, self._seq, self._tables)
+        header = header_line(generation, self._seq)
         journal, tmp = self._journal_path(generation), self._tmp_path()
         new_fd = -1
         try:
@@ -1196,7 +925,7 @@ def backup(path: Path, folder: Path, *, attempts: int = 50) -> BackupResult:
     )
 
 
-def _read_consistent(path: Path, attempts: int) -> _Loaded:
+def _read_consistent(path: Path, attempts: int) -> Loaded:
     """Load a store's files that another process may be writing: a snapshot and the
     journal that belongs to it.
 
@@ -1229,11 +958,11 @@ def _read_consistent(path: Path, attempts: int) -> _Loaded:
                 snapshot.seek(0)
                 raw = snapshot.read()
                 content = journal.read() if journal else b""
-        return _load(path, mark, (raw, content))
+        return load(path, mark, (raw, content))
     raise StoreError(f"{path} was compacted every time it was read ({attempts} times); try again")
 
 
-# The snapshot's header comes first in the file (see _write_generation).
+# The snapshot's header comes first in the file (see snapshot_bytes).
 _GENERATION = re.compile(rb'"generation":(\d+)')
 
 
