@@ -376,6 +376,22 @@ class Indexes:
     article_by_url: dict[str, str] = field(default_factory=dict)
     article_time: dict[str, datetime] = field(default_factory=dict)
 
+    def change(self, name: str, key: str, old: Any, new: Any) -> None:
+        """Follow a document of table ``name`` changed from ``old`` to ``new`` (None: absent)."""
+        if name == SUBSCRIBERS:
+            if new is not None and new.get("status", ACTIVE) == ACTIVE:
+                self.active[key] = None
+            else:
+                self.active.pop(key, None)
+        elif name == ARTICLES:
+            if old is not None and self.article_by_url.get(old["url"]) == key:
+                del self.article_by_url[old["url"]]
+            if new is None:
+                self.article_time.pop(key, None)
+            else:
+                self.article_by_url[new["url"]] = key
+                self.article_time[key] = article_time(new)
+
 
 def build_indexes(tables: Tables) -> Indexes:
     """The side indexes of checked tables."""
