@@ -329,7 +329,9 @@ class Engine:
         try:
             loaded = load(self._path, Mark(self._generation, self._seq))
             if (loaded.generation, loaded.seq, loaded.schema) != (
-                self._generation, self._seq, SCHEMA
+                self._generation,
+                self._seq,
+                SCHEMA,
             ):
                 raise StoreError("the files changed under the store")
         except StoreError as exc:
@@ -446,7 +448,9 @@ class Engine:
             except OSError as exc:
                 raise StoreWriteError(f"cannot back up {self._path}: {why(exc)}") from exc
             log.warning(
-                "kept the schema %d original of %s as %s", loaded.schema, self._path,
+                "kept the schema %d original of %s as %s",
+                loaded.schema,
+                self._path,
                 ", ".join(str(p) for p, _ in copies),
             )
             return

@@ -201,8 +201,7 @@ def take_lock(path: Path) -> tuple[int, Mark | None]:
         os.close(fd)
         by = f" by process {holder}" if holder is not None else ""
         raise StoreLockedError(
-            f"{path} is already open ({lock_path} is locked{by}); stop the other "
-            "newsdigest first"
+            f"{path} is already open ({lock_path} is locked{by}); stop the other newsdigest first"
         ) from None
     except OSError as exc:
         os.close(fd)

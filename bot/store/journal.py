@@ -150,8 +150,14 @@ def _read(path: Path, mark: Mark | None, copy: tuple[bytes, bytes] | None) -> Lo
     else:
         # Schema 2: the records alone, one per line, no header or numbers.
         for number, line in enumerate(lines, start=1):
-            _replay_line(journal, number, len(lines), functools.partial(json.loads, line), tables,
-                         docs=current)
+            _replay_line(
+                journal,
+                number,
+                len(lines),
+                functools.partial(json.loads, line),
+                tables,
+                docs=current,
+            )
     if not current:
         tables = _migrate(path, schema, tables, journal if lines else None)
     indexes = build_indexes(tables)
@@ -256,9 +262,7 @@ def _journal_bytes(path: Path, journal: Path, schema: int) -> bytes:
         raise StoreCorruptError(journal, f"it cannot be read ({why(exc)})") from exc
 
 
-def _check_not_cut(
-    path: Path, journal: Path, generation: int, seq: int, mark: Mark | None
-) -> None:
+def _check_not_cut(path: Path, journal: Path, generation: int, seq: int, mark: Mark | None) -> None:
     """Refuse a journal that ends before the last change the mark records."""
     if mark is not None and mark.generation == generation and mark.seq > seq:
         raise StoreCorruptError(

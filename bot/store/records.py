@@ -226,8 +226,13 @@ def _check_record(record: type, doc: dict[str, Any]) -> None:
 
 def _record_name(table: str, key: str) -> str:
     """How an error names a record: ``subscriber 12345``, ``article 'a1b2'``."""
-    names = {SUBSCRIBERS: "subscriber", ARTICLES: "article", FEEDS: "feed",
-             DELIVERIES: "delivery ledger of chat", COUNTERS: "counters of"}
+    names = {
+        SUBSCRIBERS: "subscriber",
+        ARTICLES: "article",
+        FEEDS: "feed",
+        DELIVERIES: "delivery ledger of chat",
+        COUNTERS: "counters of",
+    }
     text = key if table in (SUBSCRIBERS, DELIVERIES, COUNTERS) and len(key) <= 40 else shown(key)
     return f"{names[table]} {text}"
 
