@@ -29,7 +29,7 @@ import random
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -236,10 +236,13 @@ PAUSE = 0.2
 
 def _stretch(kind: str) -> None:
     """Pause the store at the moments ``kind`` names (see the module docstring)."""
-    import bot.store as store_module
+    import bot.store.engine
 
+    # The store writes and compacts in bot.store.engine: replace what that module calls.
+    engine = vars(bot.store.engine)
     if kind == "compaction":
-        real_fsync_dir, real_unlink = store_module._fsync_dir, store_module._unlink_quietly
+        real_fsync_dir: Callable[[Path], None] = engine["fsync_dir"]
+        real_unlink: Callable[[Path], bool] = engine["unlink_quietly"]
 
         def pause(marker: str) -> None:
             print(marker, flush=True)
@@ -263,11 +266,11 @@ def _stretch(kind: str) -> None:
                 pause("C")
                 os.replace(source, target)
 
-        store_module._fsync_dir = fsync_dir_then_pause
-        store_module._unlink_quietly = pause_then_unlink
-        store_module.os = PauseBeforeReplace()  # type: ignore[attr-defined,assignment]
+        engine["fsync_dir"] = fsync_dir_then_pause
+        engine["unlink_quietly"] = pause_then_unlink
+        engine["os"] = PauseBeforeReplace()
     elif kind == "torn":
-        real_write_all = store_module._write_all
+        real_write_all: Callable[[int, bytes], None] = engine["write_all"]
 
         def write_half_then_pause(fd: int, data: bytes) -> None:
             half = len(data) // 2
@@ -276,7 +279,7 @@ def _stretch(kind: str) -> None:
             time.sleep(PAUSE)
             real_write_all(fd, data[half:])
 
-        store_module._write_all = write_half_then_pause
+        engine["write_all"] = write_half_then_pause
 
 
 def writer(path: Path, seed: int, start: int, stretch: str) -> None:

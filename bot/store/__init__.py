@@ -1,0 +1,146 @@
+"""The bot's state on disk: subscribers, articles, the delivery ledger, feed state, counters.
+
+This is the only package that imports TinyDB. Everything else sees typed records
+(``bot.models``) and the :class:`Store` methods, and imports from ``bot.store`` alone; the
+modules inside are the package's own:
+
+``api``
+    :class:`Store`, the record API: records to documents, keys and changes, and back.
+``engine``
+    The open store: the lock, the journal, the tables in memory and their indexes;
+    commits, batches, compaction, reload after a failed batch (and why not plain TinyDB).
+``journal``
+    Reading the files: the snapshot and its journal checked, replayed and migrated.
+``records``
+    Table names, keys, encoding, the checks of every record, what a change does.
+``files``
+    File names, modes, fsyncs, the lock and the mark.
+``migrations``
+    One function per schema step.
+``backups``
+    :func:`backup`: a copy of a store another process may be writing.
+``errors``
+    The exceptions.
+
+Durability promise
+------------------
+When a mutating method returns, its change is in the journal and ``fsync``'ed: it survives
+the process being killed (SIGKILL, the OOM killer) and a power loss, provided the disk
+honours ``fsync``. Inside :meth:`Store.batch` the block's changes become durable together
+when the block exits, as one journal line: after a crash either all of them are there or
+none. A method that raises :class:`StoreWriteError` stored nothing, and the in-memory state
+still matches the disk (write-ahead: the journal line is written and synced first, then the
+change is applied in memory).
+
+Files (for a store at ``data/newsdigest.json``), all created with mode 0600
+------------------------------------------------------------------------------
+Missing folders on the way to the data file are created with mode 0700, whatever the umask.
+
+``newsdigest.json``
+    The snapshot: ``{"format": "newsdigest-store", "schema": 3, "generation": G,
+    "seq": S, "tables": {...}}``: every change up to change number S. It is only ever
+    replaced whole, by rename, never written in place.
+``newsdigest.json.journal.G``
+    The changes since snapshot G, one JSON array per line. The first line is the header
+    ``["journal", G, S]``; then each change is ``[n, record]`` with n = S+1, S+2, ... and
+    the record ``["put", table, key, doc]``, ``["del", table, [keys]]``, ``["deliver",
+    ...]``, ``["forget", ...]`` or ``["batch", [...]]``. A final line without its newline
+    is a write that was never acknowledged (a crash mid-append): it is ignored and cut off
+    at the next open. A bad line before the end, a missing header or a gap in the numbers
+    means the file was damaged: the store refuses to open.
+``newsdigest.json.lock``
+    ``flock``'ed while a process has the store open; a second opener gets
+    :class:`StoreLockedError`. The kernel drops the lock when the holder dies. It also
+    holds the *mark* ``{"pid", "generation", "seq", "check"}``: the last change number
+    written to journal G, rewritten in place after every write (no fsync of its own: it
+    is written after the journal's fsync, so after a crash it is never ahead of the
+    journal, at worst behind it; it is fsync'ed at close).
+``newsdigest.json.tmp``
+    A snapshot being written by compaction; a crash can leave it behind, and the next open
+    deletes it.
+``newsdigest.json.schema<N>-<time>.bak`` (and ``...bak.journal.G``)
+    The original bytes of a store that was migrated from schema N (snapshot and journal).
+
+A journal cut at a line boundary is still valid JSON line by line, so three things catch
+it: the header (a journal truncated to 0 bytes has none), the change numbers (a line
+missing in the middle leaves a gap) and the mark (a journal that ends before the last
+change the mark records was cut short). A torn final line is a crash, not damage: it was
+never acknowledged, and the mark never counted it. The mark only vouches for the files it
+was written with: with the lock file deleted the header and numbers still apply, and
+files restored from a backup on purpose are opened by deleting the old lock file (see
+the README, "Backups and restore").
+
+Compaction writes snapshot G+1 and journal G+1 holding only its header (both fsync'ed,
+then the folder), renames the snapshot into place, fsyncs the folder, moves the mark to
+G+1 and deletes journal G. A crash at any step leaves a loadable pair: before the rename,
+snapshot G + journal G; after it, snapshot G+1 + journal G+1. Leftovers (older journals,
+newer ones without changes, the temp file) are deleted at open; a journal with changes
+newer than the snapshot, or a mark of a newer generation, means the snapshot was replaced
+by an older copy, and the store refuses to open. Compaction runs when the journal outgrows
+the snapshot (and ``compact_min_bytes``), so its cost (about half a second for the 35 MB
+snapshot of 100k subscribers) is amortised over ~90k writes; :meth:`Store.compact` runs it
+on demand.
+
+A data file that cannot be read or understood is never modified: the store raises
+:class:`StoreCorruptError` naming the file, the record and what is wrong (every record of
+the snapshot and the journal is checked at open: times are HH:MM, zones load, dates parse,
+statuses are known...). Schema 1 is what a plain TinyDB store of these records looks like
+(``TinyDB(path)``: one document per record under TinyDB's integer ids, no header); schema
+2 had no journal header, change numbers or mark. ``MIGRATIONS`` holds one function per
+schema step, run at open, and the original files are kept as ``.bak`` files before the
+new ones replace them.
+
+:func:`backup` copies an open store (another process may be writing it) without its lock.
+
+Why not plain TinyDB: see ``bot.store.engine``, which holds the tables in memory.
+
+Threading: a Store is used from one thread only (the asyncio loop thread); it has no locks
+of its own. Compaction blocks that thread while it runs.
+"""
+
+from __future__ import annotations
+
+from .api import DEFAULT_MAX_DELIVERIES_PER_CHAT, Store
+from .backups import BackupResult, backup
+from .engine import DEFAULT_COMPACT_MIN_BYTES
+from .errors import (
+    NotFoundError,
+    StoreCorruptError,
+    StoreError,
+    StoreLockedError,
+    StorePathError,
+    StoreWriteError,
+)
+from .files import DIR_MODE, FILE_MODE, MARK_SIZE
+from .journal import FORMAT, HEADER
+from .migrations import MIGRATIONS, SCHEMA
+from .records import ARTICLES, COUNTERS, DELIVERIES, FEEDS, SUBSCRIBERS, TABLES, Op, Tables
+
+__all__ = [
+    "ARTICLES",
+    "COUNTERS",
+    "DEFAULT_COMPACT_MIN_BYTES",
+    "DEFAULT_MAX_DELIVERIES_PER_CHAT",
+    "DELIVERIES",
+    "DIR_MODE",
+    "FEEDS",
+    "FILE_MODE",
+    "FORMAT",
+    "HEADER",
+    "MARK_SIZE",
+    "MIGRATIONS",
+    "SCHEMA",
+    "SUBSCRIBERS",
+    "TABLES",
+    "BackupResult",
+    "NotFoundError",
+    "Op",
+    "Store",
+    "StoreCorruptError",
+    "StoreError",
+    "StoreLockedError",
+    "StorePathError",
+    "StoreWriteError",
+    "Tables",
+    "backup",
+]
