@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from importlib.metadata import version
-from typing import NoReturn
+from typing import NoReturn, TypeAlias
 
 from summarizer import METHODS
 from summarizer.nlp.languages import GENERIC, ISO_CODES, normalize_language
@@ -84,10 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", default=str(BUNDLED_CONFIG), help="configuration file (default: bundled)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_service_commands(sub)
+    _add_news_commands(sub)
+    _add_summarizer_commands(sub)
+    return parser
 
-    ing = sub.add_parser("ingest", help="fetch every feed once and store new articles")
-    ing.set_defaults(func=cmd_ingest)
 
+# argparse's type for the subcommand group (private in argparse, generic only to mypy).
+Subparsers: TypeAlias = "argparse._SubParsersAction[_Parser]"
+
+
+def _add_service_commands(sub: Subparsers) -> None:
+    """run, chat, backup: the bot itself."""
     run = sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     run.add_argument("--webhook-url", help="use a webhook at this public URL instead of polling")
     run.add_argument("--listen", default="127.0.0.1", help="webhook listen address")
@@ -102,6 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--data-file", help="data file for the session (default: chat-demo.json)")
     chat.set_defaults(func=cmd_chat)
 
+    bak = sub.add_parser("backup", help="copy the data files into a new folder (bot may run)")
+    bak.add_argument("folder", help="where to write the copy (a new or empty folder)")
+    bak.set_defaults(func=cmd_backup)
+
+
+def _add_news_commands(sub: Subparsers) -> None:
+    """ingest, digest: the news pipeline."""
+    ing = sub.add_parser("ingest", help="fetch every feed once and store new articles")
+    ing.set_defaults(func=cmd_ingest)
+
     dig = sub.add_parser("digest", help="print a digest of the stored news in the terminal")
     dig.add_argument("--topics", help="comma-separated topics (default: all)")
     dig.add_argument("--follow", action="append", help="also include articles with this word")
@@ -113,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     dig.add_argument("--timezone", type=_zone, help="show times in this IANA zone")
     dig.set_defaults(func=cmd_digest)
 
+
+def _add_summarizer_commands(sub: Subparsers) -> None:
+    """summarize, eval: the summarizer."""
     summ = sub.add_parser("summarize", help="summarize one article (file, URL or stdin)")
     summ.add_argument(
         "target", nargs="?", metavar="PATH|URL|-", help="article to summarize (default: the seed)"
@@ -143,8 +164,3 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=_whole(1, 10_000_000), help="only the first N articles")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.set_defaults(func=cmd_eval)
-
-    bak = sub.add_parser("backup", help="copy the data files into a new folder (bot may run)")
-    bak.add_argument("folder", help="where to write the copy (a new or empty folder)")
-    bak.set_defaults(func=cmd_backup)
-    return parser

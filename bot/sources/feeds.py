@@ -24,7 +24,7 @@ from summarizer import Article, SummarizerError
 
 from ..config import Feed
 from ..models import FeedState
-from .fetch import FetchError, FetchLimits, fetch
+from .fetch import FetchError, FetchLimits, FetchResult, fetch
 from .markup import PARAGRAPH_BREAK, html_paragraphs, is_teaser, plain_title
 from .pages import fetch_article
 from .urls import canonical_url
@@ -291,6 +291,70 @@ def is_due(state: FeedState, now: datetime) -> bool:
     return state.next_attempt is None or now >= state.next_attempt
 
 
+class _PollFailed(Exception):
+    """One step of a poll failed; ``kind`` names it for the feed's state."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+async def _fetch_feed(
+    feed: Feed, state: FeedState, client: httpx.AsyncClient, limits: FetchLimits
+) -> FetchResult:
+    try:
+        return await fetch(
+            feed.url,
+            limits,
+            client,
+            etag=state.etag,
+            last_modified=state.last_modified,
+            accept=FEED_ACCEPT,
+        )
+    except FetchError as exc:
+        raise _PollFailed(exc.kind, str(exc)) from exc
+    except Exception as exc:  # a bug must cost this feed one poll, not stop the others
+        logger.warning("feed %s could not be fetched", feed.url, exc_info=True)
+        raise _PollFailed("internal", f"unexpected error: {type(exc).__name__}") from exc
+
+
+async def _parse_feed(feed: Feed, result: FetchResult, max_entries: int) -> list[FeedEntry]:
+    try:
+        return await asyncio.to_thread(
+            parse_feed,
+            result.content,
+            feed=feed,
+            url=result.final_url,
+            headers=result.headers,
+            max_entries=max_entries,
+        )
+    except SourceError as exc:
+        raise _PollFailed("parse", str(exc)) from exc
+    except Exception as exc:  # feedparser on hostile input: record it, keep the others going
+        logger.warning("feed %s could not be parsed", feed.url, exc_info=True)
+        raise _PollFailed(
+            "parse", f"the feed could not be parsed: {type(exc).__name__}"
+        ) from exc
+
+
+async def _articles(
+    feed: Feed,
+    entries: list[FeedEntry],
+    client: httpx.AsyncClient,
+    limits: FetchLimits,
+    page_concurrency: int,
+) -> list[Article]:
+    if not feed.full_text:
+        return [e.article for e in entries]
+    pages = asyncio.Semaphore(page_concurrency)
+    return list(
+        await asyncio.gather(
+            *(_with_full_text(e, client, page_limits(feed.url, e.link, limits), pages)
+              for e in entries)
+        )
+    )
+
+
 async def poll_feed(
     feed: Feed,
     state: FeedState,
@@ -310,59 +374,23 @@ async def poll_feed(
     """
     if now.tzinfo is None:
         raise ValueError("poll_feed needs an aware 'now'")
-
-    def failure(kind: str, message: str) -> FeedPoll:
-        logger.info("feed %s failed (%s): %s", feed.url, kind, message)
-        next_state = _failed(state, now, kind=kind, message=message, backoff=backoff)
-        return FeedPoll(next_state, [], message)
-
     try:
-        result = await fetch(
-            feed.url,
-            limits,
-            client,
-            etag=state.etag,
-            last_modified=state.last_modified,
-            accept=FEED_ACCEPT,
-        )
-    except FetchError as exc:
-        return failure(exc.kind, str(exc))
-    except Exception as exc:  # a bug must cost this feed one poll, not stop the others
-        logger.warning("feed %s could not be fetched", feed.url, exc_info=True)
-        return failure("internal", f"unexpected error: {type(exc).__name__}")
-    if result.not_modified:
-        # A 304 may carry a fresh validator; otherwise the remembered ones still hold.
-        next_state = _succeeded(
-            state,
-            now,
-            etag=result.headers.get("etag") or state.etag,
-            last_modified=result.headers.get("last-modified") or state.last_modified,
-        )
-        return FeedPoll(next_state, [], None, not_modified=True)
-    try:
-        entries = await asyncio.to_thread(
-            parse_feed,
-            result.content,
-            feed=feed,
-            url=result.final_url,
-            headers=result.headers,
-            max_entries=max_entries,
-        )
-    except SourceError as exc:
-        return failure("parse", str(exc))
-    except Exception as exc:  # feedparser on hostile input: record it, keep the others going
-        logger.warning("feed %s could not be parsed", feed.url, exc_info=True)
-        return failure("parse", f"the feed could not be parsed: {type(exc).__name__}")
-    if feed.full_text:
-        pages = asyncio.Semaphore(page_concurrency)
-        articles = list(
-            await asyncio.gather(
-                *(_with_full_text(e, client, page_limits(feed.url, e.link, limits), pages)
-                  for e in entries)
+        result = await _fetch_feed(feed, state, client, limits)
+        if result.not_modified:
+            # A 304 may carry a fresh validator; otherwise the remembered ones still hold.
+            next_state = _succeeded(
+                state,
+                now,
+                etag=result.headers.get("etag") or state.etag,
+                last_modified=result.headers.get("last-modified") or state.last_modified,
             )
-        )
-    else:
-        articles = [e.article for e in entries]
+            return FeedPoll(next_state, [], None, not_modified=True)
+        entries = await _parse_feed(feed, result, max_entries)
+    except _PollFailed as failure:
+        logger.info("feed %s failed (%s): %s", feed.url, failure.kind, failure)
+        failed = _failed(state, now, kind=failure.kind, message=str(failure), backoff=backoff)
+        return FeedPoll(failed, [], str(failure))
+    articles = await _articles(feed, entries, client, limits, page_concurrency)
     next_state = _succeeded(
         state,
         now,
