@@ -68,6 +68,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.delivery.dispatcher import DigestService, DispatchReport  # noqa: E402
+from bot.digest.render import render_digest_html  # noqa: E402
 from bot.ingest.ingester import Ingester  # noqa: E402
 from bot.models import Subscriber  # noqa: E402
 from bot.paths import BUNDLED_CONFIG  # noqa: E402
@@ -200,7 +201,7 @@ async def expected_digests(
     expected = Expected()
     for subscriber in subscribers:
         digest = await service.compose(subscriber)
-        expected.messages[subscriber.chat_id] = service.render(digest)
+        expected.messages[subscriber.chat_id] = render_digest_html(digest, now=clock())
         expected.articles[subscriber.chat_id] = {i.article_id for i in digest.items}
     return expected
 

@@ -139,6 +139,33 @@ def test_subscriber_round_trip_survives_reopen(path: Path) -> None:
         assert store.get_subscriber(42) is None
 
 
+def test_counts_by_status_follow_every_change_without_a_scan(path: Path) -> None:
+    """/stats reads the counts the store keeps (issue 11: it walked every subscriber):
+    they follow puts, status changes, moves and deletions, in a batch too, and are the
+    same after a reopen as a scan of the records."""
+
+    def scanned(store: Store) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for person in store.subscribers():
+            counts[person.status] = counts.get(person.status, 0) + 1
+        return counts
+
+    with Store.open(path) as store:
+        for chat_id in range(1, 8):
+            store.put_subscriber(subscriber(chat_id, status="active"))
+        store.update_subscriber(2, status=PAUSED)
+        store.update_subscriber(3, status=BLOCKED)
+        with store.batch():
+            store.update_subscriber(4, status=PAUSED)
+            store.delete_subscriber(5)
+        store.change_chat_id(6, -1006)
+        store.put_subscriber(subscriber(1, status=BLOCKED))  # replaced, not added
+        assert store.count_by_status() == {"active": 2, "paused": 2, "blocked": 2}
+        assert store.count_by_status() == scanned(store)
+    with Store.open(path) as store:
+        assert store.count_by_status() == {"active": 2, "paused": 2, "blocked": 2}
+
+
 def test_update_subscriber_changes_only_the_given_fields(store: Store) -> None:
     """update_subscriber returns the changed subscriber and keeps the other fields."""
     store.put_subscriber(subscriber(1))

@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from ..config import Settings
 from ..digest.builder import DigestBuilder
 from ..digest.model import Digest
-from ..digest.render import ItemCache, render_digest_html, render_digest_messages
+from ..digest.render import ItemCache, render_digest_messages
 from ..models import Subscriber
 from ..store import NotFoundError, Store
 from .deliverer import BLOCKED_OUTCOME, FAILED, SENT, Deliverer, Outcome
@@ -97,10 +97,6 @@ class DigestService:
         """The subscriber's digest now (new stories only)."""
         builder = await self.builder()
         return builder.build(subscriber, self.store.delivered_ids(subscriber.chat_id))
-
-    def render(self, digest: Digest) -> list[str]:
-        """Telegram HTML messages for a digest."""
-        return render_digest_html(digest, now=self.clock(), cache=self._render_cache)
 
     async def deliver(
         self, subscriber: Subscriber, deliverer: Deliverer, *, slot: datetime | None = None

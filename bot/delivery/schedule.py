@@ -150,7 +150,3 @@ class DueIndex:
                 out.append((chat_id, slot))
         return out
 
-    def due_of(self, chat_id: int) -> datetime | None:
-        """The pending slot of one subscriber."""
-        entry = self._next.get(chat_id)
-        return entry[1] if entry else None

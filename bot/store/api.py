@@ -168,6 +168,11 @@ class Store:
         self._engine.check_open()
         return len(self._engine.indexes.active) if active_only else self._engine.count(SUBSCRIBERS)
 
+    def count_by_status(self) -> dict[str, int]:
+        """How many subscribers have each status (kept as they change: no scan)."""
+        self._engine.check_open()
+        return {status: n for status, n in self._engine.indexes.statuses.items() if n}
+
     def change_chat_id(self, old: int, new: int) -> Subscriber:
         """Move a subscription and its ledger to a new chat id (a group became a supergroup).
 

@@ -15,6 +15,7 @@ import json
 import re
 import types
 import typing
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -378,12 +379,17 @@ class Indexes:
     """Lookups the tables alone would answer by a scan: kept in step with every change."""
 
     active: dict[str, None] = field(default_factory=dict)  # a set that keeps its order
+    statuses: Counter[str] = field(default_factory=Counter)  # subscribers by status
     article_by_url: dict[str, str] = field(default_factory=dict)
     article_time: dict[str, datetime] = field(default_factory=dict)
 
     def change(self, name: str, key: str, old: Any, new: Any) -> None:
         """Follow a document of table ``name`` changed from ``old`` to ``new`` (None: absent)."""
         if name == SUBSCRIBERS:
+            if old is not None:
+                self.statuses[old.get("status", ACTIVE)] -= 1
+            if new is not None:
+                self.statuses[new.get("status", ACTIVE)] += 1
             if new is not None and new.get("status", ACTIVE) == ACTIVE:
                 self.active[key] = None
             else:
@@ -402,6 +408,7 @@ def build_indexes(tables: Tables) -> Indexes:
     """The side indexes of checked tables."""
     indexes = Indexes()
     for key, doc in tables[SUBSCRIBERS].items():
+        indexes.statuses[doc.get("status", ACTIVE)] += 1
         if doc.get("status", ACTIVE) == ACTIVE:
             indexes.active[key] = None
     for key, doc in tables[ARTICLES].items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from telegram import (
     Update,
@@ -14,7 +15,8 @@ from ...digest.render import (
     local_time,
     split_messages,
 )
-from ...models import ACTIVE, PAUSED
+from ...models import ACTIVE, BLOCKED, PAUSED
+from ...services import stats
 from ..context import NewsContext
 from .common import (
     is_bot_admin,
@@ -30,30 +32,38 @@ async def cmd_stats(update: Update, context: NewsContext) -> None:
         await reply(update, "Sorry, /stats is for the bot's administrators.")
         return
     services = context.services
-    store = services.store
-    today = services.clock().date()
-    counters = store.counters(today)
-    statuses: dict[str, int] = {}
-    for subscriber in store.subscribers():
-        statuses[subscriber.status] = statuses.get(subscriber.status, 0) + 1
-    failures = {k.split(":", 1)[1]: v for k, v in counters.items() if k.startswith("failures:")}
-    feeds = list(store.feed_states())
-    failing = [f for f in feeds if f.failures]
+    figures = stats.stats(services.store, services.settings, services.clock().date())
+    failures = ", ".join(f"{k} {v}" for k, v in sorted(figures.failures.items()))
     lines = [
         "<b>Statistics</b>",
-        f"Subscribers: {sum(statuses.values())} (active {statuses.get(ACTIVE, 0)}, "
-        f"paused {statuses.get(PAUSED, 0)}, blocked {statuses.get('blocked', 0)})",
-        f"Digests sent today: {counters.get('digests_sent', 0)}",
-        "Failures today: " + (", ".join(f"{k} {v}" for k, v in sorted(failures.items())) or "none"),
-        f"Articles stored: {store.count_articles()}",
-        f"Feeds: {len(services.settings.feeds)} configured, {len(failing)} failing",
+        f"Subscribers: {figures.total} (active {figures.count(ACTIVE)}, "
+        f"paused {figures.count(PAUSED)}, blocked {figures.count(BLOCKED)})",
+        f"Digests sent today: {figures.digests_sent}",
+        f"Failures today: {failures or 'none'}",
+        f"Articles stored: {figures.articles}",
+        f"Feeds: {figures.feeds_configured} configured, {len(figures.failing)} failing",
     ]
-    for feed in failing[:10]:
+    for feed in figures.failing[:10]:
         lines.append(
             f"• {escape(clip(feed.url, 200))}: {feed.failures} failures "
             f"({escape(feed.last_error_kind or 'error')})"
         )
     await reply(update, "\n".join(lines))
+
+
+def _health_line(health: stats.SourceHealth, now: datetime) -> str:
+    state = health.state
+    if state is None:
+        text = "not polled yet"
+    elif state.failures:
+        problem = clip(state.last_error or state.last_error_kind or "error", 200)
+        text = f"failing ×{state.failures}: {problem}"
+    else:
+        last = state.last_success
+        text = f"ok, {state.articles_total} articles" + (
+            f", last {local_time(last, 'UTC', now)} UTC" if last else ""
+        )
+    return f"• <b>{escape(health.name)}</b> ({escape(', '.join(health.topics))}): {escape(text)}"
 
 
 async def cmd_sources(update: Update, context: NewsContext) -> None:
@@ -65,20 +75,7 @@ async def cmd_sources(update: Update, context: NewsContext) -> None:
     lines = []
     if services.settings.seeds_dir is not None:
         lines.append(f"• seeds folder: {escape(str(services.settings.seeds_dir))}")
-    for feed in services.settings.feeds:
-        state = services.store.get_feed_state(feed.url)
-        if state is None:
-            health = "not polled yet"
-        elif state.failures:
-            problem = clip(state.last_error or state.last_error_kind or "error", 200)
-            health = f"failing ×{state.failures}: {problem}"
-        else:
-            last = state.last_success
-            health = f"ok, {state.articles_total} articles" + (
-                f", last {local_time(last, 'UTC', services.clock())} UTC" if last else ""
-            )
-        lines.append(
-            f"• <b>{escape(feed.name)}</b> ({escape(', '.join(feed.topics))}): {escape(health)}"
-        )
+    now = services.clock()
+    lines.extend(_health_line(h, now) for h in stats.sources(services.store, services.settings))
     for part in split_messages("<b>Sources</b>", lines, separator="\n"):
         await reply(update, part)
