@@ -49,7 +49,7 @@ class _Record:
     def to_dict(self) -> dict[str, Any]:
         # Field by field, not dataclasses.asdict: asdict deep-copies, and this runs on every
         # store write (the values are immutable, so a shallow copy is safe).
-        data = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]
+        data = {f.name: getattr(self, f.name) for f in fields(self)}  # type: ignore[arg-type]  # a mixin: every subclass is a dataclass
         for name in self._DATETIME_FIELDS:
             data[name] = to_iso(data[name])
         for name in self._TUPLE_FIELDS:
@@ -58,7 +58,7 @@ class _Record:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
-        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        known = {f.name for f in fields(cls)}  # type: ignore[arg-type]  # a mixin: every subclass is a dataclass
         values = {k: v for k, v in data.items() if k in known}
         for name in cls._DATETIME_FIELDS:
             if name in values:

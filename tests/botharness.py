@@ -48,7 +48,7 @@ def make_settings(tmp_path: Path, **changes: object) -> Settings:
         fetch=replace(base.fetch, allow_private_addresses=True, timeout=5.0),
         use_seeds=True,
     )
-    return replace(settings, **changes)  # type: ignore[arg-type]
+    return replace(settings, **changes)  # type: ignore[arg-type]  # the caller's overrides, checked by the dataclass
 
 
 async def ingest_seeds(settings: Settings, store: Store, clock: Clock) -> int:
@@ -74,7 +74,7 @@ class RunningBot:
 
     async def dispatch(self) -> None:
         """Run the scheduler's job now, as the JobQueue would."""
-        [job] = self.app.job_queue.get_jobs_by_name(DISPATCH_JOB)  # type: ignore[union-attr]
+        [job] = self.app.job_queue.get_jobs_by_name(DISPATCH_JOB)  # type: ignore[union-attr]  # the application is built with a job queue
         await job.run(self.app)
 
 
@@ -88,7 +88,7 @@ async def bot_running(
         ingest_at_start=False,
         clock=clock,
         delivery_backoff=0.05,
-        **options,  # type: ignore[arg-type]
+        **options,  # type: ignore[arg-type]  # the caller's overrides, checked by the dataclass
     )
     app = build_application(settings, store, token=TOKEN, options=opts,
                             base_url=api.base_url, base_file_url=api.base_file_url)

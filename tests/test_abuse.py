@@ -251,7 +251,7 @@ async def test_pasted_text_length_cap(tmp_path: Path, api: FakeBotAPI,
         clock = await start_bot(api, settings, store)
         async with bot_running(api, settings, store, clock) as bot:
             counting = CountingSummarizer(bot.services.summaries.summarizer)
-            bot.services.summaries.summarizer = counting  # type: ignore[assignment]
+            bot.services.summaries.summarizer = counting  # type: ignore[assignment]  # a counting stand-in with the same call signature
             for text in (over, f"/summarize {over}", long_text * 3):
                 answer = await reply(bot, text)
                 assert answer.startswith("That text is too long: I summarize up to 20,000")

@@ -52,7 +52,7 @@ async def test_start_pick_topics_and_read_digest(bot: RunningBot) -> None:
     await bot.api.wait_for(lambda: bot.api.message(USER, picker.message_id).edited)
     labels = [b["text"] for row in bot.api.message(USER, picker.message_id).buttons for b in row]
     assert "✅ Sport" in labels
-    assert bot.store.get_subscriber(USER).topics == ("sport",)  # type: ignore[union-attr]
+    assert bot.store.get_subscriber(USER).topics == ("sport",)  # type: ignore[union-attr]  # the test created this subscriber
     digest = await say(bot, "/digest")
     assert "Your news digest" in digest
     assert "Ferrante" in digest  # the football seed
@@ -236,9 +236,9 @@ async def test_unknown_commands_and_pause_resume(bot: RunningBot) -> None:
     assert "I don't know /frobnicate" in await say(bot, "/frobnicate")
     await say(bot, "/start")
     assert "Paused" in await say(bot, "/pause")
-    assert bot.store.get_subscriber(USER).status == "paused"  # type: ignore[union-attr]
+    assert bot.store.get_subscriber(USER).status == "paused"  # type: ignore[union-attr]  # the test created this subscriber
     assert "Resumed" in await say(bot, "/resume")
-    assert bot.store.get_subscriber(USER).status == "active"  # type: ignore[union-attr]
+    assert bot.store.get_subscriber(USER).status == "active"  # type: ignore[union-attr]  # the test created this subscriber
     assert "Send me a link" in await say(bot, "hello")
 
 

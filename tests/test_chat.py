@@ -96,7 +96,7 @@ class LineFeed(io.StringIO):
     def type(self, line: str) -> None:
         self._lines.put(f"{line}\n" if line else "")
 
-    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]
+    def readline(self, size: int | None = -1) -> str:  # type: ignore[override]  # a blocking readline, as a terminal's
         return self._lines.get()
 
     def isatty(self) -> bool:

@@ -71,7 +71,7 @@ async def test_faults_during_a_digest_run(api: FakeBotAPI, settings: Settings, s
         for chat_id in (CHATS[0], CHATS[1], CHATS[2], CHATS[4], CHATS[5], -1004000):
             assert len(_digests(api, chat_id)) == 1, chat_id
         assert not _digests(api, CHATS[3])
-        assert store.get_subscriber(CHATS[3]).status == BLOCKED  # type: ignore[union-attr]
+        assert store.get_subscriber(CHATS[3]).status == BLOCKED  # type: ignore[union-attr]  # the test created this subscriber
         assert store.get_subscriber(GROUP) is None
         assert store.get_subscriber(-1004000) is not None
         [plain] = [m for m in api.messages(CHATS[4]) if "Your news digest" in m.plain_text]
@@ -106,7 +106,7 @@ async def test_network_down_is_retried_within_grace(api: FakeBotAPI, settings: S
         fault = api.inject("server_error", chat_id=CHATS[0], times=None)
         await bot.dispatch()
         assert not _digests(api, CHATS[0])
-        assert store.get_subscriber(CHATS[0]).last_slot is None  # type: ignore[union-attr]
+        assert store.get_subscriber(CHATS[0]).last_slot is None  # type: ignore[union-attr]  # the test created this subscriber
         api.clear_faults()
         assert fault.served >= 1
         clock.advance(minutes=3)

@@ -62,7 +62,7 @@ async def api() -> AsyncIterator[FakeBotAPI]:
 
 
 def make_bot(api: FakeBotAPI, **kwargs: object) -> Bot:
-    return Bot(TOKEN, base_url=api.base_url, base_file_url=api.base_file_url, **kwargs)  # type: ignore[arg-type]
+    return Bot(TOKEN, base_url=api.base_url, base_file_url=api.base_file_url, **kwargs)  # type: ignore[arg-type]  # the test's keyword arguments for Bot
 
 
 @pytest.fixture
@@ -308,7 +308,7 @@ async def test_faults_map_to_ptb_exceptions(
     text: str,
 ) -> None:
     """Each injected fault surfaces as the exception PTB raises for Telegram's real answer."""
-    fault = api.inject(kind, **options)  # type: ignore[arg-type]
+    fault = api.inject(kind, **options)  # type: ignore[arg-type]  # the test's fault options
     with pytest.raises(error, match=f"(?i){text}"):
         await bot.send_message(USER, "<b>valid</b>", parse_mode="HTML")
     assert fault.served == 1
@@ -395,7 +395,7 @@ async def test_flood_model_throttles_a_chat_burst(
     await bot.send_message(USER, "2")
     with pytest.raises(RetryAfter) as caught:
         await bot.send_message(USER, "3")
-    assert caught.value.retry_after >= timedelta(seconds=1)  # type: ignore[operator]
+    assert caught.value.retry_after >= timedelta(seconds=1)  # type: ignore[operator]  # PTB types it int | timedelta; PTB_TIMEDELTA makes it a timedelta
     await bot.send_message(7, "other chat")
     assert api.faults_served["rate_limit"] == 1
     api.clear_flood_limit()

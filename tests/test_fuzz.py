@@ -182,21 +182,21 @@ def command_ops(settings: Settings) -> st.SearchStrategy[list[tuple[str, object]
 def apply(subscriptions: Subscriptions, chat_id: int, name: str, arg: object) -> None:
     """Call the service method a command handler would call."""
     if name in ("subscribe", "unsubscribe"):
-        names = subscriptions.topic_names(arg)  # type: ignore[arg-type]
+        names = subscriptions.topic_names(arg)  # type: ignore[arg-type]  # the fuzzer sends any type on purpose
         (subscriptions.subscribe if name == "subscribe" else subscriptions.unsubscribe)(
             chat_id, names)
     elif name == "toggle":
-        subscriptions.toggle_topic(chat_id, arg)  # type: ignore[arg-type]
+        subscriptions.toggle_topic(chat_id, arg)  # type: ignore[arg-type]  # the fuzzer sends any type on purpose
     elif name in ("follow", "exclude"):
-        subscriptions.add_keyword(chat_id, name, arg)  # type: ignore[arg-type]
+        subscriptions.add_keyword(chat_id, name, arg)  # type: ignore[arg-type]  # the fuzzer sends any type on purpose
     elif name in ("unfollow", "unexclude"):
-        subscriptions.remove_keyword(chat_id, name.removeprefix("un"), arg)  # type: ignore[arg-type]
+        subscriptions.remove_keyword(chat_id, name.removeprefix("un"), arg)  # type: ignore[arg-type]  # the fuzzer sends any type on purpose
     elif name == "times":
-        subscriptions.set_times(chat_id, arg)  # type: ignore[arg-type]
+        subscriptions.set_times(chat_id, arg)  # type: ignore[arg-type]  # the fuzzer sends any type on purpose
     elif name == "timezone":
-        subscriptions.set_timezone(chat_id, arg)  # type: ignore[arg-type]
+        subscriptions.set_timezone(chat_id, arg)  # type: ignore[arg-type]  # the fuzzer sends any type on purpose
     elif name == "status":
-        subscriptions.set_status(chat_id, arg)  # type: ignore[arg-type]
+        subscriptions.set_status(chat_id, arg)  # type: ignore[arg-type]  # the fuzzer sends any type on purpose
     else:
         subscriptions.set_skip_empty(chat_id, bool(arg))
 

@@ -53,7 +53,7 @@ async def test_seeds_are_ingested_once_with_summaries_and_topics(
 ) -> None:
     """Every seed is stored once, summarized and filed under its topics; a rerun adds none."""
     report = await Ingester(settings, store, clock=lambda: NOW).run()
-    seeds = len(list(settings.seeds_dir.glob("*.txt")))  # type: ignore[union-attr]
+    seeds = len(list(settings.seeds_dir.glob("*.txt")))  # type: ignore[union-attr]  # the shipped configuration sets seeds_dir
     assert report.new == seeds == store.count_articles()
     again = await Ingester(settings, store, clock=lambda: NOW).run()
     assert again.new == 0

@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -134,7 +135,7 @@ async def test_after_stop_nothing_revives_the_subscription_and_its_data_leaves_t
     assert len(bot.api.messages(CHAT)) == sent
 
     assert any(str(CHAT).encode() in content for content in data_files(settings).values())
-    [job] = bot.app.job_queue.get_jobs_by_name(ERASE_JOB)  # type: ignore[union-attr]
+    [job] = bot.app.job_queue.get_jobs_by_name(ERASE_JOB)  # type: ignore[union-attr]  # the application is built with a job queue
     await job.run(bot.app)
     assert not any(str(CHAT).encode() in content for content in data_files(settings).values())
 
@@ -182,7 +183,7 @@ async def test_the_running_bot_stores_no_sample_articles_unless_told_to(
         settings = replace(settings, feeds=(Feed(url, "Wire", ("world",), None, False),))
     with Store.open(settings.data_file) as store:
         async with bot_running(api, settings, store, Clock(T0)) as bot:
-            [job] = bot.app.job_queue.get_jobs_by_name(INGEST_JOB)  # type: ignore[union-attr]
+            [job] = bot.app.job_queue.get_jobs_by_name(INGEST_JOB)  # type: ignore[union-attr]  # the application is built with a job queue
             await job.run(bot.app)
             sources = {a.feed for a in store.articles_since(T0 - timedelta(days=1))}
             assert sources == ({"Wire"} if with_feed else set())
@@ -275,11 +276,11 @@ async def test_slow_links_of_one_user_do_not_delay_another_users_command(
         assert server.in_flight == attackers  # the links are still being fetched
     finally:
         release.set()
+    def summarized(user: int) -> bool:
+        return any("Bridge vote" in m.plain_text for m in bot.api.messages(user))
+
     for user in users:
-        await bot.api.wait_for(
-            lambda user=user: any("Bridge vote" in m.plain_text for m in bot.api.messages(user)),
-            what=f"the summary for {user}",
-        )
+        await bot.api.wait_for(partial(summarized, user), what=f"the summary for {user}")
     assert server.hits("/slow") == attackers
     assert waited < 5.0  # generous: the point is that it did not wait for the links
 
@@ -379,7 +380,7 @@ async def test_allowed_networks_open_configured_feeds_and_their_host_only(
     )
     with Store.open(settings.data_file) as store:
         async with bot_running(api, settings, store, Clock(T0)) as bot:
-            [job] = bot.app.job_queue.get_jobs_by_name(INGEST_JOB)  # type: ignore[union-attr]
+            [job] = bot.app.job_queue.get_jobs_by_name(INGEST_JOB)  # type: ignore[union-attr]  # the application is built with a job queue
             await job.run(bot.app)
             assert server.hits("/feed") == 1
             assert server.hits("/own") == 1  # the feed's own host: full text fetched

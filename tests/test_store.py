@@ -57,7 +57,7 @@ def subscriber(chat_id: int, **changes: object) -> Subscriber:
         "skip_empty": True,
     }
     fields.update(changes)
-    return Subscriber(**fields)  # type: ignore[arg-type]
+    return Subscriber(**fields)  # type: ignore[arg-type]  # the test's field values, checked by the dataclass
 
 
 def article(n: int, **changes: object) -> StoredArticle:
@@ -76,7 +76,7 @@ def article(n: int, **changes: object) -> StoredArticle:
         "feed": "https://news.example/rss",
     }
     fields.update(changes)
-    return StoredArticle(**fields)  # type: ignore[arg-type]
+    return StoredArticle(**fields)  # type: ignore[arg-type]  # the test's field values, checked by the dataclass
 
 
 @pytest.fixture
@@ -1183,7 +1183,7 @@ def test_a_store_written_by_the_previous_version_opens_and_is_migrated(path: Pat
         assert {s.chat_id: s.timezone for s in store.subscribers()} == {
             1000: "Europe/Berlin", 1001: "EST5EDT", 1002: "UTC", -1001234: "Asia/Tokyo"
         }
-        assert store.get_subscriber(1002).status == PAUSED  # type: ignore[union-attr]
+        assert store.get_subscriber(1002).status == PAUSED  # type: ignore[union-attr]  # the test created this subscriber
         assert store.count_articles() == 4
         assert store.delivered_ids(-1001234) == {"art9"}
         assert store.delivered_ids(1000) == {"art0", "art1"}

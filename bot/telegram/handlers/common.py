@@ -93,7 +93,7 @@ async def reply(update: Update, text: str, **kwargs: object) -> None:
         clean_text(text),
         parse_mode=ParseMode.HTML,
         disable_web_page_preview=True,
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,  # type: ignore[arg-type]  # reply_text's keyword arguments, passed through as the caller gave them
     )
 
 
