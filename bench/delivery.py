@@ -82,8 +82,17 @@ T0 = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 FIRST_CHAT = 10_000_000
 TELEGRAM_RATE = 30.0  # messages per second overall: PTB's AIORateLimiter default
 TARGET = 0.95
-REGIONS = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe",
-           "Indian", "Pacific")
+REGIONS = (
+    "Africa",
+    "America",
+    "Antarctica",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+)
 
 
 class MovingClock:
@@ -151,8 +160,13 @@ def bench_settings(folder: Path) -> Settings:
     """The shipped configuration with its data file in ``folder``, no feeds, no admins, and
     the sample articles as the news (``use_seeds``: the bot would otherwise remove them)."""
     base = load_settings(BUNDLED_CONFIG, {})
-    return replace(base, data_file=folder / "newsdigest.json", feeds=(),
-                   admin_chat_ids=frozenset(), use_seeds=True)
+    return replace(
+        base,
+        data_file=folder / "newsdigest.json",
+        feeds=(),
+        admin_chat_ids=frozenset(),
+        use_seeds=True,
+    )
 
 
 @dataclass
@@ -233,8 +247,12 @@ async def progress(label: str, sent: list[int], total: int, every: float) -> Non
     while True:
         await asyncio.sleep(every)
         elapsed = time.perf_counter() - start
-        print(f"  [{label}] {elapsed:5.0f} s: {sent[0]:,}/{total:,} messages "
-              f"({sent[0] / elapsed:.1f}/s)", file=sys.stderr, flush=True)
+        print(
+            f"  [{label}] {elapsed:5.0f} s: {sent[0]:,}/{total:,} messages "
+            f"({sent[0] / elapsed:.1f}/s)",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 async def run_once(
@@ -244,9 +262,9 @@ async def run_once(
     with tempfile.TemporaryDirectory(prefix="bench-delivery-") as folder:
         settings = bench_settings(Path(folder))
         with Store.open(settings.data_file) as store:
-            ingested = await Ingester(
-                settings, store, clock=lambda: T0 - timedelta(hours=1)
-            ).run(feeds=False)
+            ingested = await Ingester(settings, store, clock=lambda: T0 - timedelta(hours=1)).run(
+                feeds=False
+            )
             if not ingested.new:
                 raise SystemExit("no seed articles were ingested; digests would be empty")
             subscribers = make_subscribers(count, settings.topic_names, random.Random(seed))
@@ -259,8 +277,7 @@ async def run_once(
                 for subscriber in subscribers:
                     api.add_chat(subscriber.chat_id)
                 if telegram_limits:
-                    api.flood_limit(per_second=TELEGRAM_RATE, per_chat_per_second=1.0,
-                                    chat_burst=3)
+                    api.flood_limit(per_second=TELEGRAM_RATE, per_chat_per_second=1.0, chat_burst=3)
                 sent = [0]
 
                 def on_message(event: MessageEvent, message: SentMessage) -> None:
@@ -268,10 +285,17 @@ async def run_once(
                         sent[0] += 1
 
                 api.add_listener(on_message)
-                options = Options(run_jobs=False, ingest_at_start=False, rate_limiter=limiter,
-                                  clock=clock)
-                app = build_application(settings, store, token=TOKEN, options=options,
-                                        base_url=api.base_url, base_file_url=api.base_file_url)
+                options = Options(
+                    run_jobs=False, ingest_at_start=False, rate_limiter=limiter, clock=clock
+                )
+                app = build_application(
+                    settings,
+                    store,
+                    token=TOKEN,
+                    options=options,
+                    base_url=api.base_url,
+                    base_file_url=api.base_file_url,
+                )
                 async with running(app):
                     services = app.bot_data.services
                     assert services is not None
@@ -287,8 +311,16 @@ async def run_once(
                     ticker.cancel()
                 stamps = [m.sent_at for m in api.all_messages()]
                 span = max(stamps) - min(stamps) if stamps else 0.0
-                result = Result(label, count, expected.total, seconds, span, report,
-                                fsyncs=meter.calls, fsync_seconds=meter.seconds)
+                result = Result(
+                    label,
+                    count,
+                    expected.total,
+                    seconds,
+                    span,
+                    report,
+                    fsyncs=meter.calls,
+                    fsync_seconds=meter.seconds,
+                )
                 check(result, api, store, expected)
     return result
 
@@ -315,33 +347,60 @@ def describe(result: Result) -> list[str]:
 
 def exact(result: Result) -> bool:
     """Every subscriber got its digest exactly once, as composed, and the store knows it."""
-    return not (result.lost or result.duplicated or result.differing or result.unrecorded
-                or result.report.failed)
+    return not (
+        result.lost
+        or result.duplicated
+        or result.differing
+        or result.unrecorded
+        or result.report.failed
+    )
 
 
 async def bench(args: argparse.Namespace) -> int:
-    print(f"delivery of scheduled digests, {args.subscribers:,} private chats, all due at once; "
-          f"Python {sys.version.split()[0]}", flush=True)
-    unlimited = await run_once("unlimited (baseline: rate limiter off)", args.subscribers,
-                               limiter=False, telegram_limits=False, seed=args.seed,
-                               every=args.progress)
+    print(
+        f"delivery of scheduled digests, {args.subscribers:,} private chats, all due at once; "
+        f"Python {sys.version.split()[0]}",
+        flush=True,
+    )
+    unlimited = await run_once(
+        "unlimited (baseline: rate limiter off)",
+        args.subscribers,
+        limiter=False,
+        telegram_limits=False,
+        seed=args.seed,
+        every=args.progress,
+    )
     print("\n".join(describe(unlimited)), flush=True)
-    limited = await run_once("limited (AIORateLimiter, Telegram's default 30 messages/s)",
-                             args.subscribers, limiter=True, telegram_limits=True,
-                             seed=args.seed, every=args.progress)
+    limited = await run_once(
+        "limited (AIORateLimiter, Telegram's default 30 messages/s)",
+        args.subscribers,
+        limiter=True,
+        telegram_limits=True,
+        seed=args.seed,
+        every=args.progress,
+    )
     print("\n".join(describe(limited)), flush=True)
     ratio = limited.rate / TELEGRAM_RATE
     met = ratio >= TARGET and exact(limited) and limited.floods == 0
-    print(f"  configured rate {TELEGRAM_RATE:.0f} messages/s; achieved/configured {ratio:.3f} "
-          f"(target >= {TARGET}: {'met' if ratio >= TARGET else 'NOT met'}); 429s: "
-          f"{limited.floods}; exactly once: {'yes' if exact(limited) else 'NO'}")
-    print(f"ratio limited/unlimited throughput: {limited.rate / unlimited.rate:.3f} "
-          f"(the unlimited bot is {unlimited.rate / TELEGRAM_RATE:.1f}x Telegram's limit)")
+    print(
+        f"  configured rate {TELEGRAM_RATE:.0f} messages/s; achieved/configured {ratio:.3f} "
+        f"(target >= {TARGET}: {'met' if ratio >= TARGET else 'NOT met'}); 429s: "
+        f"{limited.floods}; exactly once: {'yes' if exact(limited) else 'NO'}"
+    )
+    print(
+        f"ratio limited/unlimited throughput: {limited.rate / unlimited.rate:.3f} "
+        f"(the unlimited bot is {unlimited.rate / TELEGRAM_RATE:.1f}x Telegram's limit)"
+    )
     code = 0 if met and exact(unlimited) else 1
     if args.probe_subscribers:
-        probe = await run_once("extra: unlimited bot against Telegram's limits",
-                               args.probe_subscribers, limiter=False, telegram_limits=True,
-                               seed=args.seed, every=args.progress)
+        probe = await run_once(
+            "extra: unlimited bot against Telegram's limits",
+            args.probe_subscribers,
+            limiter=False,
+            telegram_limits=True,
+            seed=args.seed,
+            every=args.progress,
+        )
         print("\n".join(describe(probe)))
         print(f"  429s per message sent: {probe.floods / max(probe.messages, 1):.2f}")
     print(f"target: {'met' if met else 'NOT met'}")
@@ -350,18 +409,32 @@ async def bench(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--subscribers", type=int, default=10_000,
-                        help="subscribers in each of the two main runs (default 10000)")
-    parser.add_argument("--probe-subscribers", type=int, default=1_000,
-                        help="subscribers in the unlimited run against Telegram's limits "
-                             "(default 1000; 0 skips it)")
+    parser.add_argument(
+        "--subscribers",
+        type=int,
+        default=10_000,
+        help="subscribers in each of the two main runs (default 10000)",
+    )
+    parser.add_argument(
+        "--probe-subscribers",
+        type=int,
+        default=1_000,
+        help="subscribers in the unlimited run against Telegram's limits "
+        "(default 1000; 0 skips it)",
+    )
     parser.add_argument("--seed", type=int, default=20261125, help="random seed")
-    parser.add_argument("--progress", type=float, default=30.0,
-                        help="seconds between progress lines on stderr (default 30)")
+    parser.add_argument(
+        "--progress",
+        type=float,
+        default=30.0,
+        help="seconds between progress lines on stderr (default 30)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log INFO (default: errors)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.ERROR,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.ERROR,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     logging.getLogger("httpx").setLevel(logging.WARNING)
     return asyncio.run(bench(args))
 

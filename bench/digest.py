@@ -31,8 +31,18 @@ from bot.ingest.topics import mentions
 from bot.models import StoredArticle, Subscriber
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-ZONES = ["UTC", "Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles",
-         "Asia/Tokyo", "Asia/Kolkata", "Australia/Sydney", "Africa/Nairobi", "America/Sao_Paulo"]
+ZONES = [
+    "UTC",
+    "Europe/Berlin",
+    "Europe/London",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Asia/Tokyo",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+    "Africa/Nairobi",
+    "America/Sao_Paulo",
+]
 
 
 def _word(rng: random.Random) -> str:
@@ -95,13 +105,13 @@ def naive_digest(sub: Subscriber, articles: list[StoredArticle], max_items: int)
             continue
         words = set(article.words)
         wanted = set(article.topics) & set(sub.topics) or any(
-            mentions(words, w) for w in sub.follow)
+            mentions(words, w) for w in sub.follow
+        )
         if wanted and not any(mentions(words, w) for w in sub.exclude):
             chosen.append(article)
     chosen.sort(key=lambda a: a.when, reverse=True)
     items = tuple(
-        DigestItem(a.id, a.title, a.url, a.source, a.when, a.summary)
-        for a in chosen[:max_items]
+        DigestItem(a.id, a.title, a.url, a.source, a.when, a.summary) for a in chosen[:max_items]
     )
     return Digest(sub.chat_id, items, sub.timezone)
 
@@ -145,19 +155,31 @@ def main() -> None:
     naive_per_sub = (time.process_time() - start) / len(sample)
     naive_total = naive_per_sub * len(subscribers)
 
-    print(f"{len(subscribers):,} subscribers, {len(articles):,} articles, {len(topics)} topics, "
-          f"{args.items} items per digest (CPU time, one core)")
-    print(f"ours:     {ours:6.2f} s total ({built:.2f} s to index the articles, story groups "
-          f"included), {1e6 * ours / len(subscribers):.1f} µs per subscriber")
-    print(f"          {messages:,} messages, {characters / max(messages, 1):,.0f} characters "
-          f"on average")
-    print(f"baseline: {naive_total:6.2f} s estimated from {len(sample):,} subscribers "
-          f"({1e6 * naive_per_sub:.0f} µs per subscriber)")
-    print(f"ratio:    ours takes {ours / naive_total:.3f}x the baseline's time "
-          f"({naive_total / ours:.1f}x faster)")
+    print(
+        f"{len(subscribers):,} subscribers, {len(articles):,} articles, {len(topics)} topics, "
+        f"{args.items} items per digest (CPU time, one core)"
+    )
+    print(
+        f"ours:     {ours:6.2f} s total ({built:.2f} s to index the articles, story groups "
+        f"included), {1e6 * ours / len(subscribers):.1f} µs per subscriber"
+    )
+    print(
+        f"          {messages:,} messages, {characters / max(messages, 1):,.0f} characters "
+        f"on average"
+    )
+    print(
+        f"baseline: {naive_total:6.2f} s estimated from {len(sample):,} subscribers "
+        f"({1e6 * naive_per_sub:.0f} µs per subscriber)"
+    )
+    print(
+        f"ratio:    ours takes {ours / naive_total:.3f}x the baseline's time "
+        f"({naive_total / ours:.1f}x faster)"
+    )
     print(f"peak RSS: {ours_rss:.0f} MB after composing (data set alone: {setup_rss:.0f} MB)")
-    print(f"targets:  <= 10 s: {'met' if ours <= 10 else 'NOT met'}; "
-          f"<= 300 MB: {'met' if ours_rss <= 300 else 'NOT met'}")
+    print(
+        f"targets:  <= 10 s: {'met' if ours <= 10 else 'NOT met'}; "
+        f"<= 300 MB: {'met' if ours_rss <= 300 else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -112,17 +112,21 @@ async def measure(samples: int, hold: float) -> dict[str, list[float]]:
         with Store.open(settings.data_file) as store:
             async with FakeBotAPI() as api:
                 options = Options(run_jobs=False, rates={})
-                app = build_application(settings, store, token=TOKEN, options=options,
-                                        base_url=api.base_url, base_file_url=api.base_file_url)
+                app = build_application(
+                    settings,
+                    store,
+                    token=TOKEN,
+                    options=options,
+                    base_url=api.base_url,
+                    base_file_url=api.base_file_url,
+                )
                 async with running(app):
                     await settings_latency(api, 3)  # warm up
                     results["baseline"] = await settings_latency(api, samples)
                     for n in range(6):
                         api.user_sends(ATTACKER, ATTACKER, f"/summarize {url}?n={n}")
                     await asyncio.sleep(0.5)
-                    results["one attacker, six slow links"] = await settings_latency(
-                        api, samples
-                    )
+                    results["one attacker, six slow links"] = await settings_latency(api, samples)
                     for n in range(6):
                         user = ATTACKER + 10 + n
                         api.user_sends(user, user, f"/summarize {url}?user={n}")
@@ -140,16 +144,19 @@ def main() -> int:
     args = parser.parse_args()
     results = asyncio.run(measure(args.samples, args.hold))
     baseline = statistics.median(results["baseline"])
-    print(f"/settings round trip of another user, {args.samples} samples per phase, "
-          f"slow pages held {args.hold:g} s:")
+    print(
+        f"/settings round trip of another user, {args.samples} samples per phase, "
+        f"slow pages held {args.hold:g} s:"
+    )
     print(f"{'phase':<36} {'median':>9} {'worst':>9} {'median/baseline':>16}")
     worst_under_attack = 0.0
     for phase, times in results.items():
         median, worst = statistics.median(times), max(times)
         if phase != "baseline":
             worst_under_attack = max(worst_under_attack, worst)
-        print(f"{phase:<36} {1000 * median:7.1f} ms {1000 * worst:7.1f} ms "
-              f"{median / baseline:15.2f}x")
+        print(
+            f"{phase:<36} {1000 * median:7.1f} ms {1000 * worst:7.1f} ms {median / baseline:15.2f}x"
+        )
     met = worst_under_attack < 1.0
     print(f"target: worst under attack < 1 s: {'met' if met else 'NOT met'}")
     return 0 if met else 1

@@ -58,8 +58,7 @@ _FUNCTION_WORDS: dict[str, str] = {
     "alla più questo",
     "portuguese": "o os as de que do da em um uma para com não dos das no na por mais foi ao é "
     "está",
-    "swedish": "och att det som en på är av för med till den har inte om ett var men kan sig "
-    "från",
+    "swedish": "och att det som en på är av för med till den har inte om ett var men kan sig från",
     "czech": "se na je že v to s z do o jako by pro ale jsou byl bylo také které který když",
     "slovak": "sa na je že v to s z do o ako by pre ale sú bol bolo tiež ktoré ktorý keď",
     "polish": "w na z się nie że do to jest jak o po od przez dla ale są jego oraz był było",
@@ -160,9 +159,7 @@ def _samples() -> dict[str, list[tuple[str, str]]]:
             article = parse_file(PAGES / "html" / name)
             language = normalize_language(spec["language"])
             sets["pages"].append((language, article.text))
-            sets["paragraphs"].extend(
-                (language, p) for p in article.paragraphs if len(p) >= 40
-            )
+            sets["paragraphs"].extend((language, p) for p in article.paragraphs if len(p) >= 40)
     return sets
 
 

@@ -67,8 +67,17 @@ from telegram.ext import ApplicationBuilder, CallbackContext, Job, JobQueue  # n
 from bot.delivery.schedule import DueIndex, latest_slot, next_slot  # noqa: E402
 from bot.models import Subscriber  # noqa: E402
 
-REGIONS = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe",
-           "Indian", "Pacific")
+REGIONS = (
+    "Africa",
+    "America",
+    "Antarctica",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+)
 GRACE = timedelta(hours=2)
 # No slot falls this soon after the start, so APScheduler fires no job on its own while it
 # is measured; the measured minutes come right after.
@@ -240,7 +249,10 @@ class WakeTimer:
 
 
 async def measure_jobqueue(
-    subscribers: Sequence[Subscriber], now: datetime, wakeups: int, changes: int,
+    subscribers: Sequence[Subscriber],
+    now: datetime,
+    wakeups: int,
+    changes: int,
     lookups: int,
 ) -> tuple[Figures, JobQueue[Any]]:
     """PTB JobQueue / APScheduler: run_daily per subscriber, start, wake-ups, changes."""
@@ -317,7 +329,11 @@ async def measure_jobqueue(
 
     await queue.stop()
     figures = Figures(
-        build, memory, fired.target / len(sets), per_minute, direct,
+        build,
+        memory,
+        fired.target / len(sets),
+        per_minute,
+        direct,
         build_detail=f"{added:.2f} s run_daily + {build - added:.2f} s start()",
         change_lookup=found,
     )
@@ -347,26 +363,53 @@ def ratio(jobs: float | int | None, index: float | int | None) -> str:
     return f"{jobs / index:,.0f}x" if jobs / index >= 10 else f"{jobs / index:,.1f}x"
 
 
-def report(count: int, zones: int, jobs: Figures, index: Figures, args: argparse.Namespace,
-           ) -> None:
-    print(f"{count:,} subscribers, one daily time each, {zones} IANA zones; Python "
-          f"{sys.version.split()[0]}, APScheduler {apscheduler.__version__} via "
-          f"python-telegram-bot {telegram.__version__} JobQueue")
+def report(
+    count: int,
+    zones: int,
+    jobs: Figures,
+    index: Figures,
+    args: argparse.Namespace,
+) -> None:
+    print(
+        f"{count:,} subscribers, one daily time each, {zones} IANA zones; Python "
+        f"{sys.version.split()[0]}, APScheduler {apscheduler.__version__} via "
+        f"python-telegram-bot {telegram.__version__} JobQueue"
+    )
     print()
     jobs_per_due = jobs.minute / max(jobs.due_per_minute, 1)
     index_per_due = index.minute / max(index.due_per_minute, 1)
     print(f"{'':34}{'one job each':>16}{'DueIndex':>14}{'jobs/index':>12}")
     rows: list[tuple[str, str, str, str]] = [
-        ("build, ready to fire", human(jobs.build), human(index.build),
-         ratio(jobs.build, index.build)),
-        ("memory (RSS growth)", megabytes(jobs.memory), megabytes(index.memory),
-         ratio(jobs.memory, index.memory)),
-        ("due in a minute, per subscriber", human(jobs_per_due), human(index_per_due),
-         ratio(jobs_per_due, index_per_due)),
-        ("one subscriber changes time", human(jobs.change), human(index.change),
-         ratio(jobs.change, index.change)),
-        ("  ... finding the job by name", human(jobs.change_lookup), "-",
-         ratio(jobs.change_lookup, index.change)),
+        (
+            "build, ready to fire",
+            human(jobs.build),
+            human(index.build),
+            ratio(jobs.build, index.build),
+        ),
+        (
+            "memory (RSS growth)",
+            megabytes(jobs.memory),
+            megabytes(index.memory),
+            ratio(jobs.memory, index.memory),
+        ),
+        (
+            "due in a minute, per subscriber",
+            human(jobs_per_due),
+            human(index_per_due),
+            ratio(jobs_per_due, index_per_due),
+        ),
+        (
+            "one subscriber changes time",
+            human(jobs.change),
+            human(index.change),
+            ratio(jobs.change, index.change),
+        ),
+        (
+            "  ... finding the job by name",
+            human(jobs.change_lookup),
+            "-",
+            ratio(jobs.change_lookup, index.change),
+        ),
         ("idle wake-up", "none (timer)", human(index.idle), "-"),
     ]
     for name, a, b, c in rows:
@@ -374,13 +417,17 @@ def report(count: int, zones: int, jobs: Figures, index: Figures, args: argparse
     print()
     per_sub = "n/a" if jobs.memory is None else f"{jobs.memory / count:,.0f} bytes"
     per_entry = "n/a" if index.memory is None else f"{index.memory / count:,.0f} bytes"
-    print(f"one job each: build = {jobs.build_detail}; {per_sub} per subscriber; "
-          f"{jobs.due_per_minute:.0f} jobs per wake-up over {args.wakeups} wake-ups "
-          f"({human(jobs.minute)} per wake-up); changes: "
-          f"{args.changes} with the job at hand, {args.lookups} by name")
-    print(f"DueIndex: {per_entry} per subscriber; one minute = pop_due + reschedule, mean of "
-          f"{args.minutes} minutes: {index.due_per_minute:.0f} due, {human(index.minute)} per "
-          f"minute; the dispatcher's idle check is one pop_due (it wakes every 10 s)")
+    print(
+        f"one job each: build = {jobs.build_detail}; {per_sub} per subscriber; "
+        f"{jobs.due_per_minute:.0f} jobs per wake-up over {args.wakeups} wake-ups "
+        f"({human(jobs.minute)} per wake-up); changes: "
+        f"{args.changes} with the job at hand, {args.lookups} by name"
+    )
+    print(
+        f"DueIndex: {per_entry} per subscriber; one minute = pop_due + reschedule, mean of "
+        f"{args.minutes} minutes: {index.due_per_minute:.0f} due, {human(index.minute)} per "
+        f"minute; the dispatcher's idle check is one pop_due (it wakes every 10 s)"
+    )
     print("times are CPU seconds of this process")
 
 
@@ -389,24 +436,42 @@ async def bench(args: argparse.Namespace) -> None:
     subscribers = make_subscribers(args.subscribers, now, random.Random(args.seed))
     zones = len({s.timezone for s in subscribers})
     # The index stays alive while the jobs are built: they cannot reuse its memory.
-    index_figures, _index = measure_index(subscribers, now, args.minutes,
-                                          min(1000, len(subscribers)))
-    jobs_figures, _queue = await measure_jobqueue(subscribers, now, args.wakeups, args.changes,
-                                                  args.lookups)
+    index_figures, _index = measure_index(
+        subscribers, now, args.minutes, min(1000, len(subscribers))
+    )
+    jobs_figures, _queue = await measure_jobqueue(
+        subscribers, now, args.wakeups, args.changes, args.lookups
+    )
     report(len(subscribers), zones, jobs_figures, index_figures, args)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=100_000, help="default 100000")
-    parser.add_argument("--minutes", type=int, default=60,
-                        help="DueIndex: consecutive minutes popped and rescheduled (default 60)")
-    parser.add_argument("--wakeups", type=int, default=5,
-                        help="APScheduler: wake-ups timed, one minute's jobs each (default 5)")
-    parser.add_argument("--changes", type=int, default=200,
-                        help="APScheduler: time changes with the job at hand (default 200)")
-    parser.add_argument("--lookups", type=int, default=10,
-                        help="APScheduler: time changes found by get_jobs_by_name (default 10)")
+    parser.add_argument(
+        "--minutes",
+        type=int,
+        default=60,
+        help="DueIndex: consecutive minutes popped and rescheduled (default 60)",
+    )
+    parser.add_argument(
+        "--wakeups",
+        type=int,
+        default=5,
+        help="APScheduler: wake-ups timed, one minute's jobs each (default 5)",
+    )
+    parser.add_argument(
+        "--changes",
+        type=int,
+        default=200,
+        help="APScheduler: time changes with the job at hand (default 200)",
+    )
+    parser.add_argument(
+        "--lookups",
+        type=int,
+        default=10,
+        help="APScheduler: time changes found by get_jobs_by_name (default 10)",
+    )
     parser.add_argument("--seed", type=int, default=20261125, help="random seed")
     args = parser.parse_args(argv)
     if args.subscribers < 10 or min(args.minutes, args.wakeups, args.changes, args.lookups) < 1:

@@ -198,8 +198,14 @@ class _Reader:
 
 
 def _article(noun: str) -> str:
-    names = {"str": "a string", "int": "a whole number", "bool": "true or false",
-             "list": "a list", "dict": "a table", "float": "a number"}
+    names = {
+        "str": "a string",
+        "int": "a whole number",
+        "bool": "true or false",
+        "list": "a list",
+        "dict": "a table",
+        "float": "a number",
+    }
     return names.get(noun, noun)
 
 
@@ -345,8 +351,13 @@ def _digest(root: _Reader) -> DigestSettings:
 def _fetch(root: _Reader) -> FetchSettings:
     fetch = root.table("fetch")
     fetch.check_known(
-        {"timeout_seconds", "max_bytes", "user_agent", "allow_private_addresses",
-         "allowed_networks"}
+        {
+            "timeout_seconds",
+            "max_bytes",
+            "user_agent",
+            "allow_private_addresses",
+            "allowed_networks",
+        }
     )
     networks = fetch.strings("allowed_networks")
     try:
@@ -376,8 +387,9 @@ def parse_settings(
 ) -> Settings:
     """Validate a parsed TOML document into ``Settings`` (one reader per table)."""
     root = _Reader(data, "")
-    root.check_known({"storage", "sources", "feeds", "topics", "delivery", "digest", "fetch",
-                      "bot"})
+    root.check_known(
+        {"storage", "sources", "feeds", "topics", "delivery", "digest", "fetch", "bot"}
+    )
     sources = root.table("sources")
     sources.check_known(
         {"seeds_dir", "use_seeds", "ingest_interval_minutes", "max_entries_per_feed"}
@@ -388,9 +400,7 @@ def parse_settings(
     delivery.check_known({"time", "timezone", "grace_hours", "messages_per_second"})
     rate = float(delivery.positive("messages_per_second", 30.0))
     if rate > MAX_MESSAGES_PER_SECOND:
-        raise ConfigError(
-            f"delivery.messages_per_second must be at most {MAX_MESSAGES_PER_SECOND}"
-        )
+        raise ConfigError(f"delivery.messages_per_second must be at most {MAX_MESSAGES_PER_SECOND}")
     bot = root.table("bot")
     bot.check_known({"admin_chat_ids", "allowed_chat_ids"})
     return Settings(

@@ -55,8 +55,7 @@ class FakeBotAPI:
         bot_first_name: str = "News Digest",
         bot_id: int = 100_000_001,
     ) -> None:
-        self._state = State(bot_id=bot_id, bot_username=bot_username,
-                            bot_first_name=bot_first_name)
+        self._state = State(bot_id=bot_id, bot_username=bot_username, bot_first_name=bot_first_name)
         self._users = Users(self._state)
         self._faults = Faults(self._state)
         self._server = Server(self._state, self._faults, expected_token=expected_token)
@@ -153,8 +152,9 @@ class FakeBotAPI:
         language_code: str | None = None,
     ) -> FakeUser:
         """Create (or update) a user. A user who never wrote to the bot has no private chat."""
-        return self._state.add_user(user_id, first_name, username, last_name=last_name,
-                                    language_code=language_code)
+        return self._state.add_user(
+            user_id, first_name, username, last_name=last_name, language_code=language_code
+        )
 
     def add_chat(
         self,
@@ -202,8 +202,13 @@ class FakeBotAPI:
         forward arguments set ``forward_origin`` (a user, a channel, or a raw object).
         """
         return self._users.sends(
-            chat_id, user_id, text, reply_to=reply_to, thread_id=thread_id,
-            forward_from_user=forward_from_user, forward_from_chat=forward_from_chat,
+            chat_id,
+            user_id,
+            text,
+            reply_to=reply_to,
+            thread_id=thread_id,
+            forward_from_user=forward_from_user,
+            forward_from_chat=forward_from_chat,
             forward_origin=forward_origin,
         )
 
@@ -280,8 +285,20 @@ class FakeBotAPI:
 
         ``description`` replaces Telegram's wording. Faults match in the order injected.
         """
-        return self._faults.add(Fault(kind, method, chat_id, times, retry_after, status, delay,
-                                      performed, migrate_to, description))
+        return self._faults.add(
+            Fault(
+                kind,
+                method,
+                chat_id,
+                times,
+                retry_after,
+                status,
+                delay,
+                performed,
+                migrate_to,
+                description,
+            )
+        )
 
     def clear_faults(self) -> None:
         """Forget every injected fault (counts in :attr:`faults_served` stay)."""
@@ -308,8 +325,14 @@ class FakeBotAPI:
         ``per_second``; per chat ``per_chat_per_second`` with bursts of ``chat_burst``;
         per group or channel ``per_group_per_minute``. Rejected calls use no tokens.
         """
-        limit = FloodLimit(per_second, per_chat_per_second, chat_burst, per_group_per_minute,
-                           slack, frozenset(m.lower() for m in methods))
+        limit = FloodLimit(
+            per_second,
+            per_chat_per_second,
+            chat_burst,
+            per_group_per_minute,
+            slack,
+            frozenset(m.lower() for m in methods),
+        )
         self._faults.set_flood_limit(limit)
         return limit
 
@@ -352,9 +375,7 @@ class FakeBotAPI:
         """Every answered callback query so far."""
         return list(self._state.callback_answers)
 
-    def commands(
-        self, scope: JSONDict | None = None, language_code: str = ""
-    ) -> list[JSONDict]:
+    def commands(self, scope: JSONDict | None = None, language_code: str = "") -> list[JSONDict]:
         """The command list set for a scope (default scope) and language."""
         return list(self._state.commands.get((scope_key(scope), language_code), []))
 
@@ -430,8 +451,11 @@ class FakeBotAPI:
         def answered() -> list[BotCall]:
             return [c for c in self.calls_to(method) if c.status is not None]
 
-        await self.wait_for(lambda: len(answered()) >= count, timeout=timeout,
-                            what=f"{count} answered {method} call(s)")
+        await self.wait_for(
+            lambda: len(answered()) >= count,
+            timeout=timeout,
+            what=f"{count} answered {method} call(s)",
+        )
         return answered()
 
     async def wait_for_updates_consumed(
@@ -440,5 +464,6 @@ class FakeBotAPI:
         timeout: float = 5.0,  # noqa: ASYNC109 - a deadline for the caller, applied with asyncio.timeout inside
     ) -> None:
         """Wait until the bot has confirmed every update (a later getUpdates offset)."""
-        await self.wait_for(lambda: not self._state.updates, timeout=timeout,
-                            what="all updates confirmed")
+        await self.wait_for(
+            lambda: not self._state.updates, timeout=timeout, what="all updates confirmed"
+        )

@@ -107,9 +107,7 @@ class Faults:
         if fault.kind == "server_error" and status is not None and not 500 <= status <= 599:
             raise ValueError(f"a server error has a 5xx status, got {status}")
         if fault.retry_after < 1:
-            raise ValueError(
-                f"retry_after is whole seconds, at least 1; got {fault.retry_after}"
-            )
+            raise ValueError(f"retry_after is whole seconds, at least 1; got {fault.retry_after}")
         self._faults.append(fault)
         return fault
 
@@ -143,14 +141,18 @@ class Faults:
         kind = fault.kind
         if kind == "flood":
             seconds = fault.retry_after
-            return ApiError(429, fault.description or f"Too Many Requests: retry after {seconds}",
-                            {"retry_after": seconds})
+            return ApiError(
+                429,
+                fault.description or f"Too Many Requests: retry after {seconds}",
+                {"retry_after": seconds},
+            )
         if kind == "server_error":
             status = fault.status or 500
             return ApiError(status, fault.description or HTTPStatus(status).phrase)
         if kind == "forbidden":
-            return ApiError(fault.status or 403,
-                            fault.description or "Forbidden: bot was blocked by the user")
+            return ApiError(
+                fault.status or 403, fault.description or "Forbidden: bot was blocked by the user"
+            )
         if kind == "migrate":
             new_id = self._state.migrated_id(call.chat_id, fault.migrate_to)
             return ApiError(
@@ -158,10 +160,14 @@ class Faults:
                 fault.description or "Bad Request: group chat was upgraded to a supergroup chat",
                 {"migrate_to_chat_id": new_id},
             )
-        return ApiError(400, fault.description or (
-            "Bad Request: can't parse entities: Can't find end tag corresponding to start tag "
-            '"b"'
-        ))
+        return ApiError(
+            400,
+            fault.description
+            or (
+                "Bad Request: can't parse entities: Can't find end tag corresponding to start tag "
+                '"b"'
+            ),
+        )
 
     def _check_flood(self, call: BotCall) -> None:
         limit = self.flood
@@ -176,18 +182,29 @@ class Faults:
             chat = self._state.chats.get(chat_id)
             is_group = chat.type != "private" if chat else chat_id < 0
             if limit.per_chat_per_second:
-                buckets.append(self._bucket(("chat", chat_id), limit.chat_burst,
-                                            limit.per_chat_per_second, limit, now))
+                buckets.append(
+                    self._bucket(
+                        ("chat", chat_id), limit.chat_burst, limit.per_chat_per_second, limit, now
+                    )
+                )
             if is_group and limit.per_group_per_minute:
-                buckets.append(self._bucket(("group", chat_id), limit.per_group_per_minute,
-                                            limit.per_group_per_minute / 60, limit, now))
+                buckets.append(
+                    self._bucket(
+                        ("group", chat_id),
+                        limit.per_group_per_minute,
+                        limit.per_group_per_minute / 60,
+                        limit,
+                        now,
+                    )
+                )
         wait = max((bucket.wait(now) for bucket in buckets), default=0.0)
         if wait > 0:
             self.served["rate_limit"] += 1
             call.fault = "rate_limit"
             seconds = max(1, math.ceil(wait))
-            raise ApiError(429, f"Too Many Requests: retry after {seconds}",
-                           {"retry_after": seconds})
+            raise ApiError(
+                429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds}
+            )
         for bucket in buckets:
             bucket.tokens -= 1
 

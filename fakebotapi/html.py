@@ -35,10 +35,21 @@ Entity = dict[str, Any]
 
 _TAG_ENTITY: Mapping[str, str] = MappingProxyType(
     {
-        "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-        "ins": "underline", "s": "strikethrough", "strike": "strikethrough",
-        "del": "strikethrough", "tg-spoiler": "spoiler", "span": "spoiler", "a": "text_link",
-        "code": "code", "pre": "pre", "blockquote": "blockquote",
+        "b": "bold",
+        "strong": "bold",
+        "i": "italic",
+        "em": "italic",
+        "u": "underline",
+        "ins": "underline",
+        "s": "strikethrough",
+        "strike": "strikethrough",
+        "del": "strikethrough",
+        "tg-spoiler": "spoiler",
+        "span": "spoiler",
+        "a": "text_link",
+        "code": "code",
+        "pre": "pre",
+        "blockquote": "blockquote",
     }
 )
 _NAMED_ENTITIES: Mapping[str, str] = MappingProxyType(
@@ -133,9 +144,7 @@ def _read_start_tag(source: str, index: int) -> tuple[_OpenTag, int]:
         attrs[attr.group(1).lower()] = html.unescape(value)
         pos = attr.end()
     if name == "span" and attrs.get("class") != "tg-spoiler":
-        raise EntityParseError(
-            f'Tag "span" must have class "tg-spoiler" at byte offset {where}'
-        )
+        raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {where}')
     return _OpenTag(name, 0, attrs), pos
 
 
@@ -226,9 +235,7 @@ def parse_telegram_html(source: str) -> ParsedText:
             tag.start = pos16
             stack.append(tag)
     if stack:
-        raise EntityParseError(
-            f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"'
-        )
+        raise EntityParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"')
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return ParsedText("".join(out), tuple(entities))
 

@@ -48,9 +48,17 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 _CHAT_ACTIONS = frozenset(
     {
-        "typing", "upload_photo", "record_video", "upload_video", "record_voice",
-        "upload_voice", "upload_document", "choose_sticker", "find_location",
-        "record_video_note", "upload_video_note",
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
     }
 )
 
@@ -102,8 +110,11 @@ async def _get_updates(state: State, rq: Request) -> list[JSONDict]:
     """Long polling: confirm updates below ``offset``, then answer as soon as one is queued
     (or ``timeout`` passes); a newer getUpdates call ends this one with 409 Conflict."""
     if state.webhook_url:
-        raise ApiError(409, "Conflict: can't use getUpdates method while webhook is "
-                            "active; use deleteWebhook to delete the webhook first")
+        raise ApiError(
+            409,
+            "Conflict: can't use getUpdates method while webhook is "
+            "active; use deleteWebhook to delete the webhook first",
+        )
     params = rq.params
     offset = opt_int(params, "offset")
     limit = min(max(opt_int(params, "limit") or 100, 1), 100)
@@ -131,10 +142,12 @@ async def _get_updates(state: State, rq: Request) -> list[JSONDict]:
     try:
         while True:
             if me.superseded:
-                raise ApiError(409, "Conflict: terminated by other getUpdates request; "
-                                    "make sure that only one bot instance is running")
-            state.updates = [u for u in state.updates if _update_kind(u) in
-                             state.allowed_updates]
+                raise ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; "
+                    "make sure that only one bot instance is running",
+                )
+            state.updates = [u for u in state.updates if _update_kind(u) in state.allowed_updates]
             if state.updates:
                 return state.updates[:limit]
             remaining = deadline - loop.time()
@@ -293,18 +306,28 @@ def _bot_message(state: State, chat: FakeChat, message_id: int | None) -> SentMe
 
 
 def _edit(
-    state: State, sent: SentMessage, text: str, parsed: ParsedText, parse_mode: str | None,
+    state: State,
+    sent: SentMessage,
+    text: str,
+    parsed: ParsedText,
+    parse_mode: str | None,
     markup: JSONDict | None,
 ) -> JSONDict:
-    if parsed.text == sent.plain_text and parsed.entities == sent.entities \
-            and markup == sent.reply_markup:
+    if (
+        parsed.text == sent.plain_text
+        and parsed.entities == sent.entities
+        and markup == sent.reply_markup
+    ):
         raise bad_request(
             "message is not modified: specified new message content and reply markup are "
             "exactly the same as a current content and reply markup of the message"
         )
     loop_time = asyncio.get_running_loop().time()
-    sent.history.append(MessageVersion(sent.text, sent.plain_text, sent.parse_mode,
-                                       sent.entities, sent.reply_markup, loop_time))
+    sent.history.append(
+        MessageVersion(
+            sent.text, sent.plain_text, sent.parse_mode, sent.entities, sent.reply_markup, loop_time
+        )
+    )
     sent.text, sent.plain_text, sent.parse_mode = text, parsed.text, parse_mode
     sent.entities, sent.reply_markup = parsed.entities, markup
     sent.edit_date = int(time.time())
@@ -330,8 +353,7 @@ async def _delete_message(state: State, rq: Request) -> bool:
 def _render(rq: Request, text: str | None) -> tuple[ParsedText, str | None]:
     """Validate text and parse_mode as Telegram does; the text the user will see."""
     parse_mode = opt_str(rq.params, "parse_mode") or None
-    if parse_mode is not None and parse_mode.lower() not in ("html", "markdown",
-                                                              "markdownv2"):
+    if parse_mode is not None and parse_mode.lower() not in ("html", "markdown", "markdownv2"):
         raise bad_request("unsupported parse_mode")
     if not text:
         raise bad_request("message text is empty")
@@ -344,8 +366,7 @@ def _render(rq: Request, text: str | None) -> tuple[ParsedText, str | None]:
             raise bad_request(f"can't parse entities: {exc}") from None
     else:
         given = rq.params.get("entities")
-        entities = tuple(e for e in given if isinstance(e, dict)) if isinstance(
-            given, list) else ()
+        entities = tuple(e for e in given if isinstance(e, dict)) if isinstance(given, list) else ()
         parsed = ParsedText(text, entities)
     parsed = strip(parsed)
     if not parsed.text:
@@ -365,8 +386,9 @@ def _check_markup(markup: object) -> JSONDict | None:
         return markup
     rows = markup["inline_keyboard"]
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise bad_request("can't parse inline keyboard button: InlineKeyboardButton must be "
-                          "an Object")
+        raise bad_request(
+            "can't parse inline keyboard button: InlineKeyboardButton must be an Object"
+        )
     for row in rows:
         for button in row:
             _check_button(button)
@@ -375,12 +397,14 @@ def _check_markup(markup: object) -> JSONDict | None:
 
 def _check_button(button: object) -> None:
     if not isinstance(button, dict) or not button.get("text"):
-        raise bad_request("can't parse inline keyboard button: Text buttons are "
-                          "unallowed in the inline keyboard")
+        raise bad_request(
+            "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+        )
     actions = set(button) - {"text", "style", "icon_custom_emoji_id"}
     if not actions:
-        raise bad_request("can't parse inline keyboard button: Text buttons are "
-                          "unallowed in the inline keyboard")
+        raise bad_request(
+            "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+        )
     data = button.get("callback_data")
     if data is not None and not (
         isinstance(data, str) and 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA
@@ -397,17 +421,21 @@ async def _answer_callback_query(state: State, rq: Request) -> bool:
     query_id = opt_str(rq.params, "callback_query_id") or ""
     pending = state.callbacks.get(query_id)
     if pending is None or pending.answered:
-        raise bad_request(
-            "query is too old and response timeout expired or query ID is invalid"
-        )
+        raise bad_request("query is too old and response timeout expired or query ID is invalid")
     text = opt_str(rq.params, "text")
     if text is not None and len(text) > MAX_CALLBACK_ANSWER:
         raise bad_request("MESSAGE_TOO_LONG")
     pending.answered = True
-    state.callback_answers.append(CallbackAnswer(
-        query_id, text, bool(rq.params.get("show_alert")), opt_str(rq.params, "url"),
-        opt_int(rq.params, "cache_time"), asyncio.get_running_loop().time(),
-    ))
+    state.callback_answers.append(
+        CallbackAnswer(
+            query_id,
+            text,
+            bool(rq.params.get("show_alert")),
+            opt_str(rq.params, "url"),
+            opt_int(rq.params, "cache_time"),
+            asyncio.get_running_loop().time(),
+        )
+    )
     return True
 
 
@@ -416,10 +444,14 @@ async def _send_chat_action(state: State, rq: Request) -> bool:
     action = opt_str(rq.params, "action")
     if action not in _CHAT_ACTIONS:
         raise bad_request("wrong parameter action in request")
-    state.chat_actions.append(ChatAction(
-        chat.id, action, opt_int(rq.params, "message_thread_id"),
-        asyncio.get_running_loop().time(),
-    ))
+    state.chat_actions.append(
+        ChatAction(
+            chat.id,
+            action,
+            opt_int(rq.params, "message_thread_id"),
+            asyncio.get_running_loop().time(),
+        )
+    )
     return True
 
 
@@ -435,15 +467,22 @@ def _chat_for(state: State, rq: Request, *, sending: bool = True) -> FakeChat:
     if isinstance(ref, int) and not isinstance(ref, bool):
         chat = state.chats.get(ref)
     elif isinstance(ref, str) and ref.startswith("@"):
-        chat = next((c for c in state.chats.values()
-                     if c.username and c.username.lower() == ref[1:].lower()), None)
+        chat = next(
+            (
+                c
+                for c in state.chats.values()
+                if c.username and c.username.lower() == ref[1:].lower()
+            ),
+            None,
+        )
     if chat is None:
         if isinstance(ref, int) and ref in state.users:
             raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         raise bad_request("chat not found")
     if chat.migrated_to is not None:
-        raise bad_request("group chat was upgraded to a supergroup chat",
-                          {"migrate_to_chat_id": chat.migrated_to})
+        raise bad_request(
+            "group chat was upgraded to a supergroup chat", {"migrate_to_chat_id": chat.migrated_to}
+        )
     if sending and chat.bot_status in ("kicked", "left"):
         raise ApiError(403, _forbidden_text(chat))
     return chat
@@ -464,8 +503,11 @@ async def _get_chat(state: State, rq: Request) -> JSONDict:
         "accent_color_id": 0,
         "max_reaction_count": 11,
         "accepted_gift_types": {
-            "unlimited_gifts": False, "limited_gifts": False, "unique_gifts": False,
-            "premium_subscription": False, "gifts_from_channels": False,
+            "unlimited_gifts": False,
+            "limited_gifts": False,
+            "unique_gifts": False,
+            "premium_subscription": False,
+            "gifts_from_channels": False,
         },
     }
 
@@ -502,35 +544,40 @@ def _member(chat: FakeChat, user: FakeUser) -> JSONDict:
     if chat.owner == user.id:
         return {"status": "creator", "user": user.to_api(), "is_anonymous": False}
     if user.id in chat.admins:
-        return {"status": "administrator", "user": user.to_api(),
-                **admin_rights(can_be_edited=False)}
+        return {
+            "status": "administrator",
+            "user": user.to_api(),
+            **admin_rights(can_be_edited=False),
+        }
     return {"status": "member", "user": user.to_api()}
 
 
 # --------------------------------------------------------------------------- the table
 
 
-METHODS: Mapping[str, tuple[str, Handler]] = MappingProxyType({
-    name.lower(): (name, handler)
-    for name, handler in (
-        ("getMe", _get_me),
-        ("getUpdates", _get_updates),
-        ("setWebhook", _set_webhook),
-        ("deleteWebhook", _delete_webhook),
-        ("getWebhookInfo", _get_webhook_info),
-        ("setMyCommands", _set_my_commands),
-        ("getMyCommands", _get_my_commands),
-        ("deleteMyCommands", _delete_my_commands),
-        ("sendMessage", _send_message),
-        ("editMessageText", _edit_message_text),
-        ("editMessageReplyMarkup", _edit_message_reply_markup),
-        ("deleteMessage", _delete_message),
-        ("answerCallbackQuery", _answer_callback_query),
-        ("sendChatAction", _send_chat_action),
-        ("getChat", _get_chat),
-        ("getChatMember", _get_chat_member),
-        ("getChatAdministrators", _get_chat_administrators),
-        ("close", _true),
-        ("logOut", _true),
-    )
-})
+METHODS: Mapping[str, tuple[str, Handler]] = MappingProxyType(
+    {
+        name.lower(): (name, handler)
+        for name, handler in (
+            ("getMe", _get_me),
+            ("getUpdates", _get_updates),
+            ("setWebhook", _set_webhook),
+            ("deleteWebhook", _delete_webhook),
+            ("getWebhookInfo", _get_webhook_info),
+            ("setMyCommands", _set_my_commands),
+            ("getMyCommands", _get_my_commands),
+            ("deleteMyCommands", _delete_my_commands),
+            ("sendMessage", _send_message),
+            ("editMessageText", _edit_message_text),
+            ("editMessageReplyMarkup", _edit_message_reply_markup),
+            ("deleteMessage", _delete_message),
+            ("answerCallbackQuery", _answer_callback_query),
+            ("sendChatAction", _send_chat_action),
+            ("getChat", _get_chat),
+            ("getChatMember", _get_chat_member),
+            ("getChatAdministrators", _get_chat_administrators),
+            ("close", _true),
+            ("logOut", _true),
+        )
+    }
+)

@@ -20,23 +20,48 @@ __all__ = ["decode_params", "opt_dict", "opt_int", "opt_str"]
 
 _INT_PARAMS = frozenset(
     {
-        "message_id", "message_thread_id", "offset", "limit", "user_id", "reply_to_message_id",
-        "cache_time", "from_chat_id", "max_connections", "until_date",
+        "message_id",
+        "message_thread_id",
+        "offset",
+        "limit",
+        "user_id",
+        "reply_to_message_id",
+        "cache_time",
+        "from_chat_id",
+        "max_connections",
+        "until_date",
     }
 )
 _NUMBER_PARAMS = frozenset({"timeout"})
 _BOOL_PARAMS = frozenset(
     {
-        "disable_notification", "protect_content", "show_alert", "drop_pending_updates",
-        "allow_sending_without_reply", "disable_web_page_preview", "allow_paid_broadcast",
-        "revoke_messages", "only_if_banned",
+        "disable_notification",
+        "protect_content",
+        "show_alert",
+        "drop_pending_updates",
+        "allow_sending_without_reply",
+        "disable_web_page_preview",
+        "allow_paid_broadcast",
+        "revoke_messages",
+        "only_if_banned",
     }
 )
 _JSON_PARAMS = frozenset(
     {
-        "reply_markup", "reply_parameters", "link_preview_options", "allowed_updates",
-        "commands", "scope", "entities", "caption_entities", "media", "results", "rights",
-        "menu_button", "permissions", "reaction",
+        "reply_markup",
+        "reply_parameters",
+        "link_preview_options",
+        "allowed_updates",
+        "commands",
+        "scope",
+        "entities",
+        "caption_entities",
+        "media",
+        "results",
+        "rights",
+        "menu_button",
+        "permissions",
+        "reaction",
     }
 )
 _INT_TEXT = re.compile(r"-?[0-9]+")

@@ -186,9 +186,17 @@ class CallbackAnswer:
 def admin_rights(*, can_be_edited: bool) -> JSONDict:
     """The rights of an administrator in a ``ChatMemberAdministrator`` object."""
     rights = (
-        "is_anonymous", "can_manage_chat", "can_delete_messages", "can_manage_video_chats",
-        "can_restrict_members", "can_promote_members", "can_change_info", "can_invite_users",
-        "can_post_stories", "can_edit_stories", "can_delete_stories",
+        "is_anonymous",
+        "can_manage_chat",
+        "can_delete_messages",
+        "can_manage_video_chats",
+        "can_restrict_members",
+        "can_promote_members",
+        "can_change_info",
+        "can_invite_users",
+        "can_post_stories",
+        "can_edit_stories",
+        "can_delete_stories",
     )
     granted = {"can_manage_chat", "can_delete_messages", "can_invite_users"}
     return {"can_be_edited": can_be_edited, **{r: r in granted for r in rights}}

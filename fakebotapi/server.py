@@ -87,13 +87,12 @@ async def _read_request(
         headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
     connection = headers.get("connection", "").lower()
     # HTTP/1.1 connections persist unless closed; HTTP/1.0 ones only when asked.
-    keep_alive = (
-        "keep-alive" in connection if parts[2] == "HTTP/1.0" else "close" not in connection
-    )
+    keep_alive = "keep-alive" in connection if parts[2] == "HTTP/1.0" else "close" not in connection
     if headers.get("expect", "").lower() == "100-continue":
         writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-    return _HttpRequest(parts[0].upper(), parts[1], headers, await _read_body(reader, headers),
-                        keep_alive)
+    return _HttpRequest(
+        parts[0].upper(), parts[1], headers, await _read_body(reader, headers), keep_alive
+    )
 
 
 async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes:
@@ -281,8 +280,7 @@ class Server:
         if token not in state.tokens:
             state.tokens.append(token)
         known = METHODS.get(name.lower())
-        call = BotCall(known[0] if known else name, {}, token,
-                       asyncio.get_running_loop().time())
+        call = BotCall(known[0] if known else name, {}, token, asyncio.get_running_loop().time())
         state.calls.append(call)
         state.changed.fire()
         try:

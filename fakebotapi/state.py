@@ -37,12 +37,29 @@ _LOGGER = logging.getLogger(__name__)
 # Update kinds a getUpdates call receives when allowed_updates was never set or set to [].
 _UPDATE_KINDS = frozenset(
     {
-        "message", "edited_message", "channel_post", "edited_channel_post",
-        "business_connection", "business_message", "edited_business_message",
-        "deleted_business_messages", "message_reaction", "message_reaction_count",
-        "inline_query", "chosen_inline_result", "callback_query", "shipping_query",
-        "pre_checkout_query", "purchased_paid_media", "poll", "poll_answer", "my_chat_member",
-        "chat_member", "chat_join_request", "chat_boost", "removed_chat_boost",
+        "message",
+        "edited_message",
+        "channel_post",
+        "edited_channel_post",
+        "business_connection",
+        "business_message",
+        "edited_business_message",
+        "deleted_business_messages",
+        "message_reaction",
+        "message_reaction_count",
+        "inline_query",
+        "chosen_inline_result",
+        "callback_query",
+        "shipping_query",
+        "pre_checkout_query",
+        "purchased_paid_media",
+        "poll",
+        "poll_answer",
+        "my_chat_member",
+        "chat_member",
+        "chat_join_request",
+        "chat_boost",
+        "removed_chat_boost",
     }
 )
 DEFAULT_ALLOWED = _UPDATE_KINDS - {"chat_member", "message_reaction", "message_reaction_count"}
@@ -188,13 +205,23 @@ class State:
             if chat_id <= 0:
                 raise SimulatorError(f"a private chat's id is its user's (positive) id: {chat_id}")
             user = self.user(chat_id)
-            chat = FakeChat(chat_id, "private", username=user.username,
-                            first_name=user.first_name, last_name=user.last_name)
+            chat = FakeChat(
+                chat_id,
+                "private",
+                username=user.username,
+                first_name=user.first_name,
+                last_name=user.last_name,
+            )
         else:
             if chat_id >= 0:
                 raise SimulatorError(f"group and channel ids are negative: {chat_id}")
-            chat = FakeChat(chat_id, type, title=title or f"Chat {chat_id}",
-                            username=username, is_forum=is_forum and type == "supergroup")
+            chat = FakeChat(
+                chat_id,
+                type,
+                title=title or f"Chat {chat_id}",
+                username=username,
+                is_forum=is_forum and type == "supergroup",
+            )
         self.chats[chat_id] = chat
         return chat
 
@@ -226,7 +253,11 @@ class State:
         old = self.known_chat(chat_id)
         new_id = new_chat_id if new_chat_id is not None else _supergroup_id(chat_id)
         new = self.chats.get(new_id) or FakeChat(
-            new_id, "supergroup", title=old.title, owner=old.owner, admins=list(old.admins),
+            new_id,
+            "supergroup",
+            title=old.title,
+            owner=old.owner,
+            admins=list(old.admins),
             bot_status=old.bot_status,
         )
         self.chats[new_id] = new
@@ -244,8 +275,11 @@ class State:
     def migrated_id(self, chat_id: int | str | None, migrate_to: int | None) -> int:
         """Where a chat the bot names moves in a migrate fault: a known group is migrated
         now (to ``migrate_to`` or a derived id); otherwise the id it would get."""
-        if isinstance(chat_id, int) and chat_id in self.chats \
-                and not self.chats[chat_id].migrated_to:
+        if (
+            isinstance(chat_id, int)
+            and chat_id in self.chats
+            and not self.chats[chat_id].migrated_to
+        ):
             return self.migrate_chat(chat_id, migrate_to, notify=False).id
         if migrate_to is not None:
             return migrate_to
@@ -350,7 +384,7 @@ class State:
                 while not predicate():
                     await self.changed.wait()
         except TimeoutError:
-            recent = ", ".join(
-                f"{c.method}({c.chat_id})->{c.status}" for c in self.calls[-8:]
-            ) or "none"
+            recent = (
+                ", ".join(f"{c.method}({c.chat_id})->{c.status}" for c in self.calls[-8:]) or "none"
+            )
             raise WaitTimeout(f"{what} not met within {within}s; last calls: {recent}") from None

@@ -51,8 +51,11 @@ class Users:
         message: JSONDict = state.new_message(chat, user.to_api())
         message["text"] = text
         entities = [
-            {"type": "bot_command", "offset": utf16_len(text[: m.start()]),
-             "length": utf16_len(m.group())}
+            {
+                "type": "bot_command",
+                "offset": utf16_len(text[: m.start()]),
+                "length": utf16_len(m.group()),
+            }
             for m in _BOT_COMMAND.finditer(text)
         ]
         if entities:

@@ -90,8 +90,14 @@ async def bot_running(
         delivery_backoff=0.05,
         **options,  # type: ignore[arg-type]  # the caller's overrides, checked by the dataclass
     )
-    app = build_application(settings, store, token=TOKEN, options=opts,
-                            base_url=api.base_url, base_file_url=api.base_file_url)
+    app = build_application(
+        settings,
+        store,
+        token=TOKEN,
+        options=opts,
+        base_url=api.base_url,
+        base_file_url=api.base_file_url,
+    )
     async with running(app):
         yield RunningBot(api, app, store, clock)
 

@@ -43,8 +43,23 @@ CHATS = tuple(range(1, 41))  # the chats the writer picks from
 ARTICLES = tuple(f"art{n:03d}" for n in range(40))
 TOPICS = ("world", "business", "technology", "science", "health", "sport", "culture")
 ZONES = ("UTC", "Europe/Berlin", "Asia/Tokyo", "America/New_York")
-WORDS = ("climate", "ocean", "budget", "rover", "vaccine", "league", "museum", "orbit",
-         "tariff", "ledger", "harvest", "glacier", "satellite", "festival", "election")
+WORDS = (
+    "climate",
+    "ocean",
+    "budget",
+    "rover",
+    "vaccine",
+    "league",
+    "museum",
+    "orbit",
+    "tariff",
+    "ledger",
+    "harvest",
+    "glacier",
+    "satellite",
+    "festival",
+    "election",
+)
 # Small enough that the journal outgrows the snapshot every few dozen writes.
 COMPACT_MIN_BYTES = 2048
 LEDGER_CAP = 5

@@ -49,8 +49,10 @@ ARTICLE = (
     "spring. Engineers said the new bridge will carry twice as much traffic. "
     "Construction starts in March and should take about two years."
 )
-PAGE = f"<html><head><title>Bridge</title></head><body><article><p>{ARTICLE}</p></article>" \
-       "</body></html>"
+PAGE = (
+    f"<html><head><title>Bridge</title></head><body><article><p>{ARTICLE}</p></article>"
+    "</body></html>"
+)
 
 
 class FakeMonotonic:
@@ -94,8 +96,9 @@ async def start_bot(api: FakeBotAPI, settings: Settings, store: Store) -> Clock:
     return clock
 
 
-async def say(bot: RunningBot, text: str, chat: int = USER, user: int = USER,
-              **kwargs: Any) -> list[SentMessage]:
+async def say(
+    bot: RunningBot, text: str, chat: int = USER, user: int = USER, **kwargs: Any
+) -> list[SentMessage]:
     """Send a message and return every reply it caused: a chat's updates are handled in
     order, so a /help sent after it is answered after every direct reply; a summary is
     worked on in the background, so it is waited for until the user has none in flight."""
@@ -184,8 +187,9 @@ async def test_digest_rate_limit_is_per_user(
 # --- caps -----------------------------------------------------------------------------------
 
 
-async def test_keyword_and_topic_caps(tmp_path: Path, api: FakeBotAPI,
-                                      record_property: Record) -> None:
+async def test_keyword_and_topic_caps(
+    tmp_path: Path, api: FakeBotAPI, record_property: Record
+) -> None:
     """At most 20 followed and 20 excluded words per chat, each a plain word of at most
     32 characters; only configured topics can be subscribed, by command or button; each
     refusal leaves the stored subscription as it was."""
@@ -234,12 +238,19 @@ async def test_keyword_and_topic_caps(tmp_path: Path, api: FakeBotAPI,
             assert "Only this group's administrators" in (api.callback_answers[-1].text or "")
             assert store.get_subscriber(group) == group_before
             refused.append("t:sport by a member")
-    record_property("figures", {"commands_sent": 2 * MAX_KEYWORDS + len(refused) + 3,
-                                "refused": len(refused), "stored_by_refused": 0})
+    record_property(
+        "figures",
+        {
+            "commands_sent": 2 * MAX_KEYWORDS + len(refused) + 3,
+            "refused": len(refused),
+            "stored_by_refused": 0,
+        },
+    )
 
 
-async def test_pasted_text_length_cap(tmp_path: Path, api: FakeBotAPI,
-                                      record_property: Record) -> None:
+async def test_pasted_text_length_cap(
+    tmp_path: Path, api: FakeBotAPI, record_property: Record
+) -> None:
     """A pasted text over 20,000 characters, or /summarize with one, is refused before
     any summarizing; exactly 20,000 is summarized. (Telegram caps a message at 4,096
     characters; the fake server lets the test send more, as a modified client could.)"""
@@ -268,8 +279,11 @@ async def test_pasted_text_length_cap(tmp_path: Path, api: FakeBotAPI,
         ("/x" + "&" * 4090, "I don't know"),
         ("/x" + "<" * 4090, "I don't know"),
     ],
-    ids=["subscribe-2040-unknown-topics", "unknown-command-of-ampersands",
-         "unknown-command-of-angle-brackets"],
+    ids=[
+        "subscribe-2040-unknown-topics",
+        "unknown-command-of-ampersands",
+        "unknown-command-of-angle-brackets",
+    ],
 )
 async def test_replies_that_echo_input_fit_in_one_message(
     tmp_path: Path, api: FakeBotAPI, text: str, expected: str
@@ -299,9 +313,15 @@ async def test_summarize_links_cannot_reach_private_addresses(
     for a private address, even for the host the operator allowed for feeds
     (``allowed_networks`` covers configured feeds, never users' links)."""
     base = make_settings(tmp_path)
-    settings = replace(base, fetch=FetchSettings(
-        timeout=5.0, max_bytes=100_000, allow_private_addresses=False,
-        allowed_networks=("127.0.0.1",)))
+    settings = replace(
+        base,
+        fetch=FetchSettings(
+            timeout=5.0,
+            max_bytes=100_000,
+            allow_private_addresses=False,
+            allowed_networks=("127.0.0.1",),
+        ),
+    )
     page = server.serve("/admin", PAGE, headers={"Content-Type": "text/html"})
     hop = server.route("/hop", redirect("http://169.254.169.254/latest/meta-data/"))
     cases = [
@@ -340,10 +360,14 @@ async def test_a_gzip_bomb_link_is_not_expanded_past_the_size_cap(
     """A link to a small gzip stream that expands to 50 MB is refused as too large after
     at most the size cap was decompressed (a trial setup that allows private addresses)."""
     base = make_settings(tmp_path)
-    settings = replace(base, fetch=FetchSettings(
-        timeout=5.0, max_bytes=100_000, allow_private_addresses=True))
-    bomb = server.serve("/bomb", gzip_bomb(50_000_000),
-                        headers={"Content-Encoding": "gzip", "Content-Type": "text/html"})
+    settings = replace(
+        base, fetch=FetchSettings(timeout=5.0, max_bytes=100_000, allow_private_addresses=True)
+    )
+    bomb = server.serve(
+        "/bomb",
+        gzip_bomb(50_000_000),
+        headers={"Content-Encoding": "gzip", "Content-Type": "text/html"},
+    )
     with Store.open(settings.data_file) as store:
         clock = await start_bot(api, settings, store)
         async with bot_running(api, settings, store, clock) as bot:
@@ -363,8 +387,18 @@ async def test_private_mode_answers_strangers_once_and_does_nothing(
     stranger's group gets no answer at all. Allowed users and admins use the bot."""
     allowed = 3131
     settings = make_settings(tmp_path, allowed_chat_ids=frozenset({allowed}))
-    attempts = ["/start", "/digest", "/stats", "/sources", "/follow climate", "/time 07:00",
-                f"{ARTICLE} {ARTICLE}", "https://example.com/story", "/stop", "hello"]
+    attempts = [
+        "/start",
+        "/digest",
+        "/stats",
+        "/sources",
+        "/follow climate",
+        "/time 07:00",
+        f"{ARTICLE} {ARTICLE}",
+        "https://example.com/story",
+        "/stop",
+        "hello",
+    ]
     with Store.open(settings.data_file) as store:
         clock = await start_bot(api, settings, store)
         async with bot_running(api, settings, store, clock) as bot:
@@ -418,12 +452,14 @@ async def test_admin_commands_refuse_everyone_else(
             admin_menu = {c["command"] for c in api.commands({"type": "chat", "chat_id": ADMIN})}
             assert not {"stats", "sources"} & public
             assert {"stats", "sources"} <= admin_menu
-            helps = [m.plain_text for m in api.messages(USER) if m.plain_text.startswith(
-                HELP_START)]
+            helps = [
+                m.plain_text for m in api.messages(USER) if m.plain_text.startswith(HELP_START)
+            ]
             assert helps
             assert all("/stats" not in text for text in helps)
-            admin_help = [m.plain_text for m in api.messages(ADMIN)
-                          if m.plain_text.startswith(HELP_START)]
+            admin_help = [
+                m.plain_text for m in api.messages(ADMIN) if m.plain_text.startswith(HELP_START)
+            ]
             assert admin_help
             assert all("/stats" in text for text in admin_help)
     record_property("figures", {"refusals": 6})
@@ -472,8 +508,11 @@ def debug_logs() -> Iterator[tuple[io.StringIO, _Lines]]:
 
 
 async def test_a_full_run_never_logs_the_token(
-    tmp_path: Path, api: FakeBotAPI, server: FeedServer,
-    debug_logs: tuple[io.StringIO, _Lines], record_property: Record,
+    tmp_path: Path,
+    api: FakeBotAPI,
+    server: FeedServer,
+    debug_logs: tuple[io.StringIO, _Lines],
+    record_property: Record,
 ) -> None:
     """With every logger at DEBUG (httpx and httpcore included) and the product's filter
     installed as `newsdigest run` installs it, a whole journey (start, topic button,
@@ -502,7 +541,8 @@ async def test_a_full_run_never_logs_the_token(
             await bot.dispatch()
             [scheduled] = (await api.wait_for_messages(USER, before + 1))[before:]
             assert "Your news digest" in scheduled.plain_text or "Nothing new" in (
-                scheduled.plain_text)
+                scheduled.plain_text
+            )
             api.inject("server_error", chat_id=USER, status=500)  # the reply to /settings
             answer = await reply(bot, "/settings")
             assert answer.startswith("Sorry, something went wrong")
@@ -520,7 +560,11 @@ async def test_a_full_run_never_logs_the_token(
     assert "error while handling an update" in logged
     assert "Traceback (most recent call last)" in logged
     assert api.faults_served["server_error"] == 3
-    figures = {"log_lines": logged.count("\n"), "httpx_lines_with_token": len(leaking),
-               "token_occurrences_in_log": logged.count(secret), "faults_injected": 3}
+    figures = {
+        "log_lines": logged.count("\n"),
+        "httpx_lines_with_token": len(leaking),
+        "token_occurrences_in_log": logged.count(secret),
+        "faults_injected": 3,
+    }
     record_property("figures", figures)
     print(f"token in logs: {figures}")

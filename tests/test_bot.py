@@ -28,8 +28,9 @@ async def clock(settings: Settings, store: Store) -> Clock:
 
 
 @pytest.fixture
-async def bot(api: FakeBotAPI, settings: Settings, store: Store, clock: Clock
-              ) -> AsyncIterator[RunningBot]:
+async def bot(
+    api: FakeBotAPI, settings: Settings, store: Store, clock: Clock
+) -> AsyncIterator[RunningBot]:
     async with bot_running(api, settings, store, clock) as running_bot:
         yield running_bot
 
@@ -72,8 +73,12 @@ async def test_time_timezone_and_settings(bot: RunningBot) -> None:
     assert "Europe/Berlin" in reply
     assert "Time zone set to Europe/Berlin" in await say(bot, "/timezone europe/berlin")
     settings = await say(bot, "/settings")
-    for expected in ("Topics: all topics", "07:30 (Europe/Berlin)", "Status: active",
-                     "Next digest"):
+    for expected in (
+        "Topics: all topics",
+        "07:30 (Europe/Berlin)",
+        "Status: active",
+        "Next digest",
+    ):
         assert expected in settings
     subscriber = bot.store.get_subscriber(USER)
     assert subscriber is not None
@@ -175,8 +180,10 @@ async def test_summarize_pasted_text_reply_and_url(bot: RunningBot) -> None:
     assert "harbour bridge" in answer.plain_text
     from tests.feedserver import FeedServer
 
-    page = ("<html><head><title>Bridge vote</title></head><body><article><h1>Bridge vote</h1>"
-            f"<p>{text}</p></article></body></html>")
+    page = (
+        "<html><head><title>Bridge vote</title></head><body><article><h1>Bridge vote</h1>"
+        f"<p>{text}</p></article></body></html>"
+    )
     with FeedServer() as server:
         url = server.serve("/bridge", page, headers={"Content-Type": "text/html"})
         reply = await say(bot, f"/summarize {url}")
@@ -266,4 +273,3 @@ async def test_every_command_is_in_help_readme_and_registered(bot: RunningBot) -
         if not admin_only:
             assert f"/{command}" in help_text, command
             assert command in registered, command
-

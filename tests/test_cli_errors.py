@@ -44,8 +44,11 @@ BAD_CALLS: list[tuple[list[str], int, str]] = [
     (["summarize", "--max-chars", "-1"], 2, "--max-chars: must be from"),
     (["summarize", "--timeout", "-1"], 2, "--timeout: must be above 0"),
     (["summarize", "--max-bytes", "-5"], 2, "--max-bytes: must be from 1"),
-    (["summarize", "http://127.0.0.1:9/page", "--allow-private-addresses", "--timeout", "2"],
-     1, "could not reach"),
+    (
+        ["summarize", "http://127.0.0.1:9/page", "--allow-private-addresses", "--timeout", "2"],
+        1,
+        "could not reach",
+    ),
     (["eval", "{tmp}/missing.jsonl"], 2, "cannot read"),
     (["eval", "{tmp}/binary.bin"], 2, "not a UTF-8 text file"),
     (["eval", "{tmp}/empty.txt"], 2, "holds no evaluation records"),
@@ -78,11 +81,18 @@ def run_main(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, 
     return code, capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("argv", "code", "fragment"), BAD_CALLS,
-                         ids=[" ".join(a) or "no-arguments" for a, _, _ in BAD_CALLS])
+@pytest.mark.parametrize(
+    ("argv", "code", "fragment"),
+    BAD_CALLS,
+    ids=[" ".join(a) or "no-arguments" for a, _, _ in BAD_CALLS],
+)
 def test_bad_input_is_one_line_with_the_right_exit_code(
-    argv: list[str], code: int, fragment: str, files: Path,
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    code: int,
+    fragment: str,
+    files: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Regression (issue 9: 30-line tracebacks, silently accepted bad values): each bad
     call prints one line naming the problem and exits 2 (input) or 1 (environment)."""
@@ -105,8 +115,9 @@ def test_a_reader_that_stops_early_ends_the_command_quietly(tmp_path: Path) -> N
     """Regression (issue 9): ``newsdigest digest | head -1`` ends without "Broken pipe" or
     a traceback, and with exit code 0, like other Unix tools."""
     env = {**os.environ, "NEWSDIGEST_DATA_FILE": str(tmp_path / "newsdigest.json")}
-    proc = subprocess.Popen(_cli("digest"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env, cwd=PROJECT_ROOT)
+    proc = subprocess.Popen(
+        _cli("digest"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=PROJECT_ROOT
+    )
     assert proc.stdout is not None
     assert proc.stderr is not None
     proc.stdout.readline()
@@ -127,8 +138,14 @@ def test_ingest_exits_non_zero_when_every_source_failed(tmp_path: Path) -> None:
         '[[topics]]\nname = "world"\nkeywords = ["minister"]\n'
         '[[feeds]]\nurl = "http://127.0.0.1:9/rss"\nname = "Closed port"\ntopics = ["world"]\n'
     )
-    result = subprocess.run(_cli("--config", str(config), "ingest"), capture_output=True,
-                            text=True, cwd=PROJECT_ROOT, timeout=120, check=False)
+    result = subprocess.run(
+        _cli("--config", str(config), "ingest"),
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+        check=False,
+    )
     assert result.returncode == 1, result.stderr
     assert "Closed port: FAILED" in result.stdout
     assert "1 source(s) failed: Closed port" in result.stderr

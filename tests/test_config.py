@@ -58,20 +58,29 @@ def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (MINIMAL + '[[feeds]]\nurl = "https://a.example/rss"\ntopics = ["world"]\n'
-         '[[feeds]]\nurl = "https://b.example/rss"\ntopics = ["world"]\n'
-         '[[feeds]]\nurl = "ftp://c.example/rss"\ntopics = ["world"]\n',
-         "feeds[2] (ftp://c.example/rss).url is not an http(s) URL"),
-        (MINIMAL + '[[feeds]]\nurl = "https://a.example/rss"\ntopics = ["sports"]\n',
-         "feeds[0] (https://a.example/rss).topics[0] 'sports' is not a configured topic"),
-        (MINIMAL + '[[feeds]]\nurl = "https://a.example/rss"\ntopics = ["world"]\n'
-         'name = "Wire"\nlanguage = "klingon"\n', "feeds[0] (Wire).language"),
+        (
+            MINIMAL + '[[feeds]]\nurl = "https://a.example/rss"\ntopics = ["world"]\n'
+            '[[feeds]]\nurl = "https://b.example/rss"\ntopics = ["world"]\n'
+            '[[feeds]]\nurl = "ftp://c.example/rss"\ntopics = ["world"]\n',
+            "feeds[2] (ftp://c.example/rss).url is not an http(s) URL",
+        ),
+        (
+            MINIMAL + '[[feeds]]\nurl = "https://a.example/rss"\ntopics = ["sports"]\n',
+            "feeds[0] (https://a.example/rss).topics[0] 'sports' is not a configured topic",
+        ),
+        (
+            MINIMAL + '[[feeds]]\nurl = "https://a.example/rss"\ntopics = ["world"]\n'
+            'name = "Wire"\nlanguage = "klingon"\n',
+            "feeds[0] (Wire).language",
+        ),
         (MINIMAL + '[delivery]\ntime = "25:00"\n', "delivery.time must be a 24-hour time"),
         (MINIMAL + '[delivery]\ntimezone = "Mars/Olympus"\n', "delivery.timezone is not an IANA"),
         (MINIMAL + "[digest]\nmax_items = 0\n", "digest.max_items must be greater than zero"),
         (MINIMAL + '[digest]\nmax_items = "ten"\n', "digest.max_items must be a number"),
-        (MINIMAL + "[fetch]\nallow_private_addresses = 1\n",
-         "fetch.allow_private_addresses must be true or false"),
+        (
+            MINIMAL + "[fetch]\nallow_private_addresses = 1\n",
+            "fetch.allow_private_addresses must be true or false",
+        ),
         (MINIMAL + '[bot]\nadmin_chat_ids = ["me"]\n', "bot.admin_chat_ids[0] must be a numeric"),
         (MINIMAL + "[fetch]\ntimeout = 3\n", "fetch.timeout is not a known setting"),
         ('[[topics]]\nname = "World News"\n', "topics[0].name must be lower-case"),
@@ -216,8 +225,24 @@ def test_repr_of_the_settings_never_shows_the_token(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["7.30", "7:30", "07:30", "7h30", " 7 : 30 ", "23:59", "0:00", "24:00", "7:60",
-             "7", "", "730", "7:3", "12:30pm", "seven"],
+    "text",
+    [
+        "7.30",
+        "7:30",
+        "07:30",
+        "7h30",
+        " 7 : 30 ",
+        "23:59",
+        "0:00",
+        "24:00",
+        "7:60",
+        "7",
+        "",
+        "730",
+        "7:3",
+        "12:30pm",
+        "seven",
+    ],
 )
 def test_delivery_time_accepts_what_time_accepts(tmp_path: Path, text: str) -> None:
     """delivery.time and the bot's /time use one parser: the same text is accepted by
@@ -233,9 +258,25 @@ def test_delivery_time_accepts_what_time_accepts(tmp_path: Path, text: str) -> N
 
 
 @pytest.mark.parametrize(
-    "text", ["Europe/Berlin", "europe/berlin", "America/New York", "UTC", "utc", "Etc/UTC",
-             "EST5EDT", "CET", "GMT", "Japan", "Europe", "Berlin", "Mars/Olympus", "",
-             "../etc/passwd", "x" * 300],
+    "text",
+    [
+        "Europe/Berlin",
+        "europe/berlin",
+        "America/New York",
+        "UTC",
+        "utc",
+        "Etc/UTC",
+        "EST5EDT",
+        "CET",
+        "GMT",
+        "Japan",
+        "Europe",
+        "Berlin",
+        "Mars/Olympus",
+        "",
+        "../etc/passwd",
+        "x" * 300,
+    ],
 )
 def test_delivery_timezone_accepts_what_timezone_accepts(tmp_path: Path, text: str) -> None:
     """delivery.timezone and the bot's /timezone use one parser: the same name is accepted

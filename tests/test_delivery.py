@@ -37,12 +37,12 @@ def _due_subscribers(api: FakeBotAPI, store: Store) -> None:
     for chat_id in CHATS:
         store.put_subscriber(Subscriber(chat_id=chat_id, times=("06:10",), created=T0))
     api.add_chat(GROUP, "group", title="Old group")
-    store.put_subscriber(Subscriber(chat_id=GROUP, chat_type="group", times=("06:10",),
-                                    created=T0))
+    store.put_subscriber(Subscriber(chat_id=GROUP, chat_type="group", times=("06:10",), created=T0))
 
 
-async def test_faults_during_a_digest_run(api: FakeBotAPI, settings: Settings, store: Store
-                                          ) -> None:
+async def test_faults_during_a_digest_run(
+    api: FakeBotAPI, settings: Settings, store: Store
+) -> None:
     """429, 5xx, timeouts, 403, migration and a parse error in one run: every deliverable
     digest arrives exactly once, the blocked chat is deactivated, the migrated chat moves,
     the rejected HTML arrives as plain text, and /stats counts each fault."""
@@ -94,8 +94,9 @@ async def test_faults_during_a_digest_run(api: FakeBotAPI, settings: Settings, s
         assert api.faults_served["forbidden"] == 1
 
 
-async def test_network_down_is_retried_within_grace(api: FakeBotAPI, settings: Settings,
-                                                    store: Store) -> None:
+async def test_network_down_is_retried_within_grace(
+    api: FakeBotAPI, settings: Settings, store: Store
+) -> None:
     """When every send fails, the slot is not lost: it is retried later and arrives once."""
     clock = Clock(T0)
     await ingest_seeds(settings, store, clock)

@@ -37,8 +37,10 @@ def test_a_declared_charset_is_honoured(encoding: str) -> None:
 def test_a_meta_charset_is_honoured(encoding: str) -> None:
     """Without a header, ``<meta charset>`` (or the http-equiv form) decides."""
     text = TEXTS[encoding]
-    for meta in (f'<meta charset="{encoding}">',
-                 f'<meta http-equiv="Content-Type" content="text/html; charset={encoding}">'):
+    for meta in (
+        f'<meta charset="{encoding}">',
+        f'<meta http-equiv="Content-Type" content="text/html; charset={encoding}">',
+    ):
         page = f"<html><head>{meta}</head><body><p>{text}</p></body></html>"
         assert decode_bytes(page.encode(encoding), "text/html") == page
 
@@ -55,8 +57,11 @@ def test_an_xml_declaration_and_a_byte_order_mark_decide() -> None:
     text = TEXTS["koi8-r"]
     xml = f'<?xml version="1.0" encoding="koi8-r"?><rss><item>{text}</item></rss>'
     assert decode_bytes(xml.encode("koi8-r")) == xml
-    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-                       (codecs.BOM_UTF16_BE, "utf-16-be")):
+    for bom, codec in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
         data = bom + text.encode(codec)
         assert decode_bytes(data, "text/html; charset=iso-8859-1") == text
 

@@ -77,8 +77,12 @@ async def next_updates(bot: Bot, after: int = 0) -> tuple[Update, ...]:
 
 
 KEYBOARD = InlineKeyboardMarkup(
-    [[InlineKeyboardButton("More", callback_data="more:1"),
-      InlineKeyboardButton("Site", url="https://news.example/")]]
+    [
+        [
+            InlineKeyboardButton("More", callback_data="more:1"),
+            InlineKeyboardButton("Site", url="https://news.example/"),
+        ]
+    ]
 )
 
 
@@ -113,8 +117,11 @@ async def test_unknown_method_is_not_found(bot: Bot) -> None:
 async def test_plain_message_is_recorded_with_its_options(api: FakeBotAPI, bot: Bot) -> None:
     """A sent message comes back as a Message and is recorded with text and options."""
     sent = await bot.send_message(
-        USER, "Good morning", disable_notification=True,
-        link_preview_options=LinkPreviewOptions(is_disabled=True), reply_markup=KEYBOARD,
+        USER,
+        "Good morning",
+        disable_notification=True,
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+        reply_markup=KEYBOARD,
     )
     assert sent.text == "Good morning"
     assert sent.chat.id == USER
@@ -156,7 +163,7 @@ async def test_html_message_becomes_entities(api: FakeBotAPI, bot: Bot) -> None:
 @pytest.mark.parametrize(
     ("html", "problem"),
     [
-        ("<b>bold", "can't find end tag corresponding to start tag \"b\""),
+        ("<b>bold", 'can\'t find end tag corresponding to start tag "b"'),
         ("<b><i>x</b></i>", 'expected "</i>", found "</b>"'),
         ("x</b>", "unexpected end tag"),
         ("<div>x</div>", 'unsupported start tag "div"'),
@@ -197,8 +204,7 @@ async def test_valid_html_is_accepted(bot: Bot, html: str) -> None:
 def test_pre_with_language_and_expandable_quote_entities() -> None:
     """A code block's language and an expandable quote come out as Telegram's entities."""
     parsed = parse_telegram_html(
-        '<pre><code class="language-python">x = 1</code></pre><blockquote expandable>q'
-        "</blockquote>"
+        '<pre><code class="language-python">x = 1</code></pre><blockquote expandable>q</blockquote>'
     )
     assert parsed.text == "x = 1q"
     assert list(parsed.entities) == [
@@ -221,8 +227,16 @@ def test_pre_with_language_and_expandable_quote_entities() -> None:
         ("📰" * 2049, None, False),
         ("  " + "a" * 4096 + "\n\n", None, True),
     ],
-    ids=["4096", "4097", "tags-not-counted", "entity-counts-once", "entities-4097",
-         "emoji-2048", "emoji-2049-is-4098-utf16", "surrounding-space-trimmed"],
+    ids=[
+        "4096",
+        "4097",
+        "tags-not-counted",
+        "entity-counts-once",
+        "entities-4097",
+        "emoji-2048",
+        "emoji-2049-is-4098-utf16",
+        "surrounding-space-trimmed",
+    ],
 )
 async def test_length_limit_counts_visible_utf16_units(
     bot: Bot, text: str, parse_mode: str | None, accepted: bool
@@ -304,7 +318,11 @@ async def test_flood_fault_is_retry_after(
     ],
 )
 async def test_faults_map_to_ptb_exceptions(
-    api: FakeBotAPI, bot: Bot, kind: str, options: dict[str, int], error: type[Exception],
+    api: FakeBotAPI,
+    bot: Bot,
+    kind: str,
+    options: dict[str, int],
+    error: type[Exception],
     text: str,
 ) -> None:
     """Each injected fault surfaces as the exception PTB raises for Telegram's real answer."""
@@ -578,14 +596,16 @@ async def test_stop_ends_a_pending_long_poll(api: FakeBotAPI, bot: Bot) -> None:
 async def test_commands_are_recorded_per_scope(api: FakeBotAPI, bot: Bot) -> None:
     """setMyCommands is recorded per scope; getMyCommands reads it back; bad names fail."""
     await bot.set_my_commands([("digest", "Send the digest now"), ("topics", "Your topics")])
-    await bot.set_my_commands([("digest", "Digest for the group")],
-                              scope=BotCommandScopeAllGroupChats())
+    await bot.set_my_commands(
+        [("digest", "Digest for the group")], scope=BotCommandScopeAllGroupChats()
+    )
     assert [c["command"] for c in api.commands()] == ["digest", "topics"]
     assert api.commands({"type": "all_group_chats"}) == [
         {"command": "digest", "description": "Digest for the group"}
     ]
     assert await bot.get_my_commands() == (
-        BotCommand("digest", "Send the digest now"), BotCommand("topics", "Your topics")
+        BotCommand("digest", "Send the digest now"),
+        BotCommand("topics", "Your topics"),
     )
     await bot.delete_my_commands()
     assert api.commands() == []
@@ -601,16 +621,17 @@ async def test_edits_keep_history(api: FakeBotAPI, bot: Bot) -> None:
         events.append((event, message.message_id))
 
     api.add_listener(listener)
-    sent = await bot.send_message(USER, "<b>Loading</b>", parse_mode="HTML",
-                                  reply_markup=KEYBOARD)
-    edited = await bot.edit_message_text("<b>Done</b>", USER, sent.message_id,
-                                         parse_mode="HTML", reply_markup=KEYBOARD)
+    sent = await bot.send_message(USER, "<b>Loading</b>", parse_mode="HTML", reply_markup=KEYBOARD)
+    edited = await bot.edit_message_text(
+        "<b>Done</b>", USER, sent.message_id, parse_mode="HTML", reply_markup=KEYBOARD
+    )
     assert isinstance(edited, Message)
     assert edited.text == "Done"
     assert edited.edit_date is not None
     with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
-        await bot.edit_message_text("<b>Done</b>", USER, sent.message_id, parse_mode="HTML",
-                                    reply_markup=KEYBOARD)
+        await bot.edit_message_text(
+            "<b>Done</b>", USER, sent.message_id, parse_mode="HTML", reply_markup=KEYBOARD
+        )
     await bot.edit_message_reply_markup(USER, sent.message_id, reply_markup=None)
     await bot.delete_message(USER, sent.message_id)
     with pytest.raises(BadRequest, match=r"(?i)message to delete not found"):
@@ -674,27 +695,35 @@ async def test_http_keep_alive_and_body_encodings(api: FakeBotAPI) -> None:
 
     async with httpx.AsyncClient() as client:
         replies = [
-            await client.post(url, data={"chat_id": "42", "text": "form",
-                                         "reply_markup": markup}),
-            await client.post(url, json={"chat_id": 42, "text": "json",
-                                         "disable_notification": True}),
-            await client.post(url, data={"chat_id": "42", "text": "multipart"},
-                              files={"document": ("a.txt", b"abc")}),
-            await client.post(url, content=chunked(), headers={
-                "Content-Type": "application/x-www-form-urlencoded"}),
+            await client.post(url, data={"chat_id": "42", "text": "form", "reply_markup": markup}),
+            await client.post(
+                url, json={"chat_id": 42, "text": "json", "disable_notification": True}
+            ),
+            await client.post(
+                url,
+                data={"chat_id": "42", "text": "multipart"},
+                files={"document": ("a.txt", b"abc")},
+            ),
+            await client.post(
+                url,
+                content=chunked(),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            ),
             await client.get(f"{api.base_url}{TOKEN}/getMe"),
             await client.post(url, data={"chat_id": "42", "text": "<b>x", "parse_mode": "HTML"}),
         ]
     assert [r.status_code for r in replies] == [200, 200, 200, 200, 200, 400]
     assert replies[-1].json() == {
-        "ok": False, "error_code": 400,
+        "ok": False,
+        "error_code": 400,
         "description": "Bad Request: can't parse entities: Can't find end tag corresponding "
-                       'to start tag "b"',
+        'to start tag "b"',
     }
     assert api.connections == 1
     form, as_json, multipart, _, _, _ = api.calls
-    assert form.params["reply_markup"] == {"inline_keyboard": [[{"text": "Go",
-                                                                 "callback_data": "go"}]]}
+    assert form.params["reply_markup"] == {
+        "inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]
+    }
     assert as_json.params["disable_notification"] is True
     assert multipart.params["document"] == {"filename": "a.txt", "size": 3}
     assert [m.text for m in api.messages(USER)] == ["form", "json", "multipart", "chunked"]

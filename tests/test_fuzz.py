@@ -51,9 +51,7 @@ from tests.botharness import T0, make_settings
 Record = Callable[[str, object], None]
 T = TypeVar("T")
 E = TypeVar("E", bound=Exception)
-FUZZ = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 CLOCK_TEXT = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 ZONES = sorted(z for z in available_timezones() if "/" in z)
 ZONE_NAMES = frozenset(ZONES) | {"UTC"}
@@ -61,9 +59,18 @@ ZONE_NAMES = frozenset(ZONES) | {"UTC"}
 MAX_KEYWORDS = 20
 MAX_TIMES = 4
 # Zones with unusual offsets (+5:45, +13:45, -11, +14) and DST rules, for rendering.
-RENDER_ZONES = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kathmandu",
-                "Pacific/Chatham", "Pacific/Kiritimati", "Pacific/Pago_Pago",
-                "Australia/Lord_Howe", "America/St_Johns", "Asia/Tokyo"]
+RENDER_ZONES = [
+    "UTC",
+    "Europe/Berlin",
+    "America/New_York",
+    "Asia/Kathmandu",
+    "Pacific/Chatham",
+    "Pacific/Kiritimati",
+    "Pacific/Pago_Pago",
+    "Australia/Lord_Howe",
+    "America/St_Johns",
+    "Asia/Tokyo",
+]
 
 
 @dataclass
@@ -85,8 +92,10 @@ class Tally:
         record(f"{self.name}_inputs_tried", self.tried)
         record(f"{self.name}_outcomes", dict(self.outcomes))
         record(f"{self.name}_figures", dict(self.figures))
-        print(f"{self.name}: {self.tried} inputs tried {dict(self.outcomes)} "
-              f"{dict(self.figures) if self.figures else ''}")
+        print(
+            f"{self.name}: {self.tried} inputs tried {dict(self.outcomes)} "
+            f"{dict(self.figures) if self.figures else ''}"
+        )
 
 
 def outcome(call: Callable[[], T], error: type[E]) -> T | E:
@@ -107,34 +116,115 @@ def tally(request: pytest.FixtureRequest, record_property: Record) -> Iterator[T
 # --- hostile text -----------------------------------------------------------------------
 
 HOSTILE_PIECES = [
-    "<", ">", "&", "&amp;", "&lt;", "&#0;", "&#xD800;", "&#99999999;", "&nbsp;", "&bogus;",
-    "<script>alert(1)</script>", "<b>", "</b>", "</a>", '<a href="javascript:x()">',
-    '"', "'", "\x00", "\x0b", "\u200b", "\u202e", "\ufeff", "😀", "👩‍👩‍👧", "𝔘", "ß", "İ",
-    "\n", "\r\n", "\t", " ", "...", ". ", "? ", "!", "https://example.com/?a=1&b=<2>",
-    "<![CDATA[", "]]>", "<!--", "-->", "<?xml version='1.0'?>", "<html>", "<p>", "</p>",
-    "<pre>", "<code>", "<tg-spoiler>", '<span class="tg-spoiler">',
+    "<",
+    ">",
+    "&",
+    "&amp;",
+    "&lt;",
+    "&#0;",
+    "&#xD800;",
+    "&#99999999;",
+    "&nbsp;",
+    "&bogus;",
+    "<script>alert(1)</script>",
+    "<b>",
+    "</b>",
+    "</a>",
+    '<a href="javascript:x()">',
+    '"',
+    "'",
+    "\x00",
+    "\x0b",
+    "\u200b",
+    "\u202e",
+    "\ufeff",
+    "😀",
+    "👩‍👩‍👧",
+    "𝔘",
+    "ß",
+    "İ",
+    "\n",
+    "\r\n",
+    "\t",
+    " ",
+    "...",
+    ". ",
+    "? ",
+    "!",
+    "https://example.com/?a=1&b=<2>",
+    "<![CDATA[",
+    "]]>",
+    "<!--",
+    "-->",
+    "<?xml version='1.0'?>",
+    "<html>",
+    "<p>",
+    "</p>",
+    "<pre>",
+    "<code>",
+    "<tg-spoiler>",
+    '<span class="tg-spoiler">',
 ]
 hostile_text = st.lists(
     st.one_of(st.sampled_from(HOSTILE_PIECES), st.text(max_size=12)), max_size=24
 ).map("".join)
 # Long text without generating every character: a short piece repeated.
-long_text = st.builds(lambda piece, times: piece * times,
-                      st.text(min_size=1, max_size=16) | st.sampled_from(HOSTILE_PIECES),
-                      st.integers(1, 700))
+long_text = st.builds(
+    lambda piece, times: piece * times,
+    st.text(min_size=1, max_size=16) | st.sampled_from(HOSTILE_PIECES),
+    st.integers(1, 700),
+)
 any_text = st.one_of(st.text(), hostile_text, long_text)
 
-SENTENCE_WORDS = ["The", "council", "voted", "on", "Tuesday", "to", "rebuild", "bridge",
-                  "Scientists", "said", "it", "rained", "in", "Berlin", "and", "Paris",
-                  "Dr.", "Mr.", "U.S.", "3.5", "percent", "«", "»", "—", "“quoted”", "Die",
-                  "Regierung", "hat", "gestern", "beschlossen", "日本", "政府", "。", "!", "?"]
+SENTENCE_WORDS = [
+    "The",
+    "council",
+    "voted",
+    "on",
+    "Tuesday",
+    "to",
+    "rebuild",
+    "bridge",
+    "Scientists",
+    "said",
+    "it",
+    "rained",
+    "in",
+    "Berlin",
+    "and",
+    "Paris",
+    "Dr.",
+    "Mr.",
+    "U.S.",
+    "3.5",
+    "percent",
+    "«",
+    "»",
+    "—",
+    "“quoted”",
+    "Die",
+    "Regierung",
+    "hat",
+    "gestern",
+    "beschlossen",
+    "日本",
+    "政府",
+    "。",
+    "!",
+    "?",
+]
 prose = st.lists(
-    st.one_of(st.sampled_from(SENTENCE_WORDS), st.sampled_from([". ", "! ", "? ", "\n\n", "\n"]),
-              st.text(max_size=8)),
+    st.one_of(
+        st.sampled_from(SENTENCE_WORDS),
+        st.sampled_from([". ", "! ", "? ", "\n\n", "\n"]),
+        st.text(max_size=8),
+    ),
     max_size=120,
 ).map(" ".join)
 
 
 # --- command arguments through the service layer ------------------------------------------
+
 
 def _variants(names: list[str]) -> st.SearchStrategy[str]:
     return st.sampled_from(names).flatmap(
@@ -147,33 +237,79 @@ def command_ops(settings: Settings) -> st.SearchStrategy[list[tuple[str, object]
     known_topic = _variants(list(settings.topic_names))
     topic = st.one_of(known_topic, any_text)
     keyword = st.one_of(
-        st.from_regex(r"[A-Za-zÄÖÜäöüß0-9]{1,10}([-'][a-z]{1,5})?", fullmatch=True), any_text,
-        st.sampled_from(["climate", "Climate", "a" * 32, "a" * 33, "-x", "x-", "e-mail",
-                         "rock'n'roll", "İstanbul", "naïve", "日本", "_", "x_y"]),
+        st.from_regex(r"[A-Za-zÄÖÜäöüß0-9]{1,10}([-'][a-z]{1,5})?", fullmatch=True),
+        any_text,
+        st.sampled_from(
+            [
+                "climate",
+                "Climate",
+                "a" * 32,
+                "a" * 33,
+                "-x",
+                "x-",
+                "e-mail",
+                "rock'n'roll",
+                "İstanbul",
+                "naïve",
+                "日本",
+                "_",
+                "x_y",
+            ]
+        ),
     )
-    valid_clock = st.builds(lambda h, m, sep: f"{h}{sep}{m:02d}", st.integers(0, 23),
-                            st.integers(0, 59), st.sampled_from([":", ".", "h"]))
+    valid_clock = st.builds(
+        lambda h, m, sep: f"{h}{sep}{m:02d}",
+        st.integers(0, 23),
+        st.integers(0, 59),
+        st.sampled_from([":", ".", "h"]),
+    )
     clock = st.one_of(
         valid_clock,
-        st.builds(lambda h, m, sep: f"{h}{sep}{m:02d}", st.integers(0, 30), st.integers(0, 70),
-                  st.sampled_from([":", ".", "h", " : ", ""])),
+        st.builds(
+            lambda h, m, sep: f"{h}{sep}{m:02d}",
+            st.integers(0, 30),
+            st.integers(0, 70),
+            st.sampled_from([":", ".", "h", " : ", ""]),
+        ),
         any_text,
     )
-    zone = st.one_of(st.sampled_from(ZONES).map(lambda z: z.lower()), st.sampled_from(ZONES),
-                     st.sampled_from(["Berlin", "UTC", "utc", "GMT", "EST", "local", "new york",
-                                      "Europe/Berln", "../etc/passwd", "posix/UTC"]),
-                     any_text)
+    zone = st.one_of(
+        st.sampled_from(ZONES).map(lambda z: z.lower()),
+        st.sampled_from(ZONES),
+        st.sampled_from(
+            [
+                "Berlin",
+                "UTC",
+                "utc",
+                "GMT",
+                "EST",
+                "local",
+                "new york",
+                "Europe/Berln",
+                "../etc/passwd",
+                "posix/UTC",
+            ]
+        ),
+        any_text,
+    )
     op = st.one_of(
-        st.tuples(st.sampled_from(["subscribe", "unsubscribe"]),
-                  st.one_of(st.lists(known_topic, min_size=1, max_size=4),
-                            st.lists(topic, max_size=4))),
+        st.tuples(
+            st.sampled_from(["subscribe", "unsubscribe"]),
+            st.one_of(st.lists(known_topic, min_size=1, max_size=4), st.lists(topic, max_size=4)),
+        ),
         st.tuples(st.just("toggle"), topic),
         st.tuples(st.sampled_from(["follow", "exclude", "unfollow", "unexclude"]), keyword),
-        st.tuples(st.just("times"), st.one_of(st.lists(valid_clock, min_size=1, max_size=8),
-                                              st.lists(clock, max_size=MAX_TIMES + 2))),
+        st.tuples(
+            st.just("times"),
+            st.one_of(
+                st.lists(valid_clock, min_size=1, max_size=8),
+                st.lists(clock, max_size=MAX_TIMES + 2),
+            ),
+        ),
         st.tuples(st.just("timezone"), zone),
-        st.tuples(st.just("status"), st.one_of(st.sampled_from([ACTIVE, PAUSED, "blocked"]),
-                                               any_text)),
+        st.tuples(
+            st.just("status"), st.one_of(st.sampled_from([ACTIVE, PAUSED, "blocked"]), any_text)
+        ),
         st.tuples(st.just("skip_empty"), st.booleans()),
     )
     return st.lists(op, min_size=1, max_size=12)
@@ -184,7 +320,8 @@ def apply(subscriptions: Subscriptions, chat_id: int, name: str, arg: object) ->
     if name in ("subscribe", "unsubscribe"):
         names = subscriptions.topic_names(arg)  # type: ignore[arg-type]  # the fuzzer sends any type on purpose
         (subscriptions.subscribe if name == "subscribe" else subscriptions.unsubscribe)(
-            chat_id, names)
+            chat_id, names
+        )
     elif name == "toggle":
         subscriptions.toggle_topic(chat_id, arg)  # type: ignore[arg-type]  # the fuzzer sends any type on purpose
     elif name in ("follow", "exclude"):
@@ -268,10 +405,24 @@ def check_command_arguments(settings: Settings, tally: Tally) -> None:
 title_words = st.lists(
     st.one_of(
         st.text(st.characters(categories=["L", "Nd"]), min_size=1, max_size=12),
-        st.sampled_from(["O’Neill", "rock’n’roll", "İstanbul", "İZMİR", "Straße", "ΣΟΦΟΚΛΗΣ",
-                         "e-mail", "don't", "Ǆemal", "ﬁnal", "Ⅻ"]),
+        st.sampled_from(
+            [
+                "O’Neill",
+                "rock’n’roll",
+                "İstanbul",
+                "İZMİR",
+                "Straße",
+                "ΣΟΦΟΚΛΗΣ",
+                "e-mail",
+                "don't",
+                "Ǆemal",
+                "ﬁnal",
+                "Ⅻ",
+            ]
+        ),
     ),
-    min_size=1, max_size=6,
+    min_size=1,
+    max_size=6,
 ).map(" ".join)
 
 
@@ -310,8 +461,7 @@ def test_parse_clock_round_trips_or_explains(tally: Tally) -> None:
     a message; every time of day written 7:30, 07:30, 7.30 or 7h30 is that time."""
 
     @FUZZ
-    @given(st.one_of(any_text,
-                     st.from_regex(r"\s*\d{1,3}\s*[:.h,;]\s*\d{1,3}\s*", fullmatch=True)))
+    @given(st.one_of(any_text, st.from_regex(r"\s*\d{1,3}\s*[:.h,;]\s*\d{1,3}\s*", fullmatch=True)))
     def any_input(text: str) -> None:
         clock = outcome(lambda: parse_clock(text), ScheduleError)
         if isinstance(clock, ScheduleError):
@@ -323,8 +473,13 @@ def test_parse_clock_round_trips_or_explains(tally: Tally) -> None:
         tally("ok")
 
     @FUZZ
-    @given(st.integers(0, 23), st.integers(0, 59), st.sampled_from([":", ".", "h", " : "]),
-           st.booleans(), st.sampled_from(["", " ", "\t", "  "]))
+    @given(
+        st.integers(0, 23),
+        st.integers(0, 59),
+        st.sampled_from([":", ".", "h", " : "]),
+        st.booleans(),
+        st.sampled_from(["", " ", "\t", "  "]),
+    )
     def written_times(hour: int, minute: int, sep: str, pad: bool, space: str) -> None:
         written = f"{space}{f'{hour:02d}' if pad else hour}{sep}{minute:02d}{space}"
         assert parse_clock(written) == f"{hour:02d}:{minute:02d}"
@@ -341,8 +496,14 @@ def test_parse_timezone_round_trips_or_explains(tally: Tally) -> None:
     known = {z.lower() for z in ZONES} | {"utc"}
 
     @FUZZ
-    @given(st.one_of(any_text, st.sampled_from(ZONES), st.sampled_from(ZONES).map(str.lower),
-                     st.sampled_from(ZONES).map(lambda z: z.replace("_", " ").upper())))
+    @given(
+        st.one_of(
+            any_text,
+            st.sampled_from(ZONES),
+            st.sampled_from(ZONES).map(str.lower),
+            st.sampled_from(ZONES).map(lambda z: z.replace("_", " ").upper()),
+        )
+    )
     def run(text: str) -> None:
         zone = outcome(lambda: parse_timezone(text), ScheduleError)
         if isinstance(zone, ScheduleError):
@@ -361,24 +522,59 @@ def test_parse_timezone_round_trips_or_explains(tally: Tally) -> None:
 # --- article parsing -----------------------------------------------------------------------
 
 HTML_PIECES = [
-    "<!doctype html>", "<html>", "<html lang='de'>", "<html lang='\x00'>", "<head>", "<title>",
-    "</title>", "<meta charset='utf-9'>", "<body>", "<article>", "</article>", "<h1>", "</h1>",
-    "<p>", "</p>", "<div>", "<br>", "<script>", "</script>", "<style>", "<table><tr><td>",
-    "<!--", "-->", "<![CDATA[", "]]>", "<?xml version='1.0' encoding='utf-16'?>", "&amp;",
-    "&#0;", "&#xD800;", "&nbsp;", "<time datetime='9999-99-99'>", "<meta property="
-    "'article:published_time' content='0000-00-00'>", "\x00", "\x0c", "<", ">",
-    "The council voted on Tuesday. ", "Scientists said it rained. ",
+    "<!doctype html>",
+    "<html>",
+    "<html lang='de'>",
+    "<html lang='\x00'>",
+    "<head>",
+    "<title>",
+    "</title>",
+    "<meta charset='utf-9'>",
+    "<body>",
+    "<article>",
+    "</article>",
+    "<h1>",
+    "</h1>",
+    "<p>",
+    "</p>",
+    "<div>",
+    "<br>",
+    "<script>",
+    "</script>",
+    "<style>",
+    "<table><tr><td>",
+    "<!--",
+    "-->",
+    "<![CDATA[",
+    "]]>",
+    "<?xml version='1.0' encoding='utf-16'?>",
+    "&amp;",
+    "&#0;",
+    "&#xD800;",
+    "&nbsp;",
+    "<time datetime='9999-99-99'>",
+    "<meta property='article:published_time' content='0000-00-00'>",
+    "\x00",
+    "\x0c",
+    "<",
+    ">",
+    "The council voted on Tuesday. ",
+    "Scientists said it rained. ",
 ]
-html_soup = st.lists(st.one_of(st.sampled_from(HTML_PIECES), st.text(max_size=16)),
-                     max_size=60).map("".join)
+html_soup = st.lists(
+    st.one_of(st.sampled_from(HTML_PIECES), st.text(max_size=16)), max_size=60
+).map("".join)
 # A page with the shape of an article, hostile text in every slot.
 html_page = st.builds(
     lambda title, paragraphs, tail: (
         f"<!doctype html><html><head><title>{title}</title></head><body><article>"
-        f"<h1>{title}</h1>" + "".join(f"<p>{p}</p>" for p in paragraphs)
+        f"<h1>{title}</h1>"
+        + "".join(f"<p>{p}</p>" for p in paragraphs)
         + f"</article>{tail}</body></html>"
     ),
-    hostile_text, st.lists(st.one_of(prose, hostile_text), min_size=1, max_size=6), html_soup,
+    hostile_text,
+    st.lists(st.one_of(prose, hostile_text), min_size=1, max_size=6),
+    html_soup,
 )
 html_text = st.one_of(html_soup, html_page)
 
@@ -412,12 +608,15 @@ def test_parsers_give_an_article_or_a_summarizer_error(tally: Tally) -> None:
         _parsed(_attempt(lambda: parse_html(text)), tally, "parse_html")
 
     @FUZZ
-    @given(st.one_of(
-        st.binary(max_size=2000),
-        html_text.map(lambda t: t.encode("utf-8", "surrogatepass")),
-        st.tuples(any_text, st.sampled_from(["utf-16", "latin-1", "cp1252", "utf-8-sig"])).map(
-            lambda pair: pair[0].encode(pair[1], "replace")),
-    ))
+    @given(
+        st.one_of(
+            st.binary(max_size=2000),
+            html_text.map(lambda t: t.encode("utf-8", "surrogatepass")),
+            st.tuples(any_text, st.sampled_from(["utf-16", "latin-1", "cp1252", "utf-8-sig"])).map(
+                lambda pair: pair[0].encode(pair[1], "replace")
+            ),
+        )
+    )
     def byte_inputs(data: bytes) -> None:
         _parsed(_attempt(lambda: parse_bytes(data)), tally, "parse_bytes")
 
@@ -443,8 +642,11 @@ def test_summaries_are_verbatim_and_within_budget(tally: Tally) -> None:
     @FUZZ
     @given(
         st.one_of(
-            st.builds(lambda title, paragraphs: Article(title, tuple(paragraphs)), any_text,
-                      st.lists(st.one_of(prose, any_text), max_size=8)),
+            st.builds(
+                lambda title, paragraphs: Article(title, tuple(paragraphs)),
+                any_text,
+                st.lists(st.one_of(prose, any_text), max_size=8),
+            ),
             prose.map(lambda t: _attempt(lambda: parse_plain(t))),
         ),
         st.integers(1, 8),
@@ -455,13 +657,18 @@ def test_summaries_are_verbatim_and_within_budget(tally: Tally) -> None:
     # Found by this test: the splitter moved an opening quote to the next sentence with one
     # space where the text had a line break, so the sentence was no longer verbatim.
     @example(Article("", ("Dr. « \n\n The",)), 2, 40, "default", None)
-    def run(article: Article | None, count: int, max_chars: int, method: str,
-            language: str | None) -> None:
+    def run(
+        article: Article | None, count: int, max_chars: int, method: str, language: str | None
+    ) -> None:
         if article is None:
             tally("unparsable")
             return
-        summary = outcome(lambda: summarize(article, sentences=count, max_chars=max_chars,
-                                            method=method, language=language), SummarizerError)
+        summary = outcome(
+            lambda: summarize(
+                article, sentences=count, max_chars=max_chars, method=method, language=language
+            ),
+            SummarizerError,
+        )
         if isinstance(summary, SummarizerError):
             assert str(summary)
             tally("refused")
@@ -484,10 +691,20 @@ def test_summaries_are_verbatim_and_within_budget(tally: Tally) -> None:
 
 urls = st.one_of(
     any_text,
-    st.builds(lambda scheme, rest: f"{scheme}://{rest}",
-              st.sampled_from(["http", "https", "HTTPS", "javascript", "ftp", "tg"]), any_text),
-    st.sampled_from(["https://example.com/a?b=1&c=2", 'https://e.com/"onmouseover="x',
-                     "https://e.com/<script>", "http://e.com/ spaced", ""]),
+    st.builds(
+        lambda scheme, rest: f"{scheme}://{rest}",
+        st.sampled_from(["http", "https", "HTTPS", "javascript", "ftp", "tg"]),
+        any_text,
+    ),
+    st.sampled_from(
+        [
+            "https://example.com/a?b=1&c=2",
+            'https://e.com/"onmouseover="x',
+            "https://e.com/<script>",
+            "http://e.com/ spaced",
+            "",
+        ]
+    ),
 )
 items = st.builds(
     DigestItem,
@@ -497,16 +714,20 @@ items = st.builds(
     source=any_text,
     # Years 1971-2199: dates near year 1 or 9999 overflow in local_time, a known bug
     # pinned by tests/test_hostile_sources.py::test_far_dated_entries_do_not_break_digests.
-    when=st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2199, 1, 1),
-                      timezones=st.just(UTC)),
+    when=st.datetimes(
+        min_value=datetime(1971, 1, 1), max_value=datetime(2199, 1, 1), timezones=st.just(UTC)
+    ),
     summary=st.lists(any_text, max_size=3).map(tuple),
     also=st.lists(st.tuples(any_text, urls), max_size=6).map(tuple),  # 5 are shown
 )
 # Up to 10 distinct items, or a few repeated into a long digest (cheaper to generate).
 digests = st.one_of(
     st.lists(items, max_size=10),
-    st.builds(lambda some, times: some * times, st.lists(items, min_size=1, max_size=4),
-              st.integers(2, 15)),
+    st.builds(
+        lambda some, times: some * times,
+        st.lists(items, min_size=1, max_size=4),
+        st.integers(2, 15),
+    ),
 )
 
 
@@ -517,9 +738,13 @@ def test_rendered_digests_are_valid_telegram_html(tally: Tally) -> None:
     item present and numbered in order."""
 
     @FUZZ
-    @given(digests, st.sampled_from(RENDER_ZONES),
-           st.datetimes(min_value=datetime(1972, 1, 1), max_value=datetime(2198, 1, 1),
-                        timezones=st.just(UTC)))
+    @given(
+        digests,
+        st.sampled_from(RENDER_ZONES),
+        st.datetimes(
+            min_value=datetime(1972, 1, 1), max_value=datetime(2198, 1, 1), timezones=st.just(UTC)
+        ),
+    )
     def run(digest_items: list[DigestItem], zone: str, now: datetime) -> None:
         digest = Digest(chat_id=1, items=tuple(digest_items), timezone=zone, created=now)
         messages = render_digest_html(digest, now=now)
@@ -530,8 +755,7 @@ def test_rendered_digests_are_valid_telegram_html(tally: Tally) -> None:
             parsed = parse_telegram_html(message)
             assert parsed.text.strip()
             visible.append(parsed.text)
-        numbers = iter(int(n) for n in re.findall(r"^(\d+)\. ", "\n\n".join(visible),
-                                                   re.MULTILINE))
+        numbers = iter(int(n) for n in re.findall(r"^(\d+)\. ", "\n\n".join(visible), re.MULTILINE))
         # A title or summary may itself start a line with "12. ": the items' numbers must
         # appear in order among the numbered lines.
         for n in range(1, len(digest_items) + 1):
@@ -540,6 +764,7 @@ def test_rendered_digests_are_valid_telegram_html(tally: Tally) -> None:
         tally.figures["messages"] += len(messages)
         tally.figures["items"] += len(digest_items)
         tally.figures["max_items_in_one_digest"] = max(
-            tally.figures["max_items_in_one_digest"], len(digest_items))
+            tally.figures["max_items_in_one_digest"], len(digest_items)
+        )
 
     run()

@@ -65,62 +65,78 @@ def rss(channel: str, *items: str) -> str:
     )
 
 
-def item(title: str, link: str, description: str, pub_date: str = "Wed, 25 Nov 2026 05:00:00 GMT"
-         ) -> str:
-    return (f"<title>{title}</title><link>{link}</link><description>{description}</description>"
-            f"<pubDate>{pub_date}</pubDate>")
+def item(
+    title: str, link: str, description: str, pub_date: str = "Wed, 25 Nov 2026 05:00:00 GMT"
+) -> str:
+    return (
+        f"<title>{title}</title><link>{link}</link><description>{description}</description>"
+        f"<pubDate>{pub_date}</pubDate>"
+    )
 
 
 def good_feed(server: FeedServer, path: str, stories: list[tuple[str, str]]) -> str:
     """A well-formed feed whose entries carry their full text (no page fetches)."""
     body = rss(
         f"Good feed {path}",
-        *(item(title, server.url(f"{path}/{n}"), text) for n, (title, text) in
-          enumerate(stories)),
+        *(item(title, server.url(f"{path}/{n}"), text) for n, (title, text) in enumerate(stories)),
     )
     return server.serve(path, body, headers={"Content-Type": "application/rss+xml"})
 
 
 GOOD_A = [
-    ("Harbour bridge reopens after two years of repairs",
-     "The old harbour bridge reopened to traffic on Wednesday after two years of repairs. "
-     "Engineers replaced the steel cables and the road deck. The city council said the "
-     "bridge can now carry twice as many trucks. Shop owners near the harbour welcomed "
-     "the news. The repairs cost 48 million euros."),
-    ("Orchestra announces free concerts in city parks",
-     "The city orchestra will play twelve free concerts in parks this summer. The first "
-     "concert is in the botanical garden in June. Musicians said they want to reach "
-     "people who never go to the concert hall. Tickets are not needed."),
+    (
+        "Harbour bridge reopens after two years of repairs",
+        "The old harbour bridge reopened to traffic on Wednesday after two years of repairs. "
+        "Engineers replaced the steel cables and the road deck. The city council said the "
+        "bridge can now carry twice as many trucks. Shop owners near the harbour welcomed "
+        "the news. The repairs cost 48 million euros.",
+    ),
+    (
+        "Orchestra announces free concerts in city parks",
+        "The city orchestra will play twelve free concerts in parks this summer. The first "
+        "concert is in the botanical garden in June. Musicians said they want to reach "
+        "people who never go to the concert hall. Tickets are not needed.",
+    ),
 ]
 GOOD_B = [
-    ("Researchers map the seabed of the northern fjords",
-     "Researchers finished the first detailed map of the seabed of the northern fjords. "
-     "The survey ship spent four months at sea. Scientists found three unknown reefs and "
-     "an old shipwreck. The data will be published next spring."),
-    ("Regional trains get more seats for winter",
-     "The regional rail company is adding carriages to its winter timetable. Every "
-     "morning train will have two more carriages. Commuters had complained about crowded "
-     "trains for years. The change starts in December."),
+    (
+        "Researchers map the seabed of the northern fjords",
+        "Researchers finished the first detailed map of the seabed of the northern fjords. "
+        "The survey ship spent four months at sea. Scientists found three unknown reefs and "
+        "an old shipwreck. The data will be published next spring.",
+    ),
+    (
+        "Regional trains get more seats for winter",
+        "The regional rail company is adding carriages to its winter timetable. Every "
+        "morning train will have two more carriages. Commuters had complained about crowded "
+        "trains for years. The change starts in December.",
+    ),
 ]
 
 # Teasers (short bodies): the bot tries to fetch each linked page for the full text, and
 # each page is hostile in its own way; the teaser must survive.
 HOSTILE_STORIES = [
-    ("5 &lt; 6 &amp; 7 &gt; 3: AT&amp;T &amp;bogus; &amp;#0; deal",
-     "<![CDATA[<p>Shares of AT&T rose 5% &amp; more &bogus; today as 3 < 4 and 9 > 8 in the "
-     "market report.</p><p>&lt;script&gt;alert('x')&lt;/script&gt; was printed in the "
-     "filing as literal text, analysts said.</p><p>The &quot;deal&quot; closes in May "
-     "&amp; June.</p>]]>",
-     "/page-bomb"),
-    ("<![CDATA[<script>alert(1)</script>Tom & Jerry <3 &lt;b&gt;bold&lt;/b&gt; &amp;amp; "
-     "&#x3C;i&#x3E;]]>",
-     "Plain &lt;b&gt;text&lt;/b&gt; &amp;amp; an &amp;unknown; entity. Another sentence "
-     "follows &amp; here with a &lt; sign. And the third one &gt; the second.",
-     "/page-ssrf"),
-    ("Broken &amp;#xZZ; &amp;#99999999; &amp;lt entity &lt;/a&gt;&lt;/b&gt; &lt;3",
-     "<![CDATA[Closing tags </b></a></i> and a stray </code> in the body. A "
-     "<a href=\"javascript:alert(1)\">link</a> too. Then <pre>code & more</pre> end.]]>",
-     "/page-script"),
+    (
+        "5 &lt; 6 &amp; 7 &gt; 3: AT&amp;T &amp;bogus; &amp;#0; deal",
+        "<![CDATA[<p>Shares of AT&T rose 5% &amp; more &bogus; today as 3 < 4 and 9 > 8 in the "
+        "market report.</p><p>&lt;script&gt;alert('x')&lt;/script&gt; was printed in the "
+        "filing as literal text, analysts said.</p><p>The &quot;deal&quot; closes in May "
+        "&amp; June.</p>]]>",
+        "/page-bomb",
+    ),
+    (
+        "<![CDATA[<script>alert(1)</script>Tom & Jerry <3 &lt;b&gt;bold&lt;/b&gt; &amp;amp; "
+        "&#x3C;i&#x3E;]]>",
+        "Plain &lt;b&gt;text&lt;/b&gt; &amp;amp; an &amp;unknown; entity. Another sentence "
+        "follows &amp; here with a &lt; sign. And the third one &gt; the second.",
+        "/page-ssrf",
+    ),
+    (
+        "Broken &amp;#xZZ; &amp;#99999999; &amp;lt entity &lt;/a&gt;&lt;/b&gt; &lt;3",
+        "<![CDATA[Closing tags </b></a></i> and a stray </code> in the body. A "
+        '<a href="javascript:alert(1)">link</a> too. Then <pre>code & more</pre> end.]]>',
+        "/page-script",
+    ),
 ]
 SCRIPT_PAGE = (
     "<!doctype html><html><head><title>x</title><script>steal()</script></head><body>"
@@ -143,41 +159,78 @@ def hostile_feeds() -> list[Failing]:
     """Every way a feed fails, each expected to cost that feed one recorded failure."""
     stalled_head = b'<?xml version="1.0"?><rss version="2.0"><channel><title>slow'
     return [
-        Failing("malformed", "/malformed",
-                Reply(body=MALFORMED),
-                "parse", "not an RSS/Atom feed"),
-        Failing("web page", "/page",
-                Reply(body=b"<!doctype html><html><body><p>Welcome!</p></body></html>",
-                      headers={"Content-Type": "text/html; charset=utf-8"}),
-                "parse", "the server sent text/html"),
+        Failing("malformed", "/malformed", Reply(body=MALFORMED), "parse", "not an RSS/Atom feed"),
+        Failing(
+            "web page",
+            "/page",
+            Reply(
+                body=b"<!doctype html><html><body><p>Welcome!</p></body></html>",
+                headers={"Content-Type": "text/html; charset=utf-8"},
+            ),
+            "parse",
+            "the server sent text/html",
+        ),
         Failing("gone", "/gone", Reply(status=404, body=b"no"), "http_status", "404"),
-        Failing("broken server", "/broken", Reply(status=500, body=b"oops"), "http_status",
-                "500"),
-        Failing("never finishes", "/never",
-                Reply(body=stalled_head, trickle=0.05, forever=True), "timeout",
-                f"within {FEED_TIMEOUT:g} s"),
-        Failing("oversized", "/huge", Reply(body=b"<rss>" + b" " * (MAX_BYTES * 2)),
-                "too_large", "larger than"),
-        Failing("oversized, no length", "/huge-stream",
-                Reply(body=b"<rss>" + b" " * (MAX_BYTES * 2), content_length=False),
-                "too_large", "larger than"),
-        Failing("gzip bomb", "/bomb",
-                Reply(body=gzip_bomb(BOMB_SIZE), headers={"Content-Encoding": "gzip",
-                                                          "Content-Type": "application/rss+xml"}),
-                "too_large", "expands past"),
+        Failing("broken server", "/broken", Reply(status=500, body=b"oops"), "http_status", "500"),
+        Failing(
+            "never finishes",
+            "/never",
+            Reply(body=stalled_head, trickle=0.05, forever=True),
+            "timeout",
+            f"within {FEED_TIMEOUT:g} s",
+        ),
+        Failing(
+            "oversized",
+            "/huge",
+            Reply(body=b"<rss>" + b" " * (MAX_BYTES * 2)),
+            "too_large",
+            "larger than",
+        ),
+        Failing(
+            "oversized, no length",
+            "/huge-stream",
+            Reply(body=b"<rss>" + b" " * (MAX_BYTES * 2), content_length=False),
+            "too_large",
+            "larger than",
+        ),
+        Failing(
+            "gzip bomb",
+            "/bomb",
+            Reply(
+                body=gzip_bomb(BOMB_SIZE),
+                headers={"Content-Encoding": "gzip", "Content-Type": "application/rss+xml"},
+            ),
+            "too_large",
+            "expands past",
+        ),
         Failing("redirect loop", "/loop-a", redirect("/loop-b"), "redirects", "redirect loop"),
-        Failing("to metadata", "/to-metadata", redirect(f"http://{METADATA}/latest/meta-data/"),
-                "blocked", "link-local"),
-        Failing("to lan", "/to-lan", redirect("http://10.0.0.1/feed.xml", status=301),
-                "blocked", "private"),
-        Failing("to mapped metadata", "/to-mapped",
-                redirect(f"http://[::ffff:{METADATA}]/latest/", status=307),
-                "blocked", "link-local"),
+        Failing(
+            "to metadata",
+            "/to-metadata",
+            redirect(f"http://{METADATA}/latest/meta-data/"),
+            "blocked",
+            "link-local",
+        ),
+        Failing(
+            "to lan",
+            "/to-lan",
+            redirect("http://10.0.0.1/feed.xml", status=301),
+            "blocked",
+            "private",
+        ),
+        Failing(
+            "to mapped metadata",
+            "/to-mapped",
+            redirect(f"http://[::ffff:{METADATA}]/latest/", status=307),
+            "blocked",
+            "link-local",
+        ),
     ]
 
 
-def hostile_settings(tmp_path: Path, feeds: list[Feed], *, timeout: float = FEED_TIMEOUT
-                     ) -> Settings:
+def hostile_settings(
+    tmp_path: Path, feeds: list[Feed], *, timeout: float = FEED_TIMEOUT
+) -> Settings:
     """Private addresses refused except the loopback feed server itself; no seeds."""
     base = make_settings(tmp_path)
     return replace(
@@ -185,8 +238,12 @@ def hostile_settings(tmp_path: Path, feeds: list[Feed], *, timeout: float = FEED
         feeds=tuple(feeds),
         seeds_dir=None,
         digest=replace(base.digest, max_items=20),
-        fetch=FetchSettings(timeout=timeout, max_bytes=MAX_BYTES, allow_private_addresses=False,
-                            allowed_networks=("127.0.0.1",)),
+        fetch=FetchSettings(
+            timeout=timeout,
+            max_bytes=MAX_BYTES,
+            allow_private_addresses=False,
+            allowed_networks=("127.0.0.1",),
+        ),
     )
 
 
@@ -207,8 +264,9 @@ def record_requests(monkeypatch: pytest.MonkeyPatch) -> list[httpx.URL]:
     return sent
 
 
-async def say(running: RunningBot, text: str, chat: int = USER, user: int = USER
-              ) -> list[SentMessage]:
+async def say(
+    running: RunningBot, text: str, chat: int = USER, user: int = USER
+) -> list[SentMessage]:
     """Send a message and return every reply it caused (``/help`` after it is the barrier:
     the bot handles one update at a time, so its answer comes after all of them)."""
     api = running.api
@@ -216,8 +274,10 @@ async def say(running: RunningBot, text: str, chat: int = USER, user: int = USER
     api.user_sends(chat, user, text)
     api.user_sends(chat, user, "/help")
     await api.wait_for(
-        lambda: len(api.messages(chat)) > before + 1
-        and api.messages(chat)[-1].plain_text.startswith(HELP_START),
+        lambda: (
+            len(api.messages(chat)) > before + 1
+            and api.messages(chat)[-1].plain_text.startswith(HELP_START)
+        ),
         what=f"the replies to {text[:30]!r}",
     )
     return api.messages(chat)[before:-1]
@@ -228,8 +288,12 @@ def stored(store: Store) -> list[StoredArticle]:
 
 
 async def test_hostile_sources_in_one_ingest_run(
-    tmp_path: Path, server: FeedServer, api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture, record_property: Callable[[str, object], None],
+    tmp_path: Path,
+    server: FeedServer,
+    api: FakeBotAPI,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    record_property: Callable[[str, object], None],
 ) -> None:
     """Twelve hostile feeds and two good ones in one run: nothing raises, all four good
     articles and the three markup-laden ones arrive (their hostile article pages cost only
@@ -241,8 +305,13 @@ async def test_hostile_sources_in_one_ingest_run(
     for feed in failing:
         server.route(feed.path, feed.reply)
     server.route("/loop-b", redirect("/loop-a"))
-    server.route("/page-bomb", Reply(body=gzip_bomb(BOMB_SIZE), headers={
-        "Content-Encoding": "gzip", "Content-Type": "text/html"}))
+    server.route(
+        "/page-bomb",
+        Reply(
+            body=gzip_bomb(BOMB_SIZE),
+            headers={"Content-Encoding": "gzip", "Content-Type": "text/html"},
+        ),
+    )
     server.route("/page-ssrf", redirect(f"http://{METADATA}/latest/meta-data/iam/"))
     server.serve("/page-script", SCRIPT_PAGE, headers={"Content-Type": "text/html"})
     hostile_rss = rss(
@@ -252,8 +321,12 @@ async def test_hostile_sources_in_one_ingest_run(
     feeds = [
         Feed(good_feed(server, "/good-a", GOOD_A), "Good A", ("world",), full_text=False),
         Feed(good_feed(server, "/good-b", GOOD_B), "Good B", ("science",), full_text=False),
-        Feed(server.serve("/hostile", hostile_rss), "Hostile <b>&amp;</b> Co", ("business",),
-             full_text=True),
+        Feed(
+            server.serve("/hostile", hostile_rss),
+            "Hostile <b>&amp;</b> Co",
+            ("business",),
+            full_text=True,
+        ),
         *(Feed(server.url(f.path), f.name, ("world",), full_text=False) for f in failing),
     ]
     settings = hostile_settings(tmp_path, feeds)
@@ -304,7 +377,10 @@ async def test_hostile_sources_in_one_ingest_run(
         # Their article pages (a bomb, a redirect to the metadata service, a page of
         # scripts) cost at most the full text: each entry is kept.
         assert {a.url.rsplit("/", 1)[-1] for a in hostile} == {
-            "page-bomb", "page-ssrf", "page-script"}
+            "page-bomb",
+            "page-ssrf",
+            "page-script",
+        }
         # Nothing unexpected was raised and caught along the way (those are logged with
         # their traceback, e.g. a feed failing with kind "internal").
         assert [r.getMessage() for r in caplog.records if r.exc_info] == []
@@ -326,8 +402,7 @@ async def test_hostile_sources_in_one_ingest_run(
                 assert literal in visible, literal
             assert "<script>" not in "".join(m.text for m in digest)  # escaped on the wire
 
-            sources = "\n".join(m.plain_text for m in await say(running, "/sources", ADMIN,
-                                                                 ADMIN))
+            sources = "\n".join(m.plain_text for m in await say(running, "/sources", ADMIN, ADMIN))
             for feed in failing:
                 assert f"{feed.name} (world): failing ×1:" in sources, feed.name
             assert "Good A (world): ok, 2 articles" in sources
@@ -355,7 +430,9 @@ async def test_hostile_sources_in_one_ingest_run(
 
 
 async def test_ingest_job_runs_while_the_bot_answers(
-    tmp_path: Path, server: FeedServer, api: FakeBotAPI,
+    tmp_path: Path,
+    server: FeedServer,
+    api: FakeBotAPI,
     record_property: Callable[[str, object], None],
 ) -> None:
     """The application's own "ingest" job polls a feed that holds its answer back, a gzip
@@ -367,15 +444,19 @@ async def test_ingest_job_runs_while_the_bot_answers(
     def held(request: Request) -> Reply:
         asked.set()
         release.wait(HANG_GUARD)
-        return Reply(body=rss("Held", item(GOOD_A[0][0], server.url("/held/1"),
-                                           GOOD_A[0][1])).encode())
+        return Reply(
+            body=rss("Held", item(GOOD_A[0][0], server.url("/held/1"), GOOD_A[0][1])).encode()
+        )
 
     feeds = [
         Feed(server.route("/held", held), "Held", ("world",), full_text=False),
-        Feed(server.serve("/bomb", gzip_bomb(BOMB_SIZE), headers={"Content-Encoding": "gzip"}),
-             "Bomb", ("world",), full_text=False),
-        Feed(server.serve("/malformed", MALFORMED), "Malformed",
-             ("world",), full_text=False),
+        Feed(
+            server.serve("/bomb", gzip_bomb(BOMB_SIZE), headers={"Content-Encoding": "gzip"}),
+            "Bomb",
+            ("world",),
+            full_text=False,
+        ),
+        Feed(server.serve("/malformed", MALFORMED), "Malformed", ("world",), full_text=False),
     ]
     settings = hostile_settings(tmp_path, feeds, timeout=HANG_GUARD)
     clock = Clock(T0)
@@ -406,8 +487,10 @@ async def test_ingest_job_runs_while_the_bot_answers(
                 assert GOOD_A[0][0] in "\n".join(m.plain_text for m in digest)
     finally:
         release.set()
-    record_property("figures", {"faults_injected": 2, "commands_answered_during_ingest": 1,
-                                "good_articles_lost": 0})
+    record_property(
+        "figures",
+        {"faults_injected": 2, "commands_answered_during_ingest": 1, "good_articles_lost": 0},
+    )
 
 
 async def test_far_dated_entries_do_not_break_digests(
@@ -421,12 +504,18 @@ async def test_far_dated_entries_do_not_break_digests(
     gets a valid HTML digest with the other stories."""
     body = rss(
         "Far dated",
-        item("Time capsule opened in the year 9999", server.url("/far/future"),
-             "Archivists opened a time capsule. It held letters and photographs.",
-             pub_date="Fri, 31 Dec 9999 23:59:59 GMT"),
-        item("Scroll dated to the first day of year one", server.url("/far/past"),
-             "Historians read an old scroll. It describes a harvest festival.",
-             pub_date="Mon, 01 Jan 0001 00:00:00 GMT"),
+        item(
+            "Time capsule opened in the year 9999",
+            server.url("/far/future"),
+            "Archivists opened a time capsule. It held letters and photographs.",
+            pub_date="Fri, 31 Dec 9999 23:59:59 GMT",
+        ),
+        item(
+            "Scroll dated to the first day of year one",
+            server.url("/far/past"),
+            "Historians read an old scroll. It describes a harvest festival.",
+            pub_date="Mon, 01 Jan 0001 00:00:00 GMT",
+        ),
     )
     feeds = [
         Feed(server.serve("/far", body), "Far", ("world",), full_text=False),

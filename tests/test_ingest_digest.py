@@ -60,10 +60,12 @@ async def test_seeds_are_ingested_once_with_summaries_and_topics(
     by_title = {a.title: a for a in store.articles_since(NOW - timedelta(days=1))}
     expected = {
         "Late Ferrante Header Sends Northbridge City Top of the League": {"sport"},
-        "Southern Ocean Is Absorbing Less Carbon in Winter Than Models Assumed, Study Finds":
-            {"science"},
-        "Startup Lumen Silicon Unveils AI Chip It Says Runs on a Tenth of the Power":
-            {"technology"},
+        "Southern Ocean Is Absorbing Less Carbon in Winter Than Models Assumed, Study Finds": {
+            "science"
+        },
+        "Startup Lumen Silicon Unveils AI Chip It Says Runs on a Tenth of the Power": {
+            "technology"
+        },
         "Lakeshore Museum of Art Reopens After $120 Million Renovation": {"culture"},
     }
     for title, topics in expected.items():
@@ -80,8 +82,7 @@ async def test_same_story_appears_once_naming_the_other_outlets(
 ) -> None:
     """The three reports of the rate cut are one item that names the two other outlets."""
     await _ingest(settings, store)
-    builder = DigestBuilder(store.articles_since(NOW - timedelta(days=1)), now=NOW,
-                            max_items=50)
+    builder = DigestBuilder(store.articles_since(NOW - timedelta(days=1)), now=NOW, max_items=50)
     digest = builder.build(Subscriber(chat_id=1, topics=("business",)))
     rate_items = [i for i in digest.items if "Meridia" in i.title]
     assert len(rate_items) == 1
@@ -92,8 +93,7 @@ async def test_same_story_appears_once_naming_the_other_outlets(
 async def test_filters_topics_follow_exclude(settings: Settings, store: Store) -> None:
     """Topics narrow the digest, followed words add to it, excluded words remove."""
     await _ingest(settings, store)
-    builder = DigestBuilder(store.articles_since(NOW - timedelta(days=1)), now=NOW,
-                            max_items=50)
+    builder = DigestBuilder(store.articles_since(NOW - timedelta(days=1)), now=NOW, max_items=50)
     sport = builder.build(Subscriber(chat_id=1, topics=("sport",)))
     assert {i.title.split()[0] for i in sport.items} == {"Late", "Sharks"}
     no_rugby = builder.build(Subscriber(chat_id=1, topics=("sport",), exclude=("rugby",)))
@@ -122,16 +122,22 @@ async def test_nothing_twice(settings: Settings, store: Store) -> None:
 async def test_feed_from_loopback_and_a_failing_feed(settings: Settings, store: Store) -> None:
     """A good feed is stored with escaped-safe text; a broken one is recorded, not fatal."""
     with FeedServer() as server:
-        good = server.serve("/rss", RSS.format(base=server.base_url),
-                            headers={"Content-Type": "application/rss+xml"})
-        bad = server.serve("/broken", "<html><body>not a feed</body></html>",
-                           headers={"Content-Type": "text/html"})
+        good = server.serve(
+            "/rss",
+            RSS.format(base=server.base_url),
+            headers={"Content-Type": "application/rss+xml"},
+        )
+        bad = server.serve(
+            "/broken", "<html><body>not a feed</body></html>", headers={"Content-Type": "text/html"}
+        )
         config = replace(
             settings,
             seeds_dir=None,
             fetch=replace(settings.fetch, allow_private_addresses=True, timeout=5),
-            feeds=(Feed(url=good, name="Loopback Wire", topics=("world",), full_text=False),
-                   Feed(url=bad, name="Broken", topics=("world",), full_text=False)),
+            feeds=(
+                Feed(url=good, name="Loopback Wire", topics=("world",), full_text=False),
+                Feed(url=bad, name="Broken", topics=("world",), full_text=False),
+            ),
         )
         report = await Ingester(config, store, clock=lambda: NOW).run()
     assert [s.new for s in report.sources] == [1, 0]
@@ -151,8 +157,9 @@ def test_cli_digest_of_the_seeds(tmp_path: Path, capsys: pytest.CaptureFixture[s
     """`newsdigest digest` on an empty store reads the seeds and prints real stories."""
     config = tmp_path / "nd.toml"
     text = BUNDLED_CONFIG.read_text()
-    text = text.replace('data_file = "../data/newsdigest.json"',
-                        f'data_file = "{tmp_path / "nd.json"}"')
+    text = text.replace(
+        'data_file = "../data/newsdigest.json"', f'data_file = "{tmp_path / "nd.json"}"'
+    )
     seeds = BUNDLED_CONFIG.parent.parent / "seeds"
     text = text.replace('seeds_dir = "../seeds"', f'seeds_dir = "{seeds}"')
     config.write_text(text)

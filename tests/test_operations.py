@@ -73,12 +73,21 @@ async def bot_process(
     """Start ``newsdigest run`` with its own config and data file in ``folder``."""
     (folder / "config.toml").write_text(config)
     log = folder / f"{name}.log"
-    env = _environment(base_url, base_url.replace("/bot", "/file/bot"),
-                       folder / "newsdigest.json")
+    env = _environment(base_url, base_url.replace("/bot", "/file/bot"), folder / "newsdigest.json")
     with log.open("wb") as out:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "--config", str(folder / "config.toml"), "run", *args,
-            env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out, cwd=PROJECT_ROOT,
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "--config",
+            str(folder / "config.toml"),
+            "run",
+            *args,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            cwd=PROJECT_ROOT,
             preexec_fn=_die_with_parent,
         )
     run = Run(proc, log)
@@ -129,8 +138,11 @@ async def test_a_bot_started_before_the_network_comes_up_by_itself(tmp_path: Pat
         bot_process(folders["dns"], "http://bot-api.invalid/bot") as dns,
         bot_process(folders["silent"], f"http://127.0.0.1:{silent_port}/bot") as silent,
     ):
-        await until(lambda: len(closed.lines(waiting)) >= 2 and len(dns.lines(waiting)) >= 2,
-                    "two attempts each", timeout=30)
+        await until(
+            lambda: len(closed.lines(waiting)) >= 2 and len(dns.lines(waiting)) >= 2,
+            "two attempts each",
+            timeout=30,
+        )
         await until(lambda: len(silent.lines(waiting)) >= 1, "a timed-out attempt", timeout=40)
         for run in (dns, silent):
             run.signal(signal.SIGTERM)
@@ -174,8 +186,10 @@ async def test_a_rejected_token_is_one_line_and_exit_code_2(tmp_path: Path) -> N
     assert TOKEN.split(":", 1)[1] not in run.output
 
 
-@pytest.mark.skipif(importlib.util.find_spec("tornado") is not None,
-                    reason="python-telegram-bot's webhooks extra is installed here")
+@pytest.mark.skipif(
+    importlib.util.find_spec("tornado") is not None,
+    reason="python-telegram-bot's webhooks extra is installed here",
+)
 def test_webhook_mode_without_its_extra_names_the_install_command(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -210,8 +224,14 @@ def _peak_data_file(folder: Path) -> tuple[int, ...]:
         asyncio.run(Ingester(settings, store).run(feeds=False))
         with store.batch():
             for chat_id in chats:
-                store.put_subscriber(Subscriber(chat_id=chat_id, times=(due,), timezone="UTC",
-                                                created=now - timedelta(days=1)))
+                store.put_subscriber(
+                    Subscriber(
+                        chat_id=chat_id,
+                        times=(due,),
+                        timezone="UTC",
+                        created=now - timedelta(days=1),
+                    )
+                )
         store.compact()
     return chats
 
@@ -257,16 +277,20 @@ async def test_stopping_in_the_middle_of_a_peak_is_quick_and_loses_nothing(
             second.signal(signal.SIGTERM)
             assert await second.wait() == 0
     duplicates = sorted(c for c in chats if sent[c] > 1)
-    print(f"\nstop under load ({signals} signal(s)): {at_stop} of {PEAK} digests sent before "
-          f"the stop, exit {first.stopped_in:.2f} s after the signal, restart sent "
-          f"{sum(sent.values()) - at_stop}, duplicates {len(duplicates)}, "
-          f"lost {PEAK - len(sent)}")
+    print(
+        f"\nstop under load ({signals} signal(s)): {at_stop} of {PEAK} digests sent before "
+        f"the stop, exit {first.stopped_in:.2f} s after the signal, restart sent "
+        f"{sum(sent.values()) - at_stop}, duplicates {len(duplicates)}, "
+        f"lost {PEAK - len(sent)}"
+    )
     assert first.stopped_in is not None
     assert first.stopped_in < STOP_LIMIT
     assert PEAK // 3 <= at_stop < PEAK
     assert set(sent) == set(chats)  # nothing lost
-    cut_short = sum(int(line.rsplit("shutting down: ", 1)[1].split()[0])
-                    for line in first.lines("deliveries cut short"))
+    cut_short = sum(
+        int(line.rsplit("shutting down: ", 1)[1].split()[0])
+        for line in first.lines("deliveries cut short")
+    )
     assert len(duplicates) <= (cut_short if signals == 2 else 0)
     for run in (first, second):
         assert "Traceback" not in run.output, run.output[-3000:]

@@ -120,8 +120,9 @@ def test_run_refuses_damage_in_one_line(config: Path, damage: str) -> None:
         data.mkdir(parents=True)
         expected = f"config error: storage.data_file {data} is a folder"
     elif damage == "config":
-        config.write_text(CONFIG + '[[feeds]]\nurl = "https://a.example/rss"\nname = "Wire"\n'
-                          "topics = []\n")
+        config.write_text(
+            CONFIG + '[[feeds]]\nurl = "https://a.example/rss"\nname = "Wire"\ntopics = []\n'
+        )
         expected = "config error: feeds[0] (Wire).topics must not be empty"
     else:
         _store_with(data, people)
@@ -142,8 +143,9 @@ def test_run_refuses_damage_in_one_line(config: Path, damage: str) -> None:
             journal.write_bytes(b"".join(lines[:4]))
             expected = f"{journal}: it was cut short: it ends at change 3, but changes up to 6"
     before = sorted(p.name for p in config.parent.rglob("*"))
-    done = newsdigest("--config", str(config), "run", cwd=config.parent,
-                      env={"TELEGRAM_BOT_TOKEN": TOKEN})
+    done = newsdigest(
+        "--config", str(config), "run", cwd=config.parent, env={"TELEGRAM_BOT_TOKEN": TOKEN}
+    )
     assert done.returncode == (2 if expected.startswith("config error") else 1), done.stderr
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1, done.stderr
@@ -175,8 +177,7 @@ def test_backup_while_running_and_restore_elsewhere(config: Path, tmp_path: Path
         running.compact()  # some subscribers in the snapshot, the rest in the journal
         late = Subscriber(chat_id=4242, topics=("world",), times=("21:45",))
         running.put_subscriber(late)
-        done = newsdigest("--config", str(config), "backup", str(tmp_path / "backup"),
-                          cwd=tmp_path)
+        done = newsdigest("--config", str(config), "backup", str(tmp_path / "backup"), cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith("Backed up 26 subscribers and 0 articles")
         running.put_subscriber(Subscriber(chat_id=5555))  # after the backup: not in it
@@ -202,8 +203,9 @@ def test_copy_of_a_stopped_store_and_restore_in_place(config: Path, tmp_path: Pa
         shutil.copy2(file, copy / file.name)
     _store_with(data, [Subscriber(chat_id=77), Subscriber(chat_id=78)])  # changes 7 and 8
     _restore(copy, data.parent)  # over the newer files, whose lock file marks change 8
-    done = newsdigest("--config", str(config), "run", cwd=tmp_path,
-                      env={"TELEGRAM_BOT_TOKEN": TOKEN})
+    done = newsdigest(
+        "--config", str(config), "run", cwd=tmp_path, env={"TELEGRAM_BOT_TOKEN": TOKEN}
+    )
     assert done.returncode == 1
     assert "delete newsdigest.json.lock with newsdigest stopped" in done.stderr
     assert done.stderr.count("\n") == 1
@@ -268,11 +270,20 @@ def test_the_systemd_unit_runs_the_bot_hardened_and_restartable() -> None:
     assert seconds(one["TimeoutStopSec"]) >= 2 * STOP_GRACE
     assert one["KillSignal"] == "SIGTERM"
     hardening = {
-        "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
-        "PrivateTmp": "yes", "PrivateDevices": "yes", "ProtectKernelTunables": "yes",
-        "ProtectKernelModules": "yes", "ProtectControlGroups": "yes", "RestrictSUIDSGID": "yes",
-        "LockPersonality": "yes", "RestrictNamespaces": "yes", "CapabilityBoundingSet": "",
-        "UMask": "0077", "SystemCallArchitectures": "native",
+        "NoNewPrivileges": "yes",
+        "ProtectSystem": "strict",
+        "ProtectHome": "yes",
+        "PrivateTmp": "yes",
+        "PrivateDevices": "yes",
+        "ProtectKernelTunables": "yes",
+        "ProtectKernelModules": "yes",
+        "ProtectControlGroups": "yes",
+        "RestrictSUIDSGID": "yes",
+        "LockPersonality": "yes",
+        "RestrictNamespaces": "yes",
+        "CapabilityBoundingSet": "",
+        "UMask": "0077",
+        "SystemCallArchitectures": "native",
     }
     assert {key: one.get(key) for key in hardening} == hardening
     assert service["SystemCallFilter"][0] == "@system-service"
@@ -299,12 +310,18 @@ def test_systemd_analyze_verifies_the_unit(tmp_path: Path) -> None:
     unit.write_text(UNIT.read_text().replace("/opt/newsdigest/.venv/bin/newsdigest", program))
     verify = subprocess.run(
         ["systemd-analyze", "verify", "--man=no", str(unit)],
-        capture_output=True, text=True, check=False, timeout=60,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     assert (verify.returncode, verify.stdout + verify.stderr) == (0, "")
     security = subprocess.run(
         ["systemd-analyze", "security", "--offline=true", str(unit)],
-        capture_output=True, text=True, check=False, timeout=60,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     found = re.search(r"Overall exposure level for newsdigest\.service: (\d+\.\d)", security.stdout)
     assert found, security.stdout + security.stderr
@@ -317,8 +334,13 @@ def test_systemd_analyze_verifies_the_unit(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "title",
-    ["Running as a service", "Backups and restore", "Upgrading", "Logs",
-     "Finding your chat id for `admin_chat_ids`"],
+    [
+        "Running as a service",
+        "Backups and restore",
+        "Upgrading",
+        "Logs",
+        "Finding your chat id for `admin_chat_ids`",
+    ],
 )
 def test_the_readme_has_the_operations_sections(title: str) -> None:
     """Each operations topic has its own README section."""
@@ -338,7 +360,9 @@ def test_every_command_is_in_the_readme() -> None:
     """Each ``newsdigest`` subcommand has a row in the README's command table."""
     parser = build_parser()
     commands = next(
-        a for a in parser._actions if a.dest == "command"  # argparse keeps subparsers here
+        a
+        for a in parser._actions
+        if a.dest == "command"  # argparse keeps subparsers here
     ).choices
     assert commands is not None
     for name in commands:

@@ -87,9 +87,7 @@ def test_site_name_is_taken_off_either_end() -> None:
     assert strip_site_name("Pier to be rebuilt | Coast Times | Local", sites) == (
         "Pier to be rebuilt"
     )
-    assert strip_site_name("Pier - a second life | Coast Times", sites) == (
-        "Pier - a second life"
-    )
+    assert strip_site_name("Pier - a second life | Coast Times", sites) == ("Pier - a second life")
     assert strip_site_name("Pier to be rebuilt - 12.06.2019", sites) == "Pier to be rebuilt"
 
 

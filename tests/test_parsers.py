@@ -50,8 +50,11 @@ def test_seed_header_lines_and_timezone() -> None:
         ("The relationship has had its ups and downs.", False),
         ('He called it "a disgrace"', False),
         ("lowercase start without punctuation", False),
-        ("A very long line without any final punctuation that goes on and on and on well "
-         "past any reasonable heading length", False),
+        (
+            "A very long line without any final punctuation that goes on and on and on well "
+            "past any reasonable heading length",
+            False,
+        ),
     ],
 )
 def test_heading_rule(line: str, heading: bool) -> None:

@@ -38,8 +38,10 @@ ARTICLE = (
     "spring. Engineers said the new bridge will carry twice as much traffic. "
     "Construction starts in March and should take about two years."
 )
-PAGE = f"<html><head><title>Bridge vote</title></head><body><article><p>{ARTICLE}</p>" \
-       "</article></body></html>"
+PAGE = (
+    f"<html><head><title>Bridge vote</title></head><body><article><p>{ARTICLE}</p>"
+    "</article></body></html>"
+)
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 # A chat id that appears nowhere else in a data file, so the files can be searched for it.
 CHAT = 987_654_321
@@ -76,8 +78,9 @@ async def press(bot: RunningBot, chat: int, message: SentMessage, data: str) -> 
     """Press a button of a bot message and return the answer to the button press."""
     answered = len(bot.api.callback_answers)
     bot.api.user_presses(chat, chat, message.message_id, data, forged=True)
-    await bot.api.wait_for(lambda: len(bot.api.callback_answers) > answered,
-                           what=f"the answer to the button {data!r}")
+    await bot.api.wait_for(
+        lambda: len(bot.api.callback_answers) > answered, what=f"the answer to the button {data!r}"
+    )
     return bot.api.callback_answers[-1].text or ""
 
 
@@ -110,15 +113,36 @@ async def test_after_stop_nothing_revives_the_subscription_and_its_data_leaves_t
     assert bot.store.get_subscriber(CHAT) is None
 
     answers = {}
-    for command in ("/settings", "/digest", "/keywords", "/topics", "/help", "/time 07:00",
-                    "/timezone Europe/Berlin", "/follow climate", "/unsubscribe world",
-                    "/pause", "/resume", "/empty skip", f"/summarize {ARTICLE}"):
+    for command in (
+        "/settings",
+        "/digest",
+        "/keywords",
+        "/topics",
+        "/help",
+        "/time 07:00",
+        "/timezone Europe/Berlin",
+        "/follow climate",
+        "/unsubscribe world",
+        "/pause",
+        "/resume",
+        "/empty skip",
+        f"/summarize {ARTICLE}",
+    ):
         answers[command] = await say(bot, command, CHAT, CHAT)
         assert bot.store.get_subscriber(CHAT) is None, command
     assert "no subscription" in answers["/settings"]
     assert "/start" in answers["/settings"]
-    for command in ("/digest", "/keywords", "/topics", "/time 07:00", "/follow climate",
-                    "/pause", "/resume", "/empty skip", "/unsubscribe world"):
+    for command in (
+        "/digest",
+        "/keywords",
+        "/topics",
+        "/time 07:00",
+        "/follow climate",
+        "/pause",
+        "/resume",
+        "/empty skip",
+        "/unsubscribe world",
+    ):
         assert answers[command] == "This chat has no subscription: send /start first.", command
     # Buttons of old messages: "Done" on the picker, "Yes, delete" again.
     await press(bot, CHAT, picker, "t:done")
@@ -164,11 +188,13 @@ async def test_only_start_subscribe_and_topic_buttons_create_a_subscription(
 
 # --- 2. sample articles never reach real users ------------------------------------------------
 
-RSS = ("<?xml version='1.0'?><rss version='2.0'><channel><title>Wire</title>"
-       "<item><title>Harbour reopens after storm</title><link>http://127.0.0.1/h</link>"
-       "<description>The harbour reopened on Monday after a week of storms. Ships "
-       "queued outside. Officials said repairs cost millions.</description></item>"
-       "</channel></rss>")
+RSS = (
+    "<?xml version='1.0'?><rss version='2.0'><channel><title>Wire</title>"
+    "<item><title>Harbour reopens after storm</title><link>http://127.0.0.1/h</link>"
+    "<description>The harbour reopened on Monday after a week of storms. Ships "
+    "queued outside. Officials said repairs cost millions.</description></item>"
+    "</channel></rss>"
+)
 
 
 @pytest.mark.parametrize("with_feed", [True, False], ids=["with-a-feed", "no-feeds"])
@@ -226,7 +252,12 @@ def test_the_terminal_digest_keeps_sample_articles_out_of_the_deployment_file(
     env = {**os.environ, "NEWSDIGEST_DATA_FILE": str(data_file), "CI": "true"}
     result = subprocess.run(
         [sys.executable, "-m", "bot.cli", "--config", str(BUNDLED_CONFIG), "digest"],
-        capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=PROJECT_ROOT,
+        timeout=120,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "Your news digest" in result.stdout
@@ -266,8 +297,9 @@ async def test_slow_links_of_one_user_do_not_delay_another_users_command(
         await bot.api.wait_for(lambda: server.in_flight == attackers, what="the held fetches")
         if attackers == 1:
             await bot.api.wait_for_messages(CHAT, 5)
-            assert all("still working on your last link" in m.plain_text
-                       for m in bot.api.messages(CHAT))
+            assert all(
+                "still working on your last link" in m.plain_text for m in bot.api.messages(CHAT)
+            )
         started = time.monotonic()
         answer = await say(bot, "/settings")
         waited = time.monotonic() - started
@@ -276,6 +308,7 @@ async def test_slow_links_of_one_user_do_not_delay_another_users_command(
         assert server.in_flight == attackers  # the links are still being fetched
     finally:
         release.set()
+
     def summarized(user: int) -> bool:
         return any("Bridge vote" in m.plain_text for m in bot.api.messages(user))
 
@@ -310,8 +343,14 @@ async def test_a_chats_updates_are_handled_in_the_order_they_were_sent(bot: Runn
     bot.api.add_chat(group, "supergroup", title="Readers")
     bot.api.set_admins(group, [admin])
     bot.api.inject("timeout", method="getChatMember", delay=1.0, performed=True)
-    for text in ("/start", "/time 07:00", "/time 08:00", "/timezone Europe/Berlin",
-                 "/time 06:15", "/settings"):
+    for text in (
+        "/start",
+        "/time 07:00",
+        "/time 08:00",
+        "/timezone Europe/Berlin",
+        "/time 06:15",
+        "/settings",
+    ):
         bot.api.user_sends(group, admin, text)
     messages = await bot.api.wait_for_messages(group, 6, timeout=10)
     texts = [m.plain_text for m in messages]
@@ -366,17 +405,20 @@ async def test_allowed_networks_open_configured_feeds_and_their_host_only(
     user's /summarize link (even to the same server)."""
     own = server.serve("/own", PAGE, headers=HTML)
     other = server.serve("/other", PAGE, headers=HTML).replace("127.0.0.1", "localhost")
-    rss = ("<?xml version='1.0'?><rss version='2.0'><channel><title>Bridge</title>"
-           f"<item><title>Own page</title><link>{own}</link><description>Short.</description>"
-           f"</item><item><title>Other host</title><link>{other}</link>"
-           "<description>Short.</description></item></channel></rss>")
+    rss = (
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>Bridge</title>"
+        f"<item><title>Own page</title><link>{own}</link><description>Short.</description>"
+        f"</item><item><title>Other host</title><link>{other}</link>"
+        "<description>Short.</description></item></channel></rss>"
+    )
     feed_url = server.serve("/feed", rss, headers={"Content-Type": "application/rss+xml"})
     settings = make_settings(tmp_path, use_seeds=False)
     settings = replace(
         settings,
         feeds=(Feed(feed_url, "Bridge", ("world",), None, True),),
-        fetch=FetchSettings(timeout=5.0, allow_private_addresses=False,
-                            allowed_networks=("127.0.0.1",)),
+        fetch=FetchSettings(
+            timeout=5.0, allow_private_addresses=False, allowed_networks=("127.0.0.1",)
+        ),
     )
     with Store.open(settings.data_file) as store:
         async with bot_running(api, settings, store, Clock(T0)) as bot:
@@ -401,8 +443,10 @@ async def test_a_summary_of_a_page_with_a_huge_title_and_link_fits_in_one_messag
     3,900-character link, is summarized in one message within Telegram's limit, the title
     and the link clipped as in digests."""
     title = "Harbour " * 1200
-    page = f"<html><head><title>{title}</title></head><body><article><p>{ARTICLE}</p>" \
-           "</article></body></html>"
+    page = (
+        f"<html><head><title>{title}</title></head><body><article><p>{ARTICLE}</p>"
+        "</article></body></html>"
+    )
     url = server.serve("/" + "p" * 3900, page, headers=HTML)
     before = len(bot.api.messages(USER))
     bot.api.user_sends(USER, USER, f"/summarize {url}")
@@ -449,10 +493,13 @@ async def test_summarize_reads_a_page_in_its_declared_or_detected_encoding(
     Content-Type charset, its <meta charset>, or by detection when it declares nothing."""
     body = " ".join([text] * 6)
     meta = f'<meta charset="{encoding}">' if declared == "meta" else ""
-    page = f"<html><head>{meta}<title>{text[:20]}</title></head><body><article><p>{body}</p>" \
-           f"<p>{body}</p></article></body></html>"
-    headers = {"Content-Type": f"text/html; charset={encoding}" if declared == "header"
-               else "text/html"}
+    page = (
+        f"<html><head>{meta}<title>{text[:20]}</title></head><body><article><p>{body}</p>"
+        f"<p>{body}</p></article></body></html>"
+    )
+    headers = {
+        "Content-Type": f"text/html; charset={encoding}" if declared == "header" else "text/html"
+    }
     url = server.serve(f"/{encoding}", page.encode(encoding), headers=headers)
     reply = await say(bot, f"/summarize {url}")
     assert text in reply

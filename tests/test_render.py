@@ -23,8 +23,13 @@ from bot.digest.render import (
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
-def item(n: int, title: str = "Title", summary: str = "A summary sentence.", url: str = "",
-         source: str = "Outlet") -> DigestItem:
+def item(
+    n: int,
+    title: str = "Title",
+    summary: str = "A summary sentence.",
+    url: str = "",
+    source: str = "Outlet",
+) -> DigestItem:
     return DigestItem(
         article_id=f"a{n}",
         title=title,
@@ -76,8 +81,12 @@ def assert_valid_telegram_html(message: str) -> str:
 
 def test_hostile_titles_are_escaped() -> None:
     """Markup and broken entities in feed text arrive as literal text, never as tags."""
-    hostile = item(1, title='<script>alert(1)</script> & "Tom & Jerry" &amp broken &#',
-                   summary="1 < 2 && 3 > 2 <b>not bold</b>", source="<i>Evil</i> & Co")
+    hostile = item(
+        1,
+        title='<script>alert(1)</script> & "Tom & Jerry" &amp broken &#',
+        summary="1 < 2 && 3 > 2 <b>not bold</b>",
+        source="<i>Evil</i> & Co",
+    )
     digest = Digest(chat_id=1, items=(hostile,), created=NOW)
     [message] = render_digest_html(digest, now=NOW)
     text = assert_valid_telegram_html(message)
@@ -86,8 +95,10 @@ def test_hostile_titles_are_escaped() -> None:
     assert "<i>Evil</i> & Co" in text
 
 
-@pytest.mark.parametrize("url", ["javascript:alert(1)", "ftp://x.example/a", 'https://x.example/"><b>',
-                                 "data:text/html,hi"])
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "ftp://x.example/a", 'https://x.example/"><b>', "data:text/html,hi"],
+)
 def test_only_http_links(url: str) -> None:
     """Non-http(s) or malformed URLs are not linked; the title is still shown."""
     [message] = render_digest_html(Digest(1, (item(1, url=url),)), now=NOW)
@@ -140,8 +151,15 @@ def test_times_are_local_to_the_reader() -> None:
 
 def test_other_outlets_are_named() -> None:
     """A story reported by several outlets names the others, linked."""
-    story = DigestItem("a", "Rates cut", "https://a.example/1", "Ledger", NOW, ("Cut.",),
-                       also=(("Herald", "https://h.example/2"), ("Wire", "https://w.example/3")))
+    story = DigestItem(
+        "a",
+        "Rates cut",
+        "https://a.example/1",
+        "Ledger",
+        NOW,
+        ("Cut.",),
+        also=(("Herald", "https://h.example/2"), ("Wire", "https://w.example/3")),
+    )
     [message] = render_digest_html(Digest(1, (story,)), now=NOW)
     assert_valid_telegram_html(message)
     assert 'Also reported by <a href="https://h.example/2">Herald</a>' in message

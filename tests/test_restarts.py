@@ -151,8 +151,16 @@ class BotProcess:
         began = time.monotonic()
         with log.open("wb") as out:
             self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot.cli", "--config", str(self.folder / "config.toml"),
-                "run", env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out,
+                sys.executable,
+                "-m",
+                "bot.cli",
+                "--config",
+                str(self.folder / "config.toml"),
+                "run",
+                env=env,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=out,
+                stderr=out,
                 preexec_fn=_die_with_parent,
             )
         await until(
@@ -312,8 +320,7 @@ class Scenario:
     def settled(self) -> bool:
         stored = peek_subscribers(self.bot.data_file)
         return all(
-            stored[c].last_slot == self.slot and stored[c].pending_slot is None
-            for c in self.chats
+            stored[c].last_slot == self.slot and stored[c].pending_slot is None for c in self.chats
         )
 
     async def restart_and_settle(self) -> None:
@@ -353,23 +360,32 @@ class Scenario:
             return all(stored[c].last_slot == self.slot for c in others)
 
         await self.first_start()
-        await until(mid_sending, "the digests but the held ones to be sent and recorded",
-                    timeout=self.seconds_to_slot() + 60)
+        await until(
+            mid_sending,
+            "the digests but the held ones to be sent and recorded",
+            timeout=self.seconds_to_slot() + 60,
+        )
         self.result.held = len(HELD)
         self.bot.send(self.sig)
         # A graceful stop finishes the run: its retries of the held messages go through.
         self.api.clear_faults()
         await self.bot.wait()
         first_held = held_calls()[: len(HELD)]  # the retries of a graceful stop come later
-        await until(lambda: all(c.status is not None for c in first_held),
-                    "the fake server to notice the hung-up requests", timeout=10)
+        await until(
+            lambda: all(c.status is not None for c in first_held),
+            "the fake server to notice the hung-up requests",
+            timeout=10,
+        )
         self.result.held_answers = [c.status for c in first_held]
         await self.restart_and_settle()
 
     async def after(self) -> None:
         await self.first_start()
-        await until(self.settled, "every digest to be sent and recorded",
-                    timeout=self.seconds_to_slot() + 60)
+        await until(
+            self.settled,
+            "every digest to be sent and recorded",
+            timeout=self.seconds_to_slot() + 60,
+        )
         await self.bot.stop(self.sig)
         await self.restart_and_settle()
 
@@ -387,13 +403,17 @@ class Scenario:
 
         self.api.add_listener(kill_on_acceptance)
         await self.first_start()
-        await until(lambda: self.bot.ended, "the kill at acceptance",
-                    timeout=self.seconds_to_slot() + 60)
+        await until(
+            lambda: self.bot.ended, "the kill at acceptance", timeout=self.seconds_to_slot() + 60
+        )
         await self.bot.wait()
         # Requests already on the wire when the process died are still being answered.
         await asyncio.sleep(0.5)
-        await until(lambda: all(c.status is not None for c in self.api.calls),
-                    "the fake server to answer what it had received", timeout=10)
+        await until(
+            lambda: all(c.status is not None for c in self.api.calls),
+            "the fake server to answer what it had received",
+            timeout=10,
+        )
         stored = peek_subscribers(self.bot.data_file)
         sent = {c for c in CHATS if self.api.messages(c)}
         self.result.unrecorded = {c for c in sent if not recorded(stored[c], self.slot)}
@@ -406,9 +426,11 @@ class Scenario:
         """SIGKILL while the second message of some two-message digests is in flight."""
 
         def hold_the_rest(event: MessageEvent, message: SentMessage) -> None:
-            if event == "sent" and message.chat_id in SPLIT_CUT and len(
-                self.api.messages(message.chat_id)
-            ) == 1:
+            if (
+                event == "sent"
+                and message.chat_id in SPLIT_CUT
+                and len(self.api.messages(message.chat_id)) == 1
+            ):
                 self.api.inject("timeout", chat_id=message.chat_id, times=None, delay=600)
 
         def cut_short() -> bool:
@@ -424,8 +446,11 @@ class Scenario:
 
         self.api.add_listener(hold_the_rest)
         await self.first_start()
-        await until(cut_short, "first parts sent and recorded, second parts in flight",
-                    timeout=self.seconds_to_slot() + 60)
+        await until(
+            cut_short,
+            "first parts sent and recorded, second parts in flight",
+            timeout=self.seconds_to_slot() + 60,
+        )
         self.result.held = len(SPLIT_CUT)
         await self.bot.stop(self.sig)
         self.api.remove_listener(hold_the_rest)
@@ -491,8 +516,12 @@ def _prepare(root: Path) -> tuple[Path, datetime]:
         slot = (now + LEAD + timedelta(minutes=1)).replace(second=0, microsecond=0)
         for chat_id in CHATS:
             store.put_subscriber(
-                Subscriber(chat_id=chat_id, times=(slot.strftime("%H:%M"),), timezone="UTC",
-                           created=now - timedelta(days=1))
+                Subscriber(
+                    chat_id=chat_id,
+                    times=(slot.strftime("%H:%M"),),
+                    timezone="UTC",
+                    created=now - timedelta(days=1),
+                )
             )
         store.compact()
     return template, slot
@@ -519,8 +548,16 @@ async def _run_all(root: Path, template: Path, slot: datetime) -> dict[tuple[str
             for chat_id in chats:
                 api.add_chat(chat_id, "private")
             scenarios.append(
-                Scenario(moment, signal.Signals[sig], folder, slot, api, BotProcess(folder, api),
-                         Result(moment, sig, chats), chats)
+                Scenario(
+                    moment,
+                    signal.Signals[sig],
+                    folder,
+                    slot,
+                    api,
+                    BotProcess(folder, api),
+                    Result(moment, sig, chats),
+                    chats,
+                )
             )
         early = [s.up for s in scenarios if s.moment == "before"]
         for scenario in scenarios:
@@ -537,16 +574,19 @@ def restarts(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], 
     template, slot = _prepare(root)
     started = datetime.now(UTC)
     results = asyncio.run(_run_all(root, template, slot))
-    print(f"\nrestart scenarios: slot {slot:%H:%M:%S} UTC, "
-          f"{(datetime.now(UTC) - started).total_seconds():.0f} s for all of them")
+    print(
+        f"\nrestart scenarios: slot {slot:%H:%M:%S} UTC, "
+        f"{(datetime.now(UTC) - started).total_seconds():.0f} s for all of them"
+    )
     return results
 
 
 def _check(result: Result) -> None:
     if result.error is not None:
-        raise AssertionError(f"{result.moment}/{result.sig} failed: {result.error!r}\n"
-                             f"last log lines: {result.logs[-1][-3000:] if result.logs else ''}"
-                             ) from result.error
+        raise AssertionError(
+            f"{result.moment}/{result.sig} failed: {result.error!r}\n"
+            f"last log lines: {result.logs[-1][-3000:] if result.logs else ''}"
+        ) from result.error
 
 
 @pytest.mark.parametrize("sig", SIGNALS)
@@ -599,8 +639,10 @@ def test_kill_as_telegram_accepts_repeats_only_the_unrecorded_messages(
     is without a digest, and the only duplicates are the messages Telegram had accepted
     but the bot had not yet recorded (it cannot know; Telegram has no idempotency key)."""
     result = restarts[("accepted", "SIGKILL")]
-    figures = (f"{result.summary()}; begun but not accepted at the kill (re-sent once): "
-               f"{result.pending_unsent}")
+    figures = (
+        f"{result.summary()}; begun but not accepted at the kill (re-sent once): "
+        f"{result.pending_unsent}"
+    )
     print(f"\n{figures}")
     record_property("figures", figures)
     _check(result)
@@ -633,8 +675,10 @@ def test_a_digest_cut_short_by_a_crash_is_not_sent_again(
     the first message (the bot does not re-send a digest that began, as documented), the
     three that were complete are not sent again, and a /digest for them brings news."""
     result = restarts[("split", "SIGKILL")]
-    figures = (f"{result.summary()}; stories a /digest repeated: {result.repeated}; ledger "
-               f"entries after the restart: {result.delivered_ids}")
+    figures = (
+        f"{result.summary()}; stories a /digest repeated: {result.repeated}; ledger "
+        f"entries after the restart: {result.delivered_ids}"
+    )
     print(f"\n{figures}")
     record_property("figures", figures)
     _check(result)
@@ -673,9 +717,17 @@ async def test_the_token_stays_out_of_the_output_when_telegram_refuses_it(
         base_url = api.base_url if expected else api.base_url.replace("/bot", "/v1/bot")
         env = _environment(base_url, api.base_file_url, tmp_path / "newsdigest.json")
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.cli", "--config", str(tmp_path / "config.toml"), "run",
-            env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT, preexec_fn=_die_with_parent,
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "--config",
+            str(tmp_path / "config.toml"),
+            "run",
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
         try:
             output, _ = await asyncio.wait_for(proc.communicate(), 60)

@@ -19,8 +19,14 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
 
 @pytest.mark.parametrize(
     ("text", "clock"),
-    [("7:30", "07:30"), ("07:30", "07:30"), ("7.30", "07:30"), (" 23:59 ", "23:59"),
-     ("0:00", "00:00"), ("7h30", "07:30")],
+    [
+        ("7:30", "07:30"),
+        ("07:30", "07:30"),
+        ("7.30", "07:30"),
+        (" 23:59 ", "23:59"),
+        ("0:00", "00:00"),
+        ("7h30", "07:30"),
+    ],
 )
 def test_clock_formats(text: str, clock: str) -> None:
     """The usual ways of writing a 24-hour time are accepted."""
@@ -43,8 +49,12 @@ def test_timezone_names() -> None:
 
 @pytest.mark.parametrize(
     ("text", "suggestion"),
-    [("Berlin", "Europe/Berlin"), ("Europe/Berln", "Europe/Berlin"), ("Tokio", "Asia/Tokyo"),
-     ("America/Newyork", "America/New_York")],
+    [
+        ("Berlin", "Europe/Berlin"),
+        ("Europe/Berln", "Europe/Berlin"),
+        ("Tokio", "Asia/Tokyo"),
+        ("America/Newyork", "America/New_York"),
+    ],
 )
 def test_timezone_suggestions(text: str, suggestion: str) -> None:
     """A wrong zone name gets close matches suggested."""

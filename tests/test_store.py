@@ -940,51 +940,167 @@ def _records(store: Store) -> None:
 
 
 BROKEN_RECORDS = [
-    pytest.param("subscribers", "12345", "times", ["99:99"],
-                 "subscriber 12345: times[0] '99:99' is not a 24-hour time", id="times"),
-    pytest.param("subscribers", "12345", "times", ["07:30", "7.30"],
-                 "subscriber 12345: times[1] '7.30' is not a 24-hour time", id="times-unpadded"),
-    pytest.param("subscribers", "12345", "created", "yesterday",
-                 "subscriber 12345: created 'yesterday' is not a date and time", id="created"),
-    pytest.param("subscribers", "12345", "last_slot", 1740816000,
-                 "subscriber 12345: last_slot 1740816000 is not a date and time", id="last-slot"),
-    pytest.param("subscribers", "12345", "timezone", "Mars/Olympus",
-                 "subscriber 12345: timezone 'Mars/Olympus' is not a time zone", id="zone"),
-    pytest.param("subscribers", "12345", "timezone", "Europe",
-                 "subscriber 12345: timezone 'Europe' is not a time zone", id="zone-folder"),
-    pytest.param("subscribers", "12345", "status", "gone",
-                 "subscriber 12345: status 'gone' is not one of active, paused, blocked",
-                 id="status"),
-    pytest.param("subscribers", "12345", "topics", "world",
-                 "subscriber 12345: topics 'world' is not a list", id="topics-not-a-list"),
-    pytest.param("subscribers", "12345", "follow", ["ok", 7],
-                 "subscriber 12345: follow[1] 7 is not text", id="follow-item"),
-    pytest.param("subscribers", "12345", "thread_id", "7",
-                 "subscriber 12345: thread_id '7' is not a whole number", id="thread-id"),
-    pytest.param("subscribers", "12345", "skip_empty", "yes",
-                 "subscriber 12345: skip_empty 'yes' is not true or false", id="skip-empty"),
-    pytest.param("subscribers", "12345", "pending_sent", -1,
-                 "subscriber 12345: pending_sent -1 is negative", id="pending-sent"),
-    pytest.param("articles", "a0001", "fetched", None,
-                 "article 'a0001': fetched None is not a date and time", id="article-fetched"),
-    pytest.param("articles", "a0001", "published", "soon",
-                 "article 'a0001': published 'soon' is not a date and time",
-                 id="article-published"),
-    pytest.param("articles", "a0001", "summary", ["One.", 2],
-                 "article 'a0001': summary[1] 2 is not text", id="article-summary"),
-    pytest.param("articles", "a0001", "title", None,
-                 "article 'a0001': title None is not text", id="article-title"),
-    pytest.param("feeds", FEED_URL, "failures", -2,
-                 f"feed {FEED_URL!r}: failures -2 is negative", id="feed-failures"),
-    pytest.param("feeds", FEED_URL, "next_attempt", "later",
-                 f"feed {FEED_URL!r}: next_attempt 'later' is not a date and time",
-                 id="feed-next-attempt"),
-    pytest.param("deliveries", "12345", "a0001", "yesterday",
-                 "delivery ledger of chat 12345: sent time of 'a0001' 'yesterday' is not a UTC "
-                 "time like 2026-01-31T08:00:00+00:00", id="delivery-sent"),
-    pytest.param("counters", "2025-03-01", "digests_sent", "3",
-                 "counters of 2025-03-01: 'digests_sent' '3' is not a whole number",
-                 id="counter"),
+    pytest.param(
+        "subscribers",
+        "12345",
+        "times",
+        ["99:99"],
+        "subscriber 12345: times[0] '99:99' is not a 24-hour time",
+        id="times",
+    ),
+    pytest.param(
+        "subscribers",
+        "12345",
+        "times",
+        ["07:30", "7.30"],
+        "subscriber 12345: times[1] '7.30' is not a 24-hour time",
+        id="times-unpadded",
+    ),
+    pytest.param(
+        "subscribers",
+        "12345",
+        "created",
+        "yesterday",
+        "subscriber 12345: created 'yesterday' is not a date and time",
+        id="created",
+    ),
+    pytest.param(
+        "subscribers",
+        "12345",
+        "last_slot",
+        1740816000,
+        "subscriber 12345: last_slot 1740816000 is not a date and time",
+        id="last-slot",
+    ),
+    pytest.param(
+        "subscribers",
+        "12345",
+        "timezone",
+        "Mars/Olympus",
+        "subscriber 12345: timezone 'Mars/Olympus' is not a time zone",
+        id="zone",
+    ),
+    pytest.param(
+        "subscribers",
+        "12345",
+        "timezone",
+        "Europe",
+        "subscriber 12345: timezone 'Europe' is not a time zone",
+        id="zone-folder",
+    ),
+    pytest.param(
+        "subscribers",
+        "12345",
+        "status",
+        "gone",
+        "subscriber 12345: status 'gone' is not one of active, paused, blocked",
+        id="status",
+    ),
+    pytest.param(
+        "subscribers",
+        "12345",
+        "topics",
+        "world",
+        "subscriber 12345: topics 'world' is not a list",
+        id="topics-not-a-list",
+    ),
+    pytest.param(
+        "subscribers",
+        "12345",
+        "follow",
+        ["ok", 7],
+        "subscriber 12345: follow[1] 7 is not text",
+        id="follow-item",
+    ),
+    pytest.param(
+        "subscribers",
+        "12345",
+        "thread_id",
+        "7",
+        "subscriber 12345: thread_id '7' is not a whole number",
+        id="thread-id",
+    ),
+    pytest.param(
+        "subscribers",
+        "12345",
+        "skip_empty",
+        "yes",
+        "subscriber 12345: skip_empty 'yes' is not true or false",
+        id="skip-empty",
+    ),
+    pytest.param(
+        "subscribers",
+        "12345",
+        "pending_sent",
+        -1,
+        "subscriber 12345: pending_sent -1 is negative",
+        id="pending-sent",
+    ),
+    pytest.param(
+        "articles",
+        "a0001",
+        "fetched",
+        None,
+        "article 'a0001': fetched None is not a date and time",
+        id="article-fetched",
+    ),
+    pytest.param(
+        "articles",
+        "a0001",
+        "published",
+        "soon",
+        "article 'a0001': published 'soon' is not a date and time",
+        id="article-published",
+    ),
+    pytest.param(
+        "articles",
+        "a0001",
+        "summary",
+        ["One.", 2],
+        "article 'a0001': summary[1] 2 is not text",
+        id="article-summary",
+    ),
+    pytest.param(
+        "articles",
+        "a0001",
+        "title",
+        None,
+        "article 'a0001': title None is not text",
+        id="article-title",
+    ),
+    pytest.param(
+        "feeds",
+        FEED_URL,
+        "failures",
+        -2,
+        f"feed {FEED_URL!r}: failures -2 is negative",
+        id="feed-failures",
+    ),
+    pytest.param(
+        "feeds",
+        FEED_URL,
+        "next_attempt",
+        "later",
+        f"feed {FEED_URL!r}: next_attempt 'later' is not a date and time",
+        id="feed-next-attempt",
+    ),
+    pytest.param(
+        "deliveries",
+        "12345",
+        "a0001",
+        "yesterday",
+        "delivery ledger of chat 12345: sent time of 'a0001' 'yesterday' is not a UTC "
+        "time like 2026-01-31T08:00:00+00:00",
+        id="delivery-sent",
+    ),
+    pytest.param(
+        "counters",
+        "2025-03-01",
+        "digests_sent",
+        "3",
+        "counters of 2025-03-01: 'digests_sent' '3' is not a whole number",
+        id="counter",
+    ),
 ]
 
 
@@ -1144,9 +1260,7 @@ def test_the_mark_never_runs_ahead_of_a_failed_write(path: Path) -> None:
 
 
 @pytest.mark.parametrize("umask", [0o000, 0o022, 0o077, 0o277])
-def test_missing_folders_are_created_private_whatever_the_umask(
-    tmp_path: Path, umask: int
-) -> None:
+def test_missing_folders_are_created_private_whatever_the_umask(tmp_path: Path, umask: int) -> None:
     """Every folder the store creates on the way to its data file is mode 0700, whatever
     the umask (0o277 would even take the owner's own write bit); a folder that already
     existed keeps its mode."""
@@ -1181,7 +1295,10 @@ def test_a_store_written_by_the_previous_version_opens_and_is_migrated(path: Pat
         (path.parent / name).write_bytes(content)
     with Store.open(path) as store:
         assert {s.chat_id: s.timezone for s in store.subscribers()} == {
-            1000: "Europe/Berlin", 1001: "EST5EDT", 1002: "UTC", -1001234: "Asia/Tokyo"
+            1000: "Europe/Berlin",
+            1001: "EST5EDT",
+            1002: "UTC",
+            -1001234: "Asia/Tokyo",
         }
         assert store.get_subscriber(1002).status == PAUSED  # type: ignore[union-attr]  # the test created this subscriber
         assert store.count_articles() == 4

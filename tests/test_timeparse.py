@@ -12,10 +12,34 @@ from bot.timeparse import zone, zone_exists
 from fakebotapi import FakeBotAPI
 from tests.botharness import T0, USER, Clock, RunningBot, bot_running
 
-TIMES = ["7.30", "7:30", "07:30", "7h30", "23:59", "0:00", "24:00", "7:60", "7", "730",
-         "12:30pm", "seven"]
-ZONES = ["Europe/Berlin", "europe/berlin", "America/New York", "UTC", "Etc/UTC", "EST5EDT",
-         "CET", "GMT", "Japan", "Europe", "Berlin", "Mars/Olympus"]
+TIMES = [
+    "7.30",
+    "7:30",
+    "07:30",
+    "7h30",
+    "23:59",
+    "0:00",
+    "24:00",
+    "7:60",
+    "7",
+    "730",
+    "12:30pm",
+    "seven",
+]
+ZONES = [
+    "Europe/Berlin",
+    "europe/berlin",
+    "America/New York",
+    "UTC",
+    "Etc/UTC",
+    "EST5EDT",
+    "CET",
+    "GMT",
+    "Japan",
+    "Europe",
+    "Berlin",
+    "Mars/Olympus",
+]
 
 
 def config_verdict(key: str, text: str) -> str | None:
@@ -68,8 +92,9 @@ async def test_the_bot_and_the_config_accept_the_same_times_and_zones(
         refused = await say(bot, "/timezone EST5EDT")
     assert "America/New_York" in refused
     with pytest.raises(ConfigError, match=r"EST5EDT.*did you mean America/New_York\?"):
-        parse_settings({"delivery": {"timezone": "EST5EDT"}}, base=Path("/srv"), path=None,
-                       environ={})
+        parse_settings(
+            {"delivery": {"timezone": "EST5EDT"}}, base=Path("/srv"), path=None, environ={}
+        )
 
 
 def test_stored_old_style_zones_still_load() -> None:

@@ -45,8 +45,12 @@ EN = get_language("en")
         ),
         pytest.param(
             "The minister fell ill. Her deputy took over. Reviewers miss. But tools do not.",
-            ["The minister fell ill.", "Her deputy took over.", "Reviewers miss.",
-             "But tools do not."],
+            [
+                "The minister fell ill.",
+                "Her deputy took over.",
+                "Reviewers miss.",
+                "But tools do not.",
+            ],
             id="words-that-look-like-abbreviations",
         ),
         pytest.param(
@@ -79,8 +83,16 @@ def test_terms_are_stemmed_without_stop_words() -> None:
 
 @pytest.mark.parametrize(
     ("value", "name"),
-    [("en", "english"), ("en-GB", "english"), ("French", "french"), ("pt_BR", "portuguese"),
-     ("xx", "generic"), ("", "generic"), (None, "generic"), ("klingon", "generic")],
+    [
+        ("en", "english"),
+        ("en-GB", "english"),
+        ("French", "french"),
+        ("pt_BR", "portuguese"),
+        ("xx", "generic"),
+        ("", "generic"),
+        (None, "generic"),
+        ("klingon", "generic"),
+    ],
 )
 def test_language_names(value: str | None, name: str) -> None:
     """Codes, regional codes and names map to one language; unknown ones to generic."""

@@ -60,8 +60,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
-    except (UsageError, RuntimeFailure, SummarizerError, FetchError, ConfigError, StoreError,
-            KeywordError, OSError) as exc:
+    except (
+        UsageError,
+        RuntimeFailure,
+        SummarizerError,
+        FetchError,
+        ConfigError,
+        StoreError,
+        KeywordError,
+        OSError,
+    ) as exc:
         print(f"newsdigest: {exc}", file=sys.stderr)
         return _exit_code(exc)
     except Exception as exc:  # a bug: one line for the operator, the traceback with -v

@@ -99,8 +99,9 @@ def _add_service_commands(sub: Subparsers) -> None:
     run = sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     run.add_argument("--webhook-url", help="use a webhook at this public URL instead of polling")
     run.add_argument("--listen", default="127.0.0.1", help="webhook listen address")
-    run.add_argument("--port", type=_whole(1, 65535), default=8443,
-                     help="webhook port (default 8443)")
+    run.add_argument(
+        "--port", type=_whole(1, 65535), default=8443, help="webhook port (default 8443)"
+    )
     run.add_argument("--webhook-path", default="telegram", help="webhook URL path")
     run.set_defaults(func=cmd_run)
 
@@ -124,10 +125,12 @@ def _add_news_commands(sub: Subparsers) -> None:
     dig.add_argument("--topics", help="comma-separated topics (default: all)")
     dig.add_argument("--follow", action="append", help="also include articles with this word")
     dig.add_argument("--exclude", action="append", help="leave out articles with this word")
-    dig.add_argument("--items", type=_whole(1, MAX_ITEMS),
-                     help="number of stories (default: from config)")
-    dig.add_argument("--hours", type=_whole(1, MAX_HOURS),
-                     help="window before the latest ingest (default 24)")
+    dig.add_argument(
+        "--items", type=_whole(1, MAX_ITEMS), help="number of stories (default: from config)"
+    )
+    dig.add_argument(
+        "--hours", type=_whole(1, MAX_HOURS), help="window before the latest ingest (default 24)"
+    )
     dig.add_argument("--timezone", type=_zone, help="show times in this IANA zone")
     dig.set_defaults(func=cmd_digest)
 
@@ -138,17 +141,23 @@ def _add_summarizer_commands(sub: Subparsers) -> None:
     summ.add_argument(
         "target", nargs="?", metavar="PATH|URL|-", help="article to summarize (default: the seed)"
     )
-    summ.add_argument("-n", "--sentences", type=_whole(1, MAX_SENTENCES), default=3,
-                      help="sentences (default 3)")
-    summ.add_argument("--method", type=_method, default="default",
-                      help=f"one of: {method_names()}")
-    summ.add_argument("--language", type=_language,
-                      help="language code or name (default: detected)")
-    summ.add_argument("--max-chars", type=_whole(20, 100_000), default=600,
-                      help="character budget (default 600)")
+    summ.add_argument(
+        "-n", "--sentences", type=_whole(1, MAX_SENTENCES), default=3, help="sentences (default 3)"
+    )
+    summ.add_argument("--method", type=_method, default="default", help=f"one of: {method_names()}")
+    summ.add_argument(
+        "--language", type=_language, help="language code or name (default: detected)"
+    )
+    summ.add_argument(
+        "--max-chars", type=_whole(20, 100_000), default=600, help="character budget (default 600)"
+    )
     summ.add_argument("--timeout", type=_seconds, default=15.0, help="URL fetch timeout (s)")
-    summ.add_argument("--max-bytes", type=_whole(1, 1_000_000_000), default=5_000_000,
-                      help="URL fetch size cap (bytes)")
+    summ.add_argument(
+        "--max-bytes",
+        type=_whole(1, 1_000_000_000),
+        default=5_000_000,
+        help="URL fetch size cap (bytes)",
+    )
     summ.add_argument(
         "--allow-private-addresses",
         action="store_true",
@@ -159,8 +168,12 @@ def _add_summarizer_commands(sub: Subparsers) -> None:
     ev = sub.add_parser("eval", help="ROUGE scores of summarization methods on a JSONL set")
     ev.add_argument("file", help="JSON lines with text and summary fields")
     ev.add_argument("--methods", help=f"comma-separated (default: all): {method_names()}")
-    ev.add_argument("--sentences", type=_whole(1, MAX_SENTENCES), default=3,
-                    help="sentences per summary (default 3)")
+    ev.add_argument(
+        "--sentences",
+        type=_whole(1, MAX_SENTENCES),
+        default=3,
+        help="sentences per summary (default 3)",
+    )
     ev.add_argument("--limit", type=_whole(1, 10_000_000), help="only the first N articles")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.set_defaults(func=cmd_eval)

@@ -231,7 +231,8 @@ class Dispatcher:
                 upcoming = self.index.next_due()
                 logger.info(
                     "first dispatcher pass: %s digests due now, %s scheduled, next at %s",
-                    len(due), len(self.index),
+                    len(due),
+                    len(self.index),
                     f"{upcoming:%Y-%m-%d %H:%M} UTC" if upcoming else "none",
                 )
             if not due:

@@ -149,4 +149,3 @@ class DueIndex:
                 _, slot = self._next.pop(chat_id)
                 out.append((chat_id, slot))
         return out
-

@@ -85,7 +85,8 @@ class DigestBuilder:
 
     def _candidates(self, subscriber: Subscriber) -> Iterator[int]:
         streams: list[list[int]] = (
-            [self._by_topic.get(t, []) for t in subscriber.topics] if subscriber.topics
+            [self._by_topic.get(t, []) for t in subscriber.topics]
+            if subscriber.topics
             else [self._all]
         )
         for word in subscriber.follow:
@@ -111,9 +112,7 @@ class DigestBuilder:
                 continue
             if any(mentions(self._words[index], word) for word in subscriber.exclude):
                 continue
-            if delivered and any(
-                self._articles[m].id in delivered for m in self._members[story]
-            ):
+            if delivered and any(self._articles[m].id in delivered for m in self._members[story]):
                 continue
             stories.add(story)
             picked.append(index)

@@ -26,8 +26,23 @@ MAX_MESSAGE = 4096
 MAX_TITLE = 300
 _TAG = re.compile(r"<[^>]+>")
 ALLOWED_TAGS = frozenset(
-    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-     "blockquote", "tg-spoiler", "span"}
+    {
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "ins",
+        "s",
+        "strike",
+        "del",
+        "a",
+        "code",
+        "pre",
+        "blockquote",
+        "tg-spoiler",
+        "span",
+    }
 )
 
 
@@ -46,7 +61,7 @@ def escape(text: str) -> str:
 def safe_href(url: str) -> str | None:
     """The URL escaped for an href, or ``None`` if it is not a plain http(s) URL."""
     url = url.strip()
-    if not url.lower().startswith(("http://", "https://")) or any(c in url for c in " \n\r\t<>\""):
+    if not url.lower().startswith(("http://", "https://")) or any(c in url for c in ' \n\r\t<>"'):
         return None
     return escape(url)
 
@@ -252,8 +267,9 @@ def render_digest_text(digest: Digest, width: int = 88, now: datetime | None = N
             lines.append(f"   {item.url}")
         if item.summary:
             lines.extend(
-                textwrap.wrap(" ".join(item.summary), width, initial_indent="   ",
-                              subsequent_indent="   ")
+                textwrap.wrap(
+                    " ".join(item.summary), width, initial_indent="   ", subsequent_indent="   "
+                )
             )
         if item.also:
             lines.append("   Also reported by " + ", ".join(source for source, _ in item.also))

@@ -108,12 +108,18 @@ def story_groups(articles: Sequence[StoredArticle]) -> list[list[int]]:
         for w in tw:
             if df.get(w, 0) <= common:
                 by_title_word[w].append(i)
-    pairs = {(ids[x], ids[y]) for ids in by_title_word.values() for x in range(len(ids))
-             for y in range(x + 1, len(ids))}
+    pairs = {
+        (ids[x], ids[y])
+        for ids in by_title_word.values()
+        for x in range(len(ids))
+        for y in range(x + 1, len(ids))
+    }
     for i, j in pairs:
         small = min(len(titles[i]), len(titles[j]))
-        if small >= 3 and len(titles[i] & titles[j]) / small >= TITLE_OVERLAP and _close_in_time(
-            articles[i], articles[j]
+        if (
+            small >= 3
+            and len(titles[i] & titles[j]) / small >= TITLE_OVERLAP
+            and _close_in_time(articles[i], articles[j])
         ):
             groups.union(i, j)
     members: dict[int, list[int]] = defaultdict(list)

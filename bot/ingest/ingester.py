@@ -149,8 +149,13 @@ class Ingester:
         return self.store.get_article(identifier) is None
 
     async def _store(
-        self, report: SourceReport, articles: Sequence[Article], *, feed_topics: Sequence[str],
-        feed_name: str, source: str = "",
+        self,
+        report: SourceReport,
+        articles: Sequence[Article],
+        *,
+        feed_topics: Sequence[str],
+        feed_name: str,
+        source: str = "",
     ) -> None:
         fresh = [a for a in articles if self._is_new(a)]
         report.known += len(articles) - len(fresh)
@@ -158,8 +163,12 @@ class Ingester:
 
         def convert(article: Article) -> StoredArticle:
             return to_stored(
-                article, summarizer=self.summarizer, matcher=self.matcher,
-                feed_topics=feed_topics, feed_name=feed_name, source=source or report.name,
+                article,
+                summarizer=self.summarizer,
+                matcher=self.matcher,
+                feed_topics=feed_topics,
+                feed_name=feed_name,
+                source=source or report.name,
                 now=now,
             )
 
@@ -188,7 +197,10 @@ class Ingester:
         if errors:
             report.error = "; ".join(errors[:3])
         await self._store(
-            report, [a for _, a in loaded], feed_topics=(), feed_name=SEEDS_SOURCE,
+            report,
+            [a for _, a in loaded],
+            feed_topics=(),
+            feed_name=SEEDS_SOURCE,
             source=SEEDS_LABEL,
         )
         return report
@@ -205,7 +217,11 @@ class Ingester:
             report.error = state.last_error
             return report
         poll = await poll_feed(
-            feed, state, client, self.limits, now,
+            feed,
+            state,
+            client,
+            self.limits,
+            now,
             max_entries=self.settings.max_entries_per_feed,
         )
         report.error = poll.error

@@ -44,7 +44,6 @@ class SourceHealth:
     state: FeedState | None  # None: not polled yet
 
 
-
 def stats(store: Store, settings: Settings, today: date) -> Stats:
     """Subscribers by status, today's counters, articles and failing feeds."""
     counters = store.counters(today)

@@ -51,8 +51,7 @@ class LinkSummary:
 def fetch_problem(error: FetchError) -> str:
     """A fetch failure in words a reader understands."""
     reasons = {
-        "blocked": "that link points to a private or local network address, which I don't "
-        "fetch",
+        "blocked": "that link points to a private or local network address, which I don't fetch",
         "timeout": "the site took too long to answer",
         "too_large": "the page is too large",
         "network": "I could not reach the site",

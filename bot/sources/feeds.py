@@ -332,9 +332,7 @@ async def _parse_feed(feed: Feed, result: FetchResult, max_entries: int) -> list
         raise _PollFailed("parse", str(exc)) from exc
     except Exception as exc:  # feedparser on hostile input: record it, keep the others going
         logger.warning("feed %s could not be parsed", feed.url, exc_info=True)
-        raise _PollFailed(
-            "parse", f"the feed could not be parsed: {type(exc).__name__}"
-        ) from exc
+        raise _PollFailed("parse", f"the feed could not be parsed: {type(exc).__name__}") from exc
 
 
 async def _articles(
@@ -349,8 +347,10 @@ async def _articles(
     pages = asyncio.Semaphore(page_concurrency)
     return list(
         await asyncio.gather(
-            *(_with_full_text(e, client, page_limits(feed.url, e.link, limits), pages)
-              for e in entries)
+            *(
+                _with_full_text(e, client, page_limits(feed.url, e.link, limits), pages)
+                for e in entries
+            )
         )
     )
 

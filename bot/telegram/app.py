@@ -195,7 +195,10 @@ def schedule_jobs(app: NewsApp, settings: Settings, options: Options) -> None:
     # then returns at once (the dispatcher's lock) instead of APScheduler logging "maximum
     # number of running instances reached" every 10 s.
     jobs.run_repeating(
-        dispatch_job, interval=options.dispatch_interval, first=1.0, name=DISPATCH_JOB,
+        dispatch_job,
+        interval=options.dispatch_interval,
+        first=1.0,
+        name=DISPATCH_JOB,
         job_kwargs={"max_instances": 2},
     )
     jobs.run_repeating(

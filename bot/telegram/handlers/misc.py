@@ -88,9 +88,11 @@ async def on_error(update: object, context: NewsContext) -> None:
     error = context.error
     logger.error("error while handling an update", exc_info=error)
     if isinstance(error, StoreWriteError):
-        text = ("Sorry, I could not save that: the bot's storage cannot be written right now "
-                "(its disk may be full or read-only). Nothing was changed; please try again "
-                "later.")
+        text = (
+            "Sorry, I could not save that: the bot's storage cannot be written right now "
+            "(its disk may be full or read-only). Nothing was changed; please try again "
+            "later."
+        )
     else:
         text = "Sorry, something went wrong on my side. It has been logged; please try again."
     if not isinstance(update, Update):
