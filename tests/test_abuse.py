@@ -288,12 +288,11 @@ async def test_pasted_text_length_cap(
 async def test_replies_that_echo_input_fit_in_one_message(
     tmp_path: Path, api: FakeBotAPI, text: str, expected: str
 ) -> None:
-    """Open bug: a refusal that quotes the user's input must still fit Telegram's 4,096
-    characters. A 4,096-character /subscribe of 2,040 unknown one-letter topics is answered
-    with all 2,040 quoted ("'x', 'x', ..."; 10,000+ characters), and an unknown command
-    of 4,090 characters is echoed whole after "Sorry, I don't know"; Telegram refuses both
-    replies ("message is too long"), so the user gets the generic "something went wrong"
-    and an ERROR with a traceback is logged, once per such message."""
+    """Regression (fixed in round 1): a refusal that quotes the user's input fits
+    Telegram's 4,096 characters. A 4,096-character /subscribe of 2,040 unknown one-letter
+    topics used to be answered with all 2,040 quoted, and an unknown command of 4,090
+    characters echoed whole; Telegram refused both replies and the user got "something
+    went wrong". Now a few names are quoted, each clipped, then a count."""
     assert len(text) <= 4096
     settings = make_settings(tmp_path)
     with Store.open(settings.data_file) as store:

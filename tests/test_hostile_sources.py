@@ -542,12 +542,10 @@ async def test_far_dated_entries_do_not_break_digests(
 async def test_a_feed_error_full_of_ampersands_cannot_break_sources(
     tmp_path: Path, server: FeedServer, api: FakeBotAPI
 ) -> None:
-    """Open bug: a feed's failure message is stored and shown whole, and it can carry a
-    URL the feed's server chose ("the server answered 404 for http://…/x?&&&&…"). /sources
-    escapes each line (every "&" becomes "&amp;") and then cuts any line longer than 4,000
-    characters at character 4,000, which can land inside an "&amp;": Telegram refuses
-    the message (400, can't parse entities), the admin gets "something went wrong" and
-    never sees the rest of the list. Every feed's health must reach the admin."""
+    """Regression (fixed in round 1): a feed's failure message can carry a URL the feed's
+    server chose ("the server answered 404 for http://…/x?&&&&…"). /sources used to cut
+    an escaped line inside an "&amp;", which Telegram refused, so the admin never saw the
+    rest of the list. Every feed's health reaches the admin."""
     # Five names of different lengths move the cut across all five offsets of "&amp;".
     feeds = [Feed(good_feed(server, "/good-a", GOOD_A), "Good A", ("world",), full_text=False)]
     for n in range(5):

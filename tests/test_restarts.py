@@ -7,7 +7,7 @@ SIGKILL (a crash, the OOM killer) just before the slot, while the digests go out
 after they went out; then it is started again and left to catch up. Every subscriber must
 end up with exactly one digest for the slot.
 
-The one case the bot cannot settle (``bot/runtime.py``) is a message Telegram accepted
+The one case the bot cannot settle (``bot/delivery/dispatcher.py``) is a message Telegram accepted
 whose acceptance the bot had not recorded yet: Telegram has no idempotency key, so the
 bot sends it again. The "during" kill is therefore aimed at requests that have *arrived*
 and are not yet accepted (the fake holds them); a separate measurement kills the bot

@@ -11,8 +11,8 @@ Why one dispatcher and not one APScheduler job per subscriber: at 100k subscribe
 100k jobs cost APScheduler a lot of memory and a slow start (every job is an object
 with its own trigger, and the job store is re-sorted on each add), and rebuilding them at
 every start is the slow part. A heap of (next slot, chat id) is built from the store in
-one pass and a single job wakes at the earliest due time. ``bench/schedule.py`` measures
-both (see the README).
+one pass, and a single job (every 10 s) pops whatever is due. ``bench/schedule.py``
+measures both (see the README).
 """
 
 from __future__ import annotations
