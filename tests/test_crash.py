@@ -94,6 +94,7 @@ def _kill_one_writer(path: Path, start: int, *, aim: str, nth: int, delay: float
     return acked
 
 
+@pytest.mark.slow
 def test_sigkill_during_a_write_burst_loses_no_acknowledged_write(
     tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:

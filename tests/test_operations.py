@@ -32,6 +32,9 @@ from bot.store import Store
 from fakebotapi import FakeBotAPI, SentMessage
 from tests.test_restarts import CONFIG, TOKEN, _die_with_parent, _environment, until
 
+# Real `newsdigest run` processes, some waiting for retries or delivering 2,000 digests.
+pytestmark = pytest.mark.slow
+
 DIGEST_HEADER = "Your news digest"
 # A process must exit this soon after SIGTERM (issue 9).
 STOP_LIMIT = 10.0

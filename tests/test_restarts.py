@@ -48,6 +48,9 @@ from bot.store import Store
 from fakebotapi import BotCall, FakeBotAPI, MessageEvent, SentMessage
 from tests.crashhelpers import peek_subscribers
 
+# Real processes against the wall clock: each run waits for a real minute boundary.
+pytestmark = pytest.mark.slow
+
 TOKEN = "5550001234:RESTART-test-token-that-must-never-reach-a-log"
 SUBSCRIBERS = 60
 CHATS = tuple(range(7001, 7001 + SUBSCRIBERS))
