@@ -71,6 +71,9 @@ _FINAL = tuple(".!?:;…\"”’'»)")
 _DATELINE_PARAGRAPHS = 3
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
 def _page_tree(html: str) -> lxml_html.HtmlElement | None:
     # lxml refuses a str that declares its own encoding.
     text = _XML_DECLARATION.sub("", html, count=1)
@@ -332,6 +335,9 @@ def _title(
 
 def parse_html(html: str, *, url: str = "", source: str = "") -> Article:
     """Extract the main text of a page with its title, date, site name and language."""
+    # Characters XML cannot hold make lxml (and trafilatura through it) raise; no reader
+    # sees them in a page anyway.
+    html = _NOT_XML.sub(" ", html)
     if not html.strip():
         raise SummarizerError("nothing to summarize: the page is empty")
     tree = _page_tree(html)
