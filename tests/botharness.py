@@ -103,3 +103,11 @@ async def bot_running(
 
 
 T0 = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+
+
+async def say(bot: RunningBot, text: str, chat: int = USER, user: int = USER) -> str:
+    """Send a message as the user and return the plain text of the bot's next reply."""
+    before = len(bot.api.messages(chat))
+    bot.api.user_sends(chat, user, text)
+    messages = await bot.api.wait_for_messages(chat, before + 1)
+    return messages[before].plain_text

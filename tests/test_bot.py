@@ -16,6 +16,7 @@ from tests.botharness import (
     RunningBot,
     bot_running,
     ingest_seeds,
+    say,
 )
 
 
@@ -33,14 +34,6 @@ async def bot(
 ) -> AsyncIterator[RunningBot]:
     async with bot_running(api, settings, store, clock) as running_bot:
         yield running_bot
-
-
-async def say(bot: RunningBot, text: str, chat: int = USER, user: int = USER) -> str:
-    """Send a message as the user and return the plain text of the bot's next reply."""
-    before = len(bot.api.messages(chat))
-    bot.api.user_sends(chat, user, text)
-    messages = await bot.api.wait_for_messages(chat, before + 1)
-    return messages[before].plain_text
 
 
 async def test_start_pick_topics_and_read_digest(bot: RunningBot) -> None:

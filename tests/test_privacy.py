@@ -29,7 +29,7 @@ from bot.store import Store
 from bot.telegram.app import ERASE_JOB, INGEST_JOB
 from bot.telegram.context import RateLimits
 from fakebotapi import FakeBotAPI, SentMessage, utf16_len
-from tests.botharness import T0, USER, Clock, RunningBot, bot_running, make_settings
+from tests.botharness import T0, USER, Clock, RunningBot, bot_running, make_settings, say
 from tests.feedserver import FeedServer, Reply
 
 ARTICLE = (
@@ -64,14 +64,6 @@ async def bot(api: FakeBotAPI, settings: Settings, store: Store) -> AsyncIterato
     clock.advance(minutes=5)
     async with bot_running(api, settings, store, clock) as running_bot:
         yield running_bot
-
-
-async def say(bot: RunningBot, text: str, chat: int = USER, user: int = USER) -> str:
-    """Send a message and return the plain text of the bot's next message to the chat."""
-    before = len(bot.api.messages(chat))
-    bot.api.user_sends(chat, user, text)
-    messages = await bot.api.wait_for_messages(chat, before + 1)
-    return messages[before].plain_text
 
 
 async def press(bot: RunningBot, chat: int, message: SentMessage, data: str) -> str:
