@@ -45,6 +45,7 @@ from rouge_score import rouge_scorer  # noqa: E402  (needs the sys.path fix abov
 from summarizer.document import PreparedDocument, prepare  # noqa: E402
 from summarizer.evaluation import EvalItem, load_jsonl  # noqa: E402
 from summarizer.methods import METHODS  # noqa: E402
+from summarizer.nlp.cohesion import Lean  # noqa: E402
 from summarizer.rank import DEFAULT_PARAMS, NewsRankParams, newsrank  # noqa: E402
 from summarizer.summarize import ANTECEDENT_RANK, MAX_ANTECEDENTS, select  # noqa: E402
 
@@ -135,7 +136,7 @@ def _as_variant_sees_it(variant: Variant, document: PreparedDocument) -> Prepare
     sentences = tuple(
         replace(
             s,
-            leans_back=s.leans_back and not variant.ignore_leaning,
+            lean=Lean.NONE if variant.ignore_leaning else s.lean,
             group=(s.index, s.index) if variant.ignore_quotes else s.group,
         )
         for s in document.sentences

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from summarizer import Article, prepare, summarize
-from summarizer.nlp.cohesion import leans_back, quote_groups, quote_steps
+from summarizer.nlp.cohesion import Lean, lean, leans_back, quote_groups, quote_steps
 from summarizer.nlp.languages import get_language
 from summarizer.nlp.tokenize import split_sentences
 from summarizer.summarize import select
@@ -19,6 +19,7 @@ EN = get_language("en")
         ("He said the pier would reopen in May.", "en", True),
         ("It's not clear when the pier will reopen.", "en", True),
         ('"It will reopen in May," she said.', "en", True),
+        ('"It will reopen in May," said she.', "en", True),
         ("But the council disagreed with the plan.", "en", True),
         ("The council said the pier would reopen in May.", "en", False),
         ("Hewlett said the pier would reopen in May.", "en", False),
@@ -33,6 +34,43 @@ EN = get_language("en")
 def test_leans_back(sentence: str, language: str, expected: bool) -> None:
     """Pronoun and connective openers and bare-pronoun attributions need the sentence before."""
     assert leans_back(sentence, get_language(language)) is expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "language", "expected"),
+    [
+        ("But the council disagreed with the plan.", "en", Lean.CONNECTIVE),
+        ("However, the harbour master stayed calm.", "en", Lean.CONNECTIVE),
+        ("But he disagreed with the plan.", "en", Lean.REFERENCE),
+        ("But in May it will reopen.", "en", Lean.REFERENCE),
+        ("She said the pier would reopen in May.", "en", Lean.REFERENCE),
+        ("Aber der Rat lehnte den Plan ab.", "de", Lean.CONNECTIVE),
+        ("Jedoch lehnte er den Plan ab.", "de", Lean.REFERENCE),
+        ("Mais le conseil a refusé le projet.", "fr", Lean.CONNECTIVE),
+        ("Mais il a refusé le projet.", "fr", Lean.REFERENCE),
+        ("The council voted on Monday.", "en", Lean.NONE),
+    ],
+)
+def test_lean_grades(sentence: str, language: str, expected: Lean) -> None:
+    """A connective with its own subject leans less than a pronoun or a connective
+    followed by one: the reader misses a contrast, not who the sentence is about."""
+    assert lean(sentence, get_language(language)) is expected
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Anna Berg, the harbour master, said she expected the ferries back in May.",
+        "In addition to the pier, the council will rebuild the old fish market.",
+        "De plus en plus de touristes viennent au port.",
+    ],
+)
+def test_self_contained_look_alikes(sentence: str) -> None:
+    """Regression: reported speech after a named subject ("X said she expected") and
+    phrases that start like a connective ("In addition to", "De plus en plus") were
+    treated as leaning on the sentence before and never picked alone."""
+    language = get_language("fr" if sentence.startswith("De") else "en")
+    assert lean(sentence, language) is Lean.NONE
 
 
 @pytest.mark.parametrize(
