@@ -13,7 +13,7 @@ from .errors import SummarizerError
 from .nlp.cohesion import Lean, is_fragment, lean, quote_groups
 from .nlp.detect import detect_language
 from .nlp.languages import Language, get_language
-from .nlp.tokenize import split_sentences, terms
+from .nlp.tokenize import content_words, split_sentences, terms
 
 # About 30,000 words: longer than any news article. Longer input is cut, not refused.
 MAX_INPUT_CHARS = 200_000
@@ -33,6 +33,9 @@ class Sentence:
     paragraph: int
     terms: tuple[str, ...]
     n_words: int
+    # The distinct content words as written (lower-cased, not stemmed): two sentences that
+    # share a word form agree more closely than two that only share its stem.
+    forms: frozenset[str] = frozenset()
     # Opens with a pronoun, demonstrative or connective, or quotes a bare pronoun: how much
     # it needs the sentence before it to be understood.
     lean: Lean = Lean.NONE
@@ -109,9 +112,10 @@ def prepare(article: Article, language: str | None = None) -> PreparedDocument:
                 break
             if len(text) > MAX_SENTENCE_CHARS:
                 continue
-            sentence_terms = tuple(terms(text, lang))
-            if not sentence_terms:
+            forms = content_words(text, lang)
+            if not forms:
                 continue
+            sentence_terms = tuple(lang.stemmer(w) for w in forms)
             n_words = len(text.split())
             index = len(sentences) + len(kept)
             kept.append(
@@ -121,6 +125,7 @@ def prepare(article: Article, language: str | None = None) -> PreparedDocument:
                     p_index,
                     sentence_terms,
                     n_words,
+                    forms=frozenset(forms),
                     lean=lean(text, lang),
                     fragment=is_fragment(text, n_words),
                 )
