@@ -98,6 +98,7 @@ _ATTRIBUTION: dict[str, re.Pattern[str]] = {
 }
 _LEADING = "\"'“‘«„»‹(["
 _FIRST_WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_APOSTROPHE = re.compile(r"['’]")
 
 _QUOTES = frozenset('"“”„«»')
 _OPEN_BEFORE = frozenset("([{/-–—")
@@ -111,8 +112,9 @@ def lean(sentence: str, language: Language) -> Lean:
     first = _FIRST_WORDS.findall(start[:80])
     references = _REFERENCE_SETS.get(language.name, frozenset())
     if first and first[0][:1].isupper():  # a capitalized opener, not a word cut out
-        # "It's", "That's": the word before the apostrophe.
-        lowered = [re.split(r"['’]", w)[0].lower() for w in first]
+        # "It's", "That's": the word before the apostrophe. A two-word connective and the
+        # words that may hold a reference after it are all that is looked at.
+        lowered = [_APOSTROPHE.split(w, 1)[0].lower() for w in first[: 2 + _SUBJECT_WINDOW]]
         if lowered[0] in references:
             return Lean.REFERENCE
         rest: list[str] | None = None
