@@ -124,6 +124,21 @@ VARIANTS: dict[str, Variant] = {
         params=_before(form_weight=1.0, quote_penalty=0.0, length_power=0.3),
         note="... and length power 0.3",
     ),
+    # Coordinate descent on the CNN even half alone (strict selection, stems only): how far
+    # CNN gets when BBC is ignored.
+    "cnn-only": Variant(
+        connective_margin=None,
+        params=_before(
+            reach_decay=0.03,
+            document_weight=0.1,
+            position_weight=0.1,
+            position_decay=0.14,
+            quote_penalty=0.0,
+            length_power=0.15,
+            redundancy=0.2,
+        ),
+        note="parameters tuned for the CNN even half alone",
+    ),
     "skip-only": Variant(max_antecedents=0, note="leaning sentences skipped, never paired"),
     "pair-2": Variant(max_antecedents=2, note="up to two antecedents"),
     "pair-any": Variant(antecedent_rank=1000, note="antecedent taken whatever its rank"),
@@ -131,6 +146,12 @@ VARIANTS: dict[str, Variant] = {
     "pair-top3": Variant(antecedent_rank=3, note="antecedent only if among the best 3 x count"),
     "quotes-only": Variant(ignore_leaning=True, note="whole quotations, leaning ignored"),
     "leaning-only": Variant(ignore_quotes=True, note="antecedents, quotations ignored"),
+    "before-quotes-only": Variant(
+        params=BEFORE, ignore_leaning=True, note="old parameters, leaning ignored"
+    ),
+    "before-leaning-only": Variant(
+        params=BEFORE, ignore_quotes=True, note="old parameters, quotations ignored"
+    ),
     "lead": Variant(method="lead", note="Lead-3, readable selection"),
     "lead-plain": Variant(method="lead", readable=False, note="Lead-3 as before"),
     "reduction": Variant(method="reduction", note="sumy Reduction, readable selection"),
