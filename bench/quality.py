@@ -23,7 +23,8 @@ Halves: the articles are split by the parity of the last number in their id; the
 parameters of the default were tuned on the even half and checked on the odd half.
 
 The variants are defined in ``VARIANTS`` below: a method, the readable selection on or
-off, how far back it may reach for an antecedent, and newsrank parameters.
+off, how far back it may reach for an antecedent, whether a sentence opening with a
+connective may stand alone (and at what score margin), and newsrank parameters.
 """
 
 from __future__ import annotations
@@ -45,8 +46,15 @@ from rouge_score import rouge_scorer  # noqa: E402  (needs the sys.path fix abov
 from summarizer.document import PreparedDocument, prepare  # noqa: E402
 from summarizer.evaluation import EvalItem, load_jsonl  # noqa: E402
 from summarizer.methods import METHODS  # noqa: E402
+from summarizer.nlp.cohesion import Lean  # noqa: E402
 from summarizer.rank import DEFAULT_PARAMS, NewsRankParams, newsrank  # noqa: E402
-from summarizer.summarize import ANTECEDENT_RANK, MAX_ANTECEDENTS, select  # noqa: E402
+from summarizer.ranking import Ranking  # noqa: E402
+from summarizer.summarize import (  # noqa: E402
+    ANTECEDENT_RANK,
+    CONNECTIVE_MARGIN,
+    MAX_ANTECEDENTS,
+    select,
+)
 
 REPO = HERE.parent
 EVAL = REPO.parent / "shared" / "eval"
@@ -63,6 +71,8 @@ class Variant:
     readable: bool = True
     max_antecedents: int = MAX_ANTECEDENTS
     antecedent_rank: float = ANTECEDENT_RANK
+    # None: a sentence opening with a connective never stands without its antecedent.
+    connective_margin: float | None = CONNECTIVE_MARGIN
     params: dict[str, float] = field(default_factory=dict)
     # Experiments: pretend no sentence leans back / every sentence is its own quote group.
     ignore_leaning: bool = False
@@ -70,29 +80,86 @@ class Variant:
     note: str = ""
 
 
+# newsrank's parameters before the re-tuning of issue 10 (tuned for the plain selection).
+BEFORE: dict[str, float] = {
+    "backward": 0.9,
+    "reach_decay": 0.02,
+    "centrality_power": 1.5,
+    "document_weight": 0.3,
+    "paragraph_weight": 0.6,
+    "paragraph_decay": 0.07,
+    "position_weight": 0.05,
+    "position_decay": 0.05,
+    "quote_penalty": 0.1,
+    "length_power": 0.25,
+    "redundancy": 0.3,
+    "form_weight": 0.0,
+}
+
+
+def _before(**changes: float) -> dict[str, float]:
+    return {**BEFORE, **changes}
+
+
 VARIANTS: dict[str, Variant] = {
     "default": Variant(note="the shipped default"),
-    "plain": Variant(readable=False, note="newsrank, selection before this work"),
+    "plain": Variant(readable=False, note="the default's ranking, plain selection"),
+    "strict": Variant(connective_margin=None, note="no sentence ever dangles"),
+    "margin-0.1": Variant(connective_margin=0.1, note="connective alone at a 10% margin"),
+    "margin-0.3": Variant(connective_margin=0.3, note="connective alone at a 30% margin"),
+    "margin-0": Variant(connective_margin=0.0, note="connective alone when it ranks first"),
+    "no-forms": Variant(params={"form_weight": 0.0}, note="stems only, as before"),
+    "before-plain": Variant(
+        readable=False, params=BEFORE, note="parameters and selection before issue 10"
+    ),
+    "before": Variant(
+        connective_margin=None, params=BEFORE, note="first readable selection (strict)"
+    ),
+    "before+margin": Variant(params=BEFORE, note="old parameters, connective margin"),
+    "before+forms": Variant(params=_before(form_weight=1.0), note="old parameters, word forms"),
+    "before+forms+q0": Variant(
+        params=_before(form_weight=1.0, quote_penalty=0.0), note="... and no quote penalty"
+    ),
+    "before+forms+q0+lp.3": Variant(
+        params=_before(form_weight=1.0, quote_penalty=0.0, length_power=0.3),
+        note="... and length power 0.3",
+    ),
+    # Coordinate descent on the CNN even half alone (strict selection, stems only): how far
+    # CNN gets when BBC is ignored.
+    "cnn-only": Variant(
+        connective_margin=None,
+        params=_before(
+            reach_decay=0.03,
+            document_weight=0.1,
+            position_weight=0.1,
+            position_decay=0.14,
+            quote_penalty=0.0,
+            length_power=0.15,
+            redundancy=0.2,
+        ),
+        note="parameters tuned for the CNN even half alone",
+    ),
     "skip-only": Variant(max_antecedents=0, note="leaning sentences skipped, never paired"),
     "pair-2": Variant(max_antecedents=2, note="up to two antecedents"),
     "pair-any": Variant(antecedent_rank=1000, note="antecedent taken whatever its rank"),
-    "pair-top1": Variant(antecedent_rank=1, note="antecedent only if among the best 1 x count"),
     "pair-top1.5": Variant(antecedent_rank=1.5, note="antecedent among the best 1.5 x count"),
     "pair-top3": Variant(antecedent_rank=3, note="antecedent only if among the best 3 x count"),
     "quotes-only": Variant(ignore_leaning=True, note="whole quotations, leaning ignored"),
     "leaning-only": Variant(ignore_quotes=True, note="antecedents, quotations ignored"),
-    "lean-0.3": Variant(params={"lean_penalty": 0.3}),
-    "lean-0.6": Variant(params={"lean_penalty": 0.6}),
-    "lean-1": Variant(params={"lean_penalty": 1.0}),
-    "lean-1-q1": Variant(params={"lean_penalty": 1.0, "split_quote_penalty": 1.0}),
-    "lean-0.6-q0.3": Variant(params={"lean_penalty": 0.6, "split_quote_penalty": 0.3}),
+    "before-quotes-only": Variant(
+        params=BEFORE, ignore_leaning=True, note="old parameters, leaning ignored"
+    ),
+    "before-leaning-only": Variant(
+        params=BEFORE, ignore_quotes=True, note="old parameters, quotations ignored"
+    ),
     "lead": Variant(method="lead", note="Lead-3, readable selection"),
     "lead-plain": Variant(method="lead", readable=False, note="Lead-3 as before"),
     "reduction": Variant(method="reduction", note="sumy Reduction, readable selection"),
     "reduction-plain": Variant(method="reduction", readable=False, note="sumy Reduction"),
+    "textrank": Variant(method="textrank", note="sumy TextRank, readable selection"),
     "textrank-plain": Variant(method="textrank", readable=False, note="sumy TextRank"),
 }
-MAIN = ("default", "plain", "lead", "lead-plain", "reduction", "reduction-plain")
+MAIN = ("default", "before", "before-plain", "lead", "lead-plain", "reduction", "reduction-plain")
 
 _OPENERS = re.compile(
     r"^[\"'“‘(\[]*\s*(?:He|She|They|It|His|Her|Their|Its|This|These|That|Those|But|However"
@@ -135,7 +202,7 @@ def _as_variant_sees_it(variant: Variant, document: PreparedDocument) -> Prepare
     sentences = tuple(
         replace(
             s,
-            leans_back=s.leans_back and not variant.ignore_leaning,
+            lean=Lean.NONE if variant.ignore_leaning else s.lean,
             group=(s.index, s.index) if variant.ignore_quotes else s.group,
         )
         for s in document.sentences
@@ -143,11 +210,27 @@ def _as_variant_sees_it(variant: Variant, document: PreparedDocument) -> Prepare
     return replace(document, sentences=sentences)
 
 
-def _ranking(variant: Variant, document: PreparedDocument) -> list[int]:
+def _ranking(variant: Variant, document: PreparedDocument) -> Ranking:
     if variant.method == "newsrank" and variant.params:
         params: NewsRankParams = replace(DEFAULT_PARAMS, **variant.params)
         return newsrank(document, SENTENCES, params)
     return METHODS[variant.method](document, SENTENCES)
+
+
+def _pick(
+    variant: Variant, document: PreparedDocument, ranking: Ranking, max_chars: int | None
+) -> list[int]:
+    return select(
+        document,
+        ranking.order,
+        SENTENCES,
+        max_chars,
+        scores=ranking.scores,
+        readable=variant.readable,
+        max_antecedents=variant.max_antecedents,
+        antecedent_rank=variant.antecedent_rank,
+        connective_margin=variant.connective_margin,
+    )
 
 
 @dataclass
@@ -200,14 +283,9 @@ def measure(
         document = prepare(item.article())
         for name, variant in variants.items():
             ranking = _ranking(variant, document)
-            options = {
-                "readable": variant.readable,
-                "max_antecedents": variant.max_antecedents,
-                "antecedent_rank": variant.antecedent_rank,
-            }
             seen = _as_variant_sees_it(variant, document)
-            full = select(seen, ranking, SENTENCES, None, **options)
-            budget = select(seen, ranking, SENTENCES, BUDGET, **options)
+            full = _pick(variant, seen, ranking, None)
+            budget = _pick(variant, seen, ranking, BUDGET)
             summary = "\n".join(document.sentences[i].text for i in full)
             score = scorer.score(item.reference, summary)
             dangling, quotes = readability_flags(document, budget)

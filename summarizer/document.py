@@ -10,10 +10,10 @@ from dataclasses import dataclass, replace
 
 from .article import Article
 from .errors import SummarizerError
-from .nlp.cohesion import is_fragment, leans_back, quote_groups
+from .nlp.cohesion import Lean, is_fragment, lean, quote_groups
 from .nlp.detect import detect_language
 from .nlp.languages import Language, get_language
-from .nlp.tokenize import split_sentences, terms
+from .nlp.tokenize import content_words, split_sentences, terms
 
 # About 30,000 words: longer than any news article. Longer input is cut, not refused.
 MAX_INPUT_CHARS = 200_000
@@ -33,14 +33,22 @@ class Sentence:
     paragraph: int
     terms: tuple[str, ...]
     n_words: int
-    # Opens with a pronoun or connective, or quotes a bare pronoun: it needs the sentence
-    # before it to be understood.
-    leans_back: bool = False
+    # The distinct content words as written (lower-cased, not stemmed): two sentences that
+    # share a word form agree more closely than two that only share its stem.
+    forms: frozenset[str] = frozenset()
+    # Opens with a pronoun, demonstrative or connective, or quotes a bare pronoun: how much
+    # it needs the sentence before it to be understood.
+    lean: Lean = Lean.NONE
     # The first and last index of the sentences it must be taken with so that every
     # quotation is whole (itself alone for most sentences); None if that is impossible.
     group: tuple[int, int] | None = None
     # Too short to be a sentence, or cut out of one: a reader cannot use it alone.
     fragment: bool = False
+
+    @property
+    def leans_back(self) -> bool:
+        """Needs the sentence before it, whether for its subject or for its connective."""
+        return self.lean is not Lean.NONE
 
 
 @dataclass(frozen=True)
@@ -104,9 +112,10 @@ def prepare(article: Article, language: str | None = None) -> PreparedDocument:
                 break
             if len(text) > MAX_SENTENCE_CHARS:
                 continue
-            sentence_terms = tuple(terms(text, lang))
-            if not sentence_terms:
+            forms = content_words(text, lang)
+            if not forms:
                 continue
+            sentence_terms = tuple(lang.stemmer(w) for w in forms)
             n_words = len(text.split())
             index = len(sentences) + len(kept)
             kept.append(
@@ -116,7 +125,8 @@ def prepare(article: Article, language: str | None = None) -> PreparedDocument:
                     p_index,
                     sentence_terms,
                     n_words,
-                    leans_back=leans_back(text, lang),
+                    forms=frozenset(forms),
+                    lean=lean(text, lang),
                     fragment=is_fragment(text, n_words),
                 )
             )

@@ -1,6 +1,7 @@
 """Stage 4: summarization methods. Each ranks the sentences of a prepared document.
 
-A method is a callable ``(document, count) -> ranking``: sentence indices, best first. The
+A method is a callable ``(document, count) -> Ranking``: sentence indices, best first,
+and the sentences' scores when the method's scores can be compared as ratios. The
 selection of the final sentences (count, character budget, source order) is shared and
 lives in ``summarize``. Every sumy summarizer is available by name, next to a ``lead``
 baseline and ``newsrank``, the default (see ``rank.py``).
@@ -26,8 +27,9 @@ from .document import PreparedDocument
 from .errors import UnknownMethodError
 from .nlp.tokenize import SumyTokenizer
 from .rank import newsrank
+from .ranking import Ranking
 
-Method = Callable[[PreparedDocument, int], list[int]]
+Method = Callable[[PreparedDocument, int], Ranking]
 
 DEFAULT_METHOD = "newsrank"
 
@@ -74,7 +76,7 @@ def _configure(name: str, document: PreparedDocument) -> Any:
 def sumy_method(name: str) -> Method:
     """Rank sentences with the sumy summarizer of that name."""
 
-    def rank(document: PreparedDocument, count: int) -> list[int]:
+    def rank(document: PreparedDocument, count: int) -> Ranking:
         summarizer = _configure(name, document)
         ranked: list[Any] = []
 
@@ -92,15 +94,16 @@ def sumy_method(name: str) -> Method:
             slots = positions.get(str(info.sentence))
             if slots:
                 order.append(slots.pop(0))
-        return order
+        # sumy's ratings differ in sign and scale from one summarizer to the next.
+        return Ranking(order)
 
     rank.__name__ = f"sumy_{name}"
     return rank
 
 
-def lead(document: PreparedDocument, count: int) -> list[int]:
+def lead(document: PreparedDocument, count: int) -> Ranking:
     """The first sentences: the classic news baseline."""
-    return list(range(len(document)))
+    return Ranking(list(range(len(document))))
 
 
 METHODS: dict[str, Method] = {

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .article import Article
-from .document import PreparedDocument, prepare
+from .document import PreparedDocument, Sentence, prepare
 from .errors import SummarizerError
 from .methods import Method, get_method
+from .nlp.cohesion import Lean
 
 DEFAULT_SENTENCES = 3
 # A digest item should stay around 400-600 characters.
@@ -16,6 +18,10 @@ DEFAULT_MAX_CHARS = 600
 MAX_ANTECEDENTS = 1
 # ... and only takes it along when it ranks among the best ANTECEDENT_RANK x count.
 ANTECEDENT_RANK = 2.0
+# A sentence that opens with a connective but names its own subject ("But the council
+# said...") may be taken without the sentence before it when its score beats the best
+# self-contained sentence still open by this fraction (see docs/summarizer.md).
+CONNECTIVE_MARGIN = 0.2
 _ELLIPSIS = "…"
 
 
@@ -36,13 +42,15 @@ class Summary:
 
 def select(
     document: PreparedDocument,
-    ranking: list[int],
+    ranking: Sequence[int],
     count: int,
     max_chars: int | None,
     *,
+    scores: Sequence[float] | None = None,
     readable: bool = True,
     max_antecedents: int = MAX_ANTECEDENTS,
     antecedent_rank: float = ANTECEDENT_RANK,
+    connective_margin: float | None = CONNECTIVE_MARGIN,
 ) -> list[int]:
     """Take ranked sentences while they fit the count and the character budget.
 
@@ -51,19 +59,25 @@ def select(
     understood on its own: the rest of a quotation it shares with its neighbours, and the
     sentence before it when it opens with a pronoun or a connective (up to
     ``max_antecedents`` sentences back). A sentence whose needs do not fit is left for the
-    next-ranked one; sentences are never changed. Returns indices in source order.
+    next-ranked one, except that a sentence opening with a connective and naming its own
+    subject stands alone when ``scores`` (by sentence index) show it beating the best
+    self-contained sentence still open by ``connective_margin`` (``None``: never).
+    Sentences are never changed. Returns indices in source order.
     """
     if readable:
         # An antecedent is only worth a place when it ranks near the top itself.
         limit = int(antecedent_rank * count)
-        picked = _select_readable(document, ranking, count, max_chars, max_antecedents, limit)
+        margin = connective_margin if scores is not None else None
+        picked = _select_readable(
+            document, ranking, count, max_chars, max_antecedents, limit, scores, margin
+        )
         if picked:
             return picked
     return _select_plain(document, ranking, count, max_chars)
 
 
 def _select_plain(
-    document: PreparedDocument, ranking: list[int], count: int, max_chars: int | None
+    document: PreparedDocument, ranking: Sequence[int], count: int, max_chars: int | None
 ) -> list[int]:
     picked: list[int] = []
     used = 0
@@ -103,13 +117,45 @@ def _unit(
     return range(first, last + 1)
 
 
+def _self_contained(sentence: Sentence) -> bool:
+    return not sentence.leans_back and sentence.group == (sentence.index, sentence.index)
+
+
+def _alone(
+    document: PreparedDocument,
+    index: int,
+    ranking: Sequence[int],
+    picked: set[int],
+    scores: Sequence[float],
+    margin: float,
+) -> range | None:
+    """``index`` on its own if it only leans through a connective and clearly beats the
+    best self-contained sentence still open; else None."""
+    sentence = document.sentences[index]
+    if sentence.lean is not Lean.CONNECTIVE or sentence.fragment:
+        return None
+    if sentence.group != (index, index):
+        return None
+    for other in ranking:
+        if other in picked or other == index:
+            continue
+        candidate = document.sentences[other]
+        if _self_contained(candidate) and not candidate.fragment:
+            if scores[index] < (1.0 + margin) * scores[other]:
+                return None
+            break
+    return range(index, index + 1)
+
+
 def _select_readable(
     document: PreparedDocument,
-    ranking: list[int],
+    ranking: Sequence[int],
     count: int,
     max_chars: int | None,
     max_antecedents: int,
     antecedent_limit: int,
+    scores: Sequence[float] | None,
+    margin: float | None,
 ) -> list[int]:
     good = set(ranking[:antecedent_limit])
     picked: set[int] = set()
@@ -122,6 +168,8 @@ def _select_readable(
             if index in picked:
                 continue
             unit = _unit(document, index, picked, max_antecedents, good)
+            if unit is None and scores is not None and margin is not None:
+                unit = _alone(document, index, ranking, picked, scores, margin)
             if unit is None:
                 continue
             new = [i for i in unit if i not in picked]
@@ -175,10 +223,11 @@ class Summarizer:
     def summarize_document(self, document: PreparedDocument) -> Summary:
         """Summarize an already prepared document."""
         ranking = self._method(document, self.sentences)
-        picked = select(document, ranking, self.sentences, self.max_chars)
+        order = ranking.order
+        picked = select(document, order, self.sentences, self.max_chars, scores=ranking.scores)
         texts = [document.sentences[i].text for i in picked]
-        if not texts and ranking and self.max_chars is not None:
-            texts = [_shorten(document.sentences[ranking[0]].text, self.max_chars)]
+        if not texts and order and self.max_chars is not None:
+            texts = [_shorten(document.sentences[order[0]].text, self.max_chars)]
         return Summary(tuple(texts), self.method_name, document.language.name, document.truncated)
 
     def __call__(self, article: Article) -> Summary:

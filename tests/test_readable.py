@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from summarizer import Article, prepare, summarize
-from summarizer.nlp.cohesion import leans_back, quote_groups, quote_steps
+from summarizer import Article, PreparedDocument, prepare, summarize
+from summarizer.nlp.cohesion import Lean, lean, leans_back, quote_groups, quote_steps
 from summarizer.nlp.languages import get_language
 from summarizer.nlp.tokenize import split_sentences
+from summarizer.rank import newsrank
 from summarizer.summarize import select
 
 EN = get_language("en")
@@ -19,6 +20,7 @@ EN = get_language("en")
         ("He said the pier would reopen in May.", "en", True),
         ("It's not clear when the pier will reopen.", "en", True),
         ('"It will reopen in May," she said.', "en", True),
+        ('"It will reopen in May," said she.', "en", True),
         ("But the council disagreed with the plan.", "en", True),
         ("The council said the pier would reopen in May.", "en", False),
         ("Hewlett said the pier would reopen in May.", "en", False),
@@ -33,6 +35,43 @@ EN = get_language("en")
 def test_leans_back(sentence: str, language: str, expected: bool) -> None:
     """Pronoun and connective openers and bare-pronoun attributions need the sentence before."""
     assert leans_back(sentence, get_language(language)) is expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "language", "expected"),
+    [
+        ("But the council disagreed with the plan.", "en", Lean.CONNECTIVE),
+        ("However, the harbour master stayed calm.", "en", Lean.CONNECTIVE),
+        ("But he disagreed with the plan.", "en", Lean.REFERENCE),
+        ("But in May it will reopen.", "en", Lean.REFERENCE),
+        ("She said the pier would reopen in May.", "en", Lean.REFERENCE),
+        ("Aber der Rat lehnte den Plan ab.", "de", Lean.CONNECTIVE),
+        ("Jedoch lehnte er den Plan ab.", "de", Lean.REFERENCE),
+        ("Mais le conseil a refusé le projet.", "fr", Lean.CONNECTIVE),
+        ("Mais il a refusé le projet.", "fr", Lean.REFERENCE),
+        ("The council voted on Monday.", "en", Lean.NONE),
+    ],
+)
+def test_lean_grades(sentence: str, language: str, expected: Lean) -> None:
+    """A connective with its own subject leans less than a pronoun or a connective
+    followed by one: the reader misses a contrast, not who the sentence is about."""
+    assert lean(sentence, get_language(language)) is expected
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Anna Berg, the harbour master, said she expected the ferries back in May.",
+        "In addition to the pier, the council will rebuild the old fish market.",
+        "De plus en plus de touristes viennent au port.",
+    ],
+)
+def test_self_contained_look_alikes(sentence: str) -> None:
+    """Regression: reported speech after a named subject ("X said she expected") and
+    phrases that start like a connective ("In addition to", "De plus en plus") were
+    treated as leaning on the sentence before and never picked alone."""
+    language = get_language("fr" if sentence.startswith("De") else "en")
+    assert lean(sentence, language) is Lean.NONE
 
 
 @pytest.mark.parametrize(
@@ -137,3 +176,65 @@ def test_glued_and_falsely_split_sentences(text: str, expected: list[str]) -> No
     """Sentences glued without a space are split; a break before a lower-case word is not
     a sentence end."""
     assert split_sentences(text, EN) == expected
+
+
+CONNECTIVE_ARTICLE = Article(
+    title="Ferry",
+    paragraphs=(
+        "The island ferry will stop running in October after forty years of service.",
+        "But the island council has found a new operator for the ferry from next spring.",
+        "The new operator is a fishing company from the harbour town across the bay.",
+        "It will run two crossings a day in summer and one crossing a day in winter.",
+        "Tickets will cost the same as they do today for islanders and for visitors.",
+    ),
+)
+
+
+def _indices(document: PreparedDocument) -> tuple[int, int, int]:
+    texts = [s.text for s in document.sentences]
+    but = next(i for i, t in enumerate(texts) if t.startswith("But"))
+    it = next(i for i, t in enumerate(texts) if t.startswith("It "))
+    tickets = next(i for i, t in enumerate(texts) if t.startswith("Tickets"))
+    return but, it, tickets
+
+
+def test_a_connective_with_its_own_subject_stands_alone_when_it_clearly_wins() -> None:
+    """'But the island council has found...' is readable without the sentence before it:
+    it is taken alone when its score beats the best self-contained sentence by the margin,
+    and left for that sentence when the call is close."""
+    document = prepare(CONNECTIVE_ARTICLE)
+    but, _, tickets = _indices(document)
+    ranking = [but, tickets, *range(len(document))]
+    scores = [1.0] * len(document)
+    scores[but] = 2.0
+    assert select(document, ranking, 1, None, scores=scores) == [but]
+    scores[but] = 1.05
+    assert select(document, ranking, 1, None, scores=scores) == [tickets]
+    # Without comparable scores (Lead-3, sumy's methods) it never stands alone.
+    assert select(document, ranking, 1, None) == [tickets]
+    assert select(document, ranking, 1, None, scores=[2.0] * len(document)) == [tickets]
+
+
+def test_a_pronoun_subject_never_stands_alone_whatever_its_score() -> None:
+    """'It will run two crossings...' does not say what runs them: no score margin takes it
+    alone."""
+    document = prepare(CONNECTIVE_ARTICLE)
+    _, it, tickets = _indices(document)
+    scores = [1.0] * len(document)
+    scores[it] = 100.0
+    picked = select(document, [it, tickets, *range(len(document))], 1, None, scores=scores)
+    assert picked == [tickets]
+    # With room for two, the antecedent comes along when it ranks near the top itself.
+    picked = select(document, [it, it - 1, *range(len(document))], 2, None, scores=scores)
+    assert picked == [it - 1, it]
+
+
+def test_the_default_method_gives_comparable_scores() -> None:
+    """newsrank hands the selection one positive score per sentence with its ranking."""
+    document = prepare(CONNECTIVE_ARTICLE)
+    ranking = newsrank(document, 3)
+    assert sorted(ranking.order) == list(range(len(document)))
+    assert ranking.scores is not None
+    assert len(ranking.scores) == len(document)
+    assert all(score > 0 for score in ranking.scores)
+    assert ranking.scores[ranking.order[0]] == max(ranking.scores)

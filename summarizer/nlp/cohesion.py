@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from enum import IntEnum
 
 from .languages import Language
 from .tokenize import starts_lower_case
@@ -18,29 +19,61 @@ from .tokenize import starts_lower_case
 # Fewer words than this is a label or a fragment, not a sentence a reader can use.
 MIN_WORDS = 4
 
-# Words that, opening a sentence, point back at something said before: personal and
-# possessive pronouns of the third person, demonstratives, and connectives that contrast
-# or add to the previous sentence. Kept to words that are rarely anything else in that
+# Words that, opening a sentence, point back at something said before. References
+# (personal and possessive pronouns of the third person, demonstratives, and German
+# pronominal adverbs such as "dabei") leave the reader asking who or what is meant;
+# connectives that contrast or add to the previous sentence ("But", "Aber", "Mais") only
+# hide what the sentence answers. Kept to words that are rarely anything else in that
 # position ("There", "Then" or German "Das" are often not references, so they are out).
-_OPENERS: dict[str, str] = {
-    "english": "he she they it his her their its this these that those "
-    "but however also still yet",
+_REFERENCES: dict[str, str] = {
+    "english": "he she they it his her their its this these that those",
     "german": "er sie es ihr ihre ihm ihn ihnen sein seine seiner dies diese dieser dieses "
-    "dabei damit dadurch dafür darüber deshalb deswegen daher trotzdem dennoch doch aber "
-    "allerdings jedoch zudem außerdem auch ebenfalls",
-    "french": "il elle ils elles cela ceci ça celui celle ceux celles son sa ses leur leurs "
-    "mais cependant pourtant toutefois néanmoins aussi donc ainsi",
-    "spanish": "él ella ellos ellas esto eso este esta estos estas ese esa su sus pero "
-    "también además",
+    "dabei damit dadurch dafür darüber",
+    "french": "il elle ils elles cela ceci ça celui celle ceux celles son sa ses leur leurs",
+    "spanish": "él ella ellos ellas esto eso este esta estos estas ese esa su sus",
     "italian": "lui lei loro egli ella esso essa questo questa questi queste quello quella "
-    "ciò suo sua suoi sue ma però tuttavia inoltre anche",
-    "portuguese": "ele ela eles elas isto isso este esta estes estas seu sua seus suas mas "
-    "porém contudo também além",
-    "dutch": "hij zij ze het zijn haar hun dit deze die dat maar echter ook bovendien toch",
+    "ciò suo sua suoi sue",
+    "portuguese": "ele ela eles elas isto isso este esta estes estas seu sua seus suas",
+    "dutch": "hij zij ze het zijn haar hun dit deze die dat",
 }
-_OPENER_SETS = {lang: frozenset(words.split()) for lang, words in _OPENERS.items()}
-# Two-word connectives ("sin embargo", "en outre").
-_OPENER_PAIRS = frozenset({"sin embargo", "en outre", "de plus", "par ailleurs", "in addition"})
+_CONNECTIVES: dict[str, str] = {
+    "english": "but however also still yet",
+    "german": "deshalb deswegen daher trotzdem dennoch doch aber allerdings jedoch zudem "
+    "außerdem auch ebenfalls",
+    "french": "mais cependant pourtant toutefois néanmoins aussi donc ainsi",
+    "spanish": "pero también además",
+    "italian": "ma però tuttavia inoltre anche",
+    "portuguese": "mas porém contudo também além",
+    "dutch": "maar echter ook bovendien toch",
+}
+_REFERENCE_SETS = {lang: frozenset(words.split()) for lang, words in _REFERENCES.items()}
+_CONNECTIVE_SETS = {lang: frozenset(words.split()) for lang, words in _CONNECTIVES.items()}
+# Two-word connectives ("sin embargo", "en outre"), each with the word that, right after
+# it, makes it a phrase of the sentence's own instead ("In addition to the fee, ...",
+# "De plus en plus de ...").
+_CONNECTIVE_PAIRS: dict[str, str] = {
+    "sin embargo": "",
+    "en outre": "",
+    "de plus": "en",
+    "par ailleurs": "",
+    "in addition": "to",
+}
+# A connective followed within this many words by a reference leans on the sentence
+# before for its subject too ("But he said...", "Jedoch sagte er...").
+_SUBJECT_WINDOW = 3
+
+
+class Lean(IntEnum):
+    """How much a sentence needs the sentence before it to be understood."""
+
+    NONE = 0
+    # Opens with a connective and names its own subject ("But the council said..."): the
+    # reader misses what it contrasts with, not what it is about.
+    CONNECTIVE = 1
+    # Opens with a pronoun or demonstrative (or a connective followed by one), or quotes a
+    # bare pronoun ("..., he said."): the reader cannot tell who or what it is about.
+    REFERENCE = 2
+
 
 # A quotation attributed to a bare pronoun: '"...," he said.' or '..., sagte er.'
 _ATTRIBUTION: dict[str, re.Pattern[str]] = {
@@ -48,7 +81,8 @@ _ATTRIBUTION: dict[str, re.Pattern[str]] = {
         r"\b(?:he|she|they)\s+(?:\w+ly\s+)?(?:said|says|added|adds|told|tells|explained|"
         r"noted|continued|wrote|writes|argued|insisted|warned|stressed|recalled|asked|"
         r"claimed|explains|notes|continues|argues|insists|warns|recalls|asks|claims)\b"
-        r"|\b(?:said|added|explained|noted|wrote|continued)\s+(?:he|she)\b",
+        # Inverted ('"...," said he.'), not reported speech ("Mr Lee said he would go").
+        r"|\b(?:said|added|explained|noted|wrote|continued)\s+(?:he|she)\s*(?:[.,;:!?]|$)",
         re.IGNORECASE,
     ),
     "german": re.compile(
@@ -64,28 +98,46 @@ _ATTRIBUTION: dict[str, re.Pattern[str]] = {
 }
 _LEADING = "\"'“‘«„»‹(["
 _FIRST_WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
+_APOSTROPHE = re.compile(r"['’]")
 
 _QUOTES = frozenset('"“”„«»')
 _OPEN_BEFORE = frozenset("([{/-–—")
 _CLOSE_AFTER = frozenset(".,;:!?)]}/-–—…'’")
 
 
-def leans_back(sentence: str, language: Language) -> bool:
-    """True if the sentence points back at the one before it (a pronoun or connective
-    opening it, or a quotation attributed to a bare pronoun)."""
+def lean(sentence: str, language: Language) -> Lean:
+    """How the sentence leans on the one before it: not at all, through an opening
+    connective, or through a reference (pronoun, demonstrative, bare-pronoun speaker)."""
     start = sentence.lstrip().lstrip(_LEADING).lstrip()
-    first = _FIRST_WORDS.findall(start[:40])
-    if first:
-        # "It's", "That's": the word before the apostrophe.
-        word = re.split(r"['’]", first[0])[0].lower()
-        openers = _OPENER_SETS.get(language.name)
-        # A capitalized opener, not a word cut out of a longer sentence.
-        if openers and word in openers and first[0][:1].isupper():
-            return True
-        if len(first) > 1 and f"{word} {first[1].lower()}" in _OPENER_PAIRS:
-            return True
+    first = _FIRST_WORDS.findall(start[:80])
+    references = _REFERENCE_SETS.get(language.name, frozenset())
+    if first and first[0][:1].isupper():  # a capitalized opener, not a word cut out
+        # "It's", "That's": the word before the apostrophe. A two-word connective and the
+        # words that may hold a reference after it are all that is looked at.
+        lowered = [_APOSTROPHE.split(w, 1)[0].lower() for w in first[: 2 + _SUBJECT_WINDOW]]
+        if lowered[0] in references:
+            return Lean.REFERENCE
+        rest: list[str] | None = None
+        if lowered[0] in _CONNECTIVE_SETS.get(language.name, frozenset()):
+            rest = lowered[1:]
+        elif len(lowered) > 1:
+            pair = f"{lowered[0]} {lowered[1]}"
+            phrase = _CONNECTIVE_PAIRS.get(pair)
+            if phrase is not None and (not phrase or lowered[2:3] != [phrase]):
+                rest = lowered[2:]
+        if rest is not None:
+            if references.intersection(rest[:_SUBJECT_WINDOW]):
+                return Lean.REFERENCE
+            return Lean.CONNECTIVE
     pattern = _ATTRIBUTION.get(language.name)
-    return bool(pattern and pattern.search(sentence))
+    if pattern and pattern.search(sentence):
+        return Lean.REFERENCE
+    return Lean.NONE
+
+
+def leans_back(sentence: str, language: Language) -> bool:
+    """True if the sentence points back at the one before it in any way."""
+    return lean(sentence, language) is not Lean.NONE
 
 
 def is_fragment(sentence: str, n_words: int) -> bool:

@@ -254,11 +254,16 @@ def _cjk_words(sentence: str) -> list[str]:
     return out
 
 
+def content_words(sentence: str, language: Language) -> list[str]:
+    """The words of a sentence that carry its content: lower-cased, stop words removed."""
+    stop = language.stop_words
+    return [w for w in (t.lower() for t in words(sentence, language)) if w not in stop]
+
+
 def terms(sentence: str, language: Language) -> list[str]:
     """Stemmed content words of a sentence: lower-cased, stop words removed."""
-    stop = language.stop_words
     stem = language.stemmer
-    return [stem(w) for w in (t.lower() for t in words(sentence, language)) if w not in stop]
+    return [stem(w) for w in content_words(sentence, language)]
 
 
 class SumyTokenizer:
