@@ -82,7 +82,7 @@ def load_jsonl(path: str | Path) -> list[EvalItem]:
                     ) from exc
     except UnicodeDecodeError:
         raise SummarizerError(
-            f"{path} is not a UTF-8 text file of JSON lines ({{\"text\", \"summary\"}} per line)"
+            f'{path} is not a UTF-8 text file of JSON lines ({{"text", "summary"}} per line)'
         ) from None
     except OSError as exc:
         raise SummarizerError(f"cannot read {path}: {exc.strerror or exc}") from None

@@ -52,9 +52,7 @@ def to_sumy_document(document: PreparedDocument) -> ObjectDocumentModel:
     tokenizer = SumyTokenizer(document.language)
     paragraphs: dict[int, list[SumySentence]] = {}
     for sentence in document.sentences:
-        paragraphs.setdefault(sentence.paragraph, []).append(
-            SumySentence(sentence.text, tokenizer)
-        )
+        paragraphs.setdefault(sentence.paragraph, []).append(SumySentence(sentence.text, tokenizer))
     return ObjectDocumentModel([Paragraph(p) for p in paragraphs.values()])
 
 

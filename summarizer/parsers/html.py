@@ -246,9 +246,7 @@ def _lines(text: str) -> list[str]:
     return lines
 
 
-def _sort_blocks(
-    blocks: list[tuple[str, str]], title: str
-) -> tuple[list[str], list[str]]:
+def _sort_blocks(blocks: list[tuple[str, str]], title: str) -> tuple[list[str], list[str]]:
     """Paragraphs and headings out of raw blocks: furniture dropped, datelines taken off
     the opening paragraphs, repeated blocks counted once."""
     paragraphs: list[str] = []
@@ -314,9 +312,7 @@ def _title(
     ]
     canonical = [e.get("href") or "" for e in tree.iter("link") if e.get("rel") == "canonical"]
     publisher = [
-        _text_of(p.get("name"))
-        for i in items
-        if isinstance(p := i.get("publisher"), dict)
+        _text_of(p.get("name")) for i in items if isinstance(p := i.get("publisher"), dict)
     ]
     sites = [
         *_meta(tree, "og:site_name", "application-name", "twitter:site"),

@@ -18,8 +18,20 @@ from dataclasses import dataclass
 
 _SEPARATOR = re.compile(r"\s+[|–—»«·•/:]+\s+|\s+-{1,2}\s+|\s*\|\s*|\s+::\s+")
 _WORD = re.compile(r"[^\W_]+")
-_FOLD = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "„": '"', "«": '"', "»": '"',
-                       "′": "'", "–": "-", "—": "-"})
+_FOLD = str.maketrans(
+    {
+        "‘": "'",
+        "’": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+        "«": '"',
+        "»": '"',
+        "′": "'",
+        "–": "-",
+        "—": "-",
+    }
+)
 _DATE_PART = re.compile(r"^[\d\s./-]+$")
 
 
