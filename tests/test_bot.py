@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 
@@ -148,6 +149,28 @@ async def test_missed_digest_is_caught_up_within_grace_only(
     async with bot_running(api, settings, store, clock) as bot:
         await bot.dispatch()
         assert len(api.messages(USER)) == before
+
+
+async def test_a_new_subscription_gets_no_digest_for_a_slot_before_it_existed(
+    bot: RunningBot,
+) -> None:
+    """Found trying `newsdigest chat` an hour after the default time: /start at 09:00 with
+    the default 08:00 slot sent a full digest at once (the catch-up for downtime) while
+    /settings announced the next one for tomorrow. The first digest is tomorrow's."""
+    bot.clock.now = T0.replace(hour=9)  # the default slot, 08:00 UTC, was an hour ago
+    await say(bot, "/start")
+    settings_reply = await say(bot, "/settings")
+    assert "Next digest: Nov 26, 08:00" in settings_reply
+    before = len(bot.api.messages(USER))
+    await bot.dispatch()
+    bot.clock.advance(hours=1)
+    await bot.dispatch()
+    assert len(bot.api.messages(USER)) == before
+    bot.clock.now = T0.replace(hour=8) + timedelta(days=1, seconds=5)
+    await bot.dispatch()
+    [scheduled] = (await bot.api.wait_for_messages(USER, before + 1))[before:]
+    # The seed articles are more than a day old by then: the day's note stands in.
+    assert "Nothing new in your topics" in scheduled.plain_text
 
 
 async def test_summarize_pasted_text_reply_and_url(bot: RunningBot) -> None:

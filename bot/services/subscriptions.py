@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..config import Settings
+from ..delivery.schedule import latest_slot
 from ..digest.render import clip
 from ..ingest.topics import KeywordError, normalize_keyword
 from ..models import ACTIVE, BLOCKED, PAUSED, Subscriber
@@ -63,18 +64,24 @@ class Subscriptions:
         The only ways a subscription comes into being are this and the explicit subscribing
         actions (``subscribe``/``toggle_topic`` with ``create=True``); reading commands never
         create or revive one, so after ``delete`` the chat stays deleted.
+
+        A new subscription's first digest is at its first time of day still to come: the
+        dispatcher's catch-up of slots missed in the last hours is for downtime, never for
+        slots from before the subscription existed (nor would /settings announce one).
         """
         current = self.store.get_subscriber(chat_id)
         if current is None:
+            now = self.clock()
             current = Subscriber(
                 chat_id=chat_id,
                 chat_type=chat_type,
                 times=(self.settings.default_time,),
                 timezone=self.settings.default_timezone,
-                created=self.clock(),
+                created=now,
                 thread_id=thread_id,
                 skip_empty=self.settings.digest.skip_empty,
             )
+            current = current.evolve(last_slot=latest_slot(current, now))
             self.store.put_subscriber(current)
             self.on_change(current)
         elif current.status != ACTIVE:
