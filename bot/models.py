@@ -92,6 +92,10 @@ class Subscriber(_Record):
     # A scheduled digest being sent: its slot and how many of its messages went out.
     pending_slot: datetime | None = None
     pending_sent: int = 0
+    # The language chosen with /language (None: follow Telegram's), and the language of
+    # the Telegram app that last wrote from this private chat (or that started the group).
+    language: str | None = None
+    telegram_language: str | None = None
 
     _DATETIME_FIELDS = ("created", "last_slot", "last_digest", "pending_slot")
     _TUPLE_FIELDS = ("topics", "follow", "exclude", "times")
@@ -100,6 +104,11 @@ class Subscriber(_Record):
     def active(self) -> bool:
         """True when digests should be sent."""
         return self.status == ACTIVE
+
+    @property
+    def digest_language(self) -> str:
+        """The language of the chat's digests: its choice, else its Telegram app's."""
+        return self.language or self.telegram_language or "en"
 
     def evolve(self, **changes: Any) -> Subscriber:
         """A copy with some fields changed."""

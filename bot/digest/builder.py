@@ -167,4 +167,5 @@ class DigestBuilder:
             timezone=subscriber.timezone,
             created=self.now,
             topics=subscriber.topics,
+            language=subscriber.digest_language,
         )

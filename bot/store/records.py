@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeGuard
 
+from ..i18n import is_language_code
 from ..models import ACTIVE, STATUSES, FeedState, StoredArticle, Subscriber, from_iso
 from ..timeparse import CLOCK, zone_exists
 
@@ -170,6 +171,10 @@ def _status(name: str, value: str) -> str | None:
     return f"{name} {shown(value)} is not one of {', '.join(STATUSES)}"
 
 
+def _language(name: str, value: str) -> str | None:
+    return None if is_language_code(value) else f"{name} {shown(value)} is not a language code"
+
+
 def _not_negative(name: str, value: int) -> str | None:
     return None if value >= 0 else f"{name} {value} is negative"
 
@@ -180,6 +185,8 @@ _MEANING: dict[tuple[type, str], Callable[[str, Any], str | None]] = {
     (Subscriber, "timezone"): _zone,
     (Subscriber, "status"): _status,
     (Subscriber, "pending_sent"): _not_negative,
+    (Subscriber, "language"): _language,
+    (Subscriber, "telegram_language"): _language,
     (FeedState, "failures"): _not_negative,
     (FeedState, "articles_total"): _not_negative,
 }

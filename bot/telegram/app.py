@@ -27,6 +27,7 @@ from summarizer import Summarizer
 from ..config import Settings
 from ..delivery.deliverer import Deliverer
 from ..delivery.dispatcher import DigestService, Dispatcher
+from ..i18n import DEFAULT_LANGUAGE, LANGUAGES
 from ..ingest.ingester import SEEDS_SOURCE, Ingester
 from ..services.subscriptions import Subscriptions
 from ..services.summaries import SummaryService
@@ -156,6 +157,7 @@ def add_handlers(app: NewsApp) -> None:
             CommandHandler("time", settings.cmd_time),
             CommandHandler("timezone", settings.cmd_timezone),
             CommandHandler("empty", settings.cmd_empty),
+            CommandHandler("language", settings.cmd_language),
             CommandHandler("settings", settings.cmd_settings),
             CommandHandler("pause", settings.cmd_pause),
             CommandHandler("resume", settings.cmd_resume),
@@ -164,6 +166,7 @@ def add_handlers(app: NewsApp) -> None:
             CommandHandler("sources", admin.cmd_sources),
             CallbackQueryHandler(topics.on_topic_button, pattern=f"^{common.TOPIC_PREFIX}"),
             CallbackQueryHandler(settings.on_stop_button, pattern=f"^{common.STOP_PREFIX}"),
+            CallbackQueryHandler(settings.on_language_button, pattern=f"^{common.LANGUAGE_PREFIX}"),
             CallbackQueryHandler(misc.on_unknown_button),
             MessageHandler(filters.COMMAND, misc.on_unknown_command),
             MessageHandler(
@@ -175,13 +178,27 @@ def add_handlers(app: NewsApp) -> None:
 
 
 async def set_commands(app: NewsApp, settings: Settings) -> None:
-    """The command menu: the public commands, and every command in the admins' chats."""
-    await app.bot.set_my_commands(common.PUBLIC_COMMANDS)
+    """The command menu in every language: the public commands, and every command in the
+    admins' chats. Telegram shows each user the list of their app's language, else the
+    one without a language (English)."""
+    bot = app.bot
+    await bot.set_my_commands(common.command_menu(DEFAULT_LANGUAGE))
+    for language in LANGUAGES:
+        if language != DEFAULT_LANGUAGE:
+            await bot.set_my_commands(common.command_menu(language), language_code=language)
     for admin_chat in settings.admin_chat_ids:
+        scope = BotCommandScopeChat(admin_chat)
         try:
-            await app.bot.set_my_commands(
-                common.ALL_COMMANDS, scope=BotCommandScopeChat(admin_chat)
+            await bot.set_my_commands(
+                common.command_menu(DEFAULT_LANGUAGE, admin=True), scope=scope
             )
+            for language in LANGUAGES:
+                if language != DEFAULT_LANGUAGE:
+                    await bot.set_my_commands(
+                        common.command_menu(language, admin=True),
+                        scope=scope,
+                        language_code=language,
+                    )
         except Exception:  # an admin chat the bot cannot see must not stop the start
             logger.warning("could not set admin commands for chat %s", admin_chat, exc_info=True)
 

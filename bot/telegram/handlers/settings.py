@@ -1,4 +1,4 @@
-"""The subscription's settings: time, zone, empty days, pause, resume, and /stop."""
+"""The subscription's settings: time, zone, empty days, language, pause, resume, /stop."""
 
 from __future__ import annotations
 
@@ -10,17 +10,19 @@ from telegram import (
     Update,
 )
 
-from ...digest.render import (
-    escape,
-)
-from ...models import ACTIVE, PAUSED
+from ...i18n import LANGUAGES, Html, Text, _
+from ...models import ACTIVE, PAUSED, Subscriber
 from ...services.subscriptions import UserError
 from ..context import NewsContext
 from .common import (
+    LANGUAGE_PREFIX,
     STOP_PREFIX,
+    answer,
     args_of,
     chat_id_of,
+    edit,
     is_chat_admin,
+    language_of,
     next_digest_line,
     reply,
     require_subscriber,
@@ -32,6 +34,15 @@ from .common import (
 logger = logging.getLogger(__name__)
 
 
+def _with_next(context: NewsContext, subscriber: Subscriber, language: str, text: Text) -> Html:
+    """A confirmation followed by when the next digest comes (if one is scheduled)."""
+    parts = [text.render(language)]
+    following = next_digest_line(context, subscriber, language)
+    if following is not None:
+        parts.append(following.render(language))
+    return Html(" ".join(parts))
+
+
 async def cmd_time(update: Update, context: NewsContext) -> None:
     """Set the daily delivery time(s)."""
     if not await settings_allowed(update, context):
@@ -41,15 +52,15 @@ async def cmd_time(update: Update, context: NewsContext) -> None:
     try:
         subscriber = context.services.subscriptions.set_times(chat_id_of(update), args_of(context))
     except UserError as exc:
-        await reply(update, escape(str(exc)))
+        await reply(update, context, exc.text)
         return
-    await reply(
-        update,
-        escape(
-            f"Your digest will arrive daily at {', '.join(subscriber.times)} "
-            f"({subscriber.timezone}). {next_digest_line(context, subscriber)}"
-        ),
+    language = language_of(update, context)
+    text = _(
+        "Your digest will arrive daily at {times} ({zone}).",
+        times=", ".join(subscriber.times),
+        zone=subscriber.timezone,
     )
+    await reply(update, context, _with_next(context, subscriber, language, text))
 
 
 async def cmd_timezone(update: Update, context: NewsContext) -> None:
@@ -60,8 +71,11 @@ async def cmd_timezone(update: Update, context: NewsContext) -> None:
     if not args:
         await reply(
             update,
-            "Usage: /timezone &lt;Area/City&gt;, e.g. /timezone Europe/Berlin "
-            "or /timezone America/New_York",
+            context,
+            _(
+                "Usage: /timezone &lt;Area/City&gt;, e.g. /timezone Europe/Berlin "
+                "or /timezone America/New_York"
+            ),
         )
         return
     if await require_subscriber(update, context) is None:
@@ -69,10 +83,19 @@ async def cmd_timezone(update: Update, context: NewsContext) -> None:
     try:
         subscriber = context.services.subscriptions.set_timezone(chat_id_of(update), " ".join(args))
     except UserError as exc:
-        await reply(update, escape(str(exc)))
+        await reply(update, context, exc.text)
         return
-    next_line = next_digest_line(context, subscriber)
-    await reply(update, escape(f"Time zone set to {subscriber.timezone}. {next_line}"))
+    language = language_of(update, context)
+    text = _("Time zone set to {zone}.", zone=subscriber.timezone)
+    await reply(update, context, _with_next(context, subscriber, language, text))
+
+
+def _status(subscriber: Subscriber) -> Text | str:
+    if subscriber.status == ACTIVE:
+        return _("active")
+    if subscriber.status == PAUSED:
+        return _("paused (/resume to restart)")
+    return subscriber.status
 
 
 async def cmd_settings(update: Update, context: NewsContext) -> None:
@@ -81,27 +104,39 @@ async def cmd_settings(update: Update, context: NewsContext) -> None:
     if subscriber is None:
         await reply(
             update,
-            "This chat has no subscription, and nothing about it is stored. "
-            "Send /start to begin one.",
+            context,
+            _(
+                "This chat has no subscription, and nothing about it is stored. "
+                "Send /start to begin one."
+            ),
         )
         return
     services = context.services
-    state = {ACTIVE: "active", PAUSED: "paused (/resume to restart)"}.get(
-        subscriber.status, subscriber.status
-    )
+    language = language_of(update, context)
+    none = _("none")
+    chosen = LANGUAGES.get(subscriber.language or "")
     lines = [
-        "<b>Your settings</b>",
-        f"Topics: {escape(topics_line(services, subscriber))}",
-        f"Following: {escape(', '.join(subscriber.follow) or 'none')}",
-        f"Excluding: {escape(', '.join(subscriber.exclude) or 'none')}",
-        f"Daily at: {escape(', '.join(subscriber.times))} ({escape(subscriber.timezone)})",
-        f"Status: {state}",
-        "When nothing is new: " + ("no message" if subscriber.skip_empty else "a one-line note"),
+        _("<b>Your settings</b>"),
+        _("Topics: {topics}", topics=topics_line(services, subscriber)),
+        _("Following: {words}", words=", ".join(subscriber.follow) or none),
+        _("Excluding: {words}", words=", ".join(subscriber.exclude) or none),
+        _(
+            "Daily at: {times} ({zone})",
+            times=", ".join(subscriber.times),
+            zone=subscriber.timezone,
+        ),
+        _("Status: {status}", status=_status(subscriber)),
+        _("When nothing is new: no message")
+        if subscriber.skip_empty
+        else _("When nothing is new: a one-line note"),
+        _("Language: {language}", language=chosen)
+        if chosen
+        else _("Language: {language} (your Telegram app's)", language=LANGUAGES[language]),
     ]
-    next_line = next_digest_line(context, subscriber)
-    if next_line:
-        lines.append(escape(next_line))
-    await reply(update, "\n".join(lines))
+    following = next_digest_line(context, subscriber, language)
+    if following is not None:
+        lines.append(following)
+    await reply(update, context, Html("\n".join(line.render(language) for line in lines)))
 
 
 async def cmd_empty(update: Update, context: NewsContext) -> None:
@@ -112,8 +147,11 @@ async def cmd_empty(update: Update, context: NewsContext) -> None:
     if args not in (["skip"], ["show"]):
         await reply(
             update,
-            "Usage: /empty skip (send nothing when nothing is new) or "
-            "/empty show (send a one-line note).",
+            context,
+            _(
+                "Usage: /empty skip (send nothing when nothing is new) or "
+                "/empty show (send a one-line note)."
+            ),
         )
         return
     if await require_subscriber(update, context) is None:
@@ -121,10 +159,76 @@ async def cmd_empty(update: Update, context: NewsContext) -> None:
     context.services.subscriptions.set_skip_empty(chat_id_of(update), args[0] == "skip")
     await reply(
         update,
-        "Days with nothing new will be skipped silently."
+        context,
+        _("Days with nothing new will be skipped silently.")
         if args[0] == "skip"
-        else "On days with nothing new you will get a one-line note.",
+        else _("On days with nothing new you will get a one-line note."),
     )
+
+
+def language_keyboard(current: str | None) -> InlineKeyboardMarkup:
+    """One button per language the bot speaks (the chosen one ticked), and "automatic"."""
+    buttons = [
+        InlineKeyboardButton(
+            f"{'✅ ' if code == current else ''}{name}", callback_data=f"{LANGUAGE_PREFIX}{code}"
+        )
+        for code, name in LANGUAGES.items()
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    automatic = f"{'✅ ' if current is None else ''}🌐 Telegram"
+    rows.append([InlineKeyboardButton(automatic, callback_data=f"{LANGUAGE_PREFIX}auto")])
+    return InlineKeyboardMarkup(rows)
+
+
+def _language_set(subscriber: Subscriber) -> Text:
+    if subscriber.language is None:
+        return _("I will follow your Telegram app's language.")
+    return _("From now on I will write in {language}.", language=LANGUAGES[subscriber.language])
+
+
+async def cmd_language(update: Update, context: NewsContext) -> None:
+    """Choose the bot's language: a keyboard, or /language de."""
+    if not await settings_allowed(update, context):
+        return
+    subscriber = await require_subscriber(update, context)
+    if subscriber is None:
+        return
+    args = args_of(context)
+    if not args:
+        await reply(
+            update,
+            context,
+            _("Choose my language (🌐 Telegram: the language of your Telegram app):"),
+            reply_markup=language_keyboard(subscriber.language),
+        )
+        return
+    try:
+        subscriber = context.services.subscriptions.set_language(chat_id_of(update), " ".join(args))
+    except UserError as exc:
+        await reply(update, context, exc.text)
+        return
+    await reply(update, context, _language_set(subscriber))
+
+
+async def on_language_button(update: Update, context: NewsContext) -> None:
+    """A language chosen from the /language keyboard."""
+    query = update.callback_query
+    assert query is not None
+    assert query.data is not None
+    if not await is_chat_admin(update, context):
+        await answer(
+            update, context, _("Only this group's administrators can do that."), alert=True
+        )
+        return
+    try:
+        subscriber = context.services.subscriptions.set_language(
+            chat_id_of(update), query.data.removeprefix(LANGUAGE_PREFIX)
+        )
+    except UserError as exc:
+        await answer(update, context, exc.text, alert=True)
+        return
+    await answer(update, context)
+    await edit(update, context, _language_set(subscriber))
 
 
 async def cmd_pause(update: Update, context: NewsContext) -> None:
@@ -134,7 +238,9 @@ async def cmd_pause(update: Update, context: NewsContext) -> None:
     if await require_subscriber(update, context) is None:
         return
     context.services.subscriptions.set_status(chat_id_of(update), PAUSED)
-    await reply(update, "Paused: no daily digests until you send /resume. /digest still works.")
+    await reply(
+        update, context, _("Paused: no daily digests until you send /resume. /digest still works.")
+    )
 
 
 async def cmd_resume(update: Update, context: NewsContext) -> None:
@@ -144,7 +250,8 @@ async def cmd_resume(update: Update, context: NewsContext) -> None:
     if await require_subscriber(update, context) is None:
         return
     subscriber = context.services.subscriptions.set_status(chat_id_of(update), ACTIVE)
-    await reply(update, escape(f"Resumed. {next_digest_line(context, subscriber)}"))
+    language = language_of(update, context)
+    await reply(update, context, _with_next(context, subscriber, language, _("Resumed.")))
 
 
 async def cmd_stop(update: Update, context: NewsContext) -> None:
@@ -152,19 +259,25 @@ async def cmd_stop(update: Update, context: NewsContext) -> None:
     if not await settings_allowed(update, context):
         return
     if subscriber_of(update, context) is None:
-        await reply(update, "This chat has no subscription: nothing about it is stored.")
+        await reply(
+            update, context, _("This chat has no subscription: nothing about it is stored.")
+        )
         return
+    language = language_of(update, context)
+    yes = _("Yes, delete everything").render(language, html_mode=False)
+    cancel = _("Cancel").render(language, html_mode=False)
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("Yes, delete everything", callback_data=f"{STOP_PREFIX}yes"),
-                InlineKeyboardButton("Cancel", callback_data=f"{STOP_PREFIX}no"),
+                InlineKeyboardButton(yes, callback_data=f"{STOP_PREFIX}yes"),
+                InlineKeyboardButton(cancel, callback_data=f"{STOP_PREFIX}no"),
             ]
         ]
     )
     await reply(
         update,
-        "This stops all digests and deletes your topics, words and history. Are you sure?",
+        context,
+        _("This stops all digests and deletes your topics, words and history. Are you sure?"),
         reply_markup=keyboard,
     )
 
@@ -175,19 +288,26 @@ async def on_stop_button(update: Update, context: NewsContext) -> None:
     assert query is not None
     assert query.data is not None
     if not await is_chat_admin(update, context):
-        await query.answer("Only this group's administrators can do that.", show_alert=True)
+        await answer(
+            update, context, _("Only this group's administrators can do that."), alert=True
+        )
         return
-    await query.answer()
+    await answer(update, context)
     if query.data != f"{STOP_PREFIX}yes":
-        await query.edit_message_text("Cancelled: nothing was deleted.")
+        await edit(update, context, _("Cancelled: nothing was deleted."))
         return
     services = context.services
     chat_id = chat_id_of(update)
+    # The answer is written before the deletion: afterwards the chat's language is gone.
+    language = language_of(update, context)
     existed = services.subscriptions.delete(chat_id)
     services.admin_cache.forget_chat(chat_id)
-    await query.edit_message_text(
-        "Done: your data is deleted and no more digests will come. "
-        "Send /start any time to begin again."
+    done = (
+        _(
+            "Done: your data is deleted and no more digests will come. "
+            "Send /start any time to begin again."
+        )
         if existed
-        else "There was nothing to delete: this chat has no subscription."
+        else _("There was nothing to delete: this chat has no subscription.")
     )
+    await edit(update, context, Html(done.render(language)))

@@ -7,19 +7,19 @@ import logging
 from telegram import (
     Update,
 )
-from telegram.constants import ParseMode
 
-from ...digest.render import (
-    escape,
-)
+from ...i18n import Html, Text, _
 from ...services.subscriptions import NOT_SUBSCRIBED, UserError
 from ..context import NewsContext
 from .common import (
     TOPIC_PREFIX,
+    answer,
     args_of,
     chat_id_of,
     chat_type_of,
+    edit,
     is_chat_admin,
+    language_of,
     reply,
     require_subscriber,
     settings_allowed,
@@ -37,15 +37,21 @@ async def cmd_start(update: Update, context: NewsContext) -> None:
         return
     chat_type, thread_id = chat_type_of(update)
     services = context.services
-    subscriber = services.subscriptions.start(chat_id_of(update), chat_type, thread_id)
-    text = (
-        "👋 <b>Welcome to newsdigest!</b>\n"
-        f"Every day at <b>{', '.join(subscriber.times)}</b> ({escape(subscriber.timezone)}) "
-        "I will send you a short digest of the news in your topics.\n\n"
-        "Pick your topics below (tap again to remove). Change the time with /time and "
-        "your time zone with /timezone. /help lists everything."
+    user = update.effective_user
+    subscriber = services.subscriptions.start(
+        chat_id_of(update), chat_type, thread_id, user.language_code if user else None
     )
-    await reply(update, text, reply_markup=topic_keyboard(services, subscriber))
+    text = _(
+        "👋 <b>Welcome to newsdigest!</b>\n"
+        "Every day at <b>{times}</b> ({zone}) I will send you a short digest of the news "
+        "in your topics.\n\n"
+        "Pick your topics below (tap again to remove). Change the time with /time and "
+        "your time zone with /timezone. /help lists everything.",
+        times=", ".join(subscriber.times),
+        zone=subscriber.timezone,
+    )
+    keyboard = topic_keyboard(services, subscriber, language_of(update, context))
+    await reply(update, context, text, reply_markup=keyboard)
 
 
 async def cmd_topics(update: Update, context: NewsContext) -> None:
@@ -57,8 +63,12 @@ async def cmd_topics(update: Update, context: NewsContext) -> None:
         return
     await reply(
         update,
-        f"Your topics: {escape(topics_line(context.services, subscriber))}.\nTap to change:",
-        reply_markup=topic_keyboard(context.services, subscriber),
+        context,
+        _(
+            "Your topics: {topics}.\nTap to change:",
+            topics=topics_line(context.services, subscriber),
+        ),
+        reply_markup=topic_keyboard(context.services, subscriber, language_of(update, context)),
     )
 
 
@@ -68,22 +78,28 @@ async def on_topic_button(update: Update, context: NewsContext) -> None:
     assert query is not None
     assert query.data is not None
     if not await is_chat_admin(update, context):
-        await query.answer(
-            "Only this group's administrators can change its topics.", show_alert=True
+        await answer(
+            update,
+            context,
+            _("Only this group's administrators can change its topics."),
+            alert=True,
         )
         return
     name = query.data.removeprefix(TOPIC_PREFIX)
     services = context.services
     if name == "done":
-        await query.answer()
+        await answer(update, context)
         subscriber = subscriber_of(update, context)
         if subscriber is None:
-            await query.edit_message_text(NOT_SUBSCRIBED)
+            await edit(update, context, NOT_SUBSCRIBED)
             return
-        await query.edit_message_text(
-            f"Your topics: {escape(topics_line(services, subscriber))}. "
-            "Send /digest to read them now.",
-            parse_mode=ParseMode.HTML,
+        await edit(
+            update,
+            context,
+            _(
+                "Your topics: {topics}. Send /digest to read them now.",
+                topics=topics_line(services, subscriber),
+            ),
         )
         return
     try:
@@ -92,25 +108,33 @@ async def on_topic_button(update: Update, context: NewsContext) -> None:
             chat_id_of(update), name, create=chat_type_of(update)
         )
     except UserError as exc:
-        await query.answer(str(exc), show_alert=True)
+        await answer(update, context, exc.text, alert=True)
         return
-    label = services.settings.topic(name)
-    await query.answer(f"{'Added' if added else 'Removed'} {label.label if label else name}")
-    await query.edit_message_reply_markup(topic_keyboard(services, subscriber))
+    topic = services.settings.topic(name)
+    label = topic.label if topic else name
+    await answer(
+        update,
+        context,
+        _("Added {topic}", topic=label) if added else _("Removed {topic}", topic=label),
+    )
+    await query.edit_message_reply_markup(
+        topic_keyboard(services, subscriber, language_of(update, context))
+    )
 
 
 async def _change_topics(update: Update, context: NewsContext, add: bool) -> None:
     if not await settings_allowed(update, context):
         return
-    command = "subscribe" if add else "unsubscribe"
     services = context.services
     args = args_of(context)
+    topics = ", ".join(services.settings.topic_names)
     if not args:
-        await reply(
-            update,
-            f"Usage: /{command} &lt;topic&gt; … Topics: "
-            f"{', '.join(services.settings.topic_names)}.",
+        usage = (
+            _("Usage: /subscribe &lt;topic&gt; … Topics: {topics}.", topics=topics)
+            if add
+            else _("Usage: /unsubscribe &lt;topic&gt; … Topics: {topics}.", topics=topics)
         )
+        await reply(update, context, usage)
         return
     subscriptions = services.subscriptions
     try:
@@ -120,17 +144,26 @@ async def _change_topics(update: Update, context: NewsContext, add: bool) -> Non
         else:
             change = subscriptions.unsubscribe(chat_id_of(update), names)
     except UserError as exc:
-        await reply(update, escape(str(exc)))
+        await reply(update, context, exc.text)
         return
-    verb = "Added" if add else "Removed"
-    parts = []
+    parts: list[Text] = []
     if change.changed:
-        parts.append(f"{verb}: {', '.join(change.changed)}.")
+        changed = ", ".join(change.changed)
+        parts.append(
+            _("Added: {topics}.", topics=changed)
+            if add
+            else _("Removed: {topics}.", topics=changed)
+        )
     if change.unchanged:
-        state = "already subscribed" if add else "not subscribed"
-        parts.append(f"{', '.join(change.unchanged)}: {state}.")
-    parts.append(f"Your topics: {topics_line(services, change.subscriber)}.")
-    await reply(update, escape(" ".join(parts)))
+        same = ", ".join(change.unchanged)
+        parts.append(
+            _("{topics}: already subscribed.", topics=same)
+            if add
+            else _("{topics}: not subscribed.", topics=same)
+        )
+    parts.append(_("Your topics: {topics}.", topics=topics_line(services, change.subscriber)))
+    language = language_of(update, context)
+    await reply(update, context, Html(" ".join(p.render(language) for p in parts)))
 
 
 async def cmd_subscribe(update: Update, context: NewsContext) -> None:
@@ -143,47 +176,52 @@ async def cmd_unsubscribe(update: Update, context: NewsContext) -> None:
     await _change_topics(update, context, add=False)
 
 
+_KEYWORD_USAGE = {
+    "follow": _("Usage: /follow &lt;word&gt; (one plain word), e.g. /follow climate"),
+    "unfollow": _("Usage: /unfollow &lt;word&gt; (one plain word), e.g. /unfollow climate"),
+    "exclude": _("Usage: /exclude &lt;word&gt; (one plain word), e.g. /exclude climate"),
+    "unexclude": _("Usage: /unexclude &lt;word&gt; (one plain word), e.g. /unexclude climate"),
+}
+
+
+def _keyword_answer(kind: str, add: bool, changed: bool, word: str) -> Text:
+    if kind == "follow":
+        if add:
+            if changed:
+                return _(
+                    "Following “{word}”: stories mentioning it are always included.", word=word
+                )
+            return _("You already follow “{word}”.", word=word)
+        if changed:
+            return _("No longer following “{word}”.", word=word)
+        return _("You were not following “{word}”.", word=word)
+    if add:
+        if changed:
+            return _("Excluding “{word}”: stories mentioning it are left out.", word=word)
+        return _("You already exclude “{word}”.", word=word)
+    if changed:
+        return _("No longer excluding “{word}”.", word=word)
+    return _("You were not excluding “{word}”.", word=word)
+
+
 async def _keyword(update: Update, context: NewsContext, kind: str, add: bool) -> None:
     if not await settings_allowed(update, context):
         return
-    command = {
-        ("follow", True): "follow",
-        ("follow", False): "unfollow",
-        ("exclude", True): "exclude",
-        ("exclude", False): "unexclude",
-    }[(kind, add)]
+    command = kind if add else f"un{kind}"
     args = args_of(context)
     if len(args) != 1:
-        await reply(
-            update, f"Usage: /{command} &lt;word&gt; (one plain word), e.g. /{command} climate"
-        )
+        await reply(update, context, _KEYWORD_USAGE[command])
         return
     subscriptions = context.services.subscriptions
     try:
         if add:
-            _, word, changed = subscriptions.add_keyword(chat_id_of(update), kind, args[0])
+            _sub, word, changed = subscriptions.add_keyword(chat_id_of(update), kind, args[0])
         else:
-            _, word, changed = subscriptions.remove_keyword(chat_id_of(update), kind, args[0])
+            _sub, word, changed = subscriptions.remove_keyword(chat_id_of(update), kind, args[0])
     except UserError as exc:
-        await reply(update, escape(str(exc)))
+        await reply(update, context, exc.text)
         return
-    if kind == "follow":
-        text = (
-            f"Following “{word}”: stories mentioning it are always included."
-            if add
-            else f"No longer following “{word}”."
-        )
-        if not changed:
-            text = f"You already follow “{word}”." if add else f"You were not following “{word}”."
-    else:
-        text = (
-            f"Excluding “{word}”: stories mentioning it are left out."
-            if add
-            else f"No longer excluding “{word}”."
-        )
-        if not changed:
-            text = f"You already exclude “{word}”." if add else f"You were not excluding “{word}”."
-    await reply(update, escape(text))
+    await reply(update, context, _keyword_answer(kind, add, changed, word))
 
 
 async def cmd_follow(update: Update, context: NewsContext) -> None:
@@ -211,6 +249,10 @@ async def cmd_keywords(update: Update, context: NewsContext) -> None:
     subscriber = await require_subscriber(update, context)
     if subscriber is None:
         return
-    follow = ", ".join(subscriber.follow) or "none (add with /follow word)"
-    exclude = ", ".join(subscriber.exclude) or "none (add with /exclude word)"
-    await reply(update, escape(f"Following: {follow}\nExcluding: {exclude}"))
+    follow = ", ".join(subscriber.follow) or _("none (add with /follow word)")
+    exclude = ", ".join(subscriber.exclude) or _("none (add with /exclude word)")
+    await reply(
+        update,
+        context,
+        _("Following: {follow}\nExcluding: {exclude}", follow=follow, exclude=exclude),
+    )
