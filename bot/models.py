@@ -1,4 +1,4 @@
-"""Plain records the store keeps: subscribers, articles, deliveries, feed state.
+"""Plain records the store keeps: subscribers, channels, articles, deliveries, feed state.
 
 They are frozen dataclasses with JSON-friendly ``to_dict``/``from_dict`` so the store is
 the only place that knows how they are persisted. Times are aware datetimes in memory and
@@ -113,6 +113,36 @@ class Subscriber(_Record):
     def evolve(self, **changes: Any) -> Subscriber:
         """A copy with some fields changed."""
         return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Channel(_Record):
+    """A Telegram channel whose digest is managed from its administrators' private chats.
+
+    Its subscription is an ordinary :class:`Subscriber` under the same ``chat_id``;
+    ``managers`` are the users who linked it (each was an administrator when they did).
+    """
+
+    chat_id: int
+    title: str
+    managers: tuple[int, ...] = ()
+    username: str | None = None
+    linked: datetime = field(default_factory=now_utc)
+
+    _DATETIME_FIELDS = ("linked",)
+    _TUPLE_FIELDS = ("managers",)
+
+    def evolve(self, **changes: Any) -> Channel:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Selection(_Record):
+    """The chat a user's commands in their private chat act on (their own, or a channel)."""
+
+    user_id: int
+    chat_id: int
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,16 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeGuard
 
 from ..i18n import is_language_code
-from ..models import ACTIVE, STATUSES, FeedState, StoredArticle, Subscriber, from_iso
+from ..models import (
+    ACTIVE,
+    STATUSES,
+    Channel,
+    FeedState,
+    Selection,
+    StoredArticle,
+    Subscriber,
+    from_iso,
+)
 from ..timeparse import CLOCK, zone_exists
 
 SUBSCRIBERS = "subscribers"
@@ -30,7 +39,9 @@ ARTICLES = "articles"
 DELIVERIES = "deliveries"
 FEEDS = "feeds"
 COUNTERS = "counters"
-TABLES = (SUBSCRIBERS, ARTICLES, DELIVERIES, FEEDS, COUNTERS)
+CHANNELS = "channels"
+SELECTIONS = "selections"
+TABLES = (SUBSCRIBERS, ARTICLES, DELIVERIES, FEEDS, COUNTERS, CHANNELS, SELECTIONS)
 
 _SENT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
 
@@ -125,6 +136,10 @@ def _is_texts(value: Any) -> bool:
     return type(value) is list and all(type(item) is str for item in value)
 
 
+def _is_ints(value: Any) -> bool:
+    return type(value) is list and all(type(item) is int for item in value)
+
+
 # What a field's annotation in bot.models asks of its JSON value, and how to say it isn't:
 # the exact JSON type (JSON gives exactly int, str, bool or list, and True must not pass
 # for 1), or a test for what a type cannot say.
@@ -134,6 +149,7 @@ _KINDS: dict[Any, tuple[type | Callable[[Any], bool], str]] = {
     bool: (bool, "true or false"),
     datetime: (_is_datetime_text, "a date and time"),
     tuple[str, ...]: (_is_texts, "a list"),
+    tuple[int, ...]: (_is_ints, "a list of whole numbers"),
 }
 
 
@@ -153,6 +169,9 @@ def _type_problem(name: str, value: Any, kind: str) -> str:
     if kind == "a list" and type(value) is list:
         bad = next(i for i, item in enumerate(value) if type(item) is not str)
         return f"{name}[{bad}] {shown(value[bad])} is not text"
+    if kind == "a list of whole numbers" and type(value) is list:
+        bad = next(i for i, item in enumerate(value) if type(item) is not int)
+        return f"{name}[{bad}] {shown(value[bad])} is not a whole number"
     return f"{name} {shown(value)} is not {kind}"
 
 
@@ -240,8 +259,11 @@ def _record_name(table: str, key: str) -> str:
         FEEDS: "feed",
         DELIVERIES: "delivery ledger of chat",
         COUNTERS: "counters of",
+        CHANNELS: "channel",
+        SELECTIONS: "selected chat of user",
     }
-    text = key if table in (SUBSCRIBERS, DELIVERIES, COUNTERS) and len(key) <= 40 else shown(key)
+    plain = (SUBSCRIBERS, DELIVERIES, COUNTERS, CHANNELS, SELECTIONS)
+    text = key if table in plain and len(key) <= 40 else shown(key)
     return f"{names[table]} {text}"
 
 
@@ -263,6 +285,14 @@ def _check_doc(name: str, key: str, doc: Any) -> None:
             if doc.get("url") != key:
                 raise Invalid(f"has url {shown(doc.get('url'))}")
             _check_record(FeedState, doc)
+        elif name == CHANNELS:
+            if not is_int(doc.get("chat_id")) or str(doc["chat_id"]) != key:
+                raise Invalid(f"has chat_id {shown(doc.get('chat_id'))}")
+            _check_record(Channel, doc)
+        elif name == SELECTIONS:
+            if not is_int(doc.get("user_id")) or str(doc["user_id"]) != key:
+                raise Invalid(f"has user_id {shown(doc.get('user_id'))}")
+            _check_record(Selection, doc)
         elif name == DELIVERIES:
             _check_chat_key(key)
             for article_id, sent in doc.items():
