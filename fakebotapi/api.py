@@ -240,6 +240,21 @@ class FakeBotAPI:
         """The bot is (re)added to a chat or unblocked: ``my_chat_member`` (member)."""
         return self._users.add_bot(chat_id, by=by)
 
+    def bot_promoted(self, chat_id: int, *, by: int | None = None) -> JSONDict:
+        """An administrator makes the bot an administrator of a chat (a channel: adds it
+        as one, the only way a bot joins a channel): ``my_chat_member`` (administrator)."""
+        return self._users.promote_bot(chat_id, by=by)
+
+    def bot_demoted(self, chat_id: int, *, by: int | None = None) -> JSONDict:
+        """An administrator takes the bot's admin rights away: ``my_chat_member`` (member).
+        In a channel, sending then answers ``400 need administrator rights``."""
+        return self._users.demote_bot(chat_id, by=by)
+
+    def channel_posts(self, chat_id: int, text: str) -> JSONDict:
+        """A channel publishes a post: enqueue a ``channel_post`` update (if the bot is in
+        the channel) and return the Message, which users may then forward."""
+        return self._users.posts(chat_id, text)
+
     def migrate_chat(
         self, chat_id: int, new_chat_id: int | None = None, *, notify: bool = True
     ) -> FakeChat:

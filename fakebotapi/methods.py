@@ -485,6 +485,8 @@ def _chat_for(state: State, rq: Request, *, sending: bool = True) -> FakeChat:
         )
     if sending and chat.bot_status in ("kicked", "left"):
         raise ApiError(403, _forbidden_text(chat))
+    if sending and chat.type == "channel" and chat.bot_status != "administrator":
+        raise bad_request("need administrator rights in the channel chat")
     return chat
 
 
@@ -522,7 +524,7 @@ async def _get_chat_member(state: State, rq: Request) -> JSONDict:
         if chat.bot_status == "kicked":
             member["until_date"] = 0
         elif chat.bot_status == "administrator":
-            member.update(admin_rights(can_be_edited=False))
+            member.update(admin_rights(can_be_edited=False, channel=chat.type == "channel"))
         return member
     user = state.users.get(user_id)
     if user is None:
@@ -547,7 +549,7 @@ def _member(chat: FakeChat, user: FakeUser) -> JSONDict:
         return {
             "status": "administrator",
             "user": user.to_api(),
-            **admin_rights(can_be_edited=False),
+            **admin_rights(can_be_edited=False, channel=chat.type == "channel"),
         }
     return {"status": "member", "user": user.to_api()}
 

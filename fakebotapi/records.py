@@ -183,8 +183,9 @@ class CallbackAnswer:
     at: float
 
 
-def admin_rights(*, can_be_edited: bool) -> JSONDict:
-    """The rights of an administrator in a ``ChatMemberAdministrator`` object."""
+def admin_rights(*, can_be_edited: bool, channel: bool = False) -> JSONDict:
+    """The rights of an administrator in a ``ChatMemberAdministrator`` object (in a
+    channel also the right to post and edit posts)."""
     rights = (
         "is_anonymous",
         "can_manage_chat",
@@ -199,4 +200,7 @@ def admin_rights(*, can_be_edited: bool) -> JSONDict:
         "can_delete_stories",
     )
     granted = {"can_manage_chat", "can_delete_messages", "can_invite_users"}
-    return {"can_be_edited": can_be_edited, **{r: r in granted for r in rights}}
+    result: JSONDict = {"can_be_edited": can_be_edited, **{r: r in granted for r in rights}}
+    if channel:
+        result.update(can_post_messages=True, can_edit_messages=True)
+    return result

@@ -221,6 +221,8 @@ class State:
                 title=title or f"Chat {chat_id}",
                 username=username,
                 is_forum=is_forum and type == "supergroup",
+                # A bot is in a channel only once an administrator adds it (as an admin).
+                bot_status="left" if type == "channel" else "member",
             )
         self.chats[chat_id] = chat
         return chat

@@ -560,6 +560,47 @@ async def test_bot_removed_then_sends_are_forbidden(api: FakeBotAPI, bot: Bot) -
     await bot.send_message(USER, "welcome back")
 
 
+async def test_channels_posts_and_the_bots_admin_rights(api: FakeBotAPI, bot: Bot) -> None:
+    """A channel: the bot cannot post until an administrator promotes it (a my_chat_member
+    update), posts are channel_post updates signed by the channel, @name finds it, and a
+    demoted bot is refused as Telegram refuses it."""
+    api.add_chat(-100700, "channel", title="Harbour News", username="harbournews")
+    api.set_admins(-100700, [], owner=USER)
+    with pytest.raises(Forbidden, match="bot is not a member of the channel chat"):
+        await bot.send_message(-100700, "hello")
+    assert (await bot.get_chat_member("@harbournews", bot.id)).status == "left"
+    api.bot_promoted(-100700, by=USER)
+    api.channel_posts(-100700, "Ferry times change on Monday")
+    promoted, post = await next_updates(bot)
+    assert promoted.my_chat_member is not None
+    assert promoted.my_chat_member.chat.type == "channel"
+    assert promoted.my_chat_member.from_user.id == USER
+    assert isinstance(promoted.my_chat_member.new_chat_member, ChatMemberAdministrator)
+    assert promoted.my_chat_member.new_chat_member.can_post_messages
+    assert post.channel_post is not None
+    assert post.channel_post.text == "Ferry times change on Monday"
+    assert post.channel_post.sender_chat is not None
+    assert post.channel_post.sender_chat.id == -100700
+    assert post.channel_post.from_user is None
+    chat = await bot.get_chat("@HarbourNews")
+    assert (chat.id, chat.type, chat.title) == (-100700, "channel", "Harbour News")
+    assert isinstance(await bot.get_chat_member(-100700, USER), ChatMemberOwner)
+    assert isinstance(await bot.get_chat_member(-100700, bot.id), ChatMemberAdministrator)
+    await bot.send_message(-100700, "Today's digest")
+    assert [m.plain_text for m in api.messages(-100700)] == ["Today's digest"]
+    with pytest.raises(SimulatorError, match="channel_posts"):
+        api.user_sends(-100700, USER, "users do not write here")
+    api.bot_demoted(-100700, by=USER)
+    [demoted] = await next_updates(bot, post.update_id + 1)
+    assert demoted.my_chat_member is not None
+    assert demoted.my_chat_member.old_chat_member.status == "administrator"
+    assert demoted.my_chat_member.new_chat_member.status == "member"
+    with pytest.raises(BadRequest, match=r"(?i)need administrator rights in the channel chat"):
+        await bot.send_message(-100700, "still there?")
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await bot.get_chat("@nosuchchannel")
+
+
 async def test_concurrent_polls_conflict(api: FakeBotAPI, bot: Bot) -> None:
     """A second getUpdates ends the pending one with 409 Conflict, as two bot instances do."""
     poll = asyncio.create_task(bot.get_updates(timeout=30))
