@@ -15,6 +15,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -29,12 +30,13 @@ from ..delivery.deliverer import Deliverer
 from ..delivery.dispatcher import DigestService, Dispatcher
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGES
 from ..ingest.ingester import SEEDS_SOURCE, Ingester
+from ..services.channels import Channels
 from ..services.subscriptions import Subscriptions
 from ..services.summaries import SummaryService
 from ..sources.fetch import FetchLimits, new_client
 from ..store import Store
 from .context import BotData, NewsContext, RateLimits, Services
-from .handlers import admin, common, misc, reading, settings, topics
+from .handlers import admin, channels, common, misc, reading, settings, topics
 from .updates import ChatOrderedProcessor
 
 logger = logging.getLogger(__name__)
@@ -74,11 +76,13 @@ def build_services(settings: Settings, store: Store, options: Options) -> Servic
     executor = ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="newsdigest")
     digest = settings.digest
     summarizer = Summarizer(sentences=digest.sentences, max_chars=digest.max_chars)
+    subscriptions = Subscriptions(settings, store, clock, on_change=dispatcher.changed)
     return Services(
         settings=settings,
         store=store,
         clock=clock,
-        subscriptions=Subscriptions(settings, store, clock, on_change=dispatcher.changed),
+        subscriptions=subscriptions,
+        channels=Channels(store, subscriptions, clock),
         digests=digests,
         dispatcher=dispatcher,
         ingester=Ingester(settings, store, clock=clock),
@@ -162,13 +166,20 @@ def add_handlers(app: NewsApp) -> None:
             CommandHandler("pause", settings.cmd_pause),
             CommandHandler("resume", settings.cmd_resume),
             CommandHandler("stop", settings.cmd_stop),
+            CommandHandler("channel", channels.cmd_channel),
             CommandHandler("stats", admin.cmd_stats),
             CommandHandler("sources", admin.cmd_sources),
             CallbackQueryHandler(topics.on_topic_button, pattern=f"^{common.TOPIC_PREFIX}"),
             CallbackQueryHandler(settings.on_stop_button, pattern=f"^{common.STOP_PREFIX}"),
             CallbackQueryHandler(settings.on_language_button, pattern=f"^{common.LANGUAGE_PREFIX}"),
+            CallbackQueryHandler(channels.on_chat_button, pattern=f"^{common.CHANNEL_PREFIX}"),
             CallbackQueryHandler(misc.on_unknown_button),
+            ChatMemberHandler(channels.on_membership, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.COMMAND, misc.on_unknown_command),
+            MessageHandler(
+                filters.ChatType.PRIVATE & filters.FORWARDED & (filters.TEXT | filters.CAPTION),
+                channels.on_forward,
+            ),
             MessageHandler(
                 filters.ChatType.PRIVATE & (filters.TEXT | filters.CAPTION), reading.on_text
             ),
@@ -282,8 +293,15 @@ def build_application(
     services = build_services(settings, store, options)
 
     async def post_init(app: NewsApp) -> None:
+        async def unreachable(chat_id: int) -> bool:
+            return await channels.channel_lost(app.bot, services, chat_id)
+
         services._deliverer = Deliverer(
-            app.bot, store, services.clock, backoff=options.delivery_backoff
+            app.bot,
+            store,
+            services.clock,
+            backoff=options.delivery_backoff,
+            on_unreachable=unreachable,
         )
         services._http = new_client(services.summaries.limits)
         await set_commands(app, settings)

@@ -17,6 +17,7 @@ from ..config import Settings
 from ..delivery.deliverer import Deliverer
 from ..delivery.dispatcher import DigestService, Dispatcher
 from ..ingest.ingester import Ingester
+from ..services.channels import Channels
 from ..services.subscriptions import Subscriptions
 from ..services.summaries import SummaryService
 from ..store import Store
@@ -107,6 +108,7 @@ class Services:
     store: Store
     clock: Callable[[], datetime]
     subscriptions: Subscriptions
+    channels: Channels
     digests: DigestService
     dispatcher: Dispatcher
     ingester: Ingester

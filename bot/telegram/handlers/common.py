@@ -24,7 +24,6 @@ from ...digest.render import (
 )
 from ...i18n import Text, _, render
 from ...models import Subscriber
-from ...services.subscriptions import NOT_SUBSCRIBED
 from ..context import NewsContext, Services
 from ..updates import ChatOrderedProcessor
 
@@ -47,6 +46,7 @@ COMMANDS: tuple[tuple[str, Text, bool], ...] = (
     ("timezone", _("Your time zone: /timezone Europe/Berlin"), False),
     ("empty", _("When nothing is new: /empty skip or /empty show"), False),
     ("language", _("The bot's language: /language de"), False),
+    ("channel", _("Your channels: /channel @name links one, /channel switches"), False),
     ("settings", _("All your settings"), False),
     ("pause", _("Pause daily digests"), False),
     ("resume", _("Resume daily digests"), False),
@@ -73,6 +73,7 @@ MAX_ALERT = 200
 TOPIC_PREFIX = "t:"
 STOP_PREFIX = "stop:"
 LANGUAGE_PREFIX = "lang:"
+CHANNEL_PREFIX = "ch:"
 
 
 def help_text(language: str, admin: bool = False) -> str:
@@ -196,40 +197,21 @@ async def settings_allowed(update: Update, context: NewsContext) -> bool:
     return False
 
 
-def chat_type_of(update: Update) -> tuple[str, int | None]:
-    """What creating this chat's subscription needs: its type and forum thread."""
-    chat = update.effective_chat
-    assert chat is not None
-    return chat.type, thread_of(update)
-
-
-def subscriber_of(update: Update, context: NewsContext) -> Subscriber | None:
-    """The chat's subscription, if it has one (reading never creates one)."""
-    return context.services.subscriptions.get(chat_id_of(update))
-
-
-async def require_subscriber(update: Update, context: NewsContext) -> Subscriber | None:
-    """The chat's subscription; without one, the user is told to /start and gets None."""
-    subscriber = subscriber_of(update, context)
-    if subscriber is None:
-        await reply(update, context, NOT_SUBSCRIBED)
-    return subscriber
-
-
 def topic_keyboard(
-    services: Services, subscriber: Subscriber, language: str
+    services: Services, subscriber: Subscriber, language: str, suffix: str = ""
 ) -> InlineKeyboardMarkup:
-    """One button per topic, ticked when subscribed, two per row, and a Done button."""
+    """One button per topic, ticked when subscribed, two per row, and a Done button
+    (``suffix``: the channel the buttons are about, see ``chats.Target``)."""
     buttons = [
         InlineKeyboardButton(
             f"{'✅' if t.name in subscriber.topics else '▫️'} {t.label}",
-            callback_data=f"{TOPIC_PREFIX}{t.name}",
+            callback_data=f"{TOPIC_PREFIX}{t.name}{suffix}",
         )
         for t in services.settings.topics
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     done = _("Done").render(language, html_mode=False)
-    rows.append([InlineKeyboardButton(done, callback_data=f"{TOPIC_PREFIX}done")])
+    rows.append([InlineKeyboardButton(done, callback_data=f"{TOPIC_PREFIX}done{suffix}")])
     return InlineKeyboardMarkup(rows)
 
 

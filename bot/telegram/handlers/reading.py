@@ -18,12 +18,12 @@ from ...digest.render import (
 from ...i18n import Html, _
 from ...services.summaries import STILL_WORKING, URL, Claim, SummaryError
 from ..context import NewsContext
+from .chats import reply_on, require_subscriber, target_of
 from .common import (
     PASTE_MIN_CHARS,
     message_of,
     rate_limited,
     reply,
-    require_subscriber,
     text_of,
     typing,
     user_key,
@@ -37,8 +37,11 @@ RESTART_NOTE_SECONDS = 2.0
 
 
 async def cmd_digest(update: Update, context: NewsContext) -> None:
-    """Send the chat's digest now."""
-    subscriber = await require_subscriber(update, context)
+    """Send the chat's digest now (a channel's: posted in the channel)."""
+    target = await target_of(update, context, change=False)
+    if target is None:
+        return
+    subscriber = await require_subscriber(update, context, target)
     if subscriber is None:
         return
     limited = rate_limited(update, context, "digest")
@@ -51,11 +54,14 @@ async def cmd_digest(update: Update, context: NewsContext) -> None:
             subscriber.evolve(skip_empty=False), services.deliverer
         )
     if outcome.status != SENT:
-        await reply(
+        await reply_on(
             update,
             context,
+            target,
             _("Sorry, I could not send your digest just now. Please try again in a minute."),
         )
+    elif target.channel is not None:
+        await reply_on(update, context, target, _("The digest is posted in the channel."))
 
 
 async def _summarize_and_reply(update: Update, context: NewsContext, source: str) -> None:

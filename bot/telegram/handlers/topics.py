@@ -11,19 +11,20 @@ from telegram import (
 from ...i18n import Html, Text, _
 from ...services.subscriptions import NOT_SUBSCRIBED, UserError
 from ..context import NewsContext
+from .chats import (
+    button_target,
+    edit_on,
+    reply_on,
+    require_subscriber,
+    subscriber_of,
+    target_of,
+)
 from .common import (
     TOPIC_PREFIX,
     answer,
     args_of,
-    chat_id_of,
-    chat_type_of,
-    edit,
-    is_chat_admin,
     language_of,
     reply,
-    require_subscriber,
-    settings_allowed,
-    subscriber_of,
     topic_keyboard,
     topics_line,
 )
@@ -33,13 +34,13 @@ logger = logging.getLogger(__name__)
 
 async def cmd_start(update: Update, context: NewsContext) -> None:
     """Welcome the chat and show the topic picker."""
-    if not await settings_allowed(update, context):
+    target = await target_of(update, context, change=True)
+    if target is None:
         return
-    chat_type, thread_id = chat_type_of(update)
     services = context.services
     user = update.effective_user
     subscriber = services.subscriptions.start(
-        chat_id_of(update), chat_type, thread_id, user.language_code if user else None
+        target.chat_id, *target.create, user.language_code if user else None
     )
     text = _(
         "👋 <b>Welcome to newsdigest!</b>\n"
@@ -50,25 +51,28 @@ async def cmd_start(update: Update, context: NewsContext) -> None:
         times=", ".join(subscriber.times),
         zone=subscriber.timezone,
     )
-    keyboard = topic_keyboard(services, subscriber, language_of(update, context))
-    await reply(update, context, text, reply_markup=keyboard)
+    keyboard = topic_keyboard(services, subscriber, language_of(update, context), target.suffix)
+    await reply_on(update, context, target, text, reply_markup=keyboard)
 
 
 async def cmd_topics(update: Update, context: NewsContext) -> None:
     """Show the topic picker."""
-    if not await settings_allowed(update, context):
+    target = await target_of(update, context, change=True)
+    if target is None:
         return
-    subscriber = await require_subscriber(update, context)
+    subscriber = await require_subscriber(update, context, target)
     if subscriber is None:
         return
-    await reply(
+    language = language_of(update, context)
+    await reply_on(
         update,
         context,
+        target,
         _(
             "Your topics: {topics}.\nTap to change:",
             topics=topics_line(context.services, subscriber),
         ),
-        reply_markup=topic_keyboard(context.services, subscriber, language_of(update, context)),
+        reply_markup=topic_keyboard(context.services, subscriber, language, target.suffix),
     )
 
 
@@ -77,25 +81,22 @@ async def on_topic_button(update: Update, context: NewsContext) -> None:
     query = update.callback_query
     assert query is not None
     assert query.data is not None
-    if not await is_chat_admin(update, context):
-        await answer(
-            update,
-            context,
-            _("Only this group's administrators can change its topics."),
-            alert=True,
-        )
+    refusal = _("Only this group's administrators can change its topics.")
+    found = await button_target(update, context, query.data.removeprefix(TOPIC_PREFIX), refusal)
+    if found is None:
         return
-    name = query.data.removeprefix(TOPIC_PREFIX)
+    target, name = found
     services = context.services
     if name == "done":
         await answer(update, context)
-        subscriber = subscriber_of(update, context)
+        subscriber = subscriber_of(context, target)
         if subscriber is None:
-            await edit(update, context, NOT_SUBSCRIBED)
+            await edit_on(update, context, target, NOT_SUBSCRIBED)
             return
-        await edit(
+        await edit_on(
             update,
             context,
+            target,
             _(
                 "Your topics: {topics}. Send /digest to read them now.",
                 topics=topics_line(services, subscriber),
@@ -105,7 +106,7 @@ async def on_topic_button(update: Update, context: NewsContext) -> None:
     try:
         # Tapping a topic is an explicit subscribing action: it may create the subscription.
         subscriber, added = services.subscriptions.toggle_topic(
-            chat_id_of(update), name, create=chat_type_of(update)
+            target.chat_id, name, create=target.create
         )
     except UserError as exc:
         await answer(update, context, exc.text, alert=True)
@@ -118,12 +119,13 @@ async def on_topic_button(update: Update, context: NewsContext) -> None:
         _("Added {topic}", topic=label) if added else _("Removed {topic}", topic=label),
     )
     await query.edit_message_reply_markup(
-        topic_keyboard(services, subscriber, language_of(update, context))
+        topic_keyboard(services, subscriber, language_of(update, context), target.suffix)
     )
 
 
 async def _change_topics(update: Update, context: NewsContext, add: bool) -> None:
-    if not await settings_allowed(update, context):
+    target = await target_of(update, context, change=True)
+    if target is None:
         return
     services = context.services
     args = args_of(context)
@@ -140,11 +142,11 @@ async def _change_topics(update: Update, context: NewsContext, add: bool) -> Non
     try:
         names = subscriptions.topic_names(args)
         if add:  # /subscribe is an explicit subscribing action: it may create one
-            change = subscriptions.subscribe(chat_id_of(update), names, create=chat_type_of(update))
+            change = subscriptions.subscribe(target.chat_id, names, create=target.create)
         else:
-            change = subscriptions.unsubscribe(chat_id_of(update), names)
+            change = subscriptions.unsubscribe(target.chat_id, names)
     except UserError as exc:
-        await reply(update, context, exc.text)
+        await reply_on(update, context, target, exc.text)
         return
     parts: list[Text] = []
     if change.changed:
@@ -163,7 +165,7 @@ async def _change_topics(update: Update, context: NewsContext, add: bool) -> Non
         )
     parts.append(_("Your topics: {topics}.", topics=topics_line(services, change.subscriber)))
     language = language_of(update, context)
-    await reply(update, context, Html(" ".join(p.render(language) for p in parts)))
+    await reply_on(update, context, target, Html(" ".join(p.render(language) for p in parts)))
 
 
 async def cmd_subscribe(update: Update, context: NewsContext) -> None:
@@ -205,7 +207,8 @@ def _keyword_answer(kind: str, add: bool, changed: bool, word: str) -> Text:
 
 
 async def _keyword(update: Update, context: NewsContext, kind: str, add: bool) -> None:
-    if not await settings_allowed(update, context):
+    target = await target_of(update, context, change=True)
+    if target is None:
         return
     command = kind if add else f"un{kind}"
     args = args_of(context)
@@ -215,13 +218,13 @@ async def _keyword(update: Update, context: NewsContext, kind: str, add: bool) -
     subscriptions = context.services.subscriptions
     try:
         if add:
-            _sub, word, changed = subscriptions.add_keyword(chat_id_of(update), kind, args[0])
+            _sub, word, changed = subscriptions.add_keyword(target.chat_id, kind, args[0])
         else:
-            _sub, word, changed = subscriptions.remove_keyword(chat_id_of(update), kind, args[0])
+            _sub, word, changed = subscriptions.remove_keyword(target.chat_id, kind, args[0])
     except UserError as exc:
-        await reply(update, context, exc.text)
+        await reply_on(update, context, target, exc.text)
         return
-    await reply(update, context, _keyword_answer(kind, add, changed, word))
+    await reply_on(update, context, target, _keyword_answer(kind, add, changed, word))
 
 
 async def cmd_follow(update: Update, context: NewsContext) -> None:
@@ -246,13 +249,17 @@ async def cmd_unexclude(update: Update, context: NewsContext) -> None:
 
 async def cmd_keywords(update: Update, context: NewsContext) -> None:
     """List followed and excluded words."""
-    subscriber = await require_subscriber(update, context)
+    target = await target_of(update, context, change=False)
+    if target is None:
+        return
+    subscriber = await require_subscriber(update, context, target)
     if subscriber is None:
         return
     follow = ", ".join(subscriber.follow) or _("none (add with /follow word)")
     exclude = ", ".join(subscriber.exclude) or _("none (add with /exclude word)")
-    await reply(
+    await reply_on(
         update,
         context,
+        target,
         _("Following: {follow}\nExcluding: {exclude}", follow=follow, exclude=exclude),
     )
