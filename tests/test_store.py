@@ -286,6 +286,27 @@ def test_channels_and_selected_chats_survive_reopen_and_leave_with_their_chat(
         assert store.selected_chat(6) is None
 
 
+def test_a_schema_3_store_gains_empty_channel_tables(path: Path) -> None:
+    """A store written before channels (schema 3) opens with all its records and the two
+    new tables empty; the original is kept as a .bak file."""
+    with Store.open(path) as store:
+        store.put_subscriber(subscriber(1))
+        store.record_delivery(1, ["a"], T0)
+        store.compact()
+    data = json.loads(path.read_bytes())
+    assert data["schema"] == SCHEMA == 4
+    del data["tables"]["channels"], data["tables"]["selections"]
+    data["schema"] = 3
+    path.write_text(json.dumps(data))
+    with Store.open(path) as store:
+        assert store.get_subscriber(1) == subscriber(1)
+        assert store.delivered_ids(1) == {"a"}
+        assert store.channels_managed_by(1) == []
+        assert store.selected_chat(1) is None
+    assert json.loads(path.read_bytes())["schema"] == 4
+    assert list(path.parent.glob("newsdigest.json.schema3-*.bak"))
+
+
 def test_change_chat_id_moves_the_subscription_and_its_ledger(path: Path) -> None:
     """A group that became a supergroup keeps its settings and is not sent repeats."""
     with Store.open(path) as store:
