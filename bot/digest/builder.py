@@ -15,7 +15,9 @@ Rules for one subscriber:
   * new only: fetched after their last digest (or within the window for a first digest),
     and no article of the same story already delivered to them;
   * one item per story, naming the other outlets that reported it;
-  * ranked by recency and by how many outlets reported the story; top ``max_items``.
+  * ranked by recency and by how many outlets reported the story; top ``max_items``, plus
+    up to ``max_items`` entries of the chat's own feeds (which a busy news day must not
+    crowd out: the reader asked for them by name).
 """
 
 from __future__ import annotations
@@ -98,6 +100,11 @@ class DigestBuilder:
         """The start of the subscriber's next digest."""
         return subscriber.last_digest or (self.now - self.window)
 
+    def _merged(self, streams: list[list[int]]) -> Iterator[int]:
+        keyed = [((-self._score[i], i) for i in stream) for stream in streams]
+        for _, index in heapq.merge(*keyed):
+            yield index
+
     def _candidates(self, subscriber: Subscriber) -> Iterator[int]:
         streams: list[list[int]] = (
             [self._by_topic.get(t, []) for t in subscriber.topics]
@@ -108,17 +115,32 @@ class DigestBuilder:
             for form in (word, f"{word}s", f"{word}es"):
                 if form in self._by_word:
                     streams.append(self._by_word[form])
-        streams.extend(self._by_feed[url] for url in subscriber.feeds if url in self._by_feed)
-        keyed = [((-self._score[i], i) for i in stream) for stream in streams]
-        for _, index in heapq.merge(*keyed):
-            yield index
+        return self._merged(streams)
+
+    def _own_entries(self, subscriber: Subscriber) -> Iterator[int]:
+        return self._merged(
+            [self._by_feed[url] for url in subscriber.feeds if url in self._by_feed]
+        )
 
     def _select(self, subscriber: Subscriber, delivered: Collection[str]) -> tuple[int, ...]:
+        """Up to ``max_items`` stories of the chat's topics and words, plus up to
+        ``max_items`` new entries of its own feeds (a story is never there twice), by rank."""
+        stories: set[int] = set()
+        picked = self._pick(self._candidates(subscriber), subscriber, delivered, stories)
+        picked += self._pick(self._own_entries(subscriber), subscriber, delivered, stories)
+        return tuple(sorted(picked, key=lambda i: -self._score[i]))
+
+    def _pick(
+        self,
+        candidates: Iterator[int],
+        subscriber: Subscriber,
+        delivered: Collection[str],
+        stories: set[int],
+    ) -> list[int]:
         since = self.since(subscriber)
         seen: set[int] = set()
-        stories: set[int] = set()
         picked: list[int] = []
-        for index in self._candidates(subscriber):
+        for index in candidates:
             if index in seen:
                 continue
             seen.add(index)
@@ -134,7 +156,7 @@ class DigestBuilder:
             picked.append(index)
             if len(picked) >= self.max_items:
                 break
-        return tuple(picked)
+        return picked
 
     def _item(self, index: int, exclude: Sequence[str], feeds: Collection[str]) -> DigestItem:
         article = self._articles[index]

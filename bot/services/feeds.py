@@ -44,6 +44,14 @@ IMPORT_CONCURRENCY = 4
 FEEDS_OFF = _("Adding your own feeds is turned off on this bot.")
 
 
+class FeedRefused(UserError):
+    """A link that could not be added as a feed; ``reason`` says why, without the link."""
+
+    def __init__(self, url: str, reason: Text | str) -> None:
+        super().__init__(_("I could not add {link}: {reason}.", link=clip(url, 80), reason=reason))
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class AddedFeed:
     """A feed now in the chat's sources: its URL, title and how many entries it holds."""
@@ -173,8 +181,13 @@ class UserFeeds:
         """/addfeed: check the link, find and read its feed, add it to the chat's sources."""
         url = feed_url(text)
         self._check_room(self._require(chat_id), url)
-        added = self._known(url) or await self._fetch(url, client)
-        current = self._require(chat_id)  # re-read: the fetch took a while
+        return self._attach(chat_id, await self._find(url, client))
+
+    async def _find(self, url: str, client: httpx.AsyncClient) -> AddedFeed:
+        return self._known(url) or await self._fetch(url, client)
+
+    def _attach(self, chat_id: int, added: AddedFeed) -> AddedFeed:
+        current = self._require(chat_id)  # read again: finding the feed took a while
         self._check_room(current, added.url)
         self.store.update_subscriber(chat_id, feeds=(*current.feeds, added.url))
         return added
@@ -188,9 +201,7 @@ class UserFeeds:
                 max_entries=self.settings.max_entries_per_feed,
             )
         except (FetchError, SourceError) as exc:
-            raise UserError(
-                _("I could not add {link}: {reason}.", link=clip(url, 80), reason=find_problem(exc))
-            ) from exc
+            raise FeedRefused(url, find_problem(exc)) from exc
         if found.url != url:
             known = self._known(found.url)
             if known is not None:
@@ -198,10 +209,7 @@ class UserFeeds:
         feed = Feed(url=found.url, name="", topics=(), user_feed=True)
         report = await self.ingester.ingest_feed(feed, client, force=True, fetched=found.fetched)
         if report.error:
-            reason = _STATE_PROBLEMS["internal"]
-            raise UserError(
-                _("I could not add {link}: {reason}.", link=clip(url, 80), reason=reason)
-            )
+            raise FeedRefused(url, _STATE_PROBLEMS["internal"])
         return AddedFeed(found.url, found.parsed.title, len(found.parsed.entries))
 
     def health(self, chat_id: int) -> list[FeedHealth]:
@@ -253,14 +261,24 @@ class UserFeeds:
         report.failed = [(url, NO_ROOM) for url in new[room:]]
         gate = asyncio.Semaphore(IMPORT_CONCURRENCY)
 
-        async def one(url: str) -> None:
+        async def find(url: str) -> AddedFeed | UserError:
             async with gate:
                 try:
-                    report.added.append(await self.add(chat_id, url, client))
+                    return await self._find(feed_url(url), client)
                 except UserError as exc:
-                    report.failed.append((url, exc.text))
+                    return exc
 
-        await asyncio.gather(*(one(url) for url in new[:room]))
+        # Found side by side, added in the file's order.
+        found = await asyncio.gather(*(find(url) for url in new[:room]))
+        for url, result in zip(new[:room], found, strict=True):
+            try:
+                if isinstance(result, UserError):
+                    raise result
+                report.added.append(self._attach(chat_id, result))
+            except FeedRefused as exc:
+                report.failed.append((url, exc.reason))
+            except UserError as exc:
+                report.failed.append((url, exc.text))
         return report
 
     def export_opml(self, chat_id: int) -> bytes:
