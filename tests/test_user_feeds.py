@@ -219,7 +219,7 @@ async def test_a_feed_before_start_is_refused(bot: RunningBot, server: FeedServe
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({"max_feeds_per_chat": 1}, "This chat has 1 feeds, the most it can have"),
+        ({"max_feeds_per_chat": 1}, "This chat has 1 feed, the most it can have; remove it first"),
         ({"user_feeds": False}, "Adding your own feeds is turned off on this bot."),
     ],
 )

@@ -27,7 +27,7 @@ from defusedxml.ElementTree import ParseError
 
 from ..config import Feed, Settings
 from ..digest.render import clip
-from ..i18n import Text, _
+from ..i18n import Text, _, _n
 from ..ingest.ingester import Ingester
 from ..models import FeedState, Subscriber
 from ..sources.discover import NoFeedFound, find_feed
@@ -160,10 +160,12 @@ class UserFeeds:
             raise UserError(_("That feed is already in this chat's sources."))
         if len(subscriber.feeds) >= self.settings.max_feeds_per_chat:
             raise UserError(
-                _(
+                _n(
+                    "This chat has {count} feed, the most it can have; remove it first "
+                    "(/removefeed).",
                     "This chat has {count} feeds, the most it can have; remove one first "
                     "(/removefeed).",
-                    count=self.settings.max_feeds_per_chat,
+                    self.settings.max_feeds_per_chat,
                 )
             )
 
