@@ -351,3 +351,23 @@ def test_the_feed_index_follows_subscribers_and_survives_reopening(tmp_path: Pat
         assert store.chat_feed_urls() == {"https://b.example/rss": 1}
         store.delete_subscriber(-1001)
         assert store.chat_feed_urls() == {}
+
+
+async def test_stop_forgets_the_feeds_only_that_chat_read(
+    bot: RunningBot, server: FeedServer
+) -> None:
+    """/stop deletes what the bot knows of a chat's own feeds (a feed URL may hold a
+    private token) unless another chat reads the same feed."""
+    gazette, herald = server.url("/gazette.xml"), server.url("/herald.xml")
+    for chat, feeds in ((ANNA, (gazette, herald)), (BORIS, (gazette,))):
+        await say(bot, chat, "/start")
+        for url in feeds:
+            await say(bot, chat, f"/addfeed {url}")
+    confirm = await say(bot, ANNA, "/stop")
+    answered = len(bot.api.callback_answers)
+    bot.api.user_presses(ANNA, ANNA, confirm.message_id, "stop:yes")
+    await bot.api.wait_for(lambda: len(bot.api.callback_answers) > answered)
+    await bot.api.wait_for(lambda: bot.store.get_subscriber(ANNA) is None)
+    assert bot.store.get_feed_state(herald) is None
+    assert bot.store.get_feed_state(gazette) is not None
+    assert bot.store.chat_feed_urls() == {gazette: 1}

@@ -34,7 +34,7 @@ from ..sources.discover import NoFeedFound, find_feed
 from ..sources.feeds import SourceError
 from ..sources.fetch import FetchError
 from ..store import Store
-from .subscriptions import NOT_SUBSCRIBED, UserError
+from .subscriptions import NOT_SUBSCRIBED, UserError, forget_unread_feeds
 from .summaries import fetch_reason
 
 MAX_URL_CHARS = 2000
@@ -244,9 +244,7 @@ class UserFeeds:
         self.store.update_subscriber(
             chat_id, feeds=tuple(u for u in current.feeds if u != chosen.url)
         )
-        configured = any(f.url == chosen.url for f in self.settings.feeds)
-        if not configured and chosen.url not in self.store.chat_feed_urls():
-            self.store.delete_feed_state(chosen.url)  # no chat reads it any more
+        forget_unread_feeds(self.settings, self.store, [chosen.url])
         return chosen
 
     async def import_opml(
