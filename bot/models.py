@@ -96,9 +96,11 @@ class Subscriber(_Record):
     # the Telegram app that last wrote from this private chat (or that started the group).
     language: str | None = None
     telegram_language: str | None = None
+    # The URLs of the chat's own feeds (/addfeed), in the order added.
+    feeds: tuple[str, ...] = ()
 
     _DATETIME_FIELDS = ("created", "last_slot", "last_digest", "pending_slot")
-    _TUPLE_FIELDS = ("topics", "follow", "exclude", "times")
+    _TUPLE_FIELDS = ("topics", "follow", "exclude", "times", "feeds")
 
     @property
     def active(self) -> bool:
@@ -161,9 +163,13 @@ class StoredArticle(_Record):
     # Lower-cased words of title and body: keyword filters and duplicate detection.
     words: tuple[str, ...] = ()
     feed: str = ""
+    # The URLs of the feeds that carried it; ``private``: only chats' own feeds did, so
+    # it goes only to the chats that added one of them, never to a topic's readers.
+    feed_urls: tuple[str, ...] = ()
+    private: bool = False
 
     _DATETIME_FIELDS = ("published", "fetched")
-    _TUPLE_FIELDS = ("topics", "summary", "words")
+    _TUPLE_FIELDS = ("topics", "summary", "words", "feed_urls")
 
     @property
     def when(self) -> datetime:
@@ -195,5 +201,8 @@ class FeedState(_Record):
     last_success: datetime | None = None
     next_attempt: datetime | None = None
     articles_total: int = 0
+    # The feed's own title and how many entries it had, as last read.
+    title: str | None = None
+    entries: int = 0
 
     _DATETIME_FIELDS = ("last_success", "next_attempt")

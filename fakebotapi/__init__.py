@@ -28,12 +28,14 @@ What it checks, like Telegram
 
 What it is not
     Not a Telegram implementation. No webhooks are called (setWebhook only stores the URL),
-    no files, media, inline mode, payments or Markdown validation (Markdown text is stored
-    as sent); group privacy mode is not modelled (the bot sees every group message); forum
-    topics are not checked to exist. HTTP pipelining is not supported (httpx does not
-    pipeline): a connection that sends data while its request is pending is closed. It
-    serves one bot: all tokens share one update queue. Not thread-safe: call it from the
-    thread running its event loop (``loop.call_soon_threadsafe`` from elsewhere).
+    no media beyond documents (``sendDocument``, ``getFile`` and downloads, files users send
+    with :meth:`FakeBotAPI.user_sends_document`), no inline mode, payments or Markdown
+    validation (Markdown text is stored as sent); group privacy mode is not modelled (the
+    bot sees every group message); forum topics are not checked to exist. HTTP pipelining is
+    not supported (httpx does not pipeline): a connection that sends data while its request
+    is pending is closed. It serves one bot: all tokens share one update queue. Not thread-
+    safe: call it from the thread running its event loop (``loop.call_soon_threadsafe`` from
+    elsewhere).
 
 How it is built
     :mod:`~fakebotapi.api` holds the facade, :class:`FakeBotAPI`; behind it,
@@ -58,6 +60,7 @@ from .records import (
     ChatAction,
     ChatType,
     FakeChat,
+    FakeFile,
     FakeUser,
     MessageEvent,
     MessageVersion,
@@ -75,6 +78,7 @@ __all__ = [
     "FakeAPIError",
     "FakeBotAPI",
     "FakeChat",
+    "FakeFile",
     "FakeUser",
     "Fault",
     "FaultKind",

@@ -19,6 +19,7 @@ from .records import (
     ChatAction,
     ChatType,
     FakeChat,
+    FakeFile,
     FakeUser,
     JSONDict,
     MessageEvent,
@@ -137,7 +138,7 @@ class FakeBotAPI:
 
     @property
     def base_file_url(self) -> str:
-        """For ``Bot(base_file_url=...)`` (file downloads answer 404: no files here)."""
+        """For ``Bot(base_file_url=...)``: files users sent and the bot uploaded."""
         return f"{self._server.origin()}/file/bot"
 
     # ----------------------------------------------------------------- world
@@ -210,6 +211,24 @@ class FakeBotAPI:
             forward_from_user=forward_from_user,
             forward_from_chat=forward_from_chat,
             forward_origin=forward_origin,
+        )
+
+    def user_sends_document(
+        self,
+        chat_id: int,
+        user_id: int,
+        file_name: str,
+        content: bytes,
+        *,
+        mime_type: str | None = None,
+        caption: str | None = None,
+    ) -> JSONDict:
+        """A user sends a file (``document``) in a chat; the bot can getFile and download it.
+
+        Returns the Message; unknown users and chats are created as by :meth:`user_sends`.
+        """
+        return self._users.sends_document(
+            chat_id, user_id, file_name, content, mime_type=mime_type, caption=caption
         )
 
     def user_presses(
@@ -379,6 +398,10 @@ class FakeBotAPI:
     def all_messages(self) -> list[SentMessage]:
         """Every message the bot sent, in sending order."""
         return sorted(self._state.bot_messages.values(), key=lambda m: m.sent_at)
+
+    def file(self, file_id: str) -> FakeFile:
+        """A file a user sent or the bot uploaded (``KeyError`` if unknown)."""
+        return self._state.files[file_id]
 
     @property
     def chat_actions(self) -> list[ChatAction]:

@@ -75,6 +75,33 @@ class Users:
         state.enqueue("message", message)
         return copy.deepcopy(message)
 
+    def sends_document(
+        self,
+        chat_id: int,
+        user_id: int,
+        file_name: str,
+        content: bytes,
+        *,
+        mime_type: str | None,
+        caption: str | None,
+    ) -> JSONDict:
+        """A user sends a file in a chat: a ``message`` update with a ``document``."""
+        state = self._state
+        if not content:
+            raise SimulatorError("Telegram has no empty files")
+        user = state.user(user_id)
+        if chat_id not in state.chats and chat_id > 0 and chat_id != user_id:
+            raise SimulatorError(f"user {user_id} cannot write in private chat {chat_id}")
+        chat = state.chat_or_new(chat_id)
+        _check_reachable(chat, "send a file in")
+        message: JSONDict = state.new_message(chat, user.to_api())
+        message["document"] = state.add_file(file_name, content, mime_type).document()
+        if caption:
+            message["caption"] = caption
+        state.user_messages[(chat.id, message["message_id"])] = message
+        state.enqueue("message", message)
+        return copy.deepcopy(message)
+
     def _forward_origin(self, user_id: int | None, chat_id: int | None) -> JSONDict | None:
         state = self._state
         now = int(time.time())

@@ -215,6 +215,16 @@ def test_an_edit_that_only_changes_buttons_shows_just_the_buttons() -> None:
     assert render_message("edited", message) == ["bot ✎ (changed the buttons)", "      [1] ✅ A"]
 
 
+def test_a_file_the_bot_sends_shows_its_name_and_size() -> None:
+    """/export sends a document: the terminal names it above its caption."""
+    message = sent("Your feeds")
+    message.document = {"file_id": "f", "file_name": "newsdigest-feeds.opml", "file_size": 321}
+    assert render_message("sent", message) == [
+        "bot › 📎 newsdigest-feeds.opml (321 bytes)",
+        "      Your feeds",
+    ]
+
+
 @pytest.mark.parametrize("line", ["/exit", "/QUIT"])
 def test_exit_words_end_the_session(tmp_path: Path, line: str) -> None:
     """/exit works like /quit, in any case."""

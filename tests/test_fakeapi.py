@@ -809,3 +809,68 @@ async def test_application_answers_start_over_long_polling(api: FakeBotAPI) -> N
     assert reply.text == "Hello, Ada!"
     assert api.calls_to("deleteWebhook")  # PTB's polling bootstrap
     assert api.pending_updates == 0
+
+
+# --------------------------------------------------------------------------- documents
+
+
+async def test_a_file_a_user_sends_is_fetched_by_get_file_and_downloaded(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    """user_sends_document puts a Document in the update; getFile names its path, and the
+    download through base_file_url returns the very bytes."""
+    content = b"<opml version='2.0'><body/></opml>"
+    api.user_sends_document(USER, USER, "feeds.opml", content, mime_type="text/x-opml")
+    [update] = await next_updates(bot)
+    assert update.message is not None
+    document = update.message.document
+    assert document is not None
+    assert (document.file_name, document.file_size, document.mime_type) == (
+        "feeds.opml",
+        len(content),
+        "text/x-opml",
+    )
+    file = await bot.get_file(document.file_id)
+    assert bytes(await file.download_as_bytearray()) == content
+    with pytest.raises(BadRequest, match="(?i)invalid file_id"):
+        await bot.get_file("no-such-file")
+
+
+async def test_send_document_uploads_a_file_the_test_can_read(api: FakeBotAPI, bot: Bot) -> None:
+    """sendDocument with an upload records the message with its document and caption; the
+    file can be read back and sent again by its file id."""
+    from telegram import InputFile
+
+    message = await bot.send_document(
+        USER,
+        InputFile(b"hello file", filename="notes.txt"),
+        caption="<b>Notes</b>",
+        parse_mode="HTML",
+    )
+    assert message.document is not None
+    assert message.caption == "Notes"
+    [sent] = api.messages(USER)
+    assert sent.document is not None
+    assert sent.document["file_name"] == "notes.txt"
+    assert api.file(sent.document["file_id"]).content == b"hello file"
+    again = await bot.send_document(USER, message.document.file_id)
+    assert again.document is not None
+    assert again.document.file_id == message.document.file_id
+    with pytest.raises(BadRequest, match="(?i)wrong file identifier"):
+        await bot.send_document(USER, "unknown-id")
+
+
+async def test_a_download_with_another_token_is_refused() -> None:
+    """With expected_token set, file downloads with another token answer 401."""
+    async with FakeBotAPI(expected_token=TOKEN) as api:
+        stored = api.user_sends_document(USER, USER, "a.xml", b"<a/>")
+        async with make_bot(api) as bot:
+            path = (await bot.get_file(stored["document"]["file_id"])).file_path
+            assert path is not None
+            async with httpx.AsyncClient() as client:
+                good = await client.get(path)
+                bad = await client.get(path.replace(TOKEN, "1:wrong"))
+                missing = await client.get(path + "-nope")
+    assert (good.status_code, good.content) == (200, b"<a/>")
+    assert bad.status_code == 401
+    assert missing.status_code == 404

@@ -147,6 +147,9 @@ def render_message(event: MessageEvent, message: SentMessage, *, color: bool = F
     if event == "deleted":
         return [f"{BOT}(deleted an earlier message)"]
     body = _styled(message.plain_text, message.entities, color=color)
+    if message.document is not None:  # /export: the terminal shows the file's name and size
+        name, size = message.document.get("file_name"), message.document.get("file_size")
+        body = f"📎 {name} ({size} bytes)" + (f"\n{body}" if body else "")
     if event == "edited" and message.history:
         before = message.history[-1]
         if before.plain_text == message.plain_text and before.entities == message.entities:

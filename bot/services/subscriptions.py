@@ -26,6 +26,16 @@ MAX_TIMES = 4
 AUTO_LANGUAGE = ("auto", "telegram")
 
 
+def forget_unread_feeds(settings: Settings, store: Store, urls: Iterable[str]) -> None:
+    """Forget the state of chats' own feeds that no active chat reads any more (unless the
+    operator configured the same feed): the ingester stops polling them anyway."""
+    configured = {feed.url for feed in settings.feeds}
+    read = store.chat_feed_urls()
+    for url in urls:
+        if url not in configured and url not in read:
+            store.delete_feed_state(url)
+
+
 class UserError(ValueError):
     """Bad input from a user; the message is shown to them, in their language."""
 
@@ -294,10 +304,15 @@ class Subscriptions:
     def delete(self, chat_id: int) -> bool:
         """Delete everything stored about the chat: its subscription and delivery ledger.
 
-        The records leave the data file itself at the next compaction (the bot runs one
-        within minutes of a deletion, see ``Store.erase_pending``).
+        The chat's own feeds that no other chat reads are forgotten too (a feed's URL may
+        carry a private token). The records leave the data file itself at the next
+        compaction (the bot runs one within minutes of a deletion, see
+        ``Store.erase_pending``).
         """
+        current = self.store.get_subscriber(chat_id)
         existed = self.store.delete_subscriber(chat_id)
+        if current is not None:
+            forget_unread_feeds(self.settings, self.store, current.feeds)
         self.on_change(chat_id)
         return existed
 

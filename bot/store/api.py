@@ -354,6 +354,12 @@ class Store:
         self._engine.commit(["del", FEEDS, [url]])
         return True
 
+    def chat_feed_urls(self) -> dict[str, int]:
+        """The chats' own feeds (``Subscriber.feeds``) of active subscribers: URL -> how
+        many of them added it (kept as subscribers change: no scan)."""
+        self._engine.check_open()
+        return dict(self._engine.indexes.chat_feeds)
+
     def feed_states(self) -> Iterator[FeedState]:
         """Every feed's state."""
         docs = self._engine.all(FEEDS)

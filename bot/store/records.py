@@ -208,6 +208,7 @@ _MEANING: dict[tuple[type, str], Callable[[str, Any], str | None]] = {
     (Subscriber, "telegram_language"): _language,
     (FeedState, "failures"): _not_negative,
     (FeedState, "articles_total"): _not_negative,
+    (FeedState, "entries"): _not_negative,
 }
 
 
@@ -419,6 +420,16 @@ class Indexes:
     statuses: Counter[str] = field(default_factory=Counter)  # subscribers by status
     article_by_url: dict[str, str] = field(default_factory=dict)
     article_time: dict[str, datetime] = field(default_factory=dict)
+    # The chats' own feeds: URL -> how many active subscribers added it.
+    chat_feeds: Counter[str] = field(default_factory=Counter)
+
+    def count_feeds(self, doc: Any, by: int) -> None:
+        """Count (``by`` 1) or uncount (-1) the own feeds of a subscriber's document."""
+        if doc is not None and doc.get("status", ACTIVE) == ACTIVE:
+            for url in doc.get("feeds") or ():
+                self.chat_feeds[url] += by
+                if self.chat_feeds[url] <= 0:
+                    del self.chat_feeds[url]
 
     def change(self, name: str, key: str, old: Any, new: Any) -> None:
         """Follow a document of table ``name`` changed from ``old`` to ``new`` (None: absent)."""
@@ -431,6 +442,8 @@ class Indexes:
                 self.active[key] = None
             else:
                 self.active.pop(key, None)
+            self.count_feeds(old, -1)
+            self.count_feeds(new, 1)
         elif name == ARTICLES:
             if old is not None and self.article_by_url.get(old["url"]) == key:
                 del self.article_by_url[old["url"]]
@@ -448,6 +461,7 @@ def build_indexes(tables: Tables) -> Indexes:
         indexes.statuses[doc.get("status", ACTIVE)] += 1
         if doc.get("status", ACTIVE) == ACTIVE:
             indexes.active[key] = None
+        indexes.count_feeds(doc, 1)
     for key, doc in tables[ARTICLES].items():
         indexes.article_by_url[doc["url"]] = key
         indexes.article_time[key] = article_time(doc)

@@ -31,12 +31,13 @@ from ..delivery.dispatcher import DigestService, Dispatcher
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGES
 from ..ingest.ingester import SEEDS_SOURCE, Ingester
 from ..services.channels import Channels
+from ..services.feeds import UserFeeds
 from ..services.subscriptions import Subscriptions
 from ..services.summaries import SummaryService
 from ..sources.fetch import FetchLimits, new_client
 from ..store import Store
 from .context import BotData, NewsContext, RateLimits, Services
-from .handlers import admin, channels, common, misc, reading, settings, topics
+from .handlers import admin, channels, common, feeds, misc, reading, settings, topics
 from .updates import ChatOrderedProcessor
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def build_services(settings: Settings, store: Store, options: Options) -> Servic
     digest = settings.digest
     summarizer = Summarizer(sentences=digest.sentences, max_chars=digest.max_chars)
     subscriptions = Subscriptions(settings, store, clock, on_change=dispatcher.changed)
+    ingester = Ingester(settings, store, clock=clock)
     return Services(
         settings=settings,
         store=store,
@@ -85,8 +87,9 @@ def build_services(settings: Settings, store: Store, options: Options) -> Servic
         channels=Channels(store, subscriptions, clock),
         digests=digests,
         dispatcher=dispatcher,
-        ingester=Ingester(settings, store, clock=clock),
+        ingester=ingester,
         summaries=SummaryService(summarizer, FetchLimits.for_links(settings.fetch), executor),
+        feeds=UserFeeds(settings, store, ingester, clock),
         executor=executor,
         rate_limits=RateLimits(options.rates),
     )
@@ -167,12 +170,24 @@ def add_handlers(app: NewsApp) -> None:
             CommandHandler("resume", settings.cmd_resume),
             CommandHandler("stop", settings.cmd_stop),
             CommandHandler("channel", channels.cmd_channel),
+            CommandHandler("addfeed", feeds.cmd_addfeed),
+            CommandHandler("feeds", feeds.cmd_feeds),
+            CommandHandler("removefeed", feeds.cmd_removefeed),
+            CommandHandler("export", feeds.cmd_export),
+            MessageHandler(
+                filters.ChatType.PRIVATE
+                & (filters.Document.FileExtension("opml") | filters.Document.FileExtension("xml")),
+                feeds.on_opml_file,
+            ),
             CommandHandler("stats", admin.cmd_stats),
             CommandHandler("sources", admin.cmd_sources),
             CallbackQueryHandler(topics.on_topic_button, pattern=f"^{common.TOPIC_PREFIX}"),
             CallbackQueryHandler(settings.on_stop_button, pattern=f"^{common.STOP_PREFIX}"),
             CallbackQueryHandler(settings.on_language_button, pattern=f"^{common.LANGUAGE_PREFIX}"),
             CallbackQueryHandler(channels.on_chat_button, pattern=f"^{common.CHANNEL_PREFIX}"),
+            CallbackQueryHandler(
+                feeds.on_removefeed_button, pattern=f"^{common.REMOVE_FEED_PREFIX}"
+            ),
             CallbackQueryHandler(misc.on_unknown_button),
             ChatMemberHandler(channels.on_membership, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.COMMAND, misc.on_unknown_command),

@@ -47,6 +47,10 @@ COMMANDS: tuple[tuple[str, Text, bool], ...] = (
     ("empty", _("When nothing is new: /empty skip or /empty show"), False),
     ("language", _("The bot's language: /language de"), False),
     ("channel", _("Your channels: /channel @name links one, /channel switches"), False),
+    ("addfeed", _("Add your own feed: /addfeed https://example.org/feed"), False),
+    ("feeds", _("Your own feeds and how they are doing"), False),
+    ("removefeed", _("Remove one of your feeds"), False),
+    ("export", _("Your feeds as an OPML file"), False),
     ("settings", _("All your settings"), False),
     ("pause", _("Pause daily digests"), False),
     ("resume", _("Resume daily digests"), False),
@@ -74,6 +78,7 @@ TOPIC_PREFIX = "t:"
 STOP_PREFIX = "stop:"
 LANGUAGE_PREFIX = "lang:"
 CHANNEL_PREFIX = "ch:"
+REMOVE_FEED_PREFIX = "rmfeed:"
 
 
 def help_text(language: str, admin: bool = False) -> str:
@@ -92,6 +97,9 @@ def help_text(language: str, admin: bool = False) -> str:
     lines += [
         "",
         _("You can also send me a link or paste a long text to get a summary.").render(language),
+        _("Send me an OPML file (.opml or .xml) from a feed reader to add all its feeds.").render(
+            language
+        ),
     ]
     return "\n".join(lines)
 
