@@ -14,6 +14,7 @@ from bot.models import ACTIVE, PAUSED
 from bot.store import Store
 from fakebotapi import FakeBotAPI, SentMessage
 from tests.botharness import T0, USER, Clock, RunningBot, bot_running, ingest_seeds
+from tests.feedserver import FeedServer, Reply
 
 CHANNEL = -100_555_000_111
 NAME = "harbournews"
@@ -284,3 +285,47 @@ async def test_channels_are_managed_only_in_the_private_chat(bot: RunningBot) ->
     bot.api.user_sends(group, USER, "/channel")
     [answer] = await bot.api.wait_for_messages(group, 1)
     assert "private chat" in answer.plain_text
+
+
+FEED = (
+    b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+    b"<title>Harbour Gazette</title><link>https://gazette.example/</link>"
+    b"<item><title>Night ferry to the islands returns</title>"
+    b"<link>https://gazette.example/night-ferry</link><description>The night ferry to the "
+    b"islands returns in spring after a winter break. The operator adds a second boat on "
+    b"weekends. Tickets go on sale next week at the harbour office.</description>"
+    b"<pubDate>Wed, 25 Nov 2026 05:30:00 GMT</pubDate></item></channel></rss>"
+)
+
+
+async def test_a_channel_has_feeds_of_its_own(bot: RunningBot, server: FeedServer) -> None:
+    """/addfeed, /feeds, /removefeed and /export with the channel selected act on the
+    channel's feeds: its digest, posted in the channel, holds their entries, and the
+    user's own chat has none."""
+    server.route("/gazette.xml", Reply(body=FEED, headers={"Content-Type": "application/rss+xml"}))
+    await say(bot, "/start")
+    await link(bot)
+    added = await say(bot, f"/addfeed {server.url('/gazette.xml')}")
+    assert added.startswith(f"📢 Channel {TITLE}:")
+    assert "Added: Harbour Gazette, 1 entry" in added
+    assert bot.store.get_subscriber(CHANNEL).feeds  # type: ignore[union-attr]  # linked above
+    assert not bot.store.get_subscriber(USER).feeds  # type: ignore[union-attr]  # /start above
+    listing = await say(bot, "/feeds")
+    assert listing.startswith(f"📢 Channel {TITLE}:")
+    assert "Harbour Gazette" in listing
+    assert "The digest is posted in the channel" in await say(bot, "/digest")
+    posted = "\n".join(m.plain_text for m in bot.api.messages(CHANNEL))
+    assert "Night ferry to the islands returns" in posted
+    bot.api.user_sends(USER, USER, "/export")
+    exported = (await bot.api.wait_for_messages(USER, len(bot.api.messages(USER)) + 1))[-1]
+    assert exported.document is not None
+    assert exported.plain_text.startswith(f"📢 Channel {TITLE}:")
+    assert b"Harbour Gazette" in bot.api.file(exported.document["file_id"]).content
+    await say(bot, "/removefeed")
+    keyboard = bot.api.messages(USER)[-1]
+    [[button]] = keyboard.buttons
+    assert button["callback_data"].endswith(f"@{CHANNEL}")
+    await press(bot, keyboard, button["callback_data"])
+    await bot.api.wait_for(lambda: bot.api.message(USER, keyboard.message_id).edited)
+    assert "Removed: Harbour Gazette." in bot.api.message(USER, keyboard.message_id).plain_text
+    assert not bot.store.get_subscriber(CHANNEL).feeds  # type: ignore[union-attr]  # linked above
