@@ -161,10 +161,10 @@ async def test_forwarding_a_post_links_the_channel_and_other_forwards_are_summar
 
 
 async def test_channel_lists_the_users_chats_and_switches_between_them(
-    bot: RunningBot,
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     """/channel lists the user's own chat and their channels as buttons; pressing one
-    switches the chat the next commands act on."""
+    switches the chat the next commands act on (pressing the chosen one again is fine)."""
     await say(bot, "/start")
     await link(bot)
     listing = await say(bot, "/channel")
@@ -176,6 +176,7 @@ async def test_channel_lists_the_users_chats_and_switches_between_them(
     await press(bot, chats, f"ch:{USER}")
     await bot.api.wait_for(lambda: bot.api.message(USER, chats.message_id).edited)
     assert "act on this chat" in bot.api.message(USER, chats.message_id).plain_text
+    assert await press(bot, chats, f"ch:{USER}") == ""
     answer = await say(bot, "/time 21:00")
     assert not answer.startswith("📢")
     assert bot.store.get_subscriber(USER).times == ("21:00",)  # type: ignore[union-attr]  # /start above
@@ -184,6 +185,7 @@ async def test_channel_lists_the_users_chats_and_switches_between_them(
     assert (await say(bot, "/pause")).startswith(f"📢 Channel {TITLE}:")
     assert bot.store.get_subscriber(CHANNEL).status == PAUSED  # type: ignore[union-attr]  # linked above
     assert bot.store.get_subscriber(USER).status == ACTIVE  # type: ignore[union-attr]  # /start above
+    assert "error while handling" not in caplog.text
 
 
 async def test_removing_or_demoting_the_bot_pauses_the_channel_and_tells_its_manager(

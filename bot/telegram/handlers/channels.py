@@ -146,17 +146,18 @@ async def on_chat_button(update: Update, context: NewsContext) -> None:
             return
         if not await confirmed(update, context, channel):
             return
-    before = services.channels.selected(user.id)
     services.channels.select(user.id, user.id if channel is None else channel.chat_id)
     await answer(update, context)
-    if (before.chat_id if before is not None else user.id) == (chat_id or user.id):
-        return  # already the selected chat: the message shows it
     language = language_of(update, context)
     text = Html(
         f"{_acting_on(services, user.id).render(language)}\n"
         + _("Choose the chat to manage:").render(language)
     )
-    await edit(update, context, text, reply_markup=_chats_keyboard(services, user.id, language))
+    try:
+        await edit(update, context, text, reply_markup=_chats_keyboard(services, user.id, language))
+    except BadRequest as exc:  # the list already showed this choice
+        if "not modified" not in exc.message.lower():
+            raise
 
 
 # --- linking ------------------------------------------------------------------------------
