@@ -188,14 +188,19 @@ async def test_channel_lists_the_users_chats_and_switches_between_them(
     assert "error while handling" not in caplog.text
 
 
+@pytest.mark.parametrize("change", ["demoted", "removed"])
 async def test_removing_or_demoting_the_bot_pauses_the_channel_and_tells_its_manager(
-    bot: RunningBot,
+    bot: RunningBot, change: str
 ) -> None:
-    """my_chat_member showing the bot demoted pauses the channel's digests (nothing is
-    deleted) and the manager gets a note; promoted again and /resume, digests come again."""
+    """my_chat_member showing the bot demoted or removed pauses the channel's digests
+    (nothing is deleted) and the manager gets a note; promoted again and /resume, digests
+    come again."""
     await link(bot)
     before = len(bot.api.messages(USER))
-    bot.api.bot_demoted(CHANNEL, by=USER)
+    if change == "demoted":
+        bot.api.bot_demoted(CHANNEL, by=USER)
+    else:
+        bot.api.bot_removed(CHANNEL, by=USER)
     messages = await bot.api.wait_for_messages(USER, before + 1)
     assert f"I can no longer post in {TITLE}" in messages[before].plain_text
     subscriber = bot.store.get_subscriber(CHANNEL)
@@ -208,14 +213,18 @@ async def test_removing_or_demoting_the_bot_pauses_the_channel_and_tells_its_man
     assert bot.api.messages(CHANNEL)
 
 
+@pytest.mark.parametrize("refusal", ["forbidden", "no-admin-rights"])
 async def test_a_post_refused_by_telegram_pauses_the_channel_and_tells_its_manager(
-    bot: RunningBot,
+    bot: RunningBot, refusal: str
 ) -> None:
-    """The bot lost its rights without the bot hearing of it: the first digest Telegram
-    refuses (Forbidden) pauses the channel instead of marking it blocked forever, and
-    the manager gets a note."""
+    """The bot lost its rights without hearing of it: the first digest Telegram refuses
+    (Forbidden, or "need administrator rights") pauses the channel instead of marking it
+    blocked forever, and the manager gets a note."""
     await link(bot)
-    bot.api.inject("forbidden", chat_id=CHANNEL, description="Forbidden: bot was kicked")
+    if refusal == "forbidden":
+        bot.api.inject("forbidden", chat_id=CHANNEL, description="Forbidden: bot was kicked")
+    else:
+        bot.api.chat(CHANNEL).bot_status = "member"  # demoted, its update lost
     before = len(bot.api.messages(USER))
     bot.api.user_sends(USER, USER, "/digest")
     await bot.api.wait_for_messages(USER, before + 2)
