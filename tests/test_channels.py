@@ -340,3 +340,13 @@ async def test_a_channel_has_feeds_of_its_own(bot: RunningBot, server: FeedServe
     await bot.api.wait_for(lambda: bot.api.message(USER, keyboard.message_id).edited)
     assert "Removed: Harbour Gazette." in bot.api.message(USER, keyboard.message_id).plain_text
     assert not bot.store.get_subscriber(CHANNEL).feeds  # type: ignore[union-attr]  # linked above
+
+
+async def test_linking_is_rate_limited_per_user(bot: RunningBot) -> None:
+    """Each /channel @name asks Telegram three questions: six a minute per user, then
+    the user is asked to wait, and Telegram is not asked."""
+    for _ in range(6):
+        assert "I am not an administrator of" in await say(bot, f"/channel @{NAME}")
+    asked = len(bot.api.calls_to("getChat"))
+    assert "you can use /channel again in" in await say(bot, f"/channel @{NAME}")
+    assert len(bot.api.calls_to("getChat")) == asked

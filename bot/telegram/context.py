@@ -28,6 +28,7 @@ DEFAULT_RATES: dict[str, tuple[int, float]] = {
     "summarize": (6, 60.0),
     "digest": (5, 60.0),
     "feeds": (10, 60.0),  # /addfeed and OPML files: each fetches feeds for the user
+    "channel": (6, 60.0),  # linking a channel: each asks Telegram three questions
 }
 
 

@@ -36,6 +36,7 @@ from .common import (
     edit,
     language_of,
     message_of,
+    rate_limited,
     reply,
     topic_keyboard,
 )
@@ -75,6 +76,10 @@ async def cmd_channel(update: Update, context: NewsContext) -> None:
     ref = _reference(" ".join(args)) if len(args) == 1 else None
     if ref is None:
         await reply(update, context, USAGE)
+        return
+    limited = rate_limited(update, context, "channel")
+    if limited:
+        await reply(update, context, limited)
         return
     await _link(update, context, ref)
 
@@ -271,7 +276,10 @@ async def on_forward(update: Update, context: NewsContext) -> None:
     user = update.effective_user
     if isinstance(origin, MessageOriginChannel) and user is not None:
         channel = origin.chat
-        if context.services.channels.managed(user.id, channel.id) is None:
+        # Over the limit, a forward is only summarized: Telegram is not asked about it.
+        if context.services.channels.managed(user.id, channel.id) is None and not (
+            rate_limited(update, context, "channel")
+        ):
             try:
                 may_post = await _bot_may_post(context.bot, channel.id)
             except TelegramError:  # the bot is not in that channel: an ordinary forward
