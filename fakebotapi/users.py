@@ -111,7 +111,10 @@ class Users:
         if chat_id is not None:
             chat = state.chats.get(chat_id) or state.add_chat(chat_id, "channel")
             if chat.type == "channel":
-                return {"type": "channel", "date": now, "chat": chat.to_api(), "message_id": 1}
+                # The channel's latest post (channel_posts), as a forward of it would say.
+                posts = [m for (c, m) in state.user_messages if c == chat_id]
+                post = max(posts, default=1)
+                return {"type": "channel", "date": now, "chat": chat.to_api(), "message_id": post}
             return {"type": "chat", "date": now, "sender_chat": chat.to_api()}
         return None
 

@@ -582,6 +582,11 @@ async def test_channels_posts_and_the_bots_admin_rights(api: FakeBotAPI, bot: Bo
     assert post.channel_post.sender_chat is not None
     assert post.channel_post.sender_chat.id == -100700
     assert post.channel_post.from_user is None
+    api.user_sends(USER, USER, "Ferry times change on Monday", forward_from_chat=-100700)
+    [forwarded] = await next_updates(bot, post.update_id + 1)
+    assert forwarded.message is not None
+    assert isinstance(forwarded.message.forward_origin, MessageOriginChannel)
+    assert forwarded.message.forward_origin.message_id == post.channel_post.message_id
     chat = await bot.get_chat("@HarbourNews")
     assert (chat.id, chat.type, chat.title) == (-100700, "channel", "Harbour News")
     assert isinstance(await bot.get_chat_member(-100700, USER), ChatMemberOwner)
@@ -591,7 +596,7 @@ async def test_channels_posts_and_the_bots_admin_rights(api: FakeBotAPI, bot: Bo
     with pytest.raises(SimulatorError, match="channel_posts"):
         api.user_sends(-100700, USER, "users do not write here")
     api.bot_demoted(-100700, by=USER)
-    [demoted] = await next_updates(bot, post.update_id + 1)
+    [demoted] = await next_updates(bot, forwarded.update_id + 1)
     assert demoted.my_chat_member is not None
     assert demoted.my_chat_member.old_chat_member.status == "administrator"
     assert demoted.my_chat_member.new_chat_member.status == "member"
