@@ -725,7 +725,12 @@ async def test_http_keep_alive_and_body_encodings(api: FakeBotAPI) -> None:
         "inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]
     }
     assert as_json.params["disable_notification"] is True
-    assert multipart.params["document"] == {"filename": "a.txt", "size": 3}
+    assert multipart.params["document"] == {
+        "filename": "a.txt",
+        "size": 3,
+        "mime_type": "text/plain",
+        "content": b"abc",
+    }
     assert [m.text for m in api.messages(USER)] == ["form", "json", "multipart", "chunked"]
 
 
