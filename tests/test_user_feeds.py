@@ -371,3 +371,27 @@ async def test_stop_forgets_the_feeds_only_that_chat_read(
     assert bot.store.get_feed_state(herald) is None
     assert bot.store.get_feed_state(gazette) is not None
     assert bot.store.chat_feed_urls() == {gazette: 1}
+
+
+async def test_an_ingest_run_polls_each_own_feed_once_and_a_bounded_number_at_a_time(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    """Forty chats' own feeds (two chats sharing each): every feed is fetched once per run,
+    and at most FEED_CONCURRENCY of them at the same time."""
+    from bot.ingest.ingester import FEED_CONCURRENCY, Ingester
+    from bot.models import Subscriber
+
+    empty = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title></channel></rss>'
+    urls = [server.route(f"/f{n}.xml", Reply(body=empty, delay=0.05)) for n in range(40)]
+    settings = make_settings(tmp_path)
+    with Store.open(settings.data_file) as store:
+        for chat in (1, 2):
+            store.put_subscriber(Subscriber(chat, feeds=tuple(urls)))
+        report = await Ingester(settings, store, clock=Clock(T0)).run(seeds=False)
+        assert {s.url for s in report.sources} == set(urls)
+        assert not report.failed
+        assert all(server.hits(f"/f{n}.xml") == 1 for n in range(40))
+        assert 1 < server.max_in_flight <= FEED_CONCURRENCY
+        state = store.get_feed_state(urls[0])
+        assert state is not None
+        assert (state.title, state.entries) == ("Quiet", 0)
