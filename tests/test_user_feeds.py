@@ -395,3 +395,26 @@ async def test_an_ingest_run_polls_each_own_feed_once_and_a_bounded_number_at_a_
         state = store.get_feed_state(urls[0])
         assert state is not None
         assert (state.title, state.entries) == ("Quiet", 0)
+
+
+async def test_the_scheduled_digest_brings_own_feed_entries_in_the_chats_language(
+    bot: RunningBot, server: FeedServer
+) -> None:
+    """A German reader adds a feed (answered in German) and the scheduled digest, which no
+    message triggers, holds its entries."""
+    bot.api.add_user(ANNA, "Anna", language_code="de")
+    await say(bot, ANNA, "/start")
+    added = await say(bot, ANNA, f"/addfeed {server.url('/gazette.xml')}")
+    assert "Hinzugefügt: Harbour Gazette, 3 Einträge" in added.plain_text
+    assert "Die Feeds dieses Chats" in (await say(bot, ANNA, "/feeds")).plain_text
+    await say(bot, ANNA, "/time 06:10")
+    before = len(bot.api.messages(ANNA))
+    bot.clock.advance(minutes=6)
+    await bot.dispatch()
+    titles = ("Ferry line to the islands opens", "Pier to be widened", "Lighthouse museum")
+
+    def digest() -> str:
+        return "\n".join(m.plain_text for m in bot.api.messages(ANNA)[before:])
+
+    await bot.api.wait_for(lambda: all(t in digest() for t in titles), timeout=30)
+    assert "Deine Nachrichten" in digest()
