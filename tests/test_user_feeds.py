@@ -418,3 +418,26 @@ async def test_the_scheduled_digest_brings_own_feed_entries_in_the_chats_languag
 
     await bot.api.wait_for(lambda: all(t in digest() for t in titles), timeout=30)
     assert "Deine Nachrichten" in digest()
+
+
+async def test_a_feed_named_by_a_page_goes_through_the_same_guard(server: FeedServer) -> None:
+    """A page may name a feed on a private address: that fetch is refused by the address
+    guard like any other (here the page's own host is an allowed exception; the named feed's
+    is not), so a page cannot make the bot read the operator's network."""
+    from bot.sources.discover import find_feed
+    from bot.sources.fetch import FetchError, FetchLimits, new_client
+
+    server.route(
+        "/sneaky",
+        Reply(
+            body=b'<html><head><link rel="alternate" type="application/rss+xml" '
+            b'href="http://10.20.30.40/internal.xml"></head></html>',
+            headers={"Content-Type": "text/html"},
+        ),
+    )
+    limits = FetchLimits(timeout=5.0, allowed_networks=("127.0.0.1",))
+    async with new_client(limits) as client:
+        with pytest.raises(FetchError) as refused:
+            await find_feed(server.url("/sneaky"), limits, client)
+    assert refused.value.kind == "blocked"
+    assert server.hits("/sneaky") == 1
