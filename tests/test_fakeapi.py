@@ -796,7 +796,7 @@ async def test_a_file_a_user_sends_is_fetched_by_get_file_and_downloaded(
     )
     file = await bot.get_file(document.file_id)
     assert bytes(await file.download_as_bytearray()) == content
-    with pytest.raises(BadRequest, match="(?i)invalid file_id"):
+    with pytest.raises(BadRequest, match=r"(?i)invalid file_id"):
         await bot.get_file("no-such-file")
 
 
@@ -820,7 +820,7 @@ async def test_send_document_uploads_a_file_the_test_can_read(api: FakeBotAPI, b
     again = await bot.send_document(USER, message.document.file_id)
     assert again.document is not None
     assert again.document.file_id == message.document.file_id
-    with pytest.raises(BadRequest, match="(?i)wrong file identifier"):
+    with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
         await bot.send_document(USER, "unknown-id")
 
 

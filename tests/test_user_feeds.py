@@ -139,6 +139,7 @@ async def test_own_feed_journey(bot: RunningBot, server: FeedServer) -> None:
     listing = await say(bot, ANNA, "/feeds")
     assert "1. ✅ Harbour Gazette: 3 entries, read" in listing.plain_text
     assert "(1 of 20)" in listing.plain_text
+    assert "Own feeds: 1 (/feeds)" in (await say(bot, ANNA, "/settings")).plain_text
     digest = await digest_of(bot, ANNA)
     for title in ("Ferry line to the islands opens", "Pier to be widened", "Lighthouse museum"):
         assert title in digest
