@@ -771,7 +771,12 @@ async def test_http_keep_alive_and_body_encodings(api: FakeBotAPI) -> None:
         "inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]
     }
     assert as_json.params["disable_notification"] is True
-    assert multipart.params["document"] == {"filename": "a.txt", "size": 3}
+    assert multipart.params["document"] == {
+        "filename": "a.txt",
+        "size": 3,
+        "mime_type": "text/plain",
+        "content": b"abc",
+    }
     assert [m.text for m in api.messages(USER)] == ["form", "json", "multipart", "chunked"]
 
 
@@ -837,7 +842,7 @@ async def test_a_file_a_user_sends_is_fetched_by_get_file_and_downloaded(
     )
     file = await bot.get_file(document.file_id)
     assert bytes(await file.download_as_bytearray()) == content
-    with pytest.raises(BadRequest, match="(?i)invalid file_id"):
+    with pytest.raises(BadRequest, match=r"(?i)invalid file_id"):
         await bot.get_file("no-such-file")
 
 
@@ -861,7 +866,7 @@ async def test_send_document_uploads_a_file_the_test_can_read(api: FakeBotAPI, b
     again = await bot.send_document(USER, message.document.file_id)
     assert again.document is not None
     assert again.document.file_id == message.document.file_id
-    with pytest.raises(BadRequest, match="(?i)wrong file identifier"):
+    with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
         await bot.send_document(USER, "unknown-id")
 
 

@@ -139,6 +139,7 @@ async def test_own_feed_journey(bot: RunningBot, server: FeedServer) -> None:
     listing = await say(bot, ANNA, "/feeds")
     assert "1. ✅ Harbour Gazette: 3 entries, read" in listing.plain_text
     assert "(1 of 20)" in listing.plain_text
+    assert "Own feeds: 1 (/feeds)" in (await say(bot, ANNA, "/settings")).plain_text
     digest = await digest_of(bot, ANNA)
     for title in ("Ferry line to the islands opens", "Pier to be widened", "Lighthouse museum"):
         assert title in digest
@@ -371,3 +372,73 @@ async def test_stop_forgets_the_feeds_only_that_chat_read(
     assert bot.store.get_feed_state(herald) is None
     assert bot.store.get_feed_state(gazette) is not None
     assert bot.store.chat_feed_urls() == {gazette: 1}
+
+
+async def test_an_ingest_run_polls_each_own_feed_once_and_a_bounded_number_at_a_time(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    """Forty chats' own feeds (two chats sharing each): every feed is fetched once per run,
+    and at most FEED_CONCURRENCY of them at the same time."""
+    from bot.ingest.ingester import FEED_CONCURRENCY, Ingester
+    from bot.models import Subscriber
+
+    empty = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title></channel></rss>'
+    urls = [server.route(f"/f{n}.xml", Reply(body=empty, delay=0.05)) for n in range(40)]
+    settings = make_settings(tmp_path)
+    with Store.open(settings.data_file) as store:
+        for chat in (1, 2):
+            store.put_subscriber(Subscriber(chat, feeds=tuple(urls)))
+        report = await Ingester(settings, store, clock=Clock(T0)).run(seeds=False)
+        assert {s.url for s in report.sources} == set(urls)
+        assert not report.failed
+        assert all(server.hits(f"/f{n}.xml") == 1 for n in range(40))
+        assert 1 < server.max_in_flight <= FEED_CONCURRENCY
+        state = store.get_feed_state(urls[0])
+        assert state is not None
+        assert (state.title, state.entries) == ("Quiet", 0)
+
+
+async def test_the_scheduled_digest_brings_own_feed_entries_in_the_chats_language(
+    bot: RunningBot, server: FeedServer
+) -> None:
+    """A German reader adds a feed (answered in German) and the scheduled digest, which no
+    message triggers, holds its entries."""
+    bot.api.add_user(ANNA, "Anna", language_code="de")
+    await say(bot, ANNA, "/start")
+    added = await say(bot, ANNA, f"/addfeed {server.url('/gazette.xml')}")
+    assert "Hinzugefügt: Harbour Gazette, 3 Einträge" in added.plain_text
+    assert "Die Feeds dieses Chats" in (await say(bot, ANNA, "/feeds")).plain_text
+    await say(bot, ANNA, "/time 06:10")
+    before = len(bot.api.messages(ANNA))
+    bot.clock.advance(minutes=6)
+    await bot.dispatch()
+    titles = ("Ferry line to the islands opens", "Pier to be widened", "Lighthouse museum")
+
+    def digest() -> str:
+        return "\n".join(m.plain_text for m in bot.api.messages(ANNA)[before:])
+
+    await bot.api.wait_for(lambda: all(t in digest() for t in titles), timeout=30)
+    assert "Deine Nachrichten" in digest()
+
+
+async def test_a_feed_named_by_a_page_goes_through_the_same_guard(server: FeedServer) -> None:
+    """A page may name a feed on a private address: that fetch is refused by the address
+    guard like any other (here the page's own host is an allowed exception; the named feed's
+    is not), so a page cannot make the bot read the operator's network."""
+    from bot.sources.discover import find_feed
+    from bot.sources.fetch import FetchError, FetchLimits, new_client
+
+    server.route(
+        "/sneaky",
+        Reply(
+            body=b'<html><head><link rel="alternate" type="application/rss+xml" '
+            b'href="http://10.20.30.40/internal.xml"></head></html>',
+            headers={"Content-Type": "text/html"},
+        ),
+    )
+    limits = FetchLimits(timeout=5.0, allowed_networks=("127.0.0.1",))
+    async with new_client(limits) as client:
+        with pytest.raises(FetchError) as refused:
+            await find_feed(server.url("/sneaky"), limits, client)
+    assert refused.value.kind == "blocked"
+    assert server.hits("/sneaky") == 1

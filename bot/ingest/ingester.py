@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 SEEDS_SOURCE = "seeds"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_FUTURE = timedelta(days=1)
+# Feeds polled at once in an ingest run: chats' own feeds can make them thousands.
+FEED_CONCURRENCY = 16
 # Shown as the outlet of a sample article whose file names none.
 SEEDS_LABEL = "newsdigest sample"
 
@@ -289,7 +291,8 @@ class Ingester:
         force: bool = False,
         on_source: Callable[[SourceReport], None] | None = None,
     ) -> IngestReport:
-        """One ingest run over the seeds and every configured feed, concurrently."""
+        """One ingest run over the seeds, every configured feed and the chats' own feeds,
+        at most ``FEED_CONCURRENCY`` feeds at a time."""
         report = IngestReport()
         if seeds:
             seed_report = await self.ingest_seeds()
@@ -299,10 +302,12 @@ class Ingester:
                     on_source(seed_report)
         every_feed = [*self.settings.feeds, *self.user_feeds()] if feeds else []
         if every_feed:
+            gate = asyncio.Semaphore(FEED_CONCURRENCY)
             async with new_client(self.limits) as client:
 
                 async def one(feed: Feed) -> SourceReport:
-                    result = await self.ingest_feed(feed, client, force=force)
+                    async with gate:
+                        result = await self.ingest_feed(feed, client, force=force)
                     if on_source:
                         on_source(result)
                     return result

@@ -190,7 +190,11 @@ class UserFeeds:
 
     def _attach(self, chat_id: int, added: AddedFeed) -> AddedFeed:
         current = self._require(chat_id)  # read again: finding the feed took a while
-        self._check_room(current, added.url)
+        try:
+            self._check_room(current, added.url)
+        except UserError:
+            forget_unread_feeds(self.settings, self.store, [added.url])  # fetched for nothing
+            raise
         self.store.update_subscriber(chat_id, feeds=(*current.feeds, added.url))
         return added
 

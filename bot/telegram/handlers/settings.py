@@ -144,6 +144,8 @@ async def cmd_settings(update: Update, context: NewsContext) -> None:
         if chosen
         else _("Language: {language} (your Telegram app's)", language=LANGUAGES[automatic]),
     ]
+    if subscriber.feeds and services.settings.user_feeds:
+        lines.append(_("Own feeds: {count} (/feeds)", count=len(subscriber.feeds)))
     following = next_digest_line(context, subscriber, language)
     if following is not None:
         lines.append(following)
