@@ -27,7 +27,6 @@ from ...services.subscriptions import NOT_SUBSCRIBED
 from ..context import NewsContext
 from .common import (
     answer,
-    chat_id_of,
     edit,
     is_chat_admin,
     language_of,
@@ -185,8 +184,3 @@ async def require_subscriber(
     if subscriber is None:
         await reply_on(update, context, target, NOT_SUBSCRIBED)
     return subscriber
-
-
-def is_own_chat(update: Update, target: Target) -> bool:
-    """True when the target is the chat the update came from."""
-    return target.chat_id == chat_id_of(update)
