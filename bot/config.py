@@ -68,6 +68,8 @@ class Feed:
     topics: tuple[str, ...]
     language: str | None = None
     full_text: bool = True
+    # A feed a chat added (/addfeed): its entries go only to the chats that added it.
+    user_feed: bool = False
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,9 @@ class Settings:
     ingest_interval_minutes: int = 30
     max_entries_per_feed: int = 30
     use_seeds: bool = False
+    # Chats may add their own feeds (/addfeed, OPML), up to this many each.
+    user_feeds: bool = True
+    max_feeds_per_chat: int = 20
     digest: DigestSettings = field(default_factory=DigestSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     admin_chat_ids: frozenset[int] = frozenset()
@@ -392,7 +397,14 @@ def parse_settings(
     )
     sources = root.table("sources")
     sources.check_known(
-        {"seeds_dir", "use_seeds", "ingest_interval_minutes", "max_entries_per_feed"}
+        {
+            "seeds_dir",
+            "use_seeds",
+            "ingest_interval_minutes",
+            "max_entries_per_feed",
+            "user_feeds",
+            "max_feeds_per_chat",
+        }
     )
     seeds = sources.get("seeds_dir", str, "../seeds")
     topics = _topics(root)
@@ -416,6 +428,8 @@ def parse_settings(
         ingest_interval_minutes=sources.count("ingest_interval_minutes", 30),
         max_entries_per_feed=sources.count("max_entries_per_feed", 30),
         use_seeds=sources.get("use_seeds", bool, False),
+        user_feeds=sources.get("user_feeds", bool, True),
+        max_feeds_per_chat=sources.count("max_feeds_per_chat", 20),
         digest=_digest(root),
         fetch=_fetch(root),
         admin_chat_ids=_chat_ids(bot, "admin_chat_ids"),

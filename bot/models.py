@@ -1,4 +1,4 @@
-"""Plain records the store keeps: subscribers, articles, deliveries, feed state.
+"""Plain records the store keeps: subscribers, channels, articles, deliveries, feed state.
 
 They are frozen dataclasses with JSON-friendly ``to_dict``/``from_dict`` so the store is
 the only place that knows how they are persisted. Times are aware datetimes in memory and
@@ -92,18 +92,59 @@ class Subscriber(_Record):
     # A scheduled digest being sent: its slot and how many of its messages went out.
     pending_slot: datetime | None = None
     pending_sent: int = 0
+    # The language chosen with /language (None: follow Telegram's), and the language of
+    # the Telegram app that last wrote from this private chat (or that started the group).
+    language: str | None = None
+    telegram_language: str | None = None
+    # The URLs of the chat's own feeds (/addfeed), in the order added.
+    feeds: tuple[str, ...] = ()
 
     _DATETIME_FIELDS = ("created", "last_slot", "last_digest", "pending_slot")
-    _TUPLE_FIELDS = ("topics", "follow", "exclude", "times")
+    _TUPLE_FIELDS = ("topics", "follow", "exclude", "times", "feeds")
 
     @property
     def active(self) -> bool:
         """True when digests should be sent."""
         return self.status == ACTIVE
 
+    @property
+    def digest_language(self) -> str:
+        """The language of the chat's digests: its choice, else its Telegram app's."""
+        return self.language or self.telegram_language or "en"
+
     def evolve(self, **changes: Any) -> Subscriber:
         """A copy with some fields changed."""
         return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Channel(_Record):
+    """A Telegram channel whose digest is managed from its administrators' private chats.
+
+    Its subscription is an ordinary :class:`Subscriber` under the same ``chat_id``;
+    ``managers`` are the users who linked it (each was an administrator when they did).
+    """
+
+    chat_id: int
+    title: str
+    managers: tuple[int, ...] = ()
+    username: str | None = None
+    linked: datetime = field(default_factory=now_utc)
+
+    _DATETIME_FIELDS = ("linked",)
+    _TUPLE_FIELDS = ("managers",)
+
+    def evolve(self, **changes: Any) -> Channel:
+        """A copy with some fields changed."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Selection(_Record):
+    """The chat a user's commands in their private chat act on (their own, or a channel)."""
+
+    user_id: int
+    chat_id: int
 
 
 @dataclass(frozen=True)
@@ -122,9 +163,13 @@ class StoredArticle(_Record):
     # Lower-cased words of title and body: keyword filters and duplicate detection.
     words: tuple[str, ...] = ()
     feed: str = ""
+    # The URLs of the feeds that carried it; ``private``: only chats' own feeds did, so
+    # it goes only to the chats that added one of them, never to a topic's readers.
+    feed_urls: tuple[str, ...] = ()
+    private: bool = False
 
     _DATETIME_FIELDS = ("published", "fetched")
-    _TUPLE_FIELDS = ("topics", "summary", "words")
+    _TUPLE_FIELDS = ("topics", "summary", "words", "feed_urls")
 
     @property
     def when(self) -> datetime:
@@ -156,5 +201,8 @@ class FeedState(_Record):
     last_success: datetime | None = None
     next_attempt: datetime | None = None
     articles_total: int = 0
+    # The feed's own title and how many entries it had, as last read.
+    title: str | None = None
+    entries: int = 0
 
     _DATETIME_FIELDS = ("last_success", "next_attempt")

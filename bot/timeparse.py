@@ -23,6 +23,8 @@ import functools
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from .i18n import Html, Items, Text, _
+
 # How a time is stored: zero-padded 24-hour "HH:MM".
 CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _WRITTEN_CLOCK = re.compile(r"^\s*(\d{1,2})\s*[:.h]\s*(\d{2})\s*$")
@@ -39,8 +41,9 @@ _POSIX_STYLE = {
 class ScheduleError(ValueError):
     """A delivery time or time zone the bot cannot use; the message says how to fix it."""
 
-    def __init__(self, message: str, suggestions: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
+    def __init__(self, text: Text, suggestions: tuple[str, ...] = ()) -> None:
+        super().__init__(str(text))
+        self.text = text
         self.suggestions = suggestions
 
 
@@ -48,10 +51,12 @@ def parse_clock(text: str) -> str:
     """Accept 7:30, 07:30, 7.30 or 7h30 (24-hour clock); return "HH:MM"."""
     match = _WRITTEN_CLOCK.match(text)
     if not match:
-        raise ScheduleError("Use a 24-hour time like 07:30 (also 7:30 or 7.30).")
+        raise ScheduleError(_("Use a 24-hour time like 07:30 (also 7:30 or 7.30)."))
     hour, minute = int(match[1]), int(match[2])
     if hour > 23 or minute > 59:
-        raise ScheduleError(f"{text.strip()} is not a time of day; use 00:00 to 23:59.")
+        raise ScheduleError(
+            _("{time} is not a time of day; use 00:00 to 23:59.", time=text.strip()[:40])
+        )
     return f"{hour:02d}:{minute:02d}"
 
 
@@ -65,19 +70,25 @@ def parse_timezone(text: str) -> str:
     """Validate an IANA zone name (case-insensitive); suggest close names when wrong."""
     raw = text.strip().replace(" ", "_")
     if not raw:
-        raise ScheduleError("Give a time zone like Europe/Berlin or America/New_York.")
+        raise ScheduleError(_("Give a time zone like Europe/Berlin or America/New_York."))
     exact = _zone_names().get(raw.lower())
     if exact is not None and ("/" in exact or exact == "UTC"):
         return exact
     suggestions = tuple(suggest_timezones(raw))
-    hint = f" Did you mean {', '.join(suggestions)}?" if suggestions else ""
-    shown = text.strip()[:40]
+    hint = _(" Did you mean {zones}?", zones=Items(suggestions, "or")) if suggestions else Html("")
+    shown = repr(text.strip()[:40])
     if exact is not None:
         raise ScheduleError(
-            f"{shown!r} is an old-style zone name; use an Area/City name like Europe/Berlin.{hint}",
+            _(
+                "{zone} is an old-style zone name; use an Area/City name like Europe/Berlin.{hint}",
+                zone=shown,
+                hint=hint,
+            ),
             suggestions,
         )
-    raise ScheduleError(f"{shown!r} is not a time zone I know.{hint}", suggestions)
+    raise ScheduleError(
+        _("{zone} is not a time zone I know.{hint}", zone=shown, hint=hint), suggestions
+    )
 
 
 def suggest_timezones(text: str, limit: int = 3) -> list[str]:

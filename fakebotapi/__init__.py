@@ -11,7 +11,8 @@ What it is
     :attr:`FakeBotAPI.base_file_url`; any token is accepted (and recorded).
 
     It also plays the users (:meth:`FakeBotAPI.user_sends`, :meth:`FakeBotAPI.user_presses`,
-    :meth:`FakeBotAPI.bot_removed`), whose actions become updates for long polling; records
+    :meth:`FakeBotAPI.bot_removed`, :meth:`FakeBotAPI.bot_promoted`) and channels
+    (:meth:`FakeBotAPI.channel_posts`), whose actions become updates for long polling; records
     every bot call and every message the bot sent (with its edits); injects faults
     (:meth:`FakeBotAPI.inject`) and optionally models Telegram's flood limits
     (:meth:`FakeBotAPI.flood_limit`). ``newsdigest chat`` runs the real bot against it.
@@ -19,19 +20,22 @@ What it is
 What it checks, like Telegram
     ``parse_mode=HTML``: only Telegram's tags, properly nested and closed, known entities;
     the message length after entity parsing (4096 UTF-16 code units); empty text; unknown
-    chats; inline keyboards (callback_data of 1-64 bytes); editing a message into itself.
+    chats; inline keyboards (callback_data of 1-64 bytes); editing a message into itself;
+    posting in a channel where the bot is not an administrator.
     It is *stricter* than Telegram in one place on purpose: a bare ``&`` (or an unknown
     entity such as ``&nbsp;``) and a bare ``>`` are rejected, where Telegram would show
     them literally; in this project either one means feed text reached a message unescaped.
 
 What it is not
     Not a Telegram implementation. No webhooks are called (setWebhook only stores the URL),
-    no files, media, inline mode, payments or Markdown validation (Markdown text is stored
-    as sent); group privacy mode is not modelled (the bot sees every group message); forum
-    topics are not checked to exist. HTTP pipelining is not supported (httpx does not
-    pipeline): a connection that sends data while its request is pending is closed. It
-    serves one bot: all tokens share one update queue. Not thread-safe: call it from the
-    thread running its event loop (``loop.call_soon_threadsafe`` from elsewhere).
+    no media beyond documents (``sendDocument``, ``getFile`` and downloads, files users send
+    with :meth:`FakeBotAPI.user_sends_document`), no inline mode, payments or Markdown
+    validation (Markdown text is stored as sent); group privacy mode is not modelled (the
+    bot sees every group message); forum topics are not checked to exist. HTTP pipelining is
+    not supported (httpx does not pipeline): a connection that sends data while its request
+    is pending is closed. It serves one bot: all tokens share one update queue. Not thread-
+    safe: call it from the thread running its event loop (``loop.call_soon_threadsafe`` from
+    elsewhere).
 
 How it is built
     :mod:`~fakebotapi.api` holds the facade, :class:`FakeBotAPI`; behind it,
@@ -56,6 +60,7 @@ from .records import (
     ChatAction,
     ChatType,
     FakeChat,
+    FakeFile,
     FakeUser,
     MessageEvent,
     MessageVersion,
@@ -73,6 +78,7 @@ __all__ = [
     "FakeAPIError",
     "FakeBotAPI",
     "FakeChat",
+    "FakeFile",
     "FakeUser",
     "Fault",
     "FaultKind",

@@ -19,6 +19,7 @@ from .records import (
     ChatAction,
     ChatType,
     FakeChat,
+    FakeFile,
     FakeUser,
     JSONDict,
     MessageEvent,
@@ -137,7 +138,7 @@ class FakeBotAPI:
 
     @property
     def base_file_url(self) -> str:
-        """For ``Bot(base_file_url=...)`` (file downloads answer 404: no files here)."""
+        """For ``Bot(base_file_url=...)``: files users sent and the bot uploaded."""
         return f"{self._server.origin()}/file/bot"
 
     # ----------------------------------------------------------------- world
@@ -212,6 +213,24 @@ class FakeBotAPI:
             forward_origin=forward_origin,
         )
 
+    def user_sends_document(
+        self,
+        chat_id: int,
+        user_id: int,
+        file_name: str,
+        content: bytes,
+        *,
+        mime_type: str | None = None,
+        caption: str | None = None,
+    ) -> JSONDict:
+        """A user sends a file (``document``) in a chat; the bot can getFile and download it.
+
+        Returns the Message; unknown users and chats are created as by :meth:`user_sends`.
+        """
+        return self._users.sends_document(
+            chat_id, user_id, file_name, content, mime_type=mime_type, caption=caption
+        )
+
     def user_presses(
         self,
         chat_id: int,
@@ -239,6 +258,21 @@ class FakeBotAPI:
     def bot_added(self, chat_id: int, *, by: int | None = None) -> JSONDict:
         """The bot is (re)added to a chat or unblocked: ``my_chat_member`` (member)."""
         return self._users.add_bot(chat_id, by=by)
+
+    def bot_promoted(self, chat_id: int, *, by: int | None = None) -> JSONDict:
+        """An administrator makes the bot an administrator of a chat (a channel: adds it
+        as one, the only way a bot joins a channel): ``my_chat_member`` (administrator)."""
+        return self._users.promote_bot(chat_id, by=by)
+
+    def bot_demoted(self, chat_id: int, *, by: int | None = None) -> JSONDict:
+        """An administrator takes the bot's admin rights away: ``my_chat_member`` (member).
+        In a channel, sending then answers ``400 need administrator rights``."""
+        return self._users.demote_bot(chat_id, by=by)
+
+    def channel_posts(self, chat_id: int, text: str) -> JSONDict:
+        """A channel publishes a post: enqueue a ``channel_post`` update (if the bot is in
+        the channel) and return the Message, which users may then forward."""
+        return self._users.posts(chat_id, text)
 
     def migrate_chat(
         self, chat_id: int, new_chat_id: int | None = None, *, notify: bool = True
@@ -364,6 +398,10 @@ class FakeBotAPI:
     def all_messages(self) -> list[SentMessage]:
         """Every message the bot sent, in sending order."""
         return sorted(self._state.bot_messages.values(), key=lambda m: m.sent_at)
+
+    def file(self, file_id: str) -> FakeFile:
+        """A file a user sent or the bot uploaded (``KeyError`` if unknown)."""
+        return self._state.files[file_id]
 
     @property
     def chat_actions(self) -> list[ChatAction]:

@@ -254,6 +254,59 @@ async def _send_message(state: State, rq: Request) -> JSONDict:
     return state.sent_to_api(sent)
 
 
+async def _send_document(state: State, rq: Request) -> JSONDict:
+    """A file upload (multipart) or a file id the fake knows, with an optional caption."""
+    params = rq.params
+    chat = _chat_for(state, rq)
+    document = params.get("document")
+    if isinstance(document, dict) and isinstance(document.get("content"), bytes):
+        if not document["content"]:
+            raise bad_request("file must be non-empty")
+        stored = state.add_file(
+            str(document.get("filename") or "document"),
+            document["content"],
+            document.get("mime_type"),
+        )
+    elif isinstance(document, str) and document in state.files:
+        stored = state.files[document]
+    else:
+        raise bad_request("wrong file identifier/HTTP URL specified")
+    caption = opt_str(params, "caption")
+    parsed, parse_mode = _render(rq, caption) if caption else (ParsedText("", ()), None)
+    sent = SentMessage(
+        chat_id=chat.id,
+        message_id=state.next_message_id(chat.id),
+        text=caption or "",
+        plain_text=parsed.text,
+        parse_mode=parse_mode,
+        entities=parsed.entities,
+        reply_markup=_check_markup(params.get("reply_markup")),
+        message_thread_id=opt_int(params, "message_thread_id"),
+        reply_to_message_id=_reply_target(state, rq, chat),
+        disable_notification=bool(params.get("disable_notification")),
+        link_preview_options=None,
+        date=int(time.time()),
+        sent_at=asyncio.get_running_loop().time(),
+        sender=rq.bot,
+        document=stored.document(),
+    )
+    state.add_sent(sent)
+    return state.sent_to_api(sent)
+
+
+async def _get_file(state: State, rq: Request) -> JSONDict:
+    file_id = opt_str(rq.params, "file_id")
+    stored = state.files.get(file_id or "")
+    if stored is None:
+        raise bad_request("invalid file_id")
+    return {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "file_size": len(stored.content),
+        "file_path": stored.file_path,
+    }
+
+
 def _reply_target(state: State, rq: Request, chat: FakeChat) -> int | None:
     params = rq.params
     reply = opt_dict(params, "reply_parameters") or {}
@@ -485,6 +538,8 @@ def _chat_for(state: State, rq: Request, *, sending: bool = True) -> FakeChat:
         )
     if sending and chat.bot_status in ("kicked", "left"):
         raise ApiError(403, _forbidden_text(chat))
+    if sending and chat.type == "channel" and chat.bot_status != "administrator":
+        raise bad_request("need administrator rights in the channel chat")
     return chat
 
 
@@ -522,7 +577,7 @@ async def _get_chat_member(state: State, rq: Request) -> JSONDict:
         if chat.bot_status == "kicked":
             member["until_date"] = 0
         elif chat.bot_status == "administrator":
-            member.update(admin_rights(can_be_edited=False))
+            member.update(admin_rights(can_be_edited=False, channel=chat.type == "channel"))
         return member
     user = state.users.get(user_id)
     if user is None:
@@ -547,7 +602,7 @@ def _member(chat: FakeChat, user: FakeUser) -> JSONDict:
         return {
             "status": "administrator",
             "user": user.to_api(),
-            **admin_rights(can_be_edited=False),
+            **admin_rights(can_be_edited=False, channel=chat.type == "channel"),
         }
     return {"status": "member", "user": user.to_api()}
 
@@ -568,6 +623,8 @@ METHODS: Mapping[str, tuple[str, Handler]] = MappingProxyType(
             ("getMyCommands", _get_my_commands),
             ("deleteMyCommands", _delete_my_commands),
             ("sendMessage", _send_message),
+            ("sendDocument", _send_document),
+            ("getFile", _get_file),
             ("editMessageText", _edit_message_text),
             ("editMessageReplyMarkup", _edit_message_reply_markup),
             ("deleteMessage", _delete_message),

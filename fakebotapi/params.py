@@ -93,7 +93,7 @@ def _typed(name: str, value: object) -> object:
 
 
 def _parse_multipart(body: bytes, content_type: str) -> JSONDict:
-    """The fields of a ``multipart/form-data`` body; a file is its name and size only."""
+    """The fields of a ``multipart/form-data`` body; a file is its name, type and bytes."""
     match = re.search(r'boundary="?([^";]+)"?', content_type)
     if match is None:
         raise bad_request("multipart boundary is missing")
@@ -106,17 +106,24 @@ def _parse_multipart(body: bytes, content_type: str) -> JSONDict:
         if not sep:
             raise bad_request("malformed multipart body")
         content = content.removesuffix(b"\r\n")
-        disposition = ""
+        disposition = part_type = ""
         for line in head.decode("utf-8", "replace").split("\r\n"):
             key, _, value = line.partition(":")
             if key.strip().lower() == "content-disposition":
                 disposition = value
+            elif key.strip().lower() == "content-type":
+                part_type = value.strip()
         name = re.search(r'\bname="([^"]*)"', disposition)
         if name is None:
             continue
         filename = re.search(r'\bfilename="([^"]*)"', disposition)
         if filename is not None:
-            fields[name.group(1)] = {"filename": filename.group(1), "size": len(content)}
+            fields[name.group(1)] = {
+                "filename": filename.group(1),
+                "size": len(content),
+                "mime_type": part_type or None,
+                "content": content,
+            }
         else:
             fields[name.group(1)] = content.decode("utf-8", "replace")
     return fields

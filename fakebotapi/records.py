@@ -16,6 +16,7 @@ __all__ = [
     "ChatAction",
     "ChatType",
     "FakeChat",
+    "FakeFile",
     "FakeUser",
     "JSONDict",
     "MessageEvent",
@@ -143,6 +144,8 @@ class SentMessage:
     history: list[MessageVersion] = field(default_factory=list)
     edit_date: int | None = None
     deleted: bool = False
+    # A sendDocument message: its ``Document`` object (``text`` is then the caption).
+    document: JSONDict | None = None
 
     @property
     def edited(self) -> bool:
@@ -159,6 +162,34 @@ class SentMessage:
     def callback_data(self) -> list[str]:
         """Every button's callback_data, row by row."""
         return [b["callback_data"] for row in self.buttons for b in row if "callback_data" in b]
+
+
+@dataclass(frozen=True, slots=True)
+class FakeFile:
+    """A file a user sent or the bot uploaded: what getFile and the download serve."""
+
+    file_id: str
+    file_unique_id: str
+    file_name: str
+    mime_type: str | None
+    content: bytes = field(repr=False)
+
+    @property
+    def file_path(self) -> str:
+        """Where the file is downloaded from, below ``/file/bot<token>/``."""
+        return f"documents/{self.file_unique_id}"
+
+    def document(self) -> JSONDict:
+        """The file as a Telegram ``Document`` object."""
+        data: JSONDict = {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "file_name": self.file_name,
+            "file_size": len(self.content),
+        }
+        if self.mime_type:
+            data["mime_type"] = self.mime_type
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,8 +214,9 @@ class CallbackAnswer:
     at: float
 
 
-def admin_rights(*, can_be_edited: bool) -> JSONDict:
-    """The rights of an administrator in a ``ChatMemberAdministrator`` object."""
+def admin_rights(*, can_be_edited: bool, channel: bool = False) -> JSONDict:
+    """The rights of an administrator in a ``ChatMemberAdministrator`` object (in a
+    channel also the right to post and edit posts)."""
     rights = (
         "is_anonymous",
         "can_manage_chat",
@@ -199,4 +231,7 @@ def admin_rights(*, can_be_edited: bool) -> JSONDict:
         "can_delete_stories",
     )
     granted = {"can_manage_chat", "can_delete_messages", "can_invite_users"}
-    return {"can_be_edited": can_be_edited, **{r: r in granted for r in rights}}
+    result: JSONDict = {"can_be_edited": can_be_edited, **{r: r in granted for r in rights}}
+    if channel:
+        result.update(can_post_messages=True, can_edit_messages=True)
+    return result

@@ -36,6 +36,7 @@ __all__ = ["Server"]
 _LOGGER = logging.getLogger(__name__)
 
 _API_PATH = re.compile(r"/bot([^/]+)/([A-Za-z0-9_]+)")
+_FILE_PATH = re.compile(r"/file/bot([^/]+)/(.+)")
 _MAX_HEAD = 64 * 1024
 _MAX_BODY = 64 * 1024 * 1024
 
@@ -124,10 +125,15 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
         body += (await reader.readexactly(size + 2))[:-2]
 
 
-def _http_response(status: int, payload: JSONDict, keep_alive: bool) -> bytes:
-    # ASCII escapes: an update may carry an unpaired surrogate (from a broken client), which
-    # JSON can express ("\ud83d") but UTF-8 cannot.
-    body = json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode("ascii")
+def _http_response(
+    status: int, payload: JSONDict | bytes, keep_alive: bool, content_type: str = "application/json"
+) -> bytes:
+    if isinstance(payload, bytes):  # a file download
+        body = payload
+    else:
+        # ASCII escapes: an update may carry an unpaired surrogate (from a broken client),
+        # which JSON can express ("\ud83d") but UTF-8 cannot.
+        body = json.dumps(payload, ensure_ascii=True, separators=(",", ":")).encode("ascii")
     try:
         reason = HTTPStatus(status).phrase
     except ValueError:
@@ -135,7 +141,7 @@ def _http_response(status: int, payload: JSONDict, keep_alive: bool) -> bytes:
     head = (
         f"HTTP/1.1 {status} {reason}\r\n"
         "Server: newsdigest-fakeapi\r\n"
-        "Content-Type: application/json\r\n"
+        f"Content-Type: {content_type}\r\n"
         f"Content-Length: {len(body)}\r\n"
         f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
     )
@@ -234,6 +240,11 @@ class Server:
                 return
             if request is None:
                 return
+            download = self._download(request)
+            if download is not None:
+                writer.write(download)
+                await writer.drain()
+                continue
             try:
                 status, payload = await self._handle(request, reader)
             except ClientGone:
@@ -266,6 +277,21 @@ class Server:
         return "done" if main in done else "timeout"
 
     # ----------------------------------------------------------------- dispatch
+
+    def _download(self, request: _HttpRequest) -> bytes | None:
+        """The answer to a file download (``/file/bot<token>/<file_path>``), or None when
+        the request is not one."""
+        match = _FILE_PATH.fullmatch(request.target.partition("?")[0])
+        if match is None:
+            return None
+        token, path = unquote(match.group(1)), unquote(match.group(2))
+        stored = next((f for f in self._state.files.values() if f.file_path == path), None)
+        allowed = self.expected_token is None or token == self.expected_token
+        if stored is None or not allowed or request.method != "GET":
+            status = 404 if allowed else 401
+            error = ApiError(status, "Not Found" if allowed else "Unauthorized").payload()
+            return _http_response(status, error, request.keep_alive)
+        return _http_response(200, stored.content, request.keep_alive, "application/octet-stream")
 
     async def _handle(
         self, request: _HttpRequest, reader: asyncio.StreamReader

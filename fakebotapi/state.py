@@ -24,6 +24,7 @@ from .records import (
     ChatAction,
     ChatType,
     FakeChat,
+    FakeFile,
     FakeUser,
     JSONDict,
     MessageEvent,
@@ -144,6 +145,7 @@ class State:
         self.callback_answers: list[CallbackAnswer] = []
         self.commands: dict[tuple[str, str], list[JSONDict]] = {}
         self.listeners: list[MessageListener] = []
+        self.files: dict[str, FakeFile] = {}
 
     # ----------------------------------------------------------------- the bot
 
@@ -221,6 +223,8 @@ class State:
                 title=title or f"Chat {chat_id}",
                 username=username,
                 is_forum=is_forum and type == "supergroup",
+                # A bot is in a channel only once an administrator adds it (as an admin).
+                bot_status="left" if type == "channel" else "member",
             )
         self.chats[chat_id] = chat
         return chat
@@ -285,6 +289,17 @@ class State:
             return migrate_to
         return _supergroup_id(chat_id if isinstance(chat_id, int) else -1)
 
+    # ----------------------------------------------------------------- files
+
+    def add_file(self, file_name: str, content: bytes, mime_type: str | None) -> FakeFile:
+        """Keep a file (sent by a user or uploaded by the bot) under a new file id."""
+        number = len(self.files) + 1
+        stored = FakeFile(
+            f"BQAC{number:08d}file", f"AgAD{number:08d}", file_name, mime_type, content
+        )
+        self.files[stored.file_id] = stored
+        return stored
+
     # ----------------------------------------------------------------- messages
 
     def next_message_id(self, chat_id: int) -> int:
@@ -326,10 +341,17 @@ class State:
             "from": sent.sender,
             "chat": chat.to_api() if chat else {"id": sent.chat_id, "type": "private"},
             "date": sent.date,
-            "text": sent.plain_text,
         }
-        if sent.entities:
-            message["entities"] = [dict(e) for e in sent.entities]
+        if sent.document is not None:
+            message["document"] = dict(sent.document)
+            if sent.plain_text:
+                message["caption"] = sent.plain_text
+            if sent.entities:
+                message["caption_entities"] = [dict(e) for e in sent.entities]
+        else:
+            message["text"] = sent.plain_text
+            if sent.entities:
+                message["entities"] = [dict(e) for e in sent.entities]
         if sent.message_thread_id is not None:
             message["message_thread_id"] = sent.message_thread_id
             if chat is not None and chat.is_forum:

@@ -47,6 +47,8 @@ class Users:
         if chat_id not in state.chats and chat_id > 0 and chat_id != user_id:
             raise SimulatorError(f"user {user_id} cannot write in private chat {chat_id}")
         chat = state.chat_or_new(chat_id)
+        if chat.type == "channel":
+            raise SimulatorError(f"users do not write in channel {chat_id}: channel_posts() it")
         _check_reachable(chat, "write in")
         message: JSONDict = state.new_message(chat, user.to_api())
         message["text"] = text
@@ -73,6 +75,33 @@ class Users:
         state.enqueue("message", message)
         return copy.deepcopy(message)
 
+    def sends_document(
+        self,
+        chat_id: int,
+        user_id: int,
+        file_name: str,
+        content: bytes,
+        *,
+        mime_type: str | None,
+        caption: str | None,
+    ) -> JSONDict:
+        """A user sends a file in a chat: a ``message`` update with a ``document``."""
+        state = self._state
+        if not content:
+            raise SimulatorError("Telegram has no empty files")
+        user = state.user(user_id)
+        if chat_id not in state.chats and chat_id > 0 and chat_id != user_id:
+            raise SimulatorError(f"user {user_id} cannot write in private chat {chat_id}")
+        chat = state.chat_or_new(chat_id)
+        _check_reachable(chat, "send a file in")
+        message: JSONDict = state.new_message(chat, user.to_api())
+        message["document"] = state.add_file(file_name, content, mime_type).document()
+        if caption:
+            message["caption"] = caption
+        state.user_messages[(chat.id, message["message_id"])] = message
+        state.enqueue("message", message)
+        return copy.deepcopy(message)
+
     def _forward_origin(self, user_id: int | None, chat_id: int | None) -> JSONDict | None:
         state = self._state
         now = int(time.time())
@@ -82,9 +111,32 @@ class Users:
         if chat_id is not None:
             chat = state.chats.get(chat_id) or state.add_chat(chat_id, "channel")
             if chat.type == "channel":
-                return {"type": "channel", "date": now, "chat": chat.to_api(), "message_id": 1}
+                # The channel's latest post (channel_posts), as a forward of it would say.
+                posts = [m for (c, m) in state.user_messages if c == chat_id]
+                post = max(posts, default=1)
+                return {"type": "channel", "date": now, "chat": chat.to_api(), "message_id": post}
             return {"type": "chat", "date": now, "sender_chat": chat.to_api()}
         return None
+
+    def posts(self, chat_id: int, text: str) -> JSONDict:
+        """The channel publishes a post: a ``channel_post`` update; returns the Message.
+
+        A post is signed by the channel (``sender_chat``), not by a user; the bot gets it
+        only while it is in the channel.
+        """
+        state = self._state
+        chat = state.known_chat(chat_id)
+        if chat.type != "channel":
+            raise SimulatorError(f"chat {chat_id} is a {chat.type}, not a channel")
+        if not text:
+            raise SimulatorError("Telegram has no empty text messages")
+        message = state.new_message(chat, None)
+        message["sender_chat"] = chat.to_api()
+        message["text"] = text
+        state.user_messages[(chat.id, message["message_id"])] = message
+        if chat.bot_status in ("member", "administrator"):
+            state.enqueue("channel_post", message)
+        return copy.deepcopy(message)
 
     def presses(
         self, chat_id: int, user_id: int, message_id: int, callback_data: str, *, forged: bool
@@ -125,6 +177,24 @@ class Users:
         chat.bot_status = "member"
         return self._member_update(chat, by, old, {"status": "member"})
 
+    def promote_bot(self, chat_id: int, *, by: int | None) -> JSONDict:
+        """An administrator makes the bot an administrator (adding it first if needed):
+        a ``my_chat_member`` update. How a bot joins a channel."""
+        known = self._state.chats.get(chat_id)
+        old = known.bot_status if known is not None else "left"
+        chat = self._state.chat_or_new(chat_id)
+        chat.bot_status = "administrator"
+        rights = admin_rights(can_be_edited=True, channel=chat.type == "channel")
+        return self._member_update(chat, by, old, {"status": "administrator", **rights})
+
+    def demote_bot(self, chat_id: int, *, by: int | None) -> JSONDict:
+        """An administrator takes the bot's rights away; it stays a plain member (in a
+        channel it can then post nothing): a ``my_chat_member`` update."""
+        chat = self._state.known_chat(chat_id)
+        old = chat.bot_status
+        chat.bot_status = "member"
+        return self._member_update(chat, by, old, {"status": "member"})
+
     def _member_update(
         self, chat: FakeChat, by: int | None, old_status: str, new_member: JSONDict
     ) -> JSONDict:
@@ -138,7 +208,7 @@ class Users:
         if old_status == "kicked":
             old["until_date"] = 0
         elif old_status == "administrator":
-            old.update(admin_rights(can_be_edited=False))
+            old.update(admin_rights(can_be_edited=True, channel=chat.type == "channel"))
         payload = {
             "chat": chat.to_api(),
             "from": actor.to_api(),

@@ -61,6 +61,19 @@ def test_scripted_session_walks_through_the_bot(tmp_path: Path) -> None:
         assert subscriber.topics == ("world",)
 
 
+def test_the_demo_channel_can_be_linked_and_gets_its_digest(tmp_path: Path) -> None:
+    """The session has a channel the person owns and the bot administers: /channel links
+    it, a topic button picks its topic, and its digest is shown as posted in it."""
+    code, out = transcript_of(tmp_path, "/channel @demochannel", "1", "/digest", "/quit")
+    assert code == 0
+    assert "try /channel with: @demochannel" in out
+    assert "Linked Demo Channel." in out
+    assert "(pop-up) Added World" in out
+    posted = out.index("📢 Demo Channel ›")
+    assert out.index("Your news digest", posted) > posted
+    assert "The digest is posted in the channel." in out
+
+
 def test_end_of_input_ends_the_session_cleanly(tmp_path: Path) -> None:
     """Ctrl-D (end of input) without /quit also stops everything and exits with 0."""
     code, out = transcript_of(tmp_path, "/help")
@@ -213,6 +226,16 @@ def test_an_edit_that_only_changes_buttons_shows_just_the_buttons() -> None:
         )
     )
     assert render_message("edited", message) == ["bot ✎ (changed the buttons)", "      [1] ✅ A"]
+
+
+def test_a_file_the_bot_sends_shows_its_name_and_size() -> None:
+    """/export sends a document: the terminal names it above its caption."""
+    message = sent("Your feeds")
+    message.document = {"file_id": "f", "file_name": "newsdigest-feeds.opml", "file_size": 321}
+    assert render_message("sent", message) == [
+        "bot › 📎 newsdigest-feeds.opml (321 bytes)",
+        "      Your feeds",
+    ]
 
 
 @pytest.mark.parametrize("line", ["/exit", "/QUIT"])

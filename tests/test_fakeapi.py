@@ -560,6 +560,52 @@ async def test_bot_removed_then_sends_are_forbidden(api: FakeBotAPI, bot: Bot) -
     await bot.send_message(USER, "welcome back")
 
 
+async def test_channels_posts_and_the_bots_admin_rights(api: FakeBotAPI, bot: Bot) -> None:
+    """A channel: the bot cannot post until an administrator promotes it (a my_chat_member
+    update), posts are channel_post updates signed by the channel, @name finds it, and a
+    demoted bot is refused as Telegram refuses it."""
+    api.add_chat(-100700, "channel", title="Harbour News", username="harbournews")
+    api.set_admins(-100700, [], owner=USER)
+    with pytest.raises(Forbidden, match="bot is not a member of the channel chat"):
+        await bot.send_message(-100700, "hello")
+    assert (await bot.get_chat_member("@harbournews", bot.id)).status == "left"
+    api.bot_promoted(-100700, by=USER)
+    api.channel_posts(-100700, "Ferry times change on Monday")
+    promoted, post = await next_updates(bot)
+    assert promoted.my_chat_member is not None
+    assert promoted.my_chat_member.chat.type == "channel"
+    assert promoted.my_chat_member.from_user.id == USER
+    assert isinstance(promoted.my_chat_member.new_chat_member, ChatMemberAdministrator)
+    assert promoted.my_chat_member.new_chat_member.can_post_messages
+    assert post.channel_post is not None
+    assert post.channel_post.text == "Ferry times change on Monday"
+    assert post.channel_post.sender_chat is not None
+    assert post.channel_post.sender_chat.id == -100700
+    assert post.channel_post.from_user is None
+    api.user_sends(USER, USER, "Ferry times change on Monday", forward_from_chat=-100700)
+    [forwarded] = await next_updates(bot, post.update_id + 1)
+    assert forwarded.message is not None
+    assert isinstance(forwarded.message.forward_origin, MessageOriginChannel)
+    assert forwarded.message.forward_origin.message_id == post.channel_post.message_id
+    chat = await bot.get_chat("@HarbourNews")
+    assert (chat.id, chat.type, chat.title) == (-100700, "channel", "Harbour News")
+    assert isinstance(await bot.get_chat_member(-100700, USER), ChatMemberOwner)
+    assert isinstance(await bot.get_chat_member(-100700, bot.id), ChatMemberAdministrator)
+    await bot.send_message(-100700, "Today's digest")
+    assert [m.plain_text for m in api.messages(-100700)] == ["Today's digest"]
+    with pytest.raises(SimulatorError, match="channel_posts"):
+        api.user_sends(-100700, USER, "users do not write here")
+    api.bot_demoted(-100700, by=USER)
+    [demoted] = await next_updates(bot, forwarded.update_id + 1)
+    assert demoted.my_chat_member is not None
+    assert demoted.my_chat_member.old_chat_member.status == "administrator"
+    assert demoted.my_chat_member.new_chat_member.status == "member"
+    with pytest.raises(BadRequest, match=r"(?i)need administrator rights in the channel chat"):
+        await bot.send_message(-100700, "still there?")
+    with pytest.raises(BadRequest, match="Chat not found"):
+        await bot.get_chat("@nosuchchannel")
+
+
 async def test_concurrent_polls_conflict(api: FakeBotAPI, bot: Bot) -> None:
     """A second getUpdates ends the pending one with 409 Conflict, as two bot instances do."""
     poll = asyncio.create_task(bot.get_updates(timeout=30))
@@ -725,7 +771,12 @@ async def test_http_keep_alive_and_body_encodings(api: FakeBotAPI) -> None:
         "inline_keyboard": [[{"text": "Go", "callback_data": "go"}]]
     }
     assert as_json.params["disable_notification"] is True
-    assert multipart.params["document"] == {"filename": "a.txt", "size": 3}
+    assert multipart.params["document"] == {
+        "filename": "a.txt",
+        "size": 3,
+        "mime_type": "text/plain",
+        "content": b"abc",
+    }
     assert [m.text for m in api.messages(USER)] == ["form", "json", "multipart", "chunked"]
 
 
@@ -768,3 +819,68 @@ async def test_application_answers_start_over_long_polling(api: FakeBotAPI) -> N
     assert reply.text == "Hello, Ada!"
     assert api.calls_to("deleteWebhook")  # PTB's polling bootstrap
     assert api.pending_updates == 0
+
+
+# --------------------------------------------------------------------------- documents
+
+
+async def test_a_file_a_user_sends_is_fetched_by_get_file_and_downloaded(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    """user_sends_document puts a Document in the update; getFile names its path, and the
+    download through base_file_url returns the very bytes."""
+    content = b"<opml version='2.0'><body/></opml>"
+    api.user_sends_document(USER, USER, "feeds.opml", content, mime_type="text/x-opml")
+    [update] = await next_updates(bot)
+    assert update.message is not None
+    document = update.message.document
+    assert document is not None
+    assert (document.file_name, document.file_size, document.mime_type) == (
+        "feeds.opml",
+        len(content),
+        "text/x-opml",
+    )
+    file = await bot.get_file(document.file_id)
+    assert bytes(await file.download_as_bytearray()) == content
+    with pytest.raises(BadRequest, match=r"(?i)invalid file_id"):
+        await bot.get_file("no-such-file")
+
+
+async def test_send_document_uploads_a_file_the_test_can_read(api: FakeBotAPI, bot: Bot) -> None:
+    """sendDocument with an upload records the message with its document and caption; the
+    file can be read back and sent again by its file id."""
+    from telegram import InputFile
+
+    message = await bot.send_document(
+        USER,
+        InputFile(b"hello file", filename="notes.txt"),
+        caption="<b>Notes</b>",
+        parse_mode="HTML",
+    )
+    assert message.document is not None
+    assert message.caption == "Notes"
+    [sent] = api.messages(USER)
+    assert sent.document is not None
+    assert sent.document["file_name"] == "notes.txt"
+    assert api.file(sent.document["file_id"]).content == b"hello file"
+    again = await bot.send_document(USER, message.document.file_id)
+    assert again.document is not None
+    assert again.document.file_id == message.document.file_id
+    with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
+        await bot.send_document(USER, "unknown-id")
+
+
+async def test_a_download_with_another_token_is_refused() -> None:
+    """With expected_token set, file downloads with another token answer 401."""
+    async with FakeBotAPI(expected_token=TOKEN) as api:
+        stored = api.user_sends_document(USER, USER, "a.xml", b"<a/>")
+        async with make_bot(api) as bot:
+            path = (await bot.get_file(stored["document"]["file_id"])).file_path
+            assert path is not None
+            async with httpx.AsyncClient() as client:
+                good = await client.get(path)
+                bad = await client.get(path.replace(TOKEN, "1:wrong"))
+                missing = await client.get(path + "-nope")
+    assert (good.status_code, good.content) == (200, b"<a/>")
+    assert bad.status_code == 401
+    assert missing.status_code == 404

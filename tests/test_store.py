@@ -24,7 +24,15 @@ from pathlib import Path
 import pytest
 from tinydb import TinyDB
 
-from bot.models import BLOCKED, PAUSED, Delivery, FeedState, StoredArticle, Subscriber
+from bot.models import (
+    BLOCKED,
+    PAUSED,
+    Channel,
+    Delivery,
+    FeedState,
+    StoredArticle,
+    Subscriber,
+)
 from bot.store import (
     SCHEMA,
     NotFoundError,
@@ -243,6 +251,60 @@ def test_delete_subscriber_removes_their_deliveries(path: Path) -> None:
         assert store.get_subscriber(1) is None
         assert store.delivered_ids(1) == set()
         assert store.delivered_ids(2) == {"a"}
+
+
+def test_channels_and_selected_chats_survive_reopen_and_leave_with_their_chat(
+    path: Path,
+) -> None:
+    """A channel record and a user's selected chat are kept; deleting the channel's
+    subscriber deletes its record, deleting a private chat's deletes its selection."""
+    channel = Channel(chat_id=-1001, title="Harbour News", managers=(5, 6), linked=T0)
+    with Store.open(path) as store:
+        store.put_subscriber(subscriber(-1001, chat_type="channel"))
+        store.put_subscriber(subscriber(5, chat_type="private"))
+        store.put_channel(channel)
+        store.put_channel(Channel(chat_id=-1002, title="athens daily", managers=(5,), linked=T0))
+        store.select_chat(5, -1001)
+        store.select_chat(6, -1001)
+        store.select_chat(7, 7)  # one's own chat is the default: nothing is stored
+    with Store.open(path) as store:
+        assert store.get_channel(-1001) == channel
+        assert [c.chat_id for c in store.channels_managed_by(5)] == [-1002, -1001]
+        assert store.channels_managed_by(7) == []
+        assert (store.selected_chat(5), store.selected_chat(6), store.selected_chat(7)) == (
+            -1001,
+            -1001,
+            None,
+        )
+        store.delete_subscriber(-1001)
+        store.delete_subscriber(5)
+    with Store.open(path) as store:
+        assert store.get_channel(-1001) is None
+        assert store.selected_chat(5) is None
+        assert store.selected_chat(6) == -1001  # resolved (and forgotten) when next used
+        store.select_chat(6, None)
+        assert store.selected_chat(6) is None
+
+
+def test_a_schema_3_store_gains_empty_channel_tables(path: Path) -> None:
+    """A store written before channels (schema 3) opens with all its records and the two
+    new tables empty; the original is kept as a .bak file."""
+    with Store.open(path) as store:
+        store.put_subscriber(subscriber(1))
+        store.record_delivery(1, ["a"], T0)
+        store.compact()
+    data = json.loads(path.read_bytes())
+    assert data["schema"] == SCHEMA == 4
+    del data["tables"]["channels"], data["tables"]["selections"]
+    data["schema"] = 3
+    path.write_text(json.dumps(data))
+    with Store.open(path) as store:
+        assert store.get_subscriber(1) == subscriber(1)
+        assert store.delivered_ids(1) == {"a"}
+        assert store.channels_managed_by(1) == []
+        assert store.selected_chat(1) is None
+    assert json.loads(path.read_bytes())["schema"] == 4
+    assert list(path.parent.glob("newsdigest.json.schema3-*.bak"))
 
 
 def test_change_chat_id_moves_the_subscription_and_its_ledger(path: Path) -> None:
@@ -937,6 +999,8 @@ def _records(store: Store) -> None:
     store.put_feed_state(FeedState(url=FEED_URL, failures=1))
     store.record_delivery(12345, ["a0001"], T0)
     store.increment("digests_sent", date(2025, 3, 1))
+    store.put_channel(Channel(chat_id=-100777, title="Harbour News", managers=(12345,), linked=T0))
+    store.select_chat(12345, -100777)
 
 
 BROKEN_RECORDS = [
@@ -1100,6 +1164,30 @@ BROKEN_RECORDS = [
         "3",
         "counters of 2025-03-01: 'digests_sent' '3' is not a whole number",
         id="counter",
+    ),
+    pytest.param(
+        "channels",
+        "-100777",
+        "managers",
+        [12345, "12345"],
+        "channel -100777: managers[1] '12345' is not a whole number",
+        id="channel-managers",
+    ),
+    pytest.param(
+        "channels",
+        "-100777",
+        "title",
+        None,
+        "channel -100777: title None is not text",
+        id="channel-title",
+    ),
+    pytest.param(
+        "selections",
+        "12345",
+        "chat_id",
+        "-100777",
+        "selected chat of user 12345: chat_id '-100777' is not a whole number",
+        id="selection-chat",
     ),
 ]
 

@@ -7,6 +7,9 @@ does in the chat is printed as readable text: new messages, edits, deletions, "t
 and the pop-up answers to button presses. Inline keyboards become numbered choices;
 typing a bare number (or ``/press N``) presses that button of the latest message with
 buttons. ``/quit``, ``/exit``, end of input (Ctrl-D) and Ctrl-C end the session.
+A demo channel (``@demochannel``, the person its owner, the bot one of its administrators)
+lets them try ``/channel``: what the bot posts there is printed too, marked as the
+channel's.
 
 Nothing here knows what the bot says or does: replies are rendered from what the fake
 server recorded (the text as a Telegram user reads it, and its entities), so the chat
@@ -56,6 +59,8 @@ __all__ = [
 DEMO_TOKEN = "chat-demo:local"  # noqa: S105 - not a secret: the fake server accepts any token
 DEMO_USER_ID = 1001
 DEMO_DATA_FILE = "chat-demo.json"
+DEMO_CHANNEL_ID = -1_000_000_001_001
+DEMO_CHANNEL = ("demochannel", "Demo Channel")
 
 # The bot has answered once its calls stop for this long (and a reply came).
 QUIET_SECONDS = 0.3
@@ -68,6 +73,7 @@ PASTE_GAP_SECONDS = 0.05
 
 PROMPT = "you › "
 BOT = "bot › "
+POSTED = "📢 Demo Channel ›"
 EDIT = "bot ✎ "
 INDENT = " " * len(BOT)
 
@@ -147,6 +153,9 @@ def render_message(event: MessageEvent, message: SentMessage, *, color: bool = F
     if event == "deleted":
         return [f"{BOT}(deleted an earlier message)"]
     body = _styled(message.plain_text, message.entities, color=color)
+    if message.document is not None:  # /export: the terminal shows the file's name and size
+        name, size = message.document.get("file_name"), message.document.get("file_size")
+        body = f"📎 {name} ({size} bytes)" + (f"\n{body}" if body else "")
     if event == "edited" and message.history:
         before = message.history[-1]
         if before.plain_text == message.plain_text and before.entities == message.entities:
@@ -245,7 +254,11 @@ class _Chat:
         self.at_prompt = False
 
     def on_message(self, event: MessageEvent, message: SentMessage) -> None:
-        """``FakeBotAPI`` listener: print the bot's message as it happens."""
+        """``FakeBotAPI`` listener: print the bot's message as it happens (a post in the
+        demo channel after a line that says so)."""
+        if message.chat_id == DEMO_CHANNEL_ID and event == "sent":
+            self.write([POSTED, *render_message(event, message, color=self.color)])
+            return
         if message.chat_id != self.user_id:
             return
         self.flush_side_events()
@@ -371,6 +384,7 @@ def _banner(name: str, store_path: Path, *, offline: bool, temporary: bool) -> l
         "",
         "Try: /start  /topics  /digest  /summarize <text or link>  /time 7:30",
         "     /timezone Europe/Berlin  /settings  /help   (or paste a long text)",
+        f"A channel to try /channel with: @{DEMO_CHANNEL[0]} (yours; the bot is its admin).",
         "Buttons are shown as [1] [2] …: type a number (or /press 2) to press one.",
         "Quit with /quit, /exit, Ctrl-D or Ctrl-C.",
         "",
@@ -467,6 +481,7 @@ async def chat_session(
             await _ensure_articles(session_settings, store, options.clock, stdout)
             async with FakeBotAPI() as api:
                 api.add_user(DEMO_USER_ID, name, language_code="en")
+                _add_demo_channel(api)
                 chat = _Chat(
                     api, stdout, user_id=DEMO_USER_ID, color=color, echo=not stdin.isatty()
                 )
@@ -479,6 +494,14 @@ async def chat_session(
     stdout.write("Bye: the bot and its local server are stopped.\n")
     stdout.flush()
     return 0
+
+
+def _add_demo_channel(api: FakeBotAPI) -> None:
+    """The demo channel: the person owns it and has made the bot an administrator."""
+    username, title = DEMO_CHANNEL
+    api.add_chat(DEMO_CHANNEL_ID, "channel", title=title, username=username)
+    api.set_admins(DEMO_CHANNEL_ID, [], owner=DEMO_USER_ID)
+    api.bot_promoted(DEMO_CHANNEL_ID, by=DEMO_USER_ID)
 
 
 async def _ensure_articles(

@@ -3,8 +3,10 @@
 Per message:
   * 429 Too Many Requests: wait ``retry_after`` and send again (bounded attempts);
   * 5xx and timeouts: retry with exponential backoff (bounded);
-  * 403 (blocked, kicked, deactivated) and "chat not found": the chat is marked
-    ``blocked`` in the store and nothing more is sent to it;
+  * 403 (blocked, kicked, deactivated), "chat not found" and a channel where the bot
+    is no longer an administrator: the chat is marked ``blocked`` in the store and
+    nothing more is sent to it; unless ``on_unreachable`` takes the chat over (a linked
+    channel: its digests are paused and its managers told, ``bot.services.channels``);
   * the chat migrated to a supergroup: the stored chat id is updated and the message
     goes to the new id;
   * 400 "can't parse entities": the same text is sent again as plain text;
@@ -84,6 +86,7 @@ FAULTS: tuple[Fault, ...] = (
     Fault(BadRequest, "thread not found", "thread_not_found", Action.MAIN_THREAD),
     Fault(BadRequest, "chat not found", "chat_not_found", Action.STOP),
     Fault(BadRequest, "deactivated", "chat_not_found", Action.STOP),
+    Fault(BadRequest, "need administrator rights", "not_admin", Action.STOP),
     BAD_REQUEST,
     Fault(TimedOut, None, "timeout", Action.BACK_OFF),
     Fault(NetworkError, None, "network", Action.BACK_OFF),
@@ -136,8 +139,11 @@ class Deliverer:
         backoff: float = 1.0,
         max_backoff: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        on_unreachable: Callable[[int], Awaitable[bool]] | None = None,
     ) -> None:
         self.bot = bot
+        # Told first about a chat that cannot be reached; True: it took care of the chat.
+        self.on_unreachable = on_unreachable
         self.store = store
         self.clock = clock
         self.retries = retries
@@ -152,7 +158,10 @@ class Deliverer:
         except StoreError:
             logger.warning("could not count %s", kind, exc_info=True)
 
-    def _mark_blocked(self, chat_id: int, reason: str) -> None:
+    async def _unreachable(self, chat_id: int, reason: str) -> None:
+        if self.on_unreachable is not None and await self.on_unreachable(chat_id):
+            logger.info("chat %s is unreachable (%s): its digests are paused", chat_id, reason)
+            return
         with contextlib.suppress(NotFoundError):
             self.store.update_subscriber(chat_id, status=BLOCKED)
         logger.info("chat %s is unreachable (%s): no more deliveries", chat_id, reason)
@@ -224,7 +233,7 @@ class Deliverer:
             assert isinstance(exc, ChatMigrated)
             attempt.chat_id = self._move(chat_id, exc.new_chat_id)
         elif action is Action.STOP:
-            self._mark_blocked(chat_id, exc.message)
+            await self._unreachable(chat_id, exc.message)
             return Outcome(BLOCKED_OUTCOME, chat_id, 0, exc.message)
         elif action is Action.PLAIN_TEXT:
             logger.warning("Telegram refused the HTML for chat %s: %s", chat_id, exc.message)

@@ -96,6 +96,8 @@ class DigestService:
     async def compose(self, subscriber: Subscriber) -> Digest:
         """The subscriber's digest now (new stories only)."""
         builder = await self.builder()
+        if subscriber.feeds and not self.settings.user_feeds:
+            subscriber = subscriber.evolve(feeds=())  # the operator turned own feeds off
         return builder.build(subscriber, self.store.delivered_ids(subscriber.chat_id))
 
     async def deliver(

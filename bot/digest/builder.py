@@ -7,12 +7,17 @@ topics and followed words and stops as soon as it has enough items. Summaries ar
 computed at ingest time, never per subscriber.
 
 Rules for one subscriber:
-  * candidates: articles of their topics (all topics if they chose none) plus articles
-    mentioning a followed word; articles mentioning an excluded word are dropped;
+  * candidates: articles of their topics (all topics if they chose none), articles
+    mentioning a followed word, and the entries of the chat's own feeds (``feeds``);
+    articles mentioning an excluded word are dropped. An entry only chats' own feeds
+    brought (``private``) goes to the chats that added one of those feeds, never to a
+    topic's or a word's readers, and is never named as another outlet of a story;
   * new only: fetched after their last digest (or within the window for a first digest),
     and no article of the same story already delivered to them;
   * one item per story, naming the other outlets that reported it;
-  * ranked by recency and by how many outlets reported the story; top ``max_items``.
+  * ranked by recency and by how many outlets reported the story; top ``max_items``, plus
+    up to ``max_items`` entries of the chat's own feeds (which a busy news day must not
+    crowd out: the reader asked for them by name).
 """
 
 from __future__ import annotations
@@ -30,6 +35,11 @@ from .stories import story_groups
 
 RECENCY_HALF_LIFE_HOURS = 12.0
 COVERAGE_WEIGHT = 0.6
+
+
+def feeds_of(article: StoredArticle, feeds: Collection[str]) -> bool:
+    """True when one of ``feeds`` carried the article."""
+    return any(url in feeds for url in article.feed_urls)
 
 
 class DigestBuilder:
@@ -55,22 +65,29 @@ class DigestBuilder:
         self._score = [self._rank_score(i) for i in range(len(self._articles))]
         self._by_topic: dict[str, list[int]] = defaultdict(list)
         self._by_word: dict[str, list[int]] = defaultdict(list)
+        self._by_feed: dict[str, list[int]] = defaultdict(list)
         self._words: list[frozenset[str]] = []
         order = sorted(range(len(self._articles)), key=lambda i: -self._score[i])
-        self._all = order
+        self._all = [i for i in order if not self._articles[i].private]
         for i in order:
             article = self._articles[i]
+            for url in article.feed_urls:
+                self._by_feed[url].append(i)
+            if article.private:
+                continue
             for topic in article.topics:
                 self._by_topic[topic].append(i)
         for i, article in enumerate(self._articles):
             words = frozenset(article.words)
             self._words.append(words)
+            if article.private:
+                continue
             for word in words:
                 self._by_word[word].append(i)
         for ids in self._by_word.values():
             ids.sort(key=lambda i: -self._score[i])
         self._cache: dict[tuple[object, ...], tuple[int, ...]] = {}
-        self._items: dict[tuple[int, tuple[str, ...]], DigestItem] = {}
+        self._items: dict[tuple[int, tuple[str, ...], tuple[str, ...]], DigestItem] = {}
 
     def _rank_score(self, index: int) -> float:
         article = self._articles[index]
@@ -83,6 +100,11 @@ class DigestBuilder:
         """The start of the subscriber's next digest."""
         return subscriber.last_digest or (self.now - self.window)
 
+    def _merged(self, streams: list[list[int]]) -> Iterator[int]:
+        keyed = [((-self._score[i], i) for i in stream) for stream in streams]
+        for _, index in heapq.merge(*keyed):
+            yield index
+
     def _candidates(self, subscriber: Subscriber) -> Iterator[int]:
         streams: list[list[int]] = (
             [self._by_topic.get(t, []) for t in subscriber.topics]
@@ -93,16 +115,32 @@ class DigestBuilder:
             for form in (word, f"{word}s", f"{word}es"):
                 if form in self._by_word:
                     streams.append(self._by_word[form])
-        keyed = [((-self._score[i], i) for i in stream) for stream in streams]
-        for _, index in heapq.merge(*keyed):
-            yield index
+        return self._merged(streams)
+
+    def _own_entries(self, subscriber: Subscriber) -> Iterator[int]:
+        return self._merged(
+            [self._by_feed[url] for url in subscriber.feeds if url in self._by_feed]
+        )
 
     def _select(self, subscriber: Subscriber, delivered: Collection[str]) -> tuple[int, ...]:
+        """Up to ``max_items`` stories of the chat's topics and words, plus up to
+        ``max_items`` new entries of its own feeds (a story is never there twice), by rank."""
+        stories: set[int] = set()
+        picked = self._pick(self._candidates(subscriber), subscriber, delivered, stories)
+        picked += self._pick(self._own_entries(subscriber), subscriber, delivered, stories)
+        return tuple(sorted(picked, key=lambda i: -self._score[i]))
+
+    def _pick(
+        self,
+        candidates: Iterator[int],
+        subscriber: Subscriber,
+        delivered: Collection[str],
+        stories: set[int],
+    ) -> list[int]:
         since = self.since(subscriber)
         seen: set[int] = set()
-        stories: set[int] = set()
         picked: list[int] = []
-        for index in self._candidates(subscriber):
+        for index in candidates:
             if index in seen:
                 continue
             seen.add(index)
@@ -118,15 +156,17 @@ class DigestBuilder:
             picked.append(index)
             if len(picked) >= self.max_items:
                 break
-        return tuple(picked)
+        return picked
 
-    def _item(self, index: int, exclude: Sequence[str]) -> DigestItem:
+    def _item(self, index: int, exclude: Sequence[str], feeds: Collection[str]) -> DigestItem:
         article = self._articles[index]
         also: list[tuple[str, str]] = []
         sources = {article.source}
         for m in self._members[self._story[index]]:
             other = self._articles[m]
             if other.source in sources:
+                continue
+            if other.private and not feeds_of(other, feeds):
                 continue
             if any(mentions(self._words[m], word) for word in exclude):
                 continue
@@ -142,11 +182,13 @@ class DigestBuilder:
             also=tuple(also),
         )
 
-    def _cached_item(self, index: int, exclude: tuple[str, ...]) -> DigestItem:
-        key = (index, exclude)
+    def _cached_item(
+        self, index: int, exclude: tuple[str, ...], feeds: tuple[str, ...]
+    ) -> DigestItem:
+        key = (index, exclude, feeds)
         item = self._items.get(key)
         if item is None:
-            item = self._items[key] = self._item(index, exclude)
+            item = self._items[key] = self._item(index, exclude, feeds)
         return item
 
     def build(self, subscriber: Subscriber, delivered: Collection[str] = ()) -> Digest:
@@ -155,16 +197,23 @@ class DigestBuilder:
             picked = self._select(subscriber, delivered)
         else:
             # Many subscribers share the same choices: compose each combination once.
-            key = (subscriber.topics, subscriber.follow, subscriber.exclude, self.since(subscriber))
+            key = (
+                subscriber.topics,
+                subscriber.follow,
+                subscriber.exclude,
+                subscriber.feeds,
+                self.since(subscriber),
+            )
             cached = self._cache.get(key)
             if cached is None:
                 cached = self._cache[key] = self._select(subscriber, ())
             picked = cached
-        items = tuple(self._cached_item(i, subscriber.exclude) for i in picked)
+        items = tuple(self._cached_item(i, subscriber.exclude, subscriber.feeds) for i in picked)
         return Digest(
             chat_id=subscriber.chat_id,
             items=items,
             timezone=subscriber.timezone,
             created=self.now,
             topics=subscriber.topics,
+            language=subscriber.digest_language,
         )

@@ -28,6 +28,7 @@ class Digest:
     timezone: str = "UTC"
     created: datetime | None = None
     topics: tuple[str, ...] = ()
+    language: str = "en"
 
     @property
     def empty(self) -> bool:

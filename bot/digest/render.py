@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_skeleton
+
 from summarizer import Article
 
+from ..i18n import DEFAULT_LANGUAGE, Html, _, _n, locale
 from ..timeparse import zone as _zone  # the one zone cache, shared with scheduling
 from .model import Digest, DigestItem
 
@@ -84,27 +87,36 @@ def clean_text(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
-def local_time(when: datetime, timezone: str, now: datetime | None = None) -> str:
-    """'14:05' for today in the reader's zone, else 'Nov 24, 14:05'."""
+def local_time(
+    when: datetime, timezone: str, now: datetime | None = None, language: str = DEFAULT_LANGUAGE
+) -> str:
+    """'14:05' for today in the reader's zone, else 'Nov 24, 14:05' (or '24. Nov., 14:05':
+    written as the reader's language writes dates, by Babel)."""
     zone = _zone(timezone)
     try:
         local = when.astimezone(zone)
     except (OverflowError, ValueError):
         local = when  # a date at the edge of the calendar: shown as given
     today = (now or datetime.now(zone)).astimezone(zone).date()
+    where = locale(language)
+    clock = format_skeleton("Hm", local, locale=where)
     if local.date() == today:
-        return f"{local:%H:%M}"
+        return clock
     if local.year == today.year:
-        return f"{local:%b} {local.day}, {local:%H:%M}"
-    return f"{local:%b} {local.day}, {local.year}"
+        day = format_skeleton("MMMd", local, locale=where)
+        return str(where.datetime_formats["medium"]).format(clock, day)
+    return format_skeleton("yMMMd", local, locale=where)
 
 
-def render_item_html(item: DigestItem, timezone: str, now: datetime | None = None) -> str:
+def render_item_html(
+    item: DigestItem, timezone: str, now: datetime | None = None, language: str = DEFAULT_LANGUAGE
+) -> str:
     """One item: linked bold title, source and time, the summary, other outlets."""
-    title = escape(clip(item.title or "(untitled)", MAX_TITLE))
+    title = escape(clip(item.title or _("(untitled)").render(language), MAX_TITLE))
     href = safe_href(item.url)
     heading = f'<b><a href="{href}">{title}</a></b>' if href else f"<b>{title}</b>"
-    meta = f"<i>{escape(clip(item.source, 80))} · {local_time(item.when, timezone, now)}</i>"
+    when = local_time(item.when, timezone, now, language)
+    meta = f"<i>{escape(clip(item.source, 80))} · {escape(when)}</i>"
     lines = [heading, meta]
     if item.summary:
         lines.append(escape(" ".join(item.summary)))
@@ -114,7 +126,9 @@ def render_item_html(item: DigestItem, timezone: str, now: datetime | None = Non
             name = escape(clip(source, 60))
             also_href = safe_href(url)
             links.append(f'<a href="{also_href}">{name}</a>' if also_href else name)
-        lines.append("Also reported by " + ", ".join(links))
+        lines.append(
+            _("Also reported by {outlets}", outlets=Html(", ".join(links))).render(language)
+        )
     return "\n".join(lines)
 
 
@@ -140,18 +154,23 @@ def render_summary_html(article: Article, sentences: Sequence[str]) -> str:
 
 def render_header_html(digest: Digest, now: datetime | None = None) -> str:
     """The first line of a digest."""
-    return _header(digest.timezone, len(digest.items), now or datetime.now(UTC))
+    return _header(digest.timezone, len(digest.items), now or datetime.now(UTC), digest.language)
 
 
 @functools.lru_cache(maxsize=4096)
-def _header(timezone: str, count: int, now: datetime) -> str:
-    zone = _zone(timezone)
-    day = now.astimezone(zone).strftime("%A, %B %d").replace(" 0", " ")
-    stories = "story" if count == 1 else "stories"
-    return f"<b>📰 Your news digest</b> · {escape(day)} · {count} {stories}"
+def _header(timezone: str, count: int, now: datetime, language: str) -> str:
+    day = format_date(now.astimezone(_zone(timezone)), "full", locale=locale(language))
+    header = _n(
+        "<b>📰 Your news digest</b> · {day} · {count} story",
+        "<b>📰 Your news digest</b> · {day} · {count} stories",
+        count,
+        day=day,
+    )
+    return header.render(language)
 
 
-EMPTY_TEXT = "Nothing new in your topics since your last digest."
+EMPTY = _("Nothing new in your topics since your last digest.")
+EMPTY_TEXT = str(EMPTY)
 
 
 def pack(
@@ -193,7 +212,7 @@ def split_messages(
     header: str, parts: Sequence[str], limit: int = MAX_MESSAGE, separator: str = "\n\n"
 ) -> list[str]:
     """The texts of ``pack``: parts packed into messages of at most ``limit`` units."""
-    return [text for text, _ in pack(header, parts, limit, separator)]
+    return [text for text, _group in pack(header, parts, limit, separator)]
 
 
 def _hard_cut(part: str, limit: int) -> str:
@@ -204,7 +223,7 @@ def _hard_cut(part: str, limit: int) -> str:
     return escape(plain.rstrip()) + "…"
 
 
-ItemCache = dict[tuple[str, tuple[tuple[str, str], ...], str], str]
+ItemCache = dict[tuple[str, tuple[tuple[str, str], ...], str, str], str]
 
 
 @dataclass(frozen=True)
@@ -224,13 +243,13 @@ def render_digest_messages(
     items they have in common (one rendering per item and time zone, not per reader).
     """
     if digest.empty:
-        return [RenderedMessage(EMPTY_TEXT, ())]
+        return [RenderedMessage(EMPTY.render(digest.language), ())]
     parts = []
     for n, item in enumerate(digest.items, start=1):
-        key = (item.article_id, item.also, digest.timezone)
+        key = (item.article_id, item.also, digest.timezone, digest.language)
         rendered = cache.get(key) if cache is not None else None
         if rendered is None:
-            rendered = render_item_html(item, digest.timezone, now)
+            rendered = render_item_html(item, digest.timezone, now, digest.language)
             if cache is not None:
                 cache[key] = rendered
         parts.append(f"{n}. {rendered}")
@@ -272,5 +291,5 @@ def render_digest_text(digest: Digest, width: int = 88, now: datetime | None = N
                 )
             )
         if item.also:
-            lines.append("   Also reported by " + ", ".join(source for source, _ in item.also))
+            lines.append("   Also reported by " + ", ".join(source for source, _url in item.also))
     return "\n".join(lines)

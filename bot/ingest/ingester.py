@@ -21,7 +21,7 @@ from summarizer import Article, Summarizer, SummarizerError
 from ..config import Feed, Settings
 from ..models import FeedState, StoredArticle
 from ..sources.feeds import SourceError, is_due, poll_feed
-from ..sources.fetch import FetchLimits, new_client
+from ..sources.fetch import FetchLimits, FetchResult, new_client
 from ..sources.seeds import load_seed_folder
 from ..sources.urls import article_id, canonical_url
 from ..store import Store
@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 SEEDS_SOURCE = "seeds"
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_FUTURE = timedelta(days=1)
+# Feeds polled at once in an ingest run: chats' own feeds can make them thousands.
+FEED_CONCURRENCY = 16
 # Shown as the outlet of a sample article whose file names none.
 SEEDS_LABEL = "newsdigest sample"
 
@@ -85,6 +87,8 @@ def to_stored(
     feed_name: str = "",
     source: str = "",
     now: datetime,
+    feed_url: str = "",
+    private: bool = False,
 ) -> StoredArticle:
     """Summarize and classify one article (CPU work: call it off the event loop)."""
     identifier, canonical = stable_id(article)
@@ -107,6 +111,8 @@ def to_stored(
         summary=summary.sentences,
         words=article_words(article.title, text),
         feed=feed_name,
+        feed_urls=(feed_url,) if feed_url else (),
+        private=private,
     )
 
 
@@ -143,10 +149,35 @@ class Ingester:
             sentences=settings.digest.sentences, max_chars=settings.digest.max_chars
         )
         self.limits = FetchLimits.for_feeds(settings.fetch)
+        # Chats' own feeds are links from users: the operator's exceptions do not apply.
+        self.link_limits = FetchLimits.for_links(settings.fetch)
 
-    def _is_new(self, article: Article) -> bool:
+    def user_feeds(self) -> list[Feed]:
+        """The chats' own feeds to poll: each once, however many chats added it, and not
+        at all when it is also a configured feed (that one is polled anyway)."""
+        if not self.settings.user_feeds:
+            return []
+        configured = {feed.url for feed in self.settings.feeds}
+        return [
+            Feed(url=url, name="", topics=(), user_feed=True)
+            for url in sorted(self.store.chat_feed_urls())
+            if url not in configured
+        ]
+
+    def _known(self, article: Article, feed_url: str, private: bool) -> bool:
+        """True when the article is stored already; it then also counts as an entry of
+        this feed (a chat's own feed gets it even when another feed brought it first)."""
         identifier, _ = stable_id(article)
-        return self.store.get_article(identifier) is None
+        stored = self.store.get_article(identifier)
+        if stored is None:
+            return False
+        urls = stored.feed_urls
+        if feed_url and feed_url not in urls:
+            urls = (*urls, feed_url)
+        still_private = stored.private and private
+        if urls != stored.feed_urls or still_private != stored.private:
+            self.store.put_article(replace(stored, feed_urls=urls, private=still_private))
+        return True
 
     async def _store(
         self,
@@ -156,8 +187,11 @@ class Ingester:
         feed_topics: Sequence[str],
         feed_name: str,
         source: str = "",
+        feed_url: str = "",
+        private: bool = False,
     ) -> None:
-        fresh = [a for a in articles if self._is_new(a)]
+        with self.store.batch():
+            fresh = [a for a in articles if not self._known(a, feed_url, private)]
         report.known += len(articles) - len(fresh)
         now = self.clock()
 
@@ -170,6 +204,8 @@ class Ingester:
                 feed_name=feed_name,
                 source=source or report.name,
                 now=now,
+                feed_url=feed_url,
+                private=private,
             )
 
         stored, skipped = await asyncio.to_thread(_convert_all, fresh, convert)
@@ -206,12 +242,18 @@ class Ingester:
         return report
 
     async def ingest_feed(
-        self, feed: Feed, client: httpx.AsyncClient, *, force: bool = False
+        self,
+        feed: Feed,
+        client: httpx.AsyncClient,
+        *,
+        force: bool = False,
+        fetched: FetchResult | None = None,
     ) -> SourceReport:
-        """Poll one feed (unless it is waiting out a backoff) and store what is new."""
-        report = SourceReport(name=feed.name, url=feed.url)
+        """Poll one feed (unless it is waiting out a backoff) and store what is new;
+        ``fetched``: the feed's document, just fetched (see ``poll_feed``)."""
         now = self.clock()
         state = self.store.get_feed_state(feed.url) or FeedState(url=feed.url)
+        report = SourceReport(name=feed.name or state.title or feed.url, url=feed.url)
         if not force and not is_due(state, now):
             report.waiting = True
             report.error = state.last_error
@@ -220,14 +262,22 @@ class Ingester:
             feed,
             state,
             client,
-            self.limits,
+            self.link_limits if feed.user_feed else self.limits,
             now,
             max_entries=self.settings.max_entries_per_feed,
+            fetched=fetched,
         )
         report.error = poll.error
         report.not_modified = poll.not_modified
         if poll.entries:
-            await self._store(report, poll.entries, feed_topics=feed.topics, feed_name=feed.name)
+            await self._store(
+                report,
+                poll.entries,
+                feed_topics=feed.topics,
+                feed_name=feed.name,
+                feed_url=feed.url,
+                private=feed.user_feed,
+            )
         self.store.put_feed_state(
             replace(poll.state, articles_total=poll.state.articles_total + report.new)
         )
@@ -241,7 +291,8 @@ class Ingester:
         force: bool = False,
         on_source: Callable[[SourceReport], None] | None = None,
     ) -> IngestReport:
-        """One ingest run over the seeds and every configured feed, concurrently."""
+        """One ingest run over the seeds, every configured feed and the chats' own feeds,
+        at most ``FEED_CONCURRENCY`` feeds at a time."""
         report = IngestReport()
         if seeds:
             seed_report = await self.ingest_seeds()
@@ -249,14 +300,17 @@ class Ingester:
                 report.sources.append(seed_report)
                 if on_source:
                     on_source(seed_report)
-        if feeds and self.settings.feeds:
+        every_feed = [*self.settings.feeds, *self.user_feeds()] if feeds else []
+        if every_feed:
+            gate = asyncio.Semaphore(FEED_CONCURRENCY)
             async with new_client(self.limits) as client:
 
                 async def one(feed: Feed) -> SourceReport:
-                    result = await self.ingest_feed(feed, client, force=force)
+                    async with gate:
+                        result = await self.ingest_feed(feed, client, force=force)
                     if on_source:
                         on_source(result)
                     return result
 
-                report.sources.extend(await asyncio.gather(*(one(f) for f in self.settings.feeds)))
+                report.sources.extend(await asyncio.gather(*(one(f) for f in every_feed)))
         return report

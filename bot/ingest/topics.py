@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 import regex
 
 from ..config import Topic
+from ..i18n import Text, _
 
 BODY_KEYWORDS_NEEDED = 2
 BODY_MENTIONS_NEEDED = 3
@@ -37,6 +38,10 @@ KEYWORD = regex.compile(rf"^{_PART}(?:['’\-]{_PART})*$")
 
 class KeywordError(ValueError):
     """A followed or excluded keyword that is not a plain word."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(str(text))
+        self.text = text
 
 
 def fold_word(word: str) -> str:
@@ -53,13 +58,16 @@ def normalize_keyword(text: str) -> str:
     """Validate a user's keyword and return it folded (see ``fold_word``)."""
     word = fold_word(text.strip())
     if not word:
-        raise KeywordError("Give one word, e.g. /follow climate")
+        raise KeywordError(_("Give one word, e.g. /follow climate"))
     if len(word) > MAX_KEYWORD_LENGTH:
-        raise KeywordError(f"Keywords are at most {MAX_KEYWORD_LENGTH} characters.")
+        raise KeywordError(_("Keywords are at most {count} characters.", count=MAX_KEYWORD_LENGTH))
     if not KEYWORD.match(word):
         raise KeywordError(
-            "Keywords are plain words (letters, digits, hyphens), one at a time: "
-            f"{text.strip()[:40]!r} is not."
+            _(
+                "Keywords are plain words (letters, digits, hyphens), one at a time: "
+                "{word} is not.",
+                word=repr(text.strip()[:40]),
+            )
         )
     return word
 

@@ -2,5 +2,7 @@
 command line alike.
 
 ``subscriptions`` (topics, words, times, zones, pause, delete); ``summaries`` (a link or a
-text summarized fairly between users); ``stats`` (what administrators see).
+text summarized fairly between users); ``feeds`` (a chat's own feeds, OPML); ``channels``
+(channels managed from private chats, the chat each user's commands act on); ``stats``
+(what administrators see).
 """

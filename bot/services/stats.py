@@ -48,7 +48,9 @@ def stats(store: Store, settings: Settings, today: date) -> Stats:
     """Subscribers by status, today's counters, articles and failing feeds."""
     counters = store.counters(today)
     failures = {k.split(":", 1)[1]: v for k, v in counters.items() if k.startswith("failures:")}
-    failing = tuple(f for f in store.feed_states() if f.failures)
+    # The configured feeds only: chats' own feeds are theirs to watch (/feeds).
+    configured = {feed.url for feed in settings.feeds}
+    failing = tuple(f for f in store.feed_states() if f.failures and f.url in configured)
     return Stats(
         subscribers=store.count_by_status(),
         digests_sent=counters.get("digests_sent", 0),

@@ -14,18 +14,35 @@ from datetime import datetime
 from ..config import Settings
 from ..delivery.schedule import latest_slot
 from ..digest.render import clip
+from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, Text, _, _n, supported
 from ..ingest.topics import KeywordError, normalize_keyword
 from ..models import ACTIVE, BLOCKED, PAUSED, Subscriber
 from ..store import Store
 from ..timeparse import ScheduleError, parse_clock, parse_timezone
 
-NOT_SUBSCRIBED = "This chat has no subscription: send /start first."
+NOT_SUBSCRIBED = _("This chat has no subscription: send /start first.")
 MAX_KEYWORDS = 20
 MAX_TIMES = 4
+# /language auto: follow the Telegram app's language again.
+AUTO_LANGUAGE = ("auto", "telegram")
+
+
+def forget_unread_feeds(settings: Settings, store: Store, urls: Iterable[str]) -> None:
+    """Forget the state of chats' own feeds that no active chat reads any more (unless the
+    operator configured the same feed): the ingester stops polling them anyway."""
+    configured = {feed.url for feed in settings.feeds}
+    read = store.chat_feed_urls()
+    for url in urls:
+        if url not in configured and url not in read:
+            store.delete_feed_state(url)
 
 
 class UserError(ValueError):
-    """Bad input from a user; the message is shown to them as it is."""
+    """Bad input from a user; the message is shown to them, in their language."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(str(text))
+        self.text = text
 
 
 @dataclass(frozen=True)
@@ -58,7 +75,13 @@ class Subscriptions:
         """The chat's subscription, if any."""
         return self.store.get_subscriber(chat_id)
 
-    def start(self, chat_id: int, chat_type: str, thread_id: int | None = None) -> Subscriber:
+    def start(
+        self,
+        chat_id: int,
+        chat_type: str,
+        thread_id: int | None = None,
+        telegram_language: str | None = None,
+    ) -> Subscriber:
         """/start: create the chat's subscription with the defaults, or make it active again.
 
         The only ways a subscription comes into being are this and the explicit subscribing
@@ -80,6 +103,7 @@ class Subscriptions:
                 created=now,
                 thread_id=thread_id,
                 skip_empty=self.settings.digest.skip_empty,
+                telegram_language=supported(telegram_language),
             )
             current = current.evolve(last_slot=latest_slot(current, now))
             self.store.put_subscriber(current)
@@ -88,12 +112,60 @@ class Subscriptions:
             current = self._update(chat_id, status=ACTIVE)
         return current
 
-    def heard_from(self, chat_id: int) -> None:
+    def heard_from(self, chat_id: int, telegram_language: str | None = None) -> None:
         """The chat wrote to the bot: if its digests had stopped because it blocked the bot,
-        it has unblocked it, so they resume (a subscription is never created here)."""
+        it has unblocked it, so they resume (a subscription is never created here).
+
+        ``telegram_language`` (a private chat's user's app language) is remembered when it
+        changed, so that scheduled digests follow it too.
+        """
         current = self.store.get_subscriber(chat_id)
-        if current is not None and current.status == BLOCKED:
-            self._update(chat_id, status=ACTIVE)
+        if current is None:
+            return
+        changes: dict[str, object] = {}
+        if current.status == BLOCKED:
+            changes["status"] = ACTIVE
+        language = supported(telegram_language)
+        if language is not None and language != current.telegram_language:
+            changes["telegram_language"] = language
+        if changes:
+            self._update(chat_id, **changes)
+
+    # --- language --------------------------------------------------------------------
+
+    @staticmethod
+    def language_of(
+        subscriber: Subscriber | None, telegram_language: str | None, *, private: bool
+    ) -> str:
+        """The language to write to a chat in: its choice (/language); in a private chat
+        then the user's Telegram app; then what the chat's subscription remembers."""
+        if subscriber is not None and subscriber.language:
+            return subscriber.language
+        app = supported(telegram_language)
+        if private and app:
+            return app
+        if subscriber is not None and subscriber.telegram_language:
+            return subscriber.telegram_language
+        return app or DEFAULT_LANGUAGE
+
+    def set_language(self, chat_id: int, text: str) -> Subscriber:
+        """/language de (or Deutsch), or "auto" to follow the Telegram app again."""
+        wanted = text.strip().lower()
+        names = {name.lower(): code for code, name in LANGUAGES.items()}
+        if wanted in AUTO_LANGUAGE:
+            language = None
+        else:
+            language = supported(wanted) or names.get(wanted)
+            if language is None:
+                raise UserError(
+                    _(
+                        "I don't speak {language} yet. Languages: {languages}.",
+                        language=repr(clip(text.strip(), 20)),
+                        languages=", ".join(f"{code} ({name})" for code, name in LANGUAGES.items()),
+                    )
+                )
+        self._require(chat_id)
+        return self._update(chat_id, language=language)
 
     def _update(self, chat_id: int, **changes: object) -> Subscriber:
         updated = self.store.update_subscriber(chat_id, **changes)
@@ -118,10 +190,23 @@ class Subscriptions:
             listed = ", ".join(self.settings.topic_names)
             # Never echo a whole paste back: a few names, each shortened, then a count.
             named = ", ".join(repr(clip(u, 32)) for u in unknown[:3])
-            more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
-            raise UserError(f"Unknown topic {named}{more}. Topics: {listed}.")
+            if len(unknown) > 3:
+                raise UserError(
+                    _n(
+                        "Unknown topic {names} and {count} more. Topics: {topics}.",
+                        "Unknown topic {names} and {count} more. Topics: {topics}.",
+                        len(unknown) - 3,
+                        names=named,
+                        topics=listed,
+                    )
+                )
+            raise UserError(
+                _("Unknown topic {names}. Topics: {topics}.", names=named, topics=listed)
+            )
         if not names:
-            raise UserError(f"Name one or more topics: {', '.join(self.settings.topic_names)}.")
+            raise UserError(
+                _("Name one or more topics: {topics}.", topics=", ".join(self.settings.topic_names))
+            )
         return names
 
     def subscribe(
@@ -159,7 +244,7 @@ class Subscriptions:
         try:
             return normalize_keyword(text)
         except KeywordError as exc:
-            raise UserError(str(exc)) from None
+            raise UserError(exc.text) from None
 
     def add_keyword(self, chat_id: int, kind: str, text: str) -> tuple[Subscriber, str, bool]:
         """Follow or exclude a word (``kind`` is "follow" or "exclude")."""
@@ -169,7 +254,9 @@ class Subscriptions:
         if word in words:
             return current, word, False
         if len(words) >= MAX_KEYWORDS:
-            raise UserError(f"You can have at most {MAX_KEYWORDS} words here; remove one first.")
+            raise UserError(
+                _("You can have at most {count} words here; remove one first.", count=MAX_KEYWORDS)
+            )
         other = "exclude" if kind == "follow" else "follow"
         changes: dict[str, object] = {kind: (*words, word)}
         if word in getattr(current, other):
@@ -190,13 +277,13 @@ class Subscriptions:
     def set_times(self, chat_id: int, texts: Sequence[str]) -> Subscriber:
         """Set one or more daily delivery times (local, 24 h)."""
         if not texts:
-            raise UserError("Usage: /time HH:MM, e.g. /time 07:30 (up to four times).")
+            raise UserError(_("Usage: /time HH:MM, e.g. /time 07:30 (up to four times)."))
         if len(texts) > MAX_TIMES:
-            raise UserError(f"At most {MAX_TIMES} digests a day.")
+            raise UserError(_("At most {count} digests a day.", count=MAX_TIMES))
         try:
             times = sorted({parse_clock(t) for t in texts})
         except ScheduleError as exc:
-            raise UserError(str(exc)) from None
+            raise UserError(exc.text) from None
         self._require(chat_id)
         return self._update(chat_id, times=tuple(times))
 
@@ -205,14 +292,14 @@ class Subscriptions:
         try:
             zone = parse_timezone(text)
         except ScheduleError as exc:
-            raise UserError(str(exc)) from None
+            raise UserError(exc.text) from None
         self._require(chat_id)
         return self._update(chat_id, timezone=zone)
 
     def set_status(self, chat_id: int, status: str) -> Subscriber:
         """Pause or resume."""
         if status not in (ACTIVE, PAUSED):
-            raise UserError("Use /pause or /resume.")
+            raise UserError(_("Use /pause or /resume."))
         self._require(chat_id)
         return self._update(chat_id, status=status)
 
@@ -224,10 +311,15 @@ class Subscriptions:
     def delete(self, chat_id: int) -> bool:
         """Delete everything stored about the chat: its subscription and delivery ledger.
 
-        The records leave the data file itself at the next compaction (the bot runs one
-        within minutes of a deletion, see ``Store.erase_pending``).
+        The chat's own feeds that no other chat reads are forgotten too (a feed's URL may
+        carry a private token). The records leave the data file itself at the next
+        compaction (the bot runs one within minutes of a deletion, see
+        ``Store.erase_pending``).
         """
+        current = self.store.get_subscriber(chat_id)
         existed = self.store.delete_subscriber(chat_id)
+        if current is not None:
+            forget_unread_feeds(self.settings, self.store, current.feeds)
         self.on_change(chat_id)
         return existed
 

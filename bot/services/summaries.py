@@ -20,13 +20,14 @@ import httpx
 
 from summarizer import Article, Summarizer, SummarizerError, parse_plain
 
+from ..i18n import Text, _
 from ..sources.fetch import FetchError, FetchLimits
-from ..sources.pages import fetch_article
+from ..sources.pages import NotAPage, fetch_article
 
 MAX_TEXT_CHARS = 20_000
 # Summaries being worked on at once, for all users together; more wait their turn.
 MAX_IN_FLIGHT = 8
-STILL_WORKING = (
+STILL_WORKING = _(
     "I'm still working on your last link; I'll answer it first, then send me the next one."
 )
 URL = re.compile(r"https?://\S+", re.IGNORECASE)
@@ -34,6 +35,10 @@ URL = re.compile(r"https?://\S+", re.IGNORECASE)
 
 class SummaryError(Exception):
     """A request that cannot be summarized; the message is meant for the user."""
+
+    def __init__(self, text: Text) -> None:
+        super().__init__(str(text))
+        self.text = text
 
 
 class StillWorking(SummaryError):
@@ -48,19 +53,47 @@ class LinkSummary:
     sentences: tuple[str, ...]
 
 
-def fetch_problem(error: FetchError) -> str:
-    """A fetch failure in words a reader understands."""
+def fetch_reason(error: FetchError) -> Text | str:
+    """Why a fetch failed, in words a reader understands."""
     reasons = {
-        "blocked": "that link points to a private or local network address, which I don't fetch",
-        "timeout": "the site took too long to answer",
-        "too_large": "the page is too large",
-        "network": "I could not reach the site",
-        "http_status": f"the site answered with an error ({error.status or 'error'})",
-        "redirects": "the page redirects in circles",
-        "bad_url": "that is not a web link I can open",
-        "decode": "the page could not be read",
+        "blocked": _("that link points to a private or local network address, which I don't fetch"),
+        "timeout": _("the site took too long to answer"),
+        "too_large": _("the page is too large"),
+        "network": _("I could not reach the site"),
+        "http_status": _(
+            "the site answered with an error ({status})", status=str(error.status or "error")
+        ),
+        "redirects": _("the page redirects in circles"),
+        "bad_url": _("that is not a web link I can open"),
+        "decode": _("the page could not be read"),
     }
-    return f"I could not fetch that page: {reasons.get(error.kind, str(error))}."
+    return reasons.get(error.kind) or str(error)
+
+
+# The summarizer's refusals a reader can meet, in words to translate (it is a library in
+# English; anything else it says is shown as the generic reason).
+_SUMMARIZER_REASONS = {
+    "nothing to summarize: the text is empty": _("nothing to summarize: the text is empty"),
+    "nothing to summarize: the input is empty": _("nothing to summarize: the text is empty"),
+    "nothing to summarize: the page is empty": _("nothing to summarize: the page is empty"),
+    "nothing to summarize: no sentences with words were found": _(
+        "nothing to summarize: no sentences with words were found"
+    ),
+    "no article text found on the page": _("no article text found on the page"),
+    "this looks like a binary file, not text": _("this looks like a binary file, not text"),
+}
+
+
+def summarizer_reason(error: SummarizerError) -> Text:
+    """Why a text or page could not be summarized, in words to translate."""
+    if isinstance(error, NotAPage):
+        return _("the link is a {kind} file, not a web page", kind=error.media_type)
+    return _SUMMARIZER_REASONS.get(str(error)) or _("the text could not be summarized")
+
+
+def fetch_problem(error: FetchError) -> Text:
+    """A page fetch failure in words a reader understands."""
+    return _("I could not fetch that page: {reason}.", reason=fetch_reason(error))
 
 
 class Claim(contextlib.AbstractContextManager["Claim"]):
@@ -124,19 +157,24 @@ class SummaryService:
         async with self._gate:
             try:
                 if link:
-                    article, _ = await fetch_article(
+                    article, _page = await fetch_article(
                         link.group(), self.limits, client, executor=self.executor
                     )
                 else:
                     if len(source) > MAX_TEXT_CHARS:
                         raise SummaryError(
-                            f"That text is too long: I summarize up to {MAX_TEXT_CHARS:,} "
-                            "characters. Send a link instead."
+                            _(
+                                "That text is too long: I summarize up to {count} characters. "
+                                "Send a link instead.",
+                                count=MAX_TEXT_CHARS,
+                            )
                         )
                     article = await loop.run_in_executor(self.executor, parse_plain, source)
                 summary = await loop.run_in_executor(self.executor, self.summarizer, article)
             except FetchError as exc:
                 raise SummaryError(fetch_problem(exc)) from exc
             except SummarizerError as exc:
-                raise SummaryError(f"I could not summarize that: {exc}") from exc
+                raise SummaryError(
+                    _("I could not summarize that: {reason}", reason=summarizer_reason(exc))
+                ) from exc
         return LinkSummary(article, summary.sentences)

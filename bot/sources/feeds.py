@@ -171,6 +171,14 @@ def _newest(entries: list[FeedEntry], limit: int) -> list[FeedEntry]:
     return (dated + undated)[:limit]
 
 
+@dataclass(frozen=True)
+class ParsedFeed:
+    """A feed document read: its own title and its newest entries."""
+
+    title: str
+    entries: list[FeedEntry]
+
+
 def parse_feed(
     content: bytes,
     *,
@@ -184,6 +192,18 @@ def parse_feed(
     ``url`` is where the document was fetched from (relative links resolve against it);
     raise ``SourceError`` when the document is not a feed at all.
     """
+    return read_feed(content, feed=feed, url=url, headers=headers, max_entries=max_entries).entries
+
+
+def read_feed(
+    content: bytes,
+    *,
+    feed: Feed,
+    url: str,
+    headers: dict[str, str] | None = None,
+    max_entries: int = MAX_ENTRIES,
+) -> ParsedFeed:
+    """:func:`parse_feed`, with the feed's own title (its host's name when it has none)."""
     response_headers = {k.lower(): v for k, v in (headers or {}).items()}
     response_headers["content-location"] = url
     # A file-like object, never bytes: feedparser treats a bytes argument as a possible
@@ -204,7 +224,8 @@ def parse_feed(
             detail = "no feed elements found"
         raise SourceError(f"not an RSS/Atom feed ({detail})")
     channel = parsed.get("feed") or {}
-    source = feed.name or plain_title(str(channel.get("title") or "")) or urlsplit(url).hostname
+    title = plain_title(str(channel.get("title") or "")) or urlsplit(url).hostname or url
+    source = feed.name or title
     language = feed.language or (str(channel.get("language") or "").strip() or None)
     converted: list[FeedEntry] = []
     seen: set[str] = set()
@@ -214,7 +235,7 @@ def parse_feed(
             continue
         seen.add(entry.article.url)
         converted.append(entry)
-    return _newest(converted, max_entries)
+    return ParsedFeed(title, _newest(converted, max_entries))
 
 
 def page_limits(feed_url: str, page_url: str, limits: FetchLimits) -> FetchLimits:
@@ -318,10 +339,10 @@ async def _fetch_feed(
         raise _PollFailed("internal", f"unexpected error: {type(exc).__name__}") from exc
 
 
-async def _parse_feed(feed: Feed, result: FetchResult, max_entries: int) -> list[FeedEntry]:
+async def _parse_feed(feed: Feed, result: FetchResult, max_entries: int) -> ParsedFeed:
     try:
         return await asyncio.to_thread(
-            parse_feed,
+            read_feed,
             result.content,
             feed=feed,
             url=result.final_url,
@@ -365,17 +386,19 @@ async def poll_feed(
     backoff: Backoff = DEFAULT_BACKOFF,
     max_entries: int = MAX_ENTRIES,
     page_concurrency: int = PAGE_CONCURRENCY,
+    fetched: FetchResult | None = None,
 ) -> FeedPoll:
     """Fetch and parse one feed; never raises for anything the feed or network does.
 
     A conditional GET uses the remembered ETag / Last-Modified; a 304 is a success with
     no entries. A failure increments ``failures`` and schedules ``next_attempt`` by
-    ``backoff``; a success resets both.
+    ``backoff``; a success resets both. ``fetched``: the feed was just fetched (to see
+    whether it is a feed at all), so it is read from that instead of fetched again.
     """
     if now.tzinfo is None:
         raise ValueError("poll_feed needs an aware 'now'")
     try:
-        result = await _fetch_feed(feed, state, client, limits)
+        result = fetched or await _fetch_feed(feed, state, client, limits)
         if result.not_modified:
             # A 304 may carry a fresh validator; otherwise the remembered ones still hold.
             next_state = _succeeded(
@@ -385,16 +408,17 @@ async def poll_feed(
                 last_modified=result.headers.get("last-modified") or state.last_modified,
             )
             return FeedPoll(next_state, [], None, not_modified=True)
-        entries = await _parse_feed(feed, result, max_entries)
+        parsed = await _parse_feed(feed, result, max_entries)
     except _PollFailed as failure:
         logger.info("feed %s failed (%s): %s", feed.url, failure.kind, failure)
         failed = _failed(state, now, kind=failure.kind, message=str(failure), backoff=backoff)
         return FeedPoll(failed, [], str(failure))
-    articles = await _articles(feed, entries, client, limits, page_concurrency)
+    articles = await _articles(feed, parsed.entries, client, limits, page_concurrency)
     next_state = _succeeded(
         state,
         now,
         etag=result.headers.get("etag"),
         last_modified=result.headers.get("last-modified"),
     )
+    next_state = replace(next_state, title=parsed.title, entries=len(parsed.entries))
     return FeedPoll(next_state, articles, None)

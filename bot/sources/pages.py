@@ -20,6 +20,14 @@ from .fetch import FetchLimits, FetchResult, fetch
 PAGE_ACCEPT = "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.5"
 
 
+class NotAPage(SummarizerError):
+    """The link is a file of another kind (``media_type``: a PDF, an image...)."""
+
+    def __init__(self, media_type: str) -> None:
+        super().__init__(f"the link is a {media_type} file, not a web page")
+        self.media_type = media_type
+
+
 def media_type(content_type: str | None) -> str:
     """``text/html`` of ``text/html; charset=utf-8`` (lower case, empty if absent)."""
     return (content_type or "").split(";", 1)[0].strip().lower()
@@ -38,7 +46,7 @@ def article_from_page(content: bytes, content_type: str | None, url: str) -> Art
         return parse_plain(decode_bytes(content, content_type), url=url)
     if kind in ("", "application/octet-stream"):
         return parse_bytes(content, url=url, content_type=content_type)
-    raise SummarizerError(f"the link is a {kind} file, not a web page")
+    raise NotAPage(kind)
 
 
 async def fetch_article(

@@ -1,4 +1,5 @@
-"""The bot's state on disk: subscribers, articles, the delivery ledger, feed state, counters.
+"""The bot's state on disk: subscribers, channels and selected chats, articles, the
+delivery ledger, feed state, counters.
 
 This is the only package that imports TinyDB. Everything else sees typed records
 (``bot.models``) and the :class:`Store` methods, and imports from ``bot.store`` alone; the
@@ -37,7 +38,7 @@ Files (for a store at ``data/newsdigest.json``), all created with mode 0600
 Missing folders on the way to the data file are created with mode 0700, whatever the umask.
 
 ``newsdigest.json``
-    The snapshot: ``{"format": "newsdigest-store", "schema": 3, "generation": G,
+    The snapshot: ``{"format": "newsdigest-store", "schema": 4, "generation": G,
     "seq": S, "tables": {...}}``: every change up to change number S. It is only ever
     replaced whole, by rename, never written in place.
 ``newsdigest.json.journal.G``
@@ -114,10 +115,22 @@ from .errors import (
 from .files import DIR_MODE, FILE_MODE, MARK_SIZE
 from .journal import FORMAT, HEADER
 from .migrations import MIGRATIONS, SCHEMA
-from .records import ARTICLES, COUNTERS, DELIVERIES, FEEDS, SUBSCRIBERS, TABLES, Op, Tables
+from .records import (
+    ARTICLES,
+    CHANNELS,
+    COUNTERS,
+    DELIVERIES,
+    FEEDS,
+    SELECTIONS,
+    SUBSCRIBERS,
+    TABLES,
+    Op,
+    Tables,
+)
 
 __all__ = [
     "ARTICLES",
+    "CHANNELS",
     "COUNTERS",
     "DEFAULT_COMPACT_MIN_BYTES",
     "DEFAULT_MAX_DELIVERIES_PER_CHAT",
@@ -130,6 +143,7 @@ __all__ = [
     "MARK_SIZE",
     "MIGRATIONS",
     "SCHEMA",
+    "SELECTIONS",
     "SUBSCRIBERS",
     "TABLES",
     "BackupResult",

@@ -1,4 +1,4 @@
-"""The record API: subscribers, articles, the delivery ledger, feed state, counters.
+"""The record API: subscribers, channels, articles, the delivery ledger, feed state, counters.
 
 :class:`Store` turns typed records (``bot.models``) into the documents, keys and changes
 of an :class:`~bot.store.engine.Engine`, and back. Every rule about what the records mean
@@ -15,14 +15,25 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from ..models import ACTIVE, STATUSES, Delivery, FeedState, StoredArticle, Subscriber
+from ..models import (
+    ACTIVE,
+    STATUSES,
+    Channel,
+    Delivery,
+    FeedState,
+    Selection,
+    StoredArticle,
+    Subscriber,
+)
 from .engine import DEFAULT_COMPACT_MIN_BYTES, Engine
 from .errors import NotFoundError
 from .records import (
     ARTICLES,
+    CHANNELS,
     COUNTERS,
     DELIVERIES,
     FEEDS,
+    SELECTIONS,
     SUBSCRIBERS,
     Op,
     chat_key,
@@ -142,13 +153,14 @@ class Store:
         return updated
 
     def delete_subscriber(self, chat_id: int) -> bool:
-        """Remove a subscriber and their delivery ledger; False if there was no subscriber."""
+        """Remove a subscriber and everything stored under its chat id: its delivery
+        ledger, its channel record (a channel) and the chat its user had selected (a
+        private chat). False if there was no subscriber."""
         key = chat_key(chat_id)
         existed = key in self._engine.table(SUBSCRIBERS)
-        if existed or key in self._engine.table(DELIVERIES):
-            self._engine.commit(
-                ["batch", [["del", SUBSCRIBERS, [key]], ["del", DELIVERIES, [key]]]], erases=True
-            )
+        tables = (SUBSCRIBERS, DELIVERIES, CHANNELS, SELECTIONS)
+        if any(key in self._engine.table(name) for name in tables):
+            self._engine.commit(["batch", [["del", name, [key]] for name in tables]], erases=True)
         return existed
 
     def subscribers(self, *, active_only: bool = False) -> Iterator[Subscriber]:
@@ -196,6 +208,38 @@ class Store:
             ops += [["put", DELIVERIES, new_key, ledger], ["del", DELIVERIES, [old_key]]]
         self._engine.commit(["batch", ops])
         return moved
+
+    # -- channels and the selected chat -------------------------------------------------------
+
+    def get_channel(self, chat_id: int) -> Channel | None:
+        """The channel record of a chat, or None (deleted with the chat's subscriber)."""
+        doc = self._engine.get(CHANNELS, chat_key(chat_id))
+        return None if doc is None else Channel.from_dict(doc)
+
+    def put_channel(self, channel: Channel) -> None:
+        """Store a channel record, replacing the previous one."""
+        self._engine.commit(["put", CHANNELS, chat_key(channel.chat_id), channel.to_dict()])
+
+    def channels_managed_by(self, user_id: int) -> list[Channel]:
+        """The channels that name ``user_id`` among their managers, by title."""
+        docs = self._engine.all(CHANNELS)
+        found = [Channel.from_dict(d) for d in docs if user_id in d.get("managers", ())]
+        return sorted(found, key=lambda c: (c.title.casefold(), c.chat_id))
+
+    def selected_chat(self, user_id: int) -> int | None:
+        """The chat a user's commands in their private chat act on (None: that chat)."""
+        doc = self._engine.get(SELECTIONS, chat_key(user_id))
+        return None if doc is None else Selection.from_dict(doc).chat_id
+
+    def select_chat(self, user_id: int, chat_id: int | None) -> None:
+        """Make ``chat_id`` the chat a user's commands act on (None or their own: forget)."""
+        key = chat_key(user_id)
+        if chat_id is None or chat_id == user_id:
+            if key in self._engine.table(SELECTIONS):
+                self._engine.commit(["del", SELECTIONS, [key]])
+            return
+        selection = Selection(user_id=user_id, chat_id=chat_id)
+        self._engine.commit(["put", SELECTIONS, key, selection.to_dict()])
 
     # -- articles -----------------------------------------------------------------------------
 
@@ -309,6 +353,12 @@ class Store:
             return False
         self._engine.commit(["del", FEEDS, [url]])
         return True
+
+    def chat_feed_urls(self) -> dict[str, int]:
+        """The chats' own feeds (``Subscriber.feeds``) of active subscribers: URL -> how
+        many of them added it (kept as subscribers change: no scan)."""
+        self._engine.check_open()
+        return dict(self._engine.indexes.chat_feeds)
 
     def feed_states(self) -> Iterator[FeedState]:
         """Every feed's state."""

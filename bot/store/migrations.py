@@ -12,7 +12,17 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..models import from_iso
-from .records import ARTICLES, COUNTERS, DELIVERIES, FEEDS, SUBSCRIBERS, Invalid, sent_text
+from .records import (
+    ARTICLES,
+    CHANNELS,
+    COUNTERS,
+    DELIVERIES,
+    FEEDS,
+    SELECTIONS,
+    SUBSCRIBERS,
+    Invalid,
+    sent_text,
+)
 
 
 def _migrate_1_to_2(old: dict[str, Any]) -> dict[str, Any]:
@@ -72,9 +82,18 @@ def _migrate_2_to_3(old: dict[str, Any]) -> dict[str, Any]:
     return old
 
 
+def _migrate_3_to_4(old: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 to 4: two new tables, empty: ``channels`` (channels managed from private
+    chats) and ``selections`` (the chat each user's commands act on)."""
+    if CHANNELS in old or SELECTIONS in old:
+        raise Invalid(f"a schema 3 store has no {CHANNELS!r} or {SELECTIONS!r} table")
+    return {**old, CHANNELS: {}, SELECTIONS: {}}
+
+
 # MIGRATIONS[n - 1] turns schema n's tables into schema n + 1's.
 MIGRATIONS: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = (
     _migrate_1_to_2,
     _migrate_2_to_3,
+    _migrate_3_to_4,
 )
 SCHEMA = len(MIGRATIONS) + 1

@@ -21,7 +21,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, TypeGuard
 
-from ..models import ACTIVE, STATUSES, FeedState, StoredArticle, Subscriber, from_iso
+from ..i18n import is_language_code
+from ..models import (
+    ACTIVE,
+    STATUSES,
+    Channel,
+    FeedState,
+    Selection,
+    StoredArticle,
+    Subscriber,
+    from_iso,
+)
 from ..timeparse import CLOCK, zone_exists
 
 SUBSCRIBERS = "subscribers"
@@ -29,7 +39,9 @@ ARTICLES = "articles"
 DELIVERIES = "deliveries"
 FEEDS = "feeds"
 COUNTERS = "counters"
-TABLES = (SUBSCRIBERS, ARTICLES, DELIVERIES, FEEDS, COUNTERS)
+CHANNELS = "channels"
+SELECTIONS = "selections"
+TABLES = (SUBSCRIBERS, ARTICLES, DELIVERIES, FEEDS, COUNTERS, CHANNELS, SELECTIONS)
 
 _SENT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00")
 
@@ -124,6 +136,10 @@ def _is_texts(value: Any) -> bool:
     return type(value) is list and all(type(item) is str for item in value)
 
 
+def _is_ints(value: Any) -> bool:
+    return type(value) is list and all(type(item) is int for item in value)
+
+
 # What a field's annotation in bot.models asks of its JSON value, and how to say it isn't:
 # the exact JSON type (JSON gives exactly int, str, bool or list, and True must not pass
 # for 1), or a test for what a type cannot say.
@@ -133,6 +149,7 @@ _KINDS: dict[Any, tuple[type | Callable[[Any], bool], str]] = {
     bool: (bool, "true or false"),
     datetime: (_is_datetime_text, "a date and time"),
     tuple[str, ...]: (_is_texts, "a list"),
+    tuple[int, ...]: (_is_ints, "a list of whole numbers"),
 }
 
 
@@ -152,6 +169,9 @@ def _type_problem(name: str, value: Any, kind: str) -> str:
     if kind == "a list" and type(value) is list:
         bad = next(i for i, item in enumerate(value) if type(item) is not str)
         return f"{name}[{bad}] {shown(value[bad])} is not text"
+    if kind == "a list of whole numbers" and type(value) is list:
+        bad = next(i for i, item in enumerate(value) if type(item) is not int)
+        return f"{name}[{bad}] {shown(value[bad])} is not a whole number"
     return f"{name} {shown(value)} is not {kind}"
 
 
@@ -170,6 +190,10 @@ def _status(name: str, value: str) -> str | None:
     return f"{name} {shown(value)} is not one of {', '.join(STATUSES)}"
 
 
+def _language(name: str, value: str) -> str | None:
+    return None if is_language_code(value) else f"{name} {shown(value)} is not a language code"
+
+
 def _not_negative(name: str, value: int) -> str | None:
     return None if value >= 0 else f"{name} {value} is negative"
 
@@ -180,8 +204,11 @@ _MEANING: dict[tuple[type, str], Callable[[str, Any], str | None]] = {
     (Subscriber, "timezone"): _zone,
     (Subscriber, "status"): _status,
     (Subscriber, "pending_sent"): _not_negative,
+    (Subscriber, "language"): _language,
+    (Subscriber, "telegram_language"): _language,
     (FeedState, "failures"): _not_negative,
     (FeedState, "articles_total"): _not_negative,
+    (FeedState, "entries"): _not_negative,
 }
 
 
@@ -233,8 +260,11 @@ def _record_name(table: str, key: str) -> str:
         FEEDS: "feed",
         DELIVERIES: "delivery ledger of chat",
         COUNTERS: "counters of",
+        CHANNELS: "channel",
+        SELECTIONS: "selected chat of user",
     }
-    text = key if table in (SUBSCRIBERS, DELIVERIES, COUNTERS) and len(key) <= 40 else shown(key)
+    plain = (SUBSCRIBERS, DELIVERIES, COUNTERS, CHANNELS, SELECTIONS)
+    text = key if table in plain and len(key) <= 40 else shown(key)
     return f"{names[table]} {text}"
 
 
@@ -256,6 +286,14 @@ def _check_doc(name: str, key: str, doc: Any) -> None:
             if doc.get("url") != key:
                 raise Invalid(f"has url {shown(doc.get('url'))}")
             _check_record(FeedState, doc)
+        elif name == CHANNELS:
+            if not is_int(doc.get("chat_id")) or str(doc["chat_id"]) != key:
+                raise Invalid(f"has chat_id {shown(doc.get('chat_id'))}")
+            _check_record(Channel, doc)
+        elif name == SELECTIONS:
+            if not is_int(doc.get("user_id")) or str(doc["user_id"]) != key:
+                raise Invalid(f"has user_id {shown(doc.get('user_id'))}")
+            _check_record(Selection, doc)
         elif name == DELIVERIES:
             _check_chat_key(key)
             for article_id, sent in doc.items():
@@ -382,6 +420,16 @@ class Indexes:
     statuses: Counter[str] = field(default_factory=Counter)  # subscribers by status
     article_by_url: dict[str, str] = field(default_factory=dict)
     article_time: dict[str, datetime] = field(default_factory=dict)
+    # The chats' own feeds: URL -> how many active subscribers added it.
+    chat_feeds: Counter[str] = field(default_factory=Counter)
+
+    def count_feeds(self, doc: Any, by: int) -> None:
+        """Count (``by`` 1) or uncount (-1) the own feeds of a subscriber's document."""
+        if doc is not None and doc.get("status", ACTIVE) == ACTIVE:
+            for url in doc.get("feeds") or ():
+                self.chat_feeds[url] += by
+                if self.chat_feeds[url] <= 0:
+                    del self.chat_feeds[url]
 
     def change(self, name: str, key: str, old: Any, new: Any) -> None:
         """Follow a document of table ``name`` changed from ``old`` to ``new`` (None: absent)."""
@@ -394,6 +442,8 @@ class Indexes:
                 self.active[key] = None
             else:
                 self.active.pop(key, None)
+            self.count_feeds(old, -1)
+            self.count_feeds(new, 1)
         elif name == ARTICLES:
             if old is not None and self.article_by_url.get(old["url"]) == key:
                 del self.article_by_url[old["url"]]
@@ -411,6 +461,7 @@ def build_indexes(tables: Tables) -> Indexes:
         indexes.statuses[doc.get("status", ACTIVE)] += 1
         if doc.get("status", ACTIVE) == ACTIVE:
             indexes.active[key] = None
+        indexes.count_feeds(doc, 1)
     for key, doc in tables[ARTICLES].items():
         indexes.article_by_url[doc["url"]] = key
         indexes.article_time[key] = article_time(doc)

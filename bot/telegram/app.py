@@ -15,6 +15,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -27,13 +28,16 @@ from summarizer import Summarizer
 from ..config import Settings
 from ..delivery.deliverer import Deliverer
 from ..delivery.dispatcher import DigestService, Dispatcher
+from ..i18n import DEFAULT_LANGUAGE, LANGUAGES
 from ..ingest.ingester import SEEDS_SOURCE, Ingester
+from ..services.channels import Channels
+from ..services.feeds import UserFeeds
 from ..services.subscriptions import Subscriptions
 from ..services.summaries import SummaryService
 from ..sources.fetch import FetchLimits, new_client
 from ..store import Store
 from .context import BotData, NewsContext, RateLimits, Services
-from .handlers import admin, common, misc, reading, settings, topics
+from .handlers import admin, channels, common, feeds, misc, reading, settings, topics
 from .updates import ChatOrderedProcessor
 
 logger = logging.getLogger(__name__)
@@ -73,15 +77,19 @@ def build_services(settings: Settings, store: Store, options: Options) -> Servic
     executor = ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="newsdigest")
     digest = settings.digest
     summarizer = Summarizer(sentences=digest.sentences, max_chars=digest.max_chars)
+    subscriptions = Subscriptions(settings, store, clock, on_change=dispatcher.changed)
+    ingester = Ingester(settings, store, clock=clock)
     return Services(
         settings=settings,
         store=store,
         clock=clock,
-        subscriptions=Subscriptions(settings, store, clock, on_change=dispatcher.changed),
+        subscriptions=subscriptions,
+        channels=Channels(store, subscriptions, clock),
         digests=digests,
         dispatcher=dispatcher,
-        ingester=Ingester(settings, store, clock=clock),
+        ingester=ingester,
         summaries=SummaryService(summarizer, FetchLimits.for_links(settings.fetch), executor),
+        feeds=UserFeeds(settings, store, ingester, clock),
         executor=executor,
         rate_limits=RateLimits(options.rates),
     )
@@ -156,16 +164,37 @@ def add_handlers(app: NewsApp) -> None:
             CommandHandler("time", settings.cmd_time),
             CommandHandler("timezone", settings.cmd_timezone),
             CommandHandler("empty", settings.cmd_empty),
+            CommandHandler("language", settings.cmd_language),
             CommandHandler("settings", settings.cmd_settings),
             CommandHandler("pause", settings.cmd_pause),
             CommandHandler("resume", settings.cmd_resume),
             CommandHandler("stop", settings.cmd_stop),
+            CommandHandler("channel", channels.cmd_channel),
+            CommandHandler("addfeed", feeds.cmd_addfeed),
+            CommandHandler("feeds", feeds.cmd_feeds),
+            CommandHandler("removefeed", feeds.cmd_removefeed),
+            CommandHandler("export", feeds.cmd_export),
+            MessageHandler(
+                filters.ChatType.PRIVATE
+                & (filters.Document.FileExtension("opml") | filters.Document.FileExtension("xml")),
+                feeds.on_opml_file,
+            ),
             CommandHandler("stats", admin.cmd_stats),
             CommandHandler("sources", admin.cmd_sources),
             CallbackQueryHandler(topics.on_topic_button, pattern=f"^{common.TOPIC_PREFIX}"),
             CallbackQueryHandler(settings.on_stop_button, pattern=f"^{common.STOP_PREFIX}"),
+            CallbackQueryHandler(settings.on_language_button, pattern=f"^{common.LANGUAGE_PREFIX}"),
+            CallbackQueryHandler(channels.on_chat_button, pattern=f"^{common.CHANNEL_PREFIX}"),
+            CallbackQueryHandler(
+                feeds.on_removefeed_button, pattern=f"^{common.REMOVE_FEED_PREFIX}"
+            ),
             CallbackQueryHandler(misc.on_unknown_button),
+            ChatMemberHandler(channels.on_membership, ChatMemberHandler.MY_CHAT_MEMBER),
             MessageHandler(filters.COMMAND, misc.on_unknown_command),
+            MessageHandler(
+                filters.ChatType.PRIVATE & filters.FORWARDED & (filters.TEXT | filters.CAPTION),
+                channels.on_forward,
+            ),
             MessageHandler(
                 filters.ChatType.PRIVATE & (filters.TEXT | filters.CAPTION), reading.on_text
             ),
@@ -175,13 +204,27 @@ def add_handlers(app: NewsApp) -> None:
 
 
 async def set_commands(app: NewsApp, settings: Settings) -> None:
-    """The command menu: the public commands, and every command in the admins' chats."""
-    await app.bot.set_my_commands(common.PUBLIC_COMMANDS)
+    """The command menu in every language: the public commands, and every command in the
+    admins' chats. Telegram shows each user the list of their app's language, else the
+    one without a language (English)."""
+    bot = app.bot
+    await bot.set_my_commands(common.command_menu(DEFAULT_LANGUAGE))
+    for language in LANGUAGES:
+        if language != DEFAULT_LANGUAGE:
+            await bot.set_my_commands(common.command_menu(language), language_code=language)
     for admin_chat in settings.admin_chat_ids:
+        scope = BotCommandScopeChat(admin_chat)
         try:
-            await app.bot.set_my_commands(
-                common.ALL_COMMANDS, scope=BotCommandScopeChat(admin_chat)
+            await bot.set_my_commands(
+                common.command_menu(DEFAULT_LANGUAGE, admin=True), scope=scope
             )
+            for language in LANGUAGES:
+                if language != DEFAULT_LANGUAGE:
+                    await bot.set_my_commands(
+                        common.command_menu(language, admin=True),
+                        scope=scope,
+                        language_code=language,
+                    )
         except Exception:  # an admin chat the bot cannot see must not stop the start
             logger.warning("could not set admin commands for chat %s", admin_chat, exc_info=True)
 
@@ -265,8 +308,15 @@ def build_application(
     services = build_services(settings, store, options)
 
     async def post_init(app: NewsApp) -> None:
+        async def unreachable(chat_id: int) -> bool:
+            return await channels.channel_lost(app.bot, services, chat_id)
+
         services._deliverer = Deliverer(
-            app.bot, store, services.clock, backoff=options.delivery_backoff
+            app.bot,
+            store,
+            services.clock,
+            backoff=options.delivery_backoff,
+            on_unreachable=unreachable,
         )
         services._http = new_client(services.summaries.limits)
         await set_commands(app, settings)

@@ -17,12 +17,19 @@ from ..config import Settings
 from ..delivery.deliverer import Deliverer
 from ..delivery.dispatcher import DigestService, Dispatcher
 from ..ingest.ingester import Ingester
+from ..services.channels import Channels
+from ..services.feeds import UserFeeds
 from ..services.subscriptions import Subscriptions
 from ..services.summaries import SummaryService
 from ..store import Store
 
 # action -> (uses, per seconds): what one user may do before being asked to wait.
-DEFAULT_RATES: dict[str, tuple[int, float]] = {"summarize": (6, 60.0), "digest": (5, 60.0)}
+DEFAULT_RATES: dict[str, tuple[int, float]] = {
+    "summarize": (6, 60.0),
+    "digest": (5, 60.0),
+    "feeds": (10, 60.0),  # /addfeed and OPML files: each fetches feeds for the user
+    "channel": (6, 60.0),  # linking a channel: each asks Telegram three questions
+}
 
 
 # Users whose recent uses are remembered before the expired ones are swept out.
@@ -107,10 +114,12 @@ class Services:
     store: Store
     clock: Callable[[], datetime]
     subscriptions: Subscriptions
+    channels: Channels
     digests: DigestService
     dispatcher: Dispatcher
     ingester: Ingester
     summaries: SummaryService
+    feeds: UserFeeds
     executor: ThreadPoolExecutor
     rate_limits: RateLimits = field(default_factory=RateLimits)
     admin_cache: AdminCache = field(default_factory=AdminCache)

@@ -20,44 +20,55 @@ from telegram.error import TelegramError
 from ...delivery.schedule import next_slot
 from ...digest.render import (
     clean_text,
-    escape,
     local_time,
 )
+from ...i18n import Text, _, render
 from ...models import Subscriber
-from ...services.subscriptions import NOT_SUBSCRIBED
 from ..context import NewsContext, Services
 from ..updates import ChatOrderedProcessor
 
 logger = logging.getLogger(__name__)
 
 
-COMMANDS: tuple[tuple[str, str, bool], ...] = (
-    ("start", "Start and pick your topics", False),
-    ("topics", "Choose topics with buttons", False),
-    ("subscribe", "Add topics: /subscribe world science", False),
-    ("unsubscribe", "Remove topics: /unsubscribe sport", False),
-    ("digest", "Your digest now", False),
-    ("summarize", "Summarize a link or text (or reply to a message)", False),
-    ("follow", "Always include stories with a word: /follow climate", False),
-    ("unfollow", "Stop following a word", False),
-    ("exclude", "Leave out stories with a word: /exclude football", False),
-    ("unexclude", "Stop excluding a word", False),
-    ("keywords", "List followed and excluded words", False),
-    ("time", "Daily digest time, 24 h: /time 07:30", False),
-    ("timezone", "Your time zone: /timezone Europe/Berlin", False),
-    ("empty", "When nothing is new: /empty skip or /empty show", False),
-    ("settings", "All your settings", False),
-    ("pause", "Pause daily digests", False),
-    ("resume", "Resume daily digests", False),
-    ("stop", "Stop and delete all your data", False),
-    ("help", "What I can do", False),
-    ("stats", "Bot statistics (admins)", True),
-    ("sources", "Feed health (admins)", True),
+COMMANDS: tuple[tuple[str, Text, bool], ...] = (
+    ("start", _("Start and pick your topics"), False),
+    ("topics", _("Choose topics with buttons"), False),
+    ("subscribe", _("Add topics: /subscribe world science"), False),
+    ("unsubscribe", _("Remove topics: /unsubscribe sport"), False),
+    ("digest", _("Your digest now"), False),
+    ("summarize", _("Summarize a link or text (or reply to a message)"), False),
+    ("follow", _("Always include stories with a word: /follow climate"), False),
+    ("unfollow", _("Stop following a word"), False),
+    ("exclude", _("Leave out stories with a word: /exclude football"), False),
+    ("unexclude", _("Stop excluding a word"), False),
+    ("keywords", _("List followed and excluded words"), False),
+    ("time", _("Daily digest time, 24 h: /time 07:30"), False),
+    ("timezone", _("Your time zone: /timezone Europe/Berlin"), False),
+    ("empty", _("When nothing is new: /empty skip or /empty show"), False),
+    ("language", _("The bot's language: /language de"), False),
+    ("channel", _("Your channels: /channel @name links one, /channel switches"), False),
+    ("addfeed", _("Add your own feed: /addfeed https://example.org/feed"), False),
+    ("feeds", _("Your own feeds and how they are doing"), False),
+    ("removefeed", _("Remove one of your feeds"), False),
+    ("export", _("Your feeds as an OPML file"), False),
+    ("settings", _("All your settings"), False),
+    ("pause", _("Pause daily digests"), False),
+    ("resume", _("Resume daily digests"), False),
+    ("stop", _("Stop and delete all your data"), False),
+    ("help", _("What I can do"), False),
+    ("stats", _("Bot statistics (admins)"), True),
+    ("sources", _("Feed health (admins)"), True),
 )
 
 
-PUBLIC_COMMANDS = [BotCommand(c, d) for c, d, admin in COMMANDS if not admin]
-ALL_COMMANDS = [BotCommand(c, d) for c, d, _ in COMMANDS]
+def command_menu(language: str, *, admin: bool = False) -> list[BotCommand]:
+    """The command menu in a language (with the admins' commands if ``admin``)."""
+    return [
+        BotCommand(name, description.render(language, html_mode=False))
+        for name, description, admin_only in COMMANDS
+        if admin or not admin_only
+    ]
+
 
 # Pasted text at least this long (or any forwarded text) is summarized without a command.
 PASTE_MIN_CHARS = 280
@@ -65,20 +76,31 @@ PASTE_MIN_CHARS = 280
 MAX_ALERT = 200
 TOPIC_PREFIX = "t:"
 STOP_PREFIX = "stop:"
+LANGUAGE_PREFIX = "lang:"
+CHANNEL_PREFIX = "ch:"
+REMOVE_FEED_PREFIX = "rmfeed:"
 
 
-def help_text(admin: bool = False) -> str:
+def help_text(language: str, admin: bool = False) -> str:
     """The /help message: every command with its description."""
     lines = [
-        "<b>newsdigest</b> sends you a short digest of the day's news, every day at your "
-        "time, and summarizes articles on request.",
+        _(
+            "<b>newsdigest</b> sends you a short digest of the day's news, every day at your "
+            "time, and summarizes articles on request."
+        ).render(language),
         "",
     ]
     for command, description, admin_only in COMMANDS:
         if admin_only and not admin:
             continue
-        lines.append(f"/{command} · {escape(description)}")
-    lines += ["", "You can also send me a link or paste a long text to get a summary."]
+        lines.append(f"/{command} · {description.render(language)}")
+    lines += [
+        "",
+        _("You can also send me a link or paste a long text to get a summary.").render(language),
+        _("Send me an OPML file (.opml or .xml) from a feed reader to add all its feeds.").render(
+            language
+        ),
+    ]
     return "\n".join(lines)
 
 
@@ -88,9 +110,22 @@ def message_of(update: Update) -> Message:
     return message
 
 
-async def reply(update: Update, text: str, **kwargs: object) -> None:
+def language_of(update: Update, context: NewsContext) -> str:
+    """The language to answer this update in (see ``Subscriptions.language_of``)."""
+    chat = update.effective_chat
+    user = update.effective_user
+    subscriptions = context.services.subscriptions
+    return subscriptions.language_of(
+        subscriptions.get(chat.id) if chat is not None else None,
+        user.language_code if user is not None else None,
+        private=chat is None or chat.type == ChatType.PRIVATE,
+    )
+
+
+async def reply(update: Update, context: NewsContext, text: Text | str, **kwargs: object) -> None:
+    """Answer in the chat, in its language (a ``str`` is Telegram HTML already rendered)."""
     await message_of(update).reply_text(
-        clean_text(text),
+        clean_text(render(text, language_of(update, context))),
         parse_mode=ParseMode.HTML,
         disable_web_page_preview=True,
         **kwargs,  # type: ignore[arg-type]  # reply_text's keyword arguments, passed through as the caller gave them
@@ -140,50 +175,57 @@ async def is_chat_admin(update: Update, context: NewsContext) -> bool:
     return allowed
 
 
+async def answer(
+    update: Update, context: NewsContext, text: Text | None = None, *, alert: bool = False
+) -> None:
+    """Answer a button press (a short plain text, in the chat's language, or nothing)."""
+    query = update.callback_query
+    assert query is not None
+    shown = None if text is None else render(text, language_of(update, context), html_mode=False)
+    await query.answer(shown[:MAX_ALERT] if shown else None, show_alert=alert)
+
+
+async def edit(update: Update, context: NewsContext, text: Text | str, **kwargs: object) -> None:
+    """Replace the text of the message whose button was pressed, in the chat's language."""
+    query = update.callback_query
+    assert query is not None
+    await query.edit_message_text(
+        clean_text(render(text, language_of(update, context))),
+        parse_mode=ParseMode.HTML,
+        **kwargs,  # type: ignore[arg-type]  # edit_message_text's keyword arguments, passed through
+    )
+
+
 async def settings_allowed(update: Update, context: NewsContext) -> bool:
     if await is_chat_admin(update, context):
         return True
-    await reply(update, "Only this group's administrators can change its digest settings.")
+    await reply(
+        update, context, _("Only this group's administrators can change its digest settings.")
+    )
     return False
 
 
-def chat_type_of(update: Update) -> tuple[str, int | None]:
-    """What creating this chat's subscription needs: its type and forum thread."""
-    chat = update.effective_chat
-    assert chat is not None
-    return chat.type, thread_of(update)
-
-
-def subscriber_of(update: Update, context: NewsContext) -> Subscriber | None:
-    """The chat's subscription, if it has one (reading never creates one)."""
-    return context.services.subscriptions.get(chat_id_of(update))
-
-
-async def require_subscriber(update: Update, context: NewsContext) -> Subscriber | None:
-    """The chat's subscription; without one, the user is told to /start and gets None."""
-    subscriber = subscriber_of(update, context)
-    if subscriber is None:
-        await reply(update, NOT_SUBSCRIBED)
-    return subscriber
-
-
-def topic_keyboard(services: Services, subscriber: Subscriber) -> InlineKeyboardMarkup:
-    """One button per topic, ticked when subscribed, two per row, and a Done button."""
+def topic_keyboard(
+    services: Services, subscriber: Subscriber, language: str, suffix: str = ""
+) -> InlineKeyboardMarkup:
+    """One button per topic, ticked when subscribed, two per row, and a Done button
+    (``suffix``: the channel the buttons are about, see ``chats.Target``)."""
     buttons = [
         InlineKeyboardButton(
             f"{'✅' if t.name in subscriber.topics else '▫️'} {t.label}",
-            callback_data=f"{TOPIC_PREFIX}{t.name}",
+            callback_data=f"{TOPIC_PREFIX}{t.name}{suffix}",
         )
         for t in services.settings.topics
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([InlineKeyboardButton("Done", callback_data=f"{TOPIC_PREFIX}done")])
+    done = _("Done").render(language, html_mode=False)
+    rows.append([InlineKeyboardButton(done, callback_data=f"{TOPIC_PREFIX}done{suffix}")])
     return InlineKeyboardMarkup(rows)
 
 
-def topics_line(services: Services, subscriber: Subscriber) -> str:
+def topics_line(services: Services, subscriber: Subscriber) -> Text | str:
     if not subscriber.topics:
-        return "all topics (you have not picked any)"
+        return _("all topics (you have not picked any)")
     labels = {t.name: t.label for t in services.settings.topics}
     return ", ".join(labels.get(t, t) for t in subscriber.topics)
 
@@ -218,14 +260,18 @@ def user_key(update: Update) -> int:
     return user.id if user is not None else chat_id_of(update)
 
 
-def rate_limited(update: Update, context: NewsContext, action: str) -> str | None:
+def rate_limited(update: Update, context: NewsContext, action: str) -> Text | None:
     """The refusal if the user is over the limit; counted at the update's arrival."""
     processor = context.application.update_processor
     arrived = processor.arrived(update) if isinstance(processor, ChatOrderedProcessor) else None
     wait = context.services.rate_limits.hit(action, user_key(update), at=arrived)
     if wait is None:
         return None
-    return f"Easy there: you can use /{action} again in {max(1, round(wait))} s."
+    return _(
+        "Easy there: you can use /{command} again in {seconds} s.",
+        command=action,
+        seconds=max(1, round(wait)),
+    )
 
 
 def text_of(message: Message) -> str:
@@ -233,13 +279,14 @@ def text_of(message: Message) -> str:
     return clean_text(message.text or message.caption or "")
 
 
-def next_digest_line(context: NewsContext, subscriber: Subscriber) -> str:
+def next_digest_line(context: NewsContext, subscriber: Subscriber, language: str) -> Text | None:
     if not subscriber.active:
-        return "Digests are paused: /resume to restart them."
+        return _("Digests are paused: /resume to restart them.")
     slot = next_slot(subscriber, context.services.clock())
     if slot is None:
-        return ""
-    return f"Next digest: {local_time(slot, subscriber.timezone, context.services.clock())}."
+        return None
+    when = local_time(slot, subscriber.timezone, context.services.clock(), language)
+    return _("Next digest: {when}.", when=when)
 
 
 def is_bot_admin(update: Update, context: NewsContext) -> bool:

@@ -13,15 +13,18 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from ...digest.render import (
+    clean_text,
     clip,
-    escape,
 )
+from ...i18n import _, supported
 from ...store import StoreWriteError
 from ..context import NewsContext
 from .common import (
     MAX_ALERT,
+    answer,
     chat_id_of,
     help_text,
+    language_of,
     message_of,
     reply,
     text_of,
@@ -32,32 +35,40 @@ logger = logging.getLogger(__name__)
 
 async def cmd_help(update: Update, context: NewsContext) -> None:
     """List the commands."""
-    await reply(
-        update, help_text(admin=chat_id_of(update) in context.services.settings.admin_chat_ids)
-    )
+    admin = chat_id_of(update) in context.services.settings.admin_chat_ids
+    await reply(update, context, help_text(language_of(update, context), admin=admin))
 
 
 async def on_unknown_command(update: Update, context: NewsContext) -> None:
     """Answer commands the bot does not know."""
     text = text_of(message_of(update)).split()[0] if text_of(message_of(update)) else "/"
     command = clip(text.split("@", 1)[0], 40)
-    await reply(update, f"Sorry, I don't know {escape(command)}. /help lists what I can do.")
+    await reply(
+        update,
+        context,
+        _("Sorry, I don't know {command}. /help lists what I can do.", command=command),
+    )
 
 
 async def on_unknown_button(update: Update, context: NewsContext) -> None:
     """A button the bot no longer knows (an old message, forged data): answer it anyway,
     so the user's client stops waiting."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer("This button no longer works. Send /help to see what I can do.")
+    await answer(
+        update, context, _("This button no longer works. Send /help to see what I can do.")
+    )
 
 
 async def note_contact(update: Update, context: NewsContext) -> None:
     """A chat that writes to the bot has unblocked it: its digests resume if they had
     stopped for that reason (nothing is created here)."""
     chat = update.effective_chat
-    if chat is not None:
-        context.services.subscriptions.heard_from(chat.id)
+    if chat is None or chat.type == ChatType.CHANNEL:  # a channel never writes to the bot
+        return
+    user = update.effective_user
+    app_language = (
+        user.language_code if user is not None and chat.type == ChatType.PRIVATE else None
+    )
+    context.services.subscriptions.heard_from(chat.id, supported(app_language))
 
 
 async def gate_private_mode(update: Update, context: NewsContext) -> None:
@@ -77,9 +88,11 @@ async def gate_private_mode(update: Update, context: NewsContext) -> None:
     ):
         return
     if update.effective_message is not None and chat.type == ChatType.PRIVATE:
-        await reply(update, "This is a private newsdigest bot. Ask its owner to add you.")
+        await reply(
+            update, context, _("This is a private newsdigest bot. Ask its owner to add you.")
+        )
     elif update.callback_query is not None:
-        await update.callback_query.answer("This is a private bot.")
+        await answer(update, context, _("This is a private bot."))
     raise ApplicationHandlerStop
 
 
@@ -88,17 +101,23 @@ async def on_error(update: object, context: NewsContext) -> None:
     error = context.error
     logger.error("error while handling an update", exc_info=error)
     if isinstance(error, StoreWriteError):
-        text = (
+        text = _(
             "Sorry, I could not save that: the bot's storage cannot be written right now "
             "(its disk may be full or read-only). Nothing was changed; please try again "
             "later."
         )
     else:
-        text = "Sorry, something went wrong on my side. It has been logged; please try again."
+        text = _("Sorry, something went wrong on my side. It has been logged; please try again.")
     if not isinstance(update, Update):
         return
+    try:
+        language = language_of(update, context)
+    except Exception:  # the store itself may be what failed
+        user = update.effective_user
+        language = supported(user.language_code if user else None) or "en"
+    shown = text.render(language, html_mode=False)
     with contextlib.suppress(TelegramError):
         if update.callback_query is not None:
-            await update.callback_query.answer(text[:MAX_ALERT], show_alert=True)
+            await update.callback_query.answer(shown[:MAX_ALERT], show_alert=True)
         elif update.effective_message is not None:
-            await update.effective_message.reply_text(text)
+            await update.effective_message.reply_text(clean_text(shown))

@@ -13,17 +13,17 @@ from telegram.error import TelegramError
 
 from ...delivery.deliverer import SENT
 from ...digest.render import (
-    escape,
     render_summary_html,
 )
+from ...i18n import Html, _
 from ...services.summaries import STILL_WORKING, URL, Claim, SummaryError
 from ..context import NewsContext
+from .chats import reply_on, require_subscriber, target_of
 from .common import (
     PASTE_MIN_CHARS,
     message_of,
     rate_limited,
     reply,
-    require_subscriber,
     text_of,
     typing,
     user_key,
@@ -32,18 +32,21 @@ from .common import (
 logger = logging.getLogger(__name__)
 
 
-RESTARTING = "Sorry, I'm restarting and could not finish that. Please send it again in a minute."
+RESTARTING = _("Sorry, I'm restarting and could not finish that. Please send it again in a minute.")
 RESTART_NOTE_SECONDS = 2.0
 
 
 async def cmd_digest(update: Update, context: NewsContext) -> None:
-    """Send the chat's digest now."""
-    subscriber = await require_subscriber(update, context)
+    """Send the chat's digest now (a channel's: posted in the channel)."""
+    target = await target_of(update, context, change=False)
+    if target is None:
+        return
+    subscriber = await require_subscriber(update, context, target)
     if subscriber is None:
         return
     limited = rate_limited(update, context, "digest")
     if limited:
-        await reply(update, limited)
+        await reply(update, context, limited)
         return
     services = context.services
     async with typing(update, context):
@@ -51,9 +54,14 @@ async def cmd_digest(update: Update, context: NewsContext) -> None:
             subscriber.evolve(skip_empty=False), services.deliverer
         )
     if outcome.status != SENT:
-        await reply(
-            update, "Sorry, I could not send your digest just now. Please try again in a minute."
+        await reply_on(
+            update,
+            context,
+            target,
+            _("Sorry, I could not send your digest just now. Please try again in a minute."),
         )
+    elif target.channel is not None:
+        await reply_on(update, context, target, _("The digest is posted in the channel."))
 
 
 async def _summarize_and_reply(update: Update, context: NewsContext, source: str) -> None:
@@ -61,11 +69,11 @@ async def _summarize_and_reply(update: Update, context: NewsContext, source: str
     summaries = context.services.summaries
     user = user_key(update)
     if summaries.busy(user):  # refused before counting: it was never started
-        await reply(update, escape(STILL_WORKING))
+        await reply(update, context, STILL_WORKING)
         return
     limited = rate_limited(update, context, "summarize")
     if limited:
-        await reply(update, limited)
+        await reply(update, context, limited)
         return
     claim = summaries.claim(user)
     summaries.track(
@@ -84,22 +92,22 @@ async def _summarize_in_background(
             async with typing(update, context):
                 result = await services.summaries.summarize(source, services.http)
         except SummaryError as exc:
-            await reply(update, escape(str(exc)))
+            await reply(update, context, exc.text)
             return
         except asyncio.CancelledError:
             # The bot is stopping: say so rather than leave the request unanswered.
             with contextlib.suppress(TelegramError, TimeoutError):
                 async with asyncio.timeout(RESTART_NOTE_SECONDS):
-                    await reply(update, RESTARTING)
+                    await reply(update, context, RESTARTING)
             raise
-        await reply(update, render_summary_html(result.article, result.sentences))
+        await reply(update, context, Html(render_summary_html(result.article, result.sentences)))
 
 
 async def cmd_summarize(update: Update, context: NewsContext) -> None:
     """Summarize a URL or text given after the command, or the message replied to."""
     message = message_of(update)
     text = text_of(message)
-    _, _, rest = text.partition(" ")
+    rest = text.partition(" ")[2]
     rest = rest.strip() if text.startswith("/") else text
     if not rest and message.reply_to_message is not None:
         replied = message.reply_to_message
@@ -110,8 +118,11 @@ async def cmd_summarize(update: Update, context: NewsContext) -> None:
     if not rest:
         await reply(
             update,
-            "Usage: /summarize &lt;link or text&gt;, or reply /summarize to a "
-            "message. You can also just paste a long text or send a link.",
+            context,
+            _(
+                "Usage: /summarize &lt;link or text&gt;, or reply /summarize to a "
+                "message. You can also just paste a long text or send a link."
+            ),
         )
         return
     await _summarize_and_reply(update, context, rest)
@@ -126,5 +137,9 @@ async def on_text(update: Update, context: NewsContext) -> None:
         return
     await reply(
         update,
-        "Send me a link or paste a longer text to get a summary. /help lists everything I can do.",
+        context,
+        _(
+            "Send me a link or paste a longer text to get a summary. "
+            "/help lists everything I can do."
+        ),
     )

@@ -1,4 +1,4 @@
-"""The subscription's settings: time, zone, empty days, pause, resume, and /stop."""
+"""The subscription's settings: time, zone, empty days, language, pause, resume, /stop."""
 
 from __future__ import annotations
 
@@ -10,162 +10,318 @@ from telegram import (
     Update,
 )
 
-from ...digest.render import (
-    escape,
-)
-from ...models import ACTIVE, PAUSED
+from ...i18n import LANGUAGES, Html, Text, _
+from ...models import ACTIVE, PAUSED, Subscriber
 from ...services.subscriptions import UserError
 from ..context import NewsContext
+from .chats import (
+    Target,
+    button_target,
+    edit_on,
+    reply_on,
+    require_subscriber,
+    subscriber_of,
+    target_of,
+)
 from .common import (
+    LANGUAGE_PREFIX,
     STOP_PREFIX,
+    answer,
     args_of,
-    chat_id_of,
-    is_chat_admin,
+    language_of,
     next_digest_line,
     reply,
-    require_subscriber,
-    settings_allowed,
-    subscriber_of,
     topics_line,
 )
 
 logger = logging.getLogger(__name__)
 
 
+def _with_next(context: NewsContext, subscriber: Subscriber, language: str, text: Text) -> Html:
+    """A confirmation followed by when the next digest comes (if one is scheduled)."""
+    parts = [text.render(language)]
+    following = next_digest_line(context, subscriber, language)
+    if following is not None:
+        parts.append(following.render(language))
+    return Html(" ".join(parts))
+
+
 async def cmd_time(update: Update, context: NewsContext) -> None:
     """Set the daily delivery time(s)."""
-    if not await settings_allowed(update, context):
+    target = await target_of(update, context, change=True)
+    if target is None:
         return
-    if await require_subscriber(update, context) is None:
+    if await require_subscriber(update, context, target) is None:
         return
     try:
-        subscriber = context.services.subscriptions.set_times(chat_id_of(update), args_of(context))
+        subscriber = context.services.subscriptions.set_times(target.chat_id, args_of(context))
     except UserError as exc:
-        await reply(update, escape(str(exc)))
+        await reply_on(update, context, target, exc.text)
         return
-    await reply(
-        update,
-        escape(
-            f"Your digest will arrive daily at {', '.join(subscriber.times)} "
-            f"({subscriber.timezone}). {next_digest_line(context, subscriber)}"
-        ),
+    language = language_of(update, context)
+    text = _(
+        "Your digest will arrive daily at {times} ({zone}).",
+        times=", ".join(subscriber.times),
+        zone=subscriber.timezone,
     )
+    await reply_on(update, context, target, _with_next(context, subscriber, language, text))
 
 
 async def cmd_timezone(update: Update, context: NewsContext) -> None:
     """Set the time zone."""
-    if not await settings_allowed(update, context):
+    target = await target_of(update, context, change=True)
+    if target is None:
         return
     args = args_of(context)
     if not args:
         await reply(
             update,
-            "Usage: /timezone &lt;Area/City&gt;, e.g. /timezone Europe/Berlin "
-            "or /timezone America/New_York",
+            context,
+            _(
+                "Usage: /timezone &lt;Area/City&gt;, e.g. /timezone Europe/Berlin "
+                "or /timezone America/New_York"
+            ),
         )
         return
-    if await require_subscriber(update, context) is None:
+    if await require_subscriber(update, context, target) is None:
         return
     try:
-        subscriber = context.services.subscriptions.set_timezone(chat_id_of(update), " ".join(args))
+        subscriber = context.services.subscriptions.set_timezone(target.chat_id, " ".join(args))
     except UserError as exc:
-        await reply(update, escape(str(exc)))
+        await reply_on(update, context, target, exc.text)
         return
-    next_line = next_digest_line(context, subscriber)
-    await reply(update, escape(f"Time zone set to {subscriber.timezone}. {next_line}"))
+    language = language_of(update, context)
+    text = _("Time zone set to {zone}.", zone=subscriber.timezone)
+    await reply_on(update, context, target, _with_next(context, subscriber, language, text))
+
+
+def _status(subscriber: Subscriber) -> Text | str:
+    if subscriber.status == ACTIVE:
+        return _("active")
+    if subscriber.status == PAUSED:
+        return _("paused (/resume to restart)")
+    return subscriber.status
 
 
 async def cmd_settings(update: Update, context: NewsContext) -> None:
     """Everything about this chat's subscription in one message."""
-    subscriber = subscriber_of(update, context)
+    target = await target_of(update, context, change=False)
+    if target is None:
+        return
+    subscriber = subscriber_of(context, target)
     if subscriber is None:
-        await reply(
+        await reply_on(
             update,
-            "This chat has no subscription, and nothing about it is stored. "
-            "Send /start to begin one.",
+            context,
+            target,
+            _(
+                "This chat has no subscription, and nothing about it is stored. "
+                "Send /start to begin one."
+            ),
         )
         return
     services = context.services
-    state = {ACTIVE: "active", PAUSED: "paused (/resume to restart)"}.get(
-        subscriber.status, subscriber.status
-    )
+    language = language_of(update, context)
+    none = _("none")
+    chosen = LANGUAGES.get(subscriber.language or "")
+    # A channel has no Telegram app: its digests are in the language of whoever linked it.
+    automatic = subscriber.digest_language if target.channel is not None else language
     lines = [
-        "<b>Your settings</b>",
-        f"Topics: {escape(topics_line(services, subscriber))}",
-        f"Following: {escape(', '.join(subscriber.follow) or 'none')}",
-        f"Excluding: {escape(', '.join(subscriber.exclude) or 'none')}",
-        f"Daily at: {escape(', '.join(subscriber.times))} ({escape(subscriber.timezone)})",
-        f"Status: {state}",
-        "When nothing is new: " + ("no message" if subscriber.skip_empty else "a one-line note"),
+        _("<b>Your settings</b>"),
+        _("Topics: {topics}", topics=topics_line(services, subscriber)),
+        _("Following: {words}", words=", ".join(subscriber.follow) or none),
+        _("Excluding: {words}", words=", ".join(subscriber.exclude) or none),
+        _(
+            "Daily at: {times} ({zone})",
+            times=", ".join(subscriber.times),
+            zone=subscriber.timezone,
+        ),
+        _("Status: {status}", status=_status(subscriber)),
+        _("When nothing is new: no message")
+        if subscriber.skip_empty
+        else _("When nothing is new: a one-line note"),
+        _("Language: {language}", language=chosen)
+        if chosen
+        else _("Language: {language} (your Telegram app's)", language=LANGUAGES[automatic]),
     ]
-    next_line = next_digest_line(context, subscriber)
-    if next_line:
-        lines.append(escape(next_line))
-    await reply(update, "\n".join(lines))
+    if subscriber.feeds and services.settings.user_feeds:
+        lines.append(_("Own feeds: {count} (/feeds)", count=len(subscriber.feeds)))
+    following = next_digest_line(context, subscriber, language)
+    if following is not None:
+        lines.append(following)
+    text = Html("\n".join(line.render(language) for line in lines))
+    await reply_on(update, context, target, text)
 
 
 async def cmd_empty(update: Update, context: NewsContext) -> None:
     """Choose what happens when a digest has nothing new."""
-    if not await settings_allowed(update, context):
+    target = await target_of(update, context, change=True)
+    if target is None:
         return
     args = [a.lower() for a in args_of(context)]
     if args not in (["skip"], ["show"]):
         await reply(
             update,
-            "Usage: /empty skip (send nothing when nothing is new) or "
-            "/empty show (send a one-line note).",
+            context,
+            _(
+                "Usage: /empty skip (send nothing when nothing is new) or "
+                "/empty show (send a one-line note)."
+            ),
         )
         return
-    if await require_subscriber(update, context) is None:
+    if await require_subscriber(update, context, target) is None:
         return
-    context.services.subscriptions.set_skip_empty(chat_id_of(update), args[0] == "skip")
-    await reply(
+    context.services.subscriptions.set_skip_empty(target.chat_id, args[0] == "skip")
+    await reply_on(
         update,
-        "Days with nothing new will be skipped silently."
+        context,
+        target,
+        _("Days with nothing new will be skipped silently.")
         if args[0] == "skip"
-        else "On days with nothing new you will get a one-line note.",
+        else _("On days with nothing new you will get a one-line note."),
     )
+
+
+def language_keyboard(current: str | None, suffix: str = "") -> InlineKeyboardMarkup:
+    """One button per language the bot speaks (the chosen one ticked), and "automatic"
+    (``suffix``: the channel the buttons are about, see ``chats.Target``)."""
+    buttons = [
+        InlineKeyboardButton(
+            f"{'✅ ' if code == current else ''}{name}",
+            callback_data=f"{LANGUAGE_PREFIX}{code}{suffix}",
+        )
+        for code, name in LANGUAGES.items()
+    ]
+    rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+    automatic = f"{'✅ ' if current is None else ''}🌐 Telegram"
+    rows.append([InlineKeyboardButton(automatic, callback_data=f"{LANGUAGE_PREFIX}auto{suffix}")])
+    return InlineKeyboardMarkup(rows)
+
+
+def _language_set(subscriber: Subscriber) -> Text:
+    if subscriber.language is None:
+        return _("I will follow your Telegram app's language.")
+    return _("From now on I will write in {language}.", language=LANGUAGES[subscriber.language])
+
+
+async def cmd_language(update: Update, context: NewsContext) -> None:
+    """Choose the bot's language: a keyboard, or /language de."""
+    target = await target_of(update, context, change=True)
+    if target is None:
+        return
+    subscriber = await require_subscriber(update, context, target)
+    if subscriber is None:
+        return
+    args = args_of(context)
+    if not args:
+        await reply_on(
+            update,
+            context,
+            target,
+            _("Choose my language (🌐 Telegram: the language of your Telegram app):"),
+            reply_markup=language_keyboard(subscriber.language, target.suffix),
+        )
+        return
+    try:
+        subscriber = context.services.subscriptions.set_language(target.chat_id, " ".join(args))
+    except UserError as exc:
+        await reply_on(update, context, target, exc.text)
+        return
+    await reply_on(update, context, target, _language_set(subscriber))
+
+
+async def on_language_button(update: Update, context: NewsContext) -> None:
+    """A language chosen from the /language keyboard."""
+    query = update.callback_query
+    assert query is not None
+    assert query.data is not None
+    refusal = _("Only this group's administrators can do that.")
+    payload = query.data.removeprefix(LANGUAGE_PREFIX)
+    found = await button_target(update, context, payload, refusal)
+    if found is None:
+        return
+    target, code = found
+    try:
+        subscriber = context.services.subscriptions.set_language(target.chat_id, code)
+    except UserError as exc:
+        await answer(update, context, exc.text, alert=True)
+        return
+    await answer(update, context)
+    await edit_on(update, context, target, _language_set(subscriber))
 
 
 async def cmd_pause(update: Update, context: NewsContext) -> None:
     """Pause scheduled digests."""
-    if not await settings_allowed(update, context):
+    target = await target_of(update, context, change=True)
+    if target is None:
         return
-    if await require_subscriber(update, context) is None:
+    if await require_subscriber(update, context, target) is None:
         return
-    context.services.subscriptions.set_status(chat_id_of(update), PAUSED)
-    await reply(update, "Paused: no daily digests until you send /resume. /digest still works.")
+    context.services.subscriptions.set_status(target.chat_id, PAUSED)
+    await reply_on(
+        update,
+        context,
+        target,
+        _("Paused: no daily digests until you send /resume. /digest still works."),
+    )
 
 
 async def cmd_resume(update: Update, context: NewsContext) -> None:
     """Resume scheduled digests."""
-    if not await settings_allowed(update, context):
+    target = await target_of(update, context, change=True)
+    if target is None:
         return
-    if await require_subscriber(update, context) is None:
+    if await require_subscriber(update, context, target) is None:
         return
-    subscriber = context.services.subscriptions.set_status(chat_id_of(update), ACTIVE)
-    await reply(update, escape(f"Resumed. {next_digest_line(context, subscriber)}"))
+    subscriber = context.services.subscriptions.set_status(target.chat_id, ACTIVE)
+    language = language_of(update, context)
+    text = _with_next(context, subscriber, language, _("Resumed."))
+    await reply_on(update, context, target, text)
 
 
 async def cmd_stop(update: Update, context: NewsContext) -> None:
     """Ask to confirm deleting the chat's data."""
-    if not await settings_allowed(update, context):
+    target = await target_of(update, context, change=True)
+    if target is None:
         return
-    if subscriber_of(update, context) is None:
-        await reply(update, "This chat has no subscription: nothing about it is stored.")
+    if subscriber_of(context, target) is None:
+        await reply_on(
+            update, context, target, _("This chat has no subscription: nothing about it is stored.")
+        )
         return
+    language = language_of(update, context)
+    yes = _("Yes, delete everything").render(language, html_mode=False)
+    cancel = _("Cancel").render(language, html_mode=False)
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("Yes, delete everything", callback_data=f"{STOP_PREFIX}yes"),
-                InlineKeyboardButton("Cancel", callback_data=f"{STOP_PREFIX}no"),
+                InlineKeyboardButton(yes, callback_data=f"{STOP_PREFIX}yes{target.suffix}"),
+                InlineKeyboardButton(cancel, callback_data=f"{STOP_PREFIX}no{target.suffix}"),
             ]
         ]
     )
-    await reply(
-        update,
-        "This stops all digests and deletes your topics, words and history. Are you sure?",
-        reply_markup=keyboard,
+    question = (
+        _(
+            "This stops the channel's digests and deletes its topics, words, feeds and "
+            "history. Are you sure?"
+        )
+        if target.channel is not None
+        else _("This stops all digests and deletes your topics, words and history. Are you sure?")
+    )
+    await reply_on(update, context, target, question, reply_markup=keyboard)
+
+
+def _deleted(target: Target, existed: bool) -> Text:
+    if not existed:
+        return _("There was nothing to delete: this chat has no subscription.")
+    if target.channel is not None:
+        return _(
+            "Done: the channel's data is deleted and no more digests will be posted there. "
+            "Your commands act on this chat again."
+        )
+    return _(
+        "Done: your data is deleted and no more digests will come. "
+        "Send /start any time to begin again."
     )
 
 
@@ -174,20 +330,18 @@ async def on_stop_button(update: Update, context: NewsContext) -> None:
     query = update.callback_query
     assert query is not None
     assert query.data is not None
-    if not await is_chat_admin(update, context):
-        await query.answer("Only this group's administrators can do that.", show_alert=True)
+    refusal = _("Only this group's administrators can do that.")
+    found = await button_target(update, context, query.data.removeprefix(STOP_PREFIX), refusal)
+    if found is None:
         return
-    await query.answer()
-    if query.data != f"{STOP_PREFIX}yes":
-        await query.edit_message_text("Cancelled: nothing was deleted.")
+    target, choice = found
+    await answer(update, context)
+    if choice != "yes":
+        await edit_on(update, context, target, _("Cancelled: nothing was deleted."))
         return
     services = context.services
-    chat_id = chat_id_of(update)
-    existed = services.subscriptions.delete(chat_id)
-    services.admin_cache.forget_chat(chat_id)
-    await query.edit_message_text(
-        "Done: your data is deleted and no more digests will come. "
-        "Send /start any time to begin again."
-        if existed
-        else "There was nothing to delete: this chat has no subscription."
-    )
+    # The answer is written before the deletion: afterwards the chat's language is gone.
+    language = language_of(update, context)
+    existed = services.subscriptions.delete(target.chat_id)
+    services.admin_cache.forget_chat(target.chat_id)
+    await edit_on(update, context, target, Html(_deleted(target, existed).render(language)))

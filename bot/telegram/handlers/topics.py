@@ -7,23 +7,24 @@ import logging
 from telegram import (
     Update,
 )
-from telegram.constants import ParseMode
 
-from ...digest.render import (
-    escape,
-)
+from ...i18n import Html, Text, _
 from ...services.subscriptions import NOT_SUBSCRIBED, UserError
 from ..context import NewsContext
+from .chats import (
+    button_target,
+    edit_on,
+    reply_on,
+    require_subscriber,
+    subscriber_of,
+    target_of,
+)
 from .common import (
     TOPIC_PREFIX,
+    answer,
     args_of,
-    chat_id_of,
-    chat_type_of,
-    is_chat_admin,
+    language_of,
     reply,
-    require_subscriber,
-    settings_allowed,
-    subscriber_of,
     topic_keyboard,
     topics_line,
 )
@@ -33,32 +34,45 @@ logger = logging.getLogger(__name__)
 
 async def cmd_start(update: Update, context: NewsContext) -> None:
     """Welcome the chat and show the topic picker."""
-    if not await settings_allowed(update, context):
+    target = await target_of(update, context, change=True)
+    if target is None:
         return
-    chat_type, thread_id = chat_type_of(update)
     services = context.services
-    subscriber = services.subscriptions.start(chat_id_of(update), chat_type, thread_id)
-    text = (
-        "👋 <b>Welcome to newsdigest!</b>\n"
-        f"Every day at <b>{', '.join(subscriber.times)}</b> ({escape(subscriber.timezone)}) "
-        "I will send you a short digest of the news in your topics.\n\n"
-        "Pick your topics below (tap again to remove). Change the time with /time and "
-        "your time zone with /timezone. /help lists everything."
+    user = update.effective_user
+    subscriber = services.subscriptions.start(
+        target.chat_id, *target.create, user.language_code if user else None
     )
-    await reply(update, text, reply_markup=topic_keyboard(services, subscriber))
+    text = _(
+        "👋 <b>Welcome to newsdigest!</b>\n"
+        "Every day at <b>{times}</b> ({zone}) I will send you a short digest of the news "
+        "in your topics.\n\n"
+        "Pick your topics below (tap again to remove). Change the time with /time and "
+        "your time zone with /timezone. /help lists everything.",
+        times=", ".join(subscriber.times),
+        zone=subscriber.timezone,
+    )
+    keyboard = topic_keyboard(services, subscriber, language_of(update, context), target.suffix)
+    await reply_on(update, context, target, text, reply_markup=keyboard)
 
 
 async def cmd_topics(update: Update, context: NewsContext) -> None:
     """Show the topic picker."""
-    if not await settings_allowed(update, context):
+    target = await target_of(update, context, change=True)
+    if target is None:
         return
-    subscriber = await require_subscriber(update, context)
+    subscriber = await require_subscriber(update, context, target)
     if subscriber is None:
         return
-    await reply(
+    language = language_of(update, context)
+    await reply_on(
         update,
-        f"Your topics: {escape(topics_line(context.services, subscriber))}.\nTap to change:",
-        reply_markup=topic_keyboard(context.services, subscriber),
+        context,
+        target,
+        _(
+            "Your topics: {topics}.\nTap to change:",
+            topics=topics_line(context.services, subscriber),
+        ),
+        reply_markup=topic_keyboard(context.services, subscriber, language, target.suffix),
     )
 
 
@@ -67,70 +81,91 @@ async def on_topic_button(update: Update, context: NewsContext) -> None:
     query = update.callback_query
     assert query is not None
     assert query.data is not None
-    if not await is_chat_admin(update, context):
-        await query.answer(
-            "Only this group's administrators can change its topics.", show_alert=True
-        )
+    refusal = _("Only this group's administrators can change its topics.")
+    found = await button_target(update, context, query.data.removeprefix(TOPIC_PREFIX), refusal)
+    if found is None:
         return
-    name = query.data.removeprefix(TOPIC_PREFIX)
+    target, name = found
     services = context.services
     if name == "done":
-        await query.answer()
-        subscriber = subscriber_of(update, context)
+        await answer(update, context)
+        subscriber = subscriber_of(context, target)
         if subscriber is None:
-            await query.edit_message_text(NOT_SUBSCRIBED)
+            await edit_on(update, context, target, NOT_SUBSCRIBED)
             return
-        await query.edit_message_text(
-            f"Your topics: {escape(topics_line(services, subscriber))}. "
-            "Send /digest to read them now.",
-            parse_mode=ParseMode.HTML,
+        await edit_on(
+            update,
+            context,
+            target,
+            _(
+                "Your topics: {topics}. Send /digest to read them now.",
+                topics=topics_line(services, subscriber),
+            ),
         )
         return
     try:
         # Tapping a topic is an explicit subscribing action: it may create the subscription.
         subscriber, added = services.subscriptions.toggle_topic(
-            chat_id_of(update), name, create=chat_type_of(update)
+            target.chat_id, name, create=target.create
         )
     except UserError as exc:
-        await query.answer(str(exc), show_alert=True)
+        await answer(update, context, exc.text, alert=True)
         return
-    label = services.settings.topic(name)
-    await query.answer(f"{'Added' if added else 'Removed'} {label.label if label else name}")
-    await query.edit_message_reply_markup(topic_keyboard(services, subscriber))
+    topic = services.settings.topic(name)
+    label = topic.label if topic else name
+    await answer(
+        update,
+        context,
+        _("Added {topic}", topic=label) if added else _("Removed {topic}", topic=label),
+    )
+    await query.edit_message_reply_markup(
+        topic_keyboard(services, subscriber, language_of(update, context), target.suffix)
+    )
 
 
 async def _change_topics(update: Update, context: NewsContext, add: bool) -> None:
-    if not await settings_allowed(update, context):
+    target = await target_of(update, context, change=True)
+    if target is None:
         return
-    command = "subscribe" if add else "unsubscribe"
     services = context.services
     args = args_of(context)
+    topics = ", ".join(services.settings.topic_names)
     if not args:
-        await reply(
-            update,
-            f"Usage: /{command} &lt;topic&gt; … Topics: "
-            f"{', '.join(services.settings.topic_names)}.",
+        usage = (
+            _("Usage: /subscribe &lt;topic&gt; … Topics: {topics}.", topics=topics)
+            if add
+            else _("Usage: /unsubscribe &lt;topic&gt; … Topics: {topics}.", topics=topics)
         )
+        await reply(update, context, usage)
         return
     subscriptions = services.subscriptions
     try:
         names = subscriptions.topic_names(args)
         if add:  # /subscribe is an explicit subscribing action: it may create one
-            change = subscriptions.subscribe(chat_id_of(update), names, create=chat_type_of(update))
+            change = subscriptions.subscribe(target.chat_id, names, create=target.create)
         else:
-            change = subscriptions.unsubscribe(chat_id_of(update), names)
+            change = subscriptions.unsubscribe(target.chat_id, names)
     except UserError as exc:
-        await reply(update, escape(str(exc)))
+        await reply_on(update, context, target, exc.text)
         return
-    verb = "Added" if add else "Removed"
-    parts = []
+    parts: list[Text] = []
     if change.changed:
-        parts.append(f"{verb}: {', '.join(change.changed)}.")
+        changed = ", ".join(change.changed)
+        parts.append(
+            _("Added: {topics}.", topics=changed)
+            if add
+            else _("Removed: {topics}.", topics=changed)
+        )
     if change.unchanged:
-        state = "already subscribed" if add else "not subscribed"
-        parts.append(f"{', '.join(change.unchanged)}: {state}.")
-    parts.append(f"Your topics: {topics_line(services, change.subscriber)}.")
-    await reply(update, escape(" ".join(parts)))
+        same = ", ".join(change.unchanged)
+        parts.append(
+            _("{topics}: already subscribed.", topics=same)
+            if add
+            else _("{topics}: not subscribed.", topics=same)
+        )
+    parts.append(_("Your topics: {topics}.", topics=topics_line(services, change.subscriber)))
+    language = language_of(update, context)
+    await reply_on(update, context, target, Html(" ".join(p.render(language) for p in parts)))
 
 
 async def cmd_subscribe(update: Update, context: NewsContext) -> None:
@@ -143,47 +178,53 @@ async def cmd_unsubscribe(update: Update, context: NewsContext) -> None:
     await _change_topics(update, context, add=False)
 
 
+_KEYWORD_USAGE = {
+    "follow": _("Usage: /follow &lt;word&gt; (one plain word), e.g. /follow climate"),
+    "unfollow": _("Usage: /unfollow &lt;word&gt; (one plain word), e.g. /unfollow climate"),
+    "exclude": _("Usage: /exclude &lt;word&gt; (one plain word), e.g. /exclude climate"),
+    "unexclude": _("Usage: /unexclude &lt;word&gt; (one plain word), e.g. /unexclude climate"),
+}
+
+
+def _keyword_answer(kind: str, add: bool, changed: bool, word: str) -> Text:
+    if kind == "follow":
+        if add:
+            if changed:
+                return _(
+                    "Following “{word}”: stories mentioning it are always included.", word=word
+                )
+            return _("You already follow “{word}”.", word=word)
+        if changed:
+            return _("No longer following “{word}”.", word=word)
+        return _("You were not following “{word}”.", word=word)
+    if add:
+        if changed:
+            return _("Excluding “{word}”: stories mentioning it are left out.", word=word)
+        return _("You already exclude “{word}”.", word=word)
+    if changed:
+        return _("No longer excluding “{word}”.", word=word)
+    return _("You were not excluding “{word}”.", word=word)
+
+
 async def _keyword(update: Update, context: NewsContext, kind: str, add: bool) -> None:
-    if not await settings_allowed(update, context):
+    target = await target_of(update, context, change=True)
+    if target is None:
         return
-    command = {
-        ("follow", True): "follow",
-        ("follow", False): "unfollow",
-        ("exclude", True): "exclude",
-        ("exclude", False): "unexclude",
-    }[(kind, add)]
+    command = kind if add else f"un{kind}"
     args = args_of(context)
     if len(args) != 1:
-        await reply(
-            update, f"Usage: /{command} &lt;word&gt; (one plain word), e.g. /{command} climate"
-        )
+        await reply(update, context, _KEYWORD_USAGE[command])
         return
     subscriptions = context.services.subscriptions
     try:
         if add:
-            _, word, changed = subscriptions.add_keyword(chat_id_of(update), kind, args[0])
+            _sub, word, changed = subscriptions.add_keyword(target.chat_id, kind, args[0])
         else:
-            _, word, changed = subscriptions.remove_keyword(chat_id_of(update), kind, args[0])
+            _sub, word, changed = subscriptions.remove_keyword(target.chat_id, kind, args[0])
     except UserError as exc:
-        await reply(update, escape(str(exc)))
+        await reply_on(update, context, target, exc.text)
         return
-    if kind == "follow":
-        text = (
-            f"Following “{word}”: stories mentioning it are always included."
-            if add
-            else f"No longer following “{word}”."
-        )
-        if not changed:
-            text = f"You already follow “{word}”." if add else f"You were not following “{word}”."
-    else:
-        text = (
-            f"Excluding “{word}”: stories mentioning it are left out."
-            if add
-            else f"No longer excluding “{word}”."
-        )
-        if not changed:
-            text = f"You already exclude “{word}”." if add else f"You were not excluding “{word}”."
-    await reply(update, escape(text))
+    await reply_on(update, context, target, _keyword_answer(kind, add, changed, word))
 
 
 async def cmd_follow(update: Update, context: NewsContext) -> None:
@@ -208,9 +249,17 @@ async def cmd_unexclude(update: Update, context: NewsContext) -> None:
 
 async def cmd_keywords(update: Update, context: NewsContext) -> None:
     """List followed and excluded words."""
-    subscriber = await require_subscriber(update, context)
+    target = await target_of(update, context, change=False)
+    if target is None:
+        return
+    subscriber = await require_subscriber(update, context, target)
     if subscriber is None:
         return
-    follow = ", ".join(subscriber.follow) or "none (add with /follow word)"
-    exclude = ", ".join(subscriber.exclude) or "none (add with /exclude word)"
-    await reply(update, escape(f"Following: {follow}\nExcluding: {exclude}"))
+    follow = ", ".join(subscriber.follow) or _("none (add with /follow word)")
+    exclude = ", ".join(subscriber.exclude) or _("none (add with /exclude word)")
+    await reply_on(
+        update,
+        context,
+        target,
+        _("Following: {follow}\nExcluding: {exclude}", follow=follow, exclude=exclude),
+    )
