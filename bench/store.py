@@ -25,7 +25,7 @@ from pathlib import Path
 from tinydb import Query, TinyDB
 
 from bot.models import ACTIVE, PAUSED, Subscriber
-from bot.store import Store
+from bot.store import EmbeddedStore
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 TOPICS = ("world", "business", "technology", "science", "health", "sport", "culture")
@@ -110,12 +110,12 @@ def run(count: int, ops: int, baseline_ops: int, folder: Path) -> None:
     # -- ours ---------------------------------------------------------------------------
     ours_path = folder / "ours" / "newsdigest.json"
     start = time.perf_counter()
-    with Store.open(ours_path) as store, store.batch():
+    with EmbeddedStore.open(ours_path) as store, store.batch():
         for subscriber in subscribers:
             store.put_subscriber(subscriber)
     fill = time.perf_counter() - start
     start = time.perf_counter()
-    store = Store.open(ours_path)
+    store = EmbeddedStore.open(ours_path)
     reopen = time.perf_counter() - start
     lookup_keys = rng.choices(chat_ids, k=ops * 10)
     ours_lookup = mean_seconds(store.get_subscriber, lookup_keys)

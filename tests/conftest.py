@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import Settings
-from bot.store import Store
+from bot.store import EmbeddedStore, Store
 from fakebotapi import FakeBotAPI
 from tests.botharness import make_settings
 from tests.feedserver import FeedServer
@@ -38,7 +38,7 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 async def store(settings: Settings) -> AsyncIterator[Store]:
     """A real store on the settings' data file."""
-    with Store.open(settings.data_file) as opened:
+    with EmbeddedStore.open(settings.data_file) as opened:
         yield opened
 
 

@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 from types import TracebackType
 
-from ..store import Store, backup
+from ..store import backup, open_store
 from .errors import RuntimeFailure, UsageError
 from .news import settings_of
 
@@ -100,7 +100,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     protect_token(token)
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    with Store.open(settings.data_file) as store:
+    with open_store(settings) as store:
         app = build_application(
             settings,
             store,

@@ -136,15 +136,25 @@ _KINDS: dict[Any, tuple[type | Callable[[Any], bool], str]] = {
 }
 
 
-def _kind(hint: Any) -> tuple[bool, type | Callable[[Any], bool], str]:
+def _is_aware_datetime(value: Any) -> bool:
+    return isinstance(value, datetime) and value.tzinfo is not None
+
+
+# The same for a database row, whose values the driver has already typed: times arrive as
+# aware datetimes instead of ISO text.
+_ROW_KINDS = {**_KINDS, datetime: (_is_aware_datetime, "a date and time")}
+
+
+def _kind(hint: Any, *, row: bool) -> tuple[bool, type | Callable[[Any], bool], str]:
     """Whether None is allowed, the JSON type or test of a value, what it should have been."""
+    kinds = _ROW_KINDS if row else _KINDS
     args = typing.get_args(hint)
     optional = typing.get_origin(hint) in (types.UnionType, typing.Union) and type(None) in args
     if optional:
         (hint,) = (a for a in args if a is not type(None))
-    if hint not in _KINDS:  # a new field type in bot.models needs its test in _KINDS
+    if hint not in kinds:  # a new field type in bot.models needs its test in _KINDS
         raise TypeError(f"no check for fields of type {hint!r}")
-    return (optional, *_KINDS[hint])
+    return (optional, *kinds[hint])
 
 
 def _type_problem(name: str, value: Any, kind: str) -> str:
@@ -191,14 +201,14 @@ _Field = tuple[
 
 
 @functools.cache
-def _fields_of(record: type) -> tuple[_Field, ...]:
+def _fields_of(record: type, row: bool = False) -> tuple[_Field, ...]:
     """Each field of a record class: name, required, None allowed, JSON type or test, what
     it should be, further check. Built once from the dataclass and its annotations."""
     hints = typing.get_type_hints(record)
     found = []
     for f in dataclasses.fields(record):
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
-        optional, test, kind = _kind(hints[f.name])
+        optional, test, kind = _kind(hints[f.name], row=row)
         found.append((f.name, required, optional, test, kind, _MEANING.get((record, f.name))))
     return tuple(found)
 
@@ -206,11 +216,12 @@ def _fields_of(record: type) -> tuple[_Field, ...]:
 _ABSENT = object()
 
 
-def _check_record(record: type, doc: dict[str, Any]) -> None:
-    """Raise Invalid unless ``record.from_dict(doc)`` gives a record the bot can use."""
+def _check_record(record: type, doc: dict[str, Any], *, row: bool = False) -> None:
+    """Raise Invalid unless ``record.from_dict(doc)`` gives a record the bot can use (with
+    ``row``: unless ``doc``, a database row's typed values, makes one)."""
     # At open this runs for every record (100k subscribers): one flat loop, no closures
     # per field beyond the type test.
-    for name, required, optional, test, kind, meaning in _fields_of(record):
+    for name, required, optional, test, kind, meaning in _fields_of(record, row):
         value = doc.get(name, _ABSENT)
         if value is _ABSENT:
             if required:
@@ -238,7 +249,7 @@ def _record_name(table: str, key: str) -> str:
     return f"{names[table]} {text}"
 
 
-def _check_doc(name: str, key: str, doc: Any) -> None:
+def check_doc(name: str, key: str, doc: Any) -> None:
     """Raise Invalid (naming the record and the field) unless ``doc`` can live at
     ``tables[name][key]`` and be read back as its record."""
     try:
@@ -272,6 +283,22 @@ def _check_doc(name: str, key: str, doc: Any) -> None:
         raise Invalid(f"{_record_name(name, key)}: {exc}") from None
 
 
+def check_row(name: str, key: str, values: dict[str, Any]) -> None:
+    """Raise Invalid (naming the record and the field) unless a database row's values make
+    a record of table ``name`` the bot can use: the checks of :func:`check_doc` that the
+    database's own column types and constraints cannot make."""
+    record = {SUBSCRIBERS: Subscriber, ARTICLES: StoredArticle, FEEDS: FeedState}[name]
+    try:
+        _check_record(record, values, row=True)
+    except Invalid as exc:
+        raise Invalid(f"{_record_name(name, key)}: {exc}") from None
+
+
+def record_name(name: str, key: str) -> str:
+    """How an error names a record: ``subscriber 12345``, ``article 'a1b2'``."""
+    return _record_name(name, key)
+
+
 def check_tables(tables: Any) -> None:
     """Raise Invalid unless ``tables`` are the current schema's tables of valid documents."""
     if not isinstance(tables, dict) or set(tables) != set(TABLES):
@@ -281,7 +308,7 @@ def check_tables(tables: Any) -> None:
         if not isinstance(tables[name], dict):
             raise Invalid(f"table {name!r} is not an object")
         for key, doc in tables[name].items():
-            _check_doc(name, key, doc)
+            check_doc(name, key, doc)
 
 
 # -- changes (journal records) -------------------------------------------------------------
@@ -298,7 +325,7 @@ def check_op(op: Any, *, docs: bool) -> None:
         if kind == "put" and not (isinstance(op[2], str) and isinstance(op[3], dict)):
             raise Invalid("malformed 'put' record")
         if kind == "put" and docs:
-            _check_doc(op[1], op[2], op[3])
+            check_doc(op[1], op[2], op[3])
         if kind == "del" and not (
             isinstance(op[2], list) and all(isinstance(k, str) for k in op[2])
         ):

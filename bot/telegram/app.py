@@ -121,7 +121,7 @@ def forget_sample_articles(settings: Settings, store: Store) -> int:
         return 0
     removed = store.delete_articles_of_feed(SEEDS_SOURCE)
     if removed:
-        logger.info("removed %s sample articles (seeds/) from %s", removed, store.path)
+        logger.info("removed %s sample articles (seeds/) from %s", removed, store.location)
     return removed
 
 
