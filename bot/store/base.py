@@ -175,8 +175,10 @@ class Store(abc.ABC):
     def subscribers(self, *, active_only: bool = False) -> Iterator[Subscriber]:
         """Subscribers (only those with status active if asked).
 
-        Safe to change the store while iterating: subscribers deleted meanwhile are skipped,
-        and added ones may not be seen. The order is the backend's own.
+        Safe to change the store while iterating: no error, no subscriber twice, every one
+        present throughout is seen; added ones may not be, and deleted ones may still be
+        (PostgreSQL reads ahead a page of 1,000; the embedded store skips them). The order
+        is the backend's own.
         """
 
     @abc.abstractmethod
