@@ -13,6 +13,7 @@ from summarizer.nlp.languages import GENERIC, ISO_CODES, normalize_language
 from ..paths import BUNDLED_CONFIG
 from ..timeparse import ScheduleError, parse_timezone
 from .errors import EXIT_USAGE
+from .migrate import cmd_migrate
 from .news import cmd_digest, cmd_ingest
 from .serve import cmd_backup, cmd_chat, cmd_run
 from .summaries import cmd_eval, cmd_summarize, method_names
@@ -95,7 +96,7 @@ Subparsers: TypeAlias = "argparse._SubParsersAction[_Parser]"
 
 
 def _add_service_commands(sub: Subparsers) -> None:
-    """run, chat, backup: the bot itself."""
+    """run, chat, backup, migrate: the bot itself and its store."""
     run = sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     run.add_argument("--webhook-url", help="use a webhook at this public URL instead of polling")
     run.add_argument("--listen", default="127.0.0.1", help="webhook listen address")
@@ -114,6 +115,20 @@ def _add_service_commands(sub: Subparsers) -> None:
     bak = sub.add_parser("backup", help="copy the data files into a new folder (bot may run)")
     bak.add_argument("folder", help="where to write the copy (a new or empty folder)")
     bak.set_defaults(func=cmd_backup)
+
+    mig = sub.add_parser(
+        "migrate", help="copy the store into a new one: a data file into PostgreSQL, or back"
+    )
+    mig.add_argument(
+        "--to", required=True, metavar="URL|FILE", help="a postgresql:// URL or a new data file"
+    )
+    mig.add_argument(
+        "--from",
+        dest="source",
+        metavar="URL|FILE",
+        help="the store to copy (default: the configured one)",
+    )
+    mig.set_defaults(func=cmd_migrate)
 
 
 def _add_news_commands(sub: Subparsers) -> None:
