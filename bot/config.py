@@ -106,6 +106,9 @@ class Settings:
     grace_hours: float = 2.0
     messages_per_second: float = 30.0
     ingest_interval_minutes: int = 30
+    # False when `newsdigest worker` processes ingest (PostgreSQL only): the bot then
+    # serves Telegram and delivers, and fetches nothing on its own.
+    ingest_in_bot: bool = True
     max_entries_per_feed: int = 30
     use_seeds: bool = False
     digest: DigestSettings = field(default_factory=DigestSettings)
@@ -414,7 +417,13 @@ def parse_settings(
     )
     sources = root.table("sources")
     sources.check_known(
-        {"seeds_dir", "use_seeds", "ingest_interval_minutes", "max_entries_per_feed"}
+        {
+            "seeds_dir",
+            "use_seeds",
+            "ingest_interval_minutes",
+            "ingest_in_bot",
+            "max_entries_per_feed",
+        }
     )
     seeds = sources.get("seeds_dir", str, "../seeds")
     topics = _topics(root)
@@ -436,6 +445,7 @@ def parse_settings(
         grace_hours=delivery.nonnegative("grace_hours", 2.0),
         messages_per_second=rate,
         ingest_interval_minutes=sources.count("ingest_interval_minutes", 30),
+        ingest_in_bot=sources.get("ingest_in_bot", bool, True),
         max_entries_per_feed=sources.count("max_entries_per_feed", 30),
         use_seeds=sources.get("use_seeds", bool, False),
         digest=_digest(root),

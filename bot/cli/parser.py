@@ -17,6 +17,7 @@ from .migrate import cmd_migrate
 from .news import cmd_digest, cmd_ingest
 from .serve import cmd_backup, cmd_chat, cmd_run
 from .summaries import cmd_eval, cmd_summarize, method_names
+from .worker import cmd_worker
 
 MAX_ITEMS = 100
 MAX_HOURS = 24 * 365
@@ -132,9 +133,15 @@ def _add_service_commands(sub: Subparsers) -> None:
 
 
 def _add_news_commands(sub: Subparsers) -> None:
-    """ingest, digest: the news pipeline."""
+    """ingest, worker, digest: the news pipeline."""
     ing = sub.add_parser("ingest", help="fetch every feed once and store new articles")
     ing.set_defaults(func=cmd_ingest)
+
+    work = sub.add_parser(
+        "worker", help="fetch and summarize the feeds into PostgreSQL until stopped"
+    )
+    work.add_argument("--once", action="store_true", help="one pass, then exit")
+    work.set_defaults(func=cmd_worker)
 
     dig = sub.add_parser("digest", help="print a digest of the stored news in the terminal")
     dig.add_argument("--topics", help="comma-separated topics (default: all)")
