@@ -72,6 +72,7 @@ from .records import (
     apply_op,
     build_indexes,
     encode,
+    share_table_strings,
 )
 
 log = logging.getLogger(__name__)
@@ -432,6 +433,7 @@ class Engine:
         self.check_open()
         if self._pending is not None:
             raise StoreError("replace_tables() inside batch(): leave the batch first")
+        share_table_strings(tables)
         self._install(tables, build_indexes(tables))
         self._write_generation(self._generation + 1)
 

@@ -33,6 +33,7 @@ from .records import (
     encode,
     ignore_change,
     is_int,
+    share_table_strings,
     shown,
 )
 
@@ -160,6 +161,7 @@ def _read(path: Path, mark: Mark | None, copy: tuple[bytes, bytes] | None) -> Lo
             )
     if not current:
         tables = _migrate(path, schema, tables, journal if lines else None)
+    share_table_strings(tables)
     indexes = build_indexes(tables)
     good = sum(len(line) + 1 for line in lines)
     return Loaded(tables, indexes, schema, generation, seq, raw, content, good, strays)
