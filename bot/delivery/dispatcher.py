@@ -38,6 +38,7 @@ from ..config import Settings
 from ..digest.builder import DigestBuilder
 from ..digest.model import Digest
 from ..digest.render import ItemCache, render_digest_messages
+from ..memory import release_free_memory
 from ..models import Subscriber
 from ..store import NotFoundError, Store
 from .deliverer import BLOCKED_OUTCOME, FAILED, SENT, Deliverer, Outcome
@@ -95,6 +96,7 @@ class DigestService:
                 )
                 self._built_for = key
                 self._render_cache = {}
+                release_free_memory()  # the old builder and the new one's scratch work
             assert self._builder is not None
             return self._builder
 

@@ -23,7 +23,6 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 
-from ..ingest.topics import mentions
 from ..models import StoredArticle, Subscriber
 from .model import Digest, DigestItem
 from .stories import story_groups
@@ -55,7 +54,6 @@ class DigestBuilder:
         self._score = [self._rank_score(i) for i in range(len(self._articles))]
         self._by_topic: dict[str, list[int]] = defaultdict(list)
         self._by_word: dict[str, list[int]] = defaultdict(list)
-        self._words: list[frozenset[str]] = []
         order = sorted(range(len(self._articles)), key=lambda i: -self._score[i])
         self._all = order
         for i in order:
@@ -63,14 +61,26 @@ class DigestBuilder:
             for topic in article.topics:
                 self._by_topic[topic].append(i)
         for i, article in enumerate(self._articles):
-            words = frozenset(article.words)
-            self._words.append(words)
-            for word in words:
+            for word in frozenset(article.words):
                 self._by_word[word].append(i)
         for ids in self._by_word.values():
             ids.sort(key=lambda i: -self._score[i])
+        # Excluded words are looked up in the word index, not in a set of words per
+        # article: those sets took more memory than everything else (10k articles of 300
+        # words: ~150 MB), for a check most subscribers never ask for.
+        self._mentioning: dict[str, frozenset[int]] = {}
         self._cache: dict[tuple[object, ...], tuple[int, ...]] = {}
         self._items: dict[tuple[int, tuple[str, ...]], DigestItem] = {}
+
+    def _mentions(self, index: int, keyword: str) -> bool:
+        """Whether article ``index`` has the keyword or its plural among its words (what
+        ``bot.ingest.topics.mentions`` tells from the words themselves)."""
+        found = self._mentioning.get(keyword)
+        if found is None:
+            forms = (keyword, f"{keyword}s", f"{keyword}es")
+            found = frozenset(i for form in forms for i in self._by_word.get(form, ()))
+            self._mentioning[keyword] = found
+        return index in found
 
     def _rank_score(self, index: int) -> float:
         article = self._articles[index]
@@ -110,7 +120,7 @@ class DigestBuilder:
             story = self._story[index]
             if article.fetched <= since or story in stories:
                 continue
-            if any(mentions(self._words[index], word) for word in subscriber.exclude):
+            if any(self._mentions(index, word) for word in subscriber.exclude):
                 continue
             if delivered and any(self._articles[m].id in delivered for m in self._members[story]):
                 continue
@@ -128,7 +138,7 @@ class DigestBuilder:
             other = self._articles[m]
             if other.source in sources:
                 continue
-            if any(mentions(self._words[m], word) for word in exclude):
+            if any(self._mentions(m, word) for word in exclude):
                 continue
             sources.add(other.source)
             also.append((other.source, other.url))

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Self
 
+from ..memory import release_free_memory
 from ..models import ACTIVE, STATUSES, Delivery, FeedState, StoredArticle, Subscriber
 from .base import DEFAULT_MAX_DELIVERIES_PER_CHAT, DueTimes, DumpRecord, Store
 from .due import MemoryDueTimes
@@ -52,6 +53,7 @@ class EmbeddedStore(Store):
             raise ValueError("max_deliveries_per_chat must be at least 1")
         self._max_deliveries = max_deliveries_per_chat
         self._engine = Engine(path, compact_min_bytes=compact_min_bytes)
+        release_free_memory()  # what parsing the file took beyond the records themselves
         self._due = MemoryDueTimes(self)
 
     @classmethod

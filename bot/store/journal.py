@@ -33,7 +33,7 @@ from .records import (
     encode,
     ignore_change,
     is_int,
-    share_table_strings,
+    shared_strings_hook,
     shown,
 )
 
@@ -161,7 +161,6 @@ def _read(path: Path, mark: Mark | None, copy: tuple[bytes, bytes] | None) -> Lo
             )
     if not current:
         tables = _migrate(path, schema, tables, journal if lines else None)
-    share_table_strings(tables)
     indexes = build_indexes(tables)
     good = sum(len(line) + 1 for line in lines)
     return Loaded(tables, indexes, schema, generation, seq, raw, content, good, strays)
@@ -182,7 +181,7 @@ def _read_snapshot(path: Path, copy: tuple[bytes, bytes] | None) -> tuple[bytes,
             "cut short (a crash of an older writer?) or created by hand",
         )
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, object_hook=shared_strings_hook)
     except (ValueError, RecursionError) as exc:
         raise StoreCorruptError(path, f"it is not valid JSON ({exc})") from None
     if not isinstance(data, dict):

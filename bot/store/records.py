@@ -392,6 +392,23 @@ def share_strings(name: str, doc: Any) -> Any:
     return doc
 
 
+SHORT = 40  # strings up to this long may recur (a word, a zone, a time); longer ones rarely
+
+
+def shared_strings_hook(doc: dict[str, Any]) -> dict[str, Any]:
+    """``json.loads``'s ``object_hook`` for a snapshot: each object's short strings, and
+    those of its lists, interned as they are parsed (interning after the whole file is
+    parsed would leave the process's memory at the peak of the unshared copies)."""
+    for key, value in doc.items():
+        kind = type(value)
+        if kind is str:
+            if len(value) <= SHORT:
+                doc[key] = _intern(value)
+        elif kind is list:
+            doc[key] = [_intern(v) if type(v) is str and len(v) <= SHORT else v for v in value]
+    return doc
+
+
 def share_table_strings(tables: Tables) -> None:
     """Intern the recurring strings of every record of checked tables (at open)."""
     for name in (SUBSCRIBERS, ARTICLES, DELIVERIES):
