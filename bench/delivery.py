@@ -72,7 +72,7 @@ from bot.digest.render import render_digest_html  # noqa: E402
 from bot.ingest.ingester import Ingester  # noqa: E402
 from bot.models import Subscriber  # noqa: E402
 from bot.paths import BUNDLED_CONFIG  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bot.store import EmbeddedStore, Store  # noqa: E402
 from bot.telegram.app import Options, build_application  # noqa: E402  (after the path fix)
 from bot.telegram.lifecycle import running  # noqa: E402
 from fakebotapi import FakeBotAPI, MessageEvent, SentMessage  # noqa: E402
@@ -261,7 +261,7 @@ async def run_once(
     """One fresh store and server; all ``count`` subscribers due; one dispatcher pass."""
     with tempfile.TemporaryDirectory(prefix="bench-delivery-") as folder:
         settings = bench_settings(Path(folder))
-        with Store.open(settings.data_file) as store:
+        with EmbeddedStore.open(settings.data_file) as store:
             ingested = await Ingester(settings, store, clock=lambda: T0 - timedelta(hours=1)).run(
                 feeds=False
             )

@@ -41,7 +41,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
 
 from bot.config import load_settings  # noqa: E402
 from bot.paths import BUNDLED_CONFIG  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bot.store import EmbeddedStore  # noqa: E402
 from bot.telegram.app import Options, build_application  # noqa: E402  (after the path fix)
 from bot.telegram.lifecycle import running  # noqa: E402
 from fakebotapi import FakeBotAPI  # noqa: E402
@@ -109,7 +109,7 @@ async def measure(samples: int, hold: float) -> dict[str, list[float]]:
             feeds=(),
             fetch=replace(base.fetch, allow_private_addresses=True, timeout=hold + 30),
         )
-        with Store.open(settings.data_file) as store:
+        with EmbeddedStore.open(settings.data_file) as store:
             async with FakeBotAPI() as api:
                 options = Options(run_jobs=False, rates={})
                 app = build_application(

@@ -108,6 +108,9 @@ class Settings:
     grace_hours: float = 2.0
     messages_per_second: float = 30.0
     ingest_interval_minutes: int = 30
+    # False when `newsdigest worker` processes ingest (PostgreSQL only): the bot then
+    # serves Telegram and delivers, and fetches nothing on its own.
+    ingest_in_bot: bool = True
     max_entries_per_feed: int = 30
     use_seeds: bool = False
     # Chats may add their own feeds (/addfeed, OPML), up to this many each.
@@ -119,6 +122,9 @@ class Settings:
     allowed_chat_ids: frozenset[int] = frozenset()
     # Kept out of repr(): settings end up in logs, tracebacks and test failure output.
     token: str | None = field(default=None, repr=False)
+    # A postgresql:// URL (storage.url or NEWSDIGEST_DATABASE_URL): the store lives in
+    # PostgreSQL instead of data_file. Out of repr() too: it may hold a password.
+    database_url: str | None = field(default=None, repr=False)
     api_base_url: str | None = None
     api_base_file_url: str | None = None
 
@@ -378,9 +384,28 @@ def _fetch(root: _Reader) -> FetchSettings:
     )
 
 
+DATABASE_SCHEMES = ("postgresql://", "postgres://")
+
+
+def _database_url(root: _Reader, environ: Mapping[str, str]) -> str | None:
+    """The PostgreSQL URL, if the store lives in a database (the environment wins)."""
+    storage = root.table("storage")
+    key, value = "NEWSDIGEST_DATABASE_URL", environ.get("NEWSDIGEST_DATABASE_URL") or None
+    if value is None:
+        key, value = storage.key("url"), storage.get("url", str, None)
+    if value is None:
+        return None
+    if not value.startswith(DATABASE_SCHEMES):
+        # Never echo the value: it may hold a password.
+        raise ConfigError(f"{key} must be a postgresql:// URL (postgresql://user@host/db)")
+    if CONTROL.search(value):
+        raise ConfigError(f"{key} must not contain control characters")
+    return str(value)
+
+
 def _data_file_of(root: _Reader, base: Path, environ: Mapping[str, str]) -> Path:
     storage = root.table("storage")
-    storage.check_known({"data_file"})
+    storage.check_known({"data_file", "url"})
     if environ.get("NEWSDIGEST_DATA_FILE"):
         return _data_file(_resolve(base, environ["NEWSDIGEST_DATA_FILE"]), "NEWSDIGEST_DATA_FILE")
     value = storage.text("data_file", "../data/newsdigest.json")
@@ -401,6 +426,7 @@ def parse_settings(
             "seeds_dir",
             "use_seeds",
             "ingest_interval_minutes",
+            "ingest_in_bot",
             "max_entries_per_feed",
             "user_feeds",
             "max_feeds_per_chat",
@@ -426,6 +452,7 @@ def parse_settings(
         grace_hours=delivery.nonnegative("grace_hours", 2.0),
         messages_per_second=rate,
         ingest_interval_minutes=sources.count("ingest_interval_minutes", 30),
+        ingest_in_bot=sources.get("ingest_in_bot", bool, True),
         max_entries_per_feed=sources.count("max_entries_per_feed", 30),
         use_seeds=sources.get("use_seeds", bool, False),
         user_feeds=sources.get("user_feeds", bool, True),
@@ -435,6 +462,7 @@ def parse_settings(
         admin_chat_ids=_chat_ids(bot, "admin_chat_ids"),
         allowed_chat_ids=_chat_ids(bot, "allowed_chat_ids"),
         token=environ.get("TELEGRAM_BOT_TOKEN") or None,
+        database_url=_database_url(root, environ),
         api_base_url=environ.get("TELEGRAM_API_BASE_URL") or None,
         api_base_file_url=environ.get("TELEGRAM_API_BASE_FILE_URL") or None,
     )

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.models import ACTIVE, PAUSED, Subscriber
-from bot.store import Store
+from bot.store import EmbeddedStore, Store
 
 T0 = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
 CHATS = tuple(range(1, 41))  # the chats the writer picks from
@@ -239,7 +239,9 @@ def observe(store: Store) -> Model:
 
 def open_store(path: Path) -> Store:
     """The store as the writer opens it (small compaction threshold, small ledgers)."""
-    return Store.open(path, compact_min_bytes=COMPACT_MIN_BYTES, max_deliveries_per_chat=LEDGER_CAP)
+    return EmbeddedStore.open(
+        path, compact_min_bytes=COMPACT_MIN_BYTES, max_deliveries_per_chat=LEDGER_CAP
+    )
 
 
 # -- the writer process ----------------------------------------------------------------------

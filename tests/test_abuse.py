@@ -20,7 +20,7 @@ import pytest
 
 from bot.cli.serve import protect_token
 from bot.config import FetchSettings, Settings
-from bot.store import Store
+from bot.store import EmbeddedStore, Store
 from bot.telegram.context import DEFAULT_RATES, RateLimits
 from fakebotapi import FakeBotAPI, SentMessage
 from summarizer import Article, Summarizer, Summary
@@ -132,7 +132,7 @@ async def test_summarize_rate_limit_is_per_user_and_refuses_without_working(
     assert DEFAULT_RATES["summarize"] == (6, 60.0)
     settings = make_settings(tmp_path)
     url = server.serve("/bridge", PAGE, headers={"Content-Type": "text/html"})
-    with Store.open(settings.data_file) as store:
+    with EmbeddedStore.open(settings.data_file) as store:
         clock = await start_bot(api, settings, store)
         async with bot_running(api, settings, store, clock) as bot:
             monotonic = FakeMonotonic()
@@ -161,7 +161,7 @@ async def test_digest_rate_limit_is_per_user(
     the first user gets one again."""
     uses, window = DEFAULT_RATES["digest"]
     settings = make_settings(tmp_path)
-    with Store.open(settings.data_file) as store:
+    with EmbeddedStore.open(settings.data_file) as store:
         clock = await start_bot(api, settings, store)
         async with bot_running(api, settings, store, clock) as bot:
             monotonic = FakeMonotonic()
@@ -195,7 +195,7 @@ async def test_keyword_and_topic_caps(
     refusal leaves the stored subscription as it was."""
     settings = make_settings(tmp_path)
     refused: list[str] = []
-    with Store.open(settings.data_file) as store:
+    with EmbeddedStore.open(settings.data_file) as store:
         clock = await start_bot(api, settings, store)
         async with bot_running(api, settings, store, clock) as bot:
 
@@ -258,7 +258,7 @@ async def test_pasted_text_length_cap(
     long_text = (ARTICLE + " ") * (MAX_TEXT_CHARS // len(ARTICLE) + 1)
     at_cap = long_text[:MAX_TEXT_CHARS]
     over = long_text[: MAX_TEXT_CHARS + 1]
-    with Store.open(settings.data_file) as store:
+    with EmbeddedStore.open(settings.data_file) as store:
         clock = await start_bot(api, settings, store)
         async with bot_running(api, settings, store, clock) as bot:
             counting = CountingSummarizer(bot.services.summaries.summarizer)
@@ -295,7 +295,7 @@ async def test_replies_that_echo_input_fit_in_one_message(
     went wrong". Now a few names are quoted, each clipped, then a count."""
     assert len(text) <= 4096
     settings = make_settings(tmp_path)
-    with Store.open(settings.data_file) as store:
+    with EmbeddedStore.open(settings.data_file) as store:
         clock = await start_bot(api, settings, store)
         async with bot_running(api, settings, store, clock) as bot:
             await say(bot, "/start")
@@ -332,7 +332,7 @@ async def test_summarize_links_cannot_reach_private_addresses(
         page,
         hop,
     ]
-    with Store.open(settings.data_file) as store:
+    with EmbeddedStore.open(settings.data_file) as store:
         clock = await start_bot(api, settings, store)
         async with bot_running(api, settings, store, clock) as bot:
             bot.services.rate_limits = RateLimits({})
@@ -367,7 +367,7 @@ async def test_a_gzip_bomb_link_is_not_expanded_past_the_size_cap(
         gzip_bomb(50_000_000),
         headers={"Content-Encoding": "gzip", "Content-Type": "text/html"},
     )
-    with Store.open(settings.data_file) as store:
+    with EmbeddedStore.open(settings.data_file) as store:
         clock = await start_bot(api, settings, store)
         async with bot_running(api, settings, store, clock) as bot:
             answer = await reply(bot, f"/summarize {bomb}")
@@ -398,7 +398,7 @@ async def test_private_mode_answers_strangers_once_and_does_nothing(
         "/stop",
         "hello",
     ]
-    with Store.open(settings.data_file) as store:
+    with EmbeddedStore.open(settings.data_file) as store:
         clock = await start_bot(api, settings, store)
         async with bot_running(api, settings, store, clock) as bot:
             for n, text in enumerate(attempts, start=1):
@@ -434,7 +434,7 @@ async def test_admin_commands_refuse_everyone_else(
     admin commands are only listed in /help and the command menu for admins."""
     settings = make_settings(tmp_path)
     group, group_admin = -100500, 501
-    with Store.open(settings.data_file) as store:
+    with EmbeddedStore.open(settings.data_file) as store:
         clock = await start_bot(api, settings, store)
         async with bot_running(api, settings, store, clock) as bot:
             api.add_chat(group, "supergroup", title="Club")
@@ -522,7 +522,7 @@ async def test_a_full_run_never_logs_the_token(
     protect_token(TOKEN)
     settings = make_settings(tmp_path)
     url = server.serve("/bridge", PAGE, headers={"Content-Type": "text/html"})
-    with Store.open(settings.data_file) as store:
+    with EmbeddedStore.open(settings.data_file) as store:
         clock = await start_bot(api, settings, store)
         async with bot_running(api, settings, store, clock) as bot:
             await say(bot, "/start")

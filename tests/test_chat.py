@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli.chat import DEMO_DATA_FILE, DEMO_USER_ID, chat_session, render_message, run_chat
-from bot.store import Store
+from bot.store import EmbeddedStore
 from bot.telegram.app import Options
 from fakebotapi import MessageEvent, MessageVersion, SentMessage, parse_telegram_html
 from tests.botharness import T0, Clock, make_settings
@@ -55,7 +55,7 @@ def test_scripted_session_walks_through_the_bot(tmp_path: Path) -> None:
     assert "\x1b[" not in out  # no terminal styling outside a terminal
     assert out.rstrip().endswith("Bye: the bot and its local server are stopped.")
     assert "What I can do" not in out  # nothing after /quit was sent
-    with Store.open(tmp_path / DEMO_DATA_FILE) as store:  # closed, so it opens again
+    with EmbeddedStore.open(tmp_path / DEMO_DATA_FILE) as store:  # closed, so it opens again
         subscriber = store.get_subscriber(DEMO_USER_ID)
         assert subscriber is not None
         assert subscriber.topics == ("world",)
@@ -81,7 +81,7 @@ def test_end_of_input_ends_the_session_cleanly(tmp_path: Path) -> None:
     assert "/digest · Your digest now" in out
     assert out.rstrip().endswith("Bye: the bot and its local server are stopped.")
     assert not (tmp_path / "newsdigest.json").exists()  # the real data file is untouched
-    with Store.open(tmp_path / DEMO_DATA_FILE) as store:
+    with EmbeddedStore.open(tmp_path / DEMO_DATA_FILE) as store:
         assert store.count_articles() > 0
 
 

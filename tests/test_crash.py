@@ -26,7 +26,7 @@ import pytest
 
 from bot.config import Settings
 from bot.models import FeedState, Subscriber
-from bot.store import Store, StoreWriteError
+from bot.store import EmbeddedStore, StoreWriteError
 from fakebotapi import FakeBotAPI
 from tests import crashhelpers
 from tests.botharness import T0, USER, Clock, RunningBot, bot_running, ingest_seeds, make_settings
@@ -194,7 +194,7 @@ def _small_disk(where: Path, size: str) -> Iterator[Path]:
             subprocess.run(["umount", "-l", str(where)], check=False)
 
 
-def _pad_journal_to_page_end(store: Store, free: int) -> None:
+def _pad_journal_to_page_end(store: EmbeddedStore, free: int) -> None:
     """Store a padding record so the journal's last page keeps only ``free`` bytes.
 
     tmpfs hands out whole pages: a line that fits in the journal's last page would be
@@ -268,7 +268,7 @@ async def test_store_write_failure_is_answered_logged_and_loses_nothing(
     with disk as folder:
         settings: Settings = make_settings(folder)
         clock = Clock(T0)
-        with Store.open(settings.data_file) as store:
+        with EmbeddedStore.open(settings.data_file) as store:
             await ingest_seeds(settings, store, clock)
             clock.advance(minutes=5)
             async with bot_running(api, settings, store, clock) as bot:
@@ -306,14 +306,14 @@ async def test_store_write_failure_is_answered_logged_and_loses_nothing(
                 assert reason in str(error)
         # Reopened (a full disk is still full): everything stored before is there.
         assert {p.name: p.read_bytes() for p in (settings.data_file, journal)} == on_disk
-        with Store.open(settings.data_file) as store:
+        with EmbeddedStore.open(settings.data_file) as store:
             assert store.get_subscriber(USER) == before
             assert store.count_articles() > 0
             if fault == "full-disk":
                 (folder / "filler").unlink()
             async with bot_running(api, settings, store, clock) as bot:
                 assert "daily at 10:00" in await _say(bot, "/time 10:00")
-        with Store.open(settings.data_file) as store:
+        with EmbeddedStore.open(settings.data_file) as store:
             after = store.get_subscriber(USER)
             assert after is not None
             assert after.times == ("10:00",)

@@ -33,7 +33,7 @@ from bot.digest.render import render_digest_html, utf16_len
 from bot.ingest.topics import WORD, article_words, mentions, normalize_keyword
 from bot.models import ACTIVE, PAUSED, Subscriber
 from bot.services.subscriptions import Subscriptions, UserError
-from bot.store import Store
+from bot.store import EmbeddedStore
 from bot.timeparse import ScheduleError, parse_clock, parse_timezone
 from fakebotapi import MAX_MESSAGE_LENGTH, parse_telegram_html
 from summarizer import (
@@ -377,7 +377,7 @@ def test_command_arguments_succeed_or_raise_user_error(tmp_path: Path, tally: Ta
 
 def check_command_arguments(settings: Settings, tally: Tally) -> None:
     chat_ids = iter(range(1, 10**9))
-    with Store.open(settings.data_file) as store:
+    with EmbeddedStore.open(settings.data_file) as store:
         subscriptions = Subscriptions(settings, store, clock=lambda: T0)
 
         @FUZZ

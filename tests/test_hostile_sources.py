@@ -25,7 +25,7 @@ from bot.config import Feed, FetchSettings, Settings
 from bot.ingest.ingester import Ingester
 from bot.models import StoredArticle
 from bot.sources.fetch import FetchLimits, new_client
-from bot.store import Store
+from bot.store import EmbeddedStore, Store
 from fakebotapi import FakeBotAPI, SentMessage
 from tests import feedserver
 from tests.botharness import ADMIN, T0, USER, Clock, RunningBot, bot_running, make_settings
@@ -334,7 +334,7 @@ async def test_hostile_sources_in_one_ingest_run(
     clock = Clock(T0)
     caplog.set_level(logging.INFO, logger="bot")
 
-    with Store.open(settings.data_file) as store:
+    with EmbeddedStore.open(settings.data_file) as store:
         async with asyncio.timeout(HANG_GUARD):
             report = await Ingester(settings, store, clock=clock).run()
 
@@ -461,7 +461,7 @@ async def test_ingest_job_runs_while_the_bot_answers(
     settings = hostile_settings(tmp_path, feeds, timeout=HANG_GUARD)
     clock = Clock(T0)
     try:
-        with Store.open(settings.data_file) as store:
+        with EmbeddedStore.open(settings.data_file) as store:
             async with bot_running(api, settings, store, clock) as running:
                 await say(running, "/start")
                 app = running.app
@@ -524,7 +524,7 @@ async def test_far_dated_entries_do_not_break_digests(
     settings = hostile_settings(tmp_path, feeds)
     clock = Clock(T0)
     readers = {1001: "Asia/Tokyo", 1002: "America/New_York", 1003: "UTC"}
-    with Store.open(settings.data_file) as store:
+    with EmbeddedStore.open(settings.data_file) as store:
         report = await Ingester(settings, store, clock=clock).run()
         assert report.new == 4
         clock.advance(minutes=5)
@@ -553,7 +553,7 @@ async def test_a_feed_error_full_of_ampersands_cannot_break_sources(
         feeds.append(Feed(server.url(f"/amp{n}"), "Amp" + "!" * n, ("world",), full_text=False))
     settings = hostile_settings(tmp_path, feeds)
     clock = Clock(T0)
-    with Store.open(settings.data_file) as store:
+    with EmbeddedStore.open(settings.data_file) as store:
         report = await Ingester(settings, store, clock=clock).run()
         assert [s.error is None for s in report.sources] == [True] + [False] * 5
         async with bot_running(api, settings, store, clock) as running:

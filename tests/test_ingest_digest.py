@@ -16,7 +16,7 @@ from bot.digest.render import render_digest_html
 from bot.ingest.ingester import Ingester
 from bot.models import Subscriber
 from bot.paths import BUNDLED_CONFIG
-from bot.store import Store
+from bot.store import EmbeddedStore, Store
 from tests.feedserver import FeedServer
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -40,7 +40,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def store(settings: Settings) -> Iterator[Store]:
-    with Store.open(settings.data_file) as opened:
+    with EmbeddedStore.open(settings.data_file) as opened:
         yield opened
 
 

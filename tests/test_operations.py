@@ -28,7 +28,7 @@ from bot.config import load_settings
 from bot.ingest.ingester import Ingester
 from bot.models import Subscriber
 from bot.paths import PROJECT_ROOT
-from bot.store import Store
+from bot.store import EmbeddedStore
 from fakebotapi import FakeBotAPI, SentMessage
 from tests.test_restarts import CONFIG, TOKEN, _die_with_parent, _environment, until
 
@@ -223,7 +223,7 @@ def _peak_data_file(folder: Path) -> tuple[int, ...]:
     chats = tuple(range(FIRST_CHAT, FIRST_CHAT + PEAK))
     now = datetime.now(UTC)
     due = (now - timedelta(minutes=5)).strftime("%H:%M")
-    with Store.open(data_file) as store:
+    with EmbeddedStore.open(data_file) as store:
         asyncio.run(Ingester(settings, store).run(feeds=False))
         with store.batch():
             for chat_id in chats:

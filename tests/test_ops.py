@@ -21,7 +21,7 @@ import pytest
 from bot.cli.parser import build_parser
 from bot.models import Subscriber
 from bot.paths import PROJECT_ROOT
-from bot.store import SCHEMA, Store
+from bot.store import SCHEMA, EmbeddedStore
 from bot.telegram.lifecycle import STOP_GRACE
 
 README = (PROJECT_ROOT / "README.md").read_text()
@@ -98,7 +98,7 @@ def test_version_comes_from_the_package_metadata(tmp_path: Path) -> None:
 
 
 def _store_with(path: Path, people: list[Subscriber]) -> None:
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         for person in people:
             store.put_subscriber(person)
 
@@ -171,7 +171,7 @@ def test_backup_while_running_and_restore_elsewhere(config: Path, tmp_path: Path
     the README says, opens with every subscriber and every field."""
     data = config.parent / "data" / "newsdigest.json"
     people = subscribers(25)
-    with Store.open(data) as running:
+    with EmbeddedStore.open(data) as running:
         for person in people:
             running.put_subscriber(person)
         running.compact()  # some subscribers in the snapshot, the rest in the journal
@@ -183,7 +183,7 @@ def test_backup_while_running_and_restore_elsewhere(config: Path, tmp_path: Path
         running.put_subscriber(Subscriber(chat_id=5555))  # after the backup: not in it
     restored = tmp_path / "elsewhere" / "newsdigest.json"
     _restore(tmp_path / "backup", restored.parent)
-    with Store.open(restored) as store:
+    with EmbeddedStore.open(restored) as store:
         got = sorted(store.subscribers(), key=lambda s: s.chat_id)
     assert got == sorted([*people, late], key=lambda s: s.chat_id)
 
@@ -214,7 +214,7 @@ def test_copy_of_a_stopped_store_and_restore_in_place(config: Path, tmp_path: Pa
     for file in data.parent.glob("newsdigest.json*"):
         file.rename(moved / file.name)
     _restore(copy, data.parent)
-    with Store.open(data) as store:
+    with EmbeddedStore.open(data) as store:
         assert sorted(store.subscribers(), key=lambda s: s.chat_id) == sorted(
             people, key=lambda s: s.chat_id
         )

@@ -25,7 +25,7 @@ import pytest
 from bot.config import Feed, FetchSettings, Settings
 from bot.ingest.ingester import SEEDS_SOURCE, Ingester
 from bot.paths import BUNDLED_CONFIG, PROJECT_ROOT
-from bot.store import Store
+from bot.store import EmbeddedStore, Store
 from bot.telegram.app import ERASE_JOB, INGEST_JOB
 from bot.telegram.context import RateLimits
 from fakebotapi import FakeBotAPI, SentMessage, utf16_len
@@ -199,7 +199,7 @@ async def test_the_running_bot_stores_no_sample_articles_unless_told_to(
     url = server.serve("/rss", RSS, headers={"Content-Type": "application/rss+xml"})
     if with_feed:
         settings = replace(settings, feeds=(Feed(url, "Wire", ("world",), None, False),))
-    with Store.open(settings.data_file) as store:
+    with EmbeddedStore.open(settings.data_file) as store:
         async with bot_running(api, settings, store, Clock(T0)) as bot:
             [job] = bot.app.job_queue.get_jobs_by_name(INGEST_JOB)  # type: ignore[union-attr]  # the application is built with a job queue
             await job.run(bot.app)
@@ -216,7 +216,7 @@ async def test_sample_articles_from_an_earlier_version_are_removed_at_start(
     """A deployment's data file that an earlier version filled with the sample articles is
     cleaned when the bot starts, with one log line; the operator can still opt in."""
     settings = make_settings(tmp_path, use_seeds=False)
-    with Store.open(settings.data_file) as store:
+    with EmbeddedStore.open(settings.data_file) as store:
         await Ingester(settings, store, clock=Clock(T0)).run(feeds=False, seeds=True)
         seeded = store.count_articles()
         assert seeded > 10
@@ -228,7 +228,7 @@ async def test_sample_articles_from_an_earlier_version_are_removed_at_start(
     assert lines == [f"removed {seeded} sample articles (seeds/) from {settings.data_file}"]
 
     opted_in = replace(settings, use_seeds=True)
-    with Store.open(settings.data_file) as store:
+    with EmbeddedStore.open(settings.data_file) as store:
         await Ingester(opted_in, store, clock=Clock(T0)).run(feeds=False, seeds=True)
         async with bot_running(api, opted_in, store, Clock(T0)):
             pass
@@ -255,7 +255,7 @@ def test_the_terminal_digest_keeps_sample_articles_out_of_the_deployment_file(
     assert "Your news digest" in result.stdout
     assert "sample articles" in result.stderr
     assert not data_file.exists()
-    with Store.open(tmp_path / "demo.json") as demo:
+    with EmbeddedStore.open(tmp_path / "demo.json") as demo:
         assert {a.feed for a in demo.articles_since(T0 - timedelta(days=3650))} == {SEEDS_SOURCE}
 
 
@@ -412,7 +412,7 @@ async def test_allowed_networks_open_configured_feeds_and_their_host_only(
             timeout=5.0, allow_private_addresses=False, allowed_networks=("127.0.0.1",)
         ),
     )
-    with Store.open(settings.data_file) as store:
+    with EmbeddedStore.open(settings.data_file) as store:
         async with bot_running(api, settings, store, Clock(T0)) as bot:
             [job] = bot.app.job_queue.get_jobs_by_name(INGEST_JOB)  # type: ignore[union-attr]  # the application is built with a job queue
             await job.run(bot.app)

@@ -44,7 +44,7 @@ from bot.config import load_settings
 from bot.ingest.ingester import Ingester
 from bot.models import Subscriber
 from bot.paths import BUNDLED_SEEDS
-from bot.store import Store
+from bot.store import EmbeddedStore
 from fakebotapi import BotCall, FakeBotAPI, MessageEvent, SentMessage
 from tests.crashhelpers import peek_subscribers
 
@@ -475,7 +475,7 @@ class Scenario:
 
     def look_at_the_store(self) -> None:
         """Record what the (stopped) bot's store says about each subscriber."""
-        with Store.open(self.bot.data_file) as store:
+        with EmbeddedStore.open(self.bot.data_file) as store:
             for chat_id in self.chats:
                 subscriber = store.get_subscriber(chat_id)
                 assert subscriber is not None, chat_id
@@ -513,7 +513,7 @@ def _prepare(root: Path) -> tuple[Path, datetime]:
     (template / "config.toml").write_text(CONFIG)
     data_file = template / "newsdigest.json"
     settings = load_settings(template / "config.toml", {"NEWSDIGEST_DATA_FILE": str(data_file)})
-    with Store.open(data_file) as store:
+    with EmbeddedStore.open(data_file) as store:
         asyncio.run(Ingester(settings, store).run(feeds=False))
         now = datetime.now(UTC)
         slot = (now + LEAD + timedelta(minutes=1)).replace(second=0, microsecond=0)
@@ -544,7 +544,7 @@ async def _run_all(root: Path, template: Path, slot: datetime) -> dict[tuple[str
                 (folder / "config.toml").write_text(
                     CONFIG.replace("max_items = 3", "max_items = 8")
                 )
-                with Store.open(folder / "newsdigest.json") as store:
+                with EmbeddedStore.open(folder / "newsdigest.json") as store:
                     for chat_id in set(CHATS) - set(chats):
                         store.delete_subscriber(chat_id)
             api = await stack.enter_async_context(FakeBotAPI())

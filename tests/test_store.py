@@ -35,6 +35,7 @@ from bot.models import (
 )
 from bot.store import (
     SCHEMA,
+    EmbeddedStore,
     NotFoundError,
     Store,
     StoreCorruptError,
@@ -63,6 +64,9 @@ def subscriber(chat_id: int, **changes: object) -> Subscriber:
         "last_digest": T0 + timedelta(days=1, minutes=1),
         "thread_id": 7,
         "skip_empty": True,
+        "language": "de",
+        "telegram_language": "fr",
+        "feeds": ("https://feeds.example/harbour.xml",),
     }
     fields.update(changes)
     return Subscriber(**fields)  # type: ignore[arg-type]  # the test's field values, checked by the dataclass
@@ -82,6 +86,7 @@ def article(n: int, **changes: object) -> StoredArticle:
         "summary": ("First sentence.", "Second sentence."),
         "words": ("first", "sentence"),
         "feed": "https://news.example/rss",
+        "feed_urls": ("https://news.example/rss",),
     }
     fields.update(changes)
     return StoredArticle(**fields)  # type: ignore[arg-type]  # the test's field values, checked by the dataclass
@@ -96,7 +101,7 @@ def path(tmp_path: Path) -> Path:
 @pytest.fixture
 def store(path: Path) -> Iterator[Store]:
     """An open, empty store."""
-    with Store.open(path) as opened:
+    with EmbeddedStore.open(path) as opened:
         yield opened
 
 
@@ -139,10 +144,10 @@ def file_size_limit(limit: int) -> Iterator[None]:
 def test_subscriber_round_trip_survives_reopen(path: Path) -> None:
     """Every field of a subscriber comes back equal after closing and reopening."""
     original = subscriber(-1001234567890)
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         store.put_subscriber(original)
         assert store.get_subscriber(original.chat_id) == original
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.get_subscriber(original.chat_id) == original
         assert store.get_subscriber(42) is None
 
@@ -158,7 +163,7 @@ def test_counts_by_status_follow_every_change_without_a_scan(path: Path) -> None
             counts[person.status] = counts.get(person.status, 0) + 1
         return counts
 
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         for chat_id in range(1, 8):
             store.put_subscriber(subscriber(chat_id, status="active"))
         store.update_subscriber(2, status=PAUSED)
@@ -170,7 +175,7 @@ def test_counts_by_status_follow_every_change_without_a_scan(path: Path) -> None
         store.put_subscriber(subscriber(1, status=BLOCKED))  # replaced, not added
         assert store.count_by_status() == {"active": 2, "paused": 2, "blocked": 2}
         assert store.count_by_status() == scanned(store)
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.count_by_status() == {"active": 2, "paused": 2, "blocked": 2}
 
 
@@ -198,9 +203,9 @@ def test_update_cannot_change_the_chat_id(store: Store) -> None:
 
 def test_unknown_status_is_refused_before_writing(path: Path) -> None:
     """A typo in a status never reaches the disk."""
-    with Store.open(path) as store, pytest.raises(ValueError, match="status"):
+    with EmbeddedStore.open(path) as store, pytest.raises(ValueError, match="status"):
         store.put_subscriber(subscriber(1, status="paused "))
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.count_subscribers() == 0
 
 
@@ -216,10 +221,10 @@ def test_active_subscribers_are_listed_and_counted(
     path: Path, statuses: list[str], active: int
 ) -> None:
     """active_only lists exactly the subscribers with status active, also after reopening."""
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         for chat_id, status in enumerate(statuses):
             store.put_subscriber(subscriber(chat_id, status=status))
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         listed = list(store.subscribers(active_only=True))
         assert len(listed) == store.count_subscribers(active_only=True) == active
         assert all(s.active for s in listed)
@@ -240,56 +245,23 @@ def test_subscribers_can_be_deleted_while_iterating(store: Store) -> None:
 
 def test_delete_subscriber_removes_their_deliveries(path: Path) -> None:
     """After /stop the chat is gone along with its ledger; other chats keep theirs."""
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         store.put_subscriber(subscriber(1))
         store.put_subscriber(subscriber(2))
         store.record_delivery(1, ["a", "b"], T0)
         store.record_delivery(2, ["a"], T0)
         assert store.delete_subscriber(1) is True
         assert store.delete_subscriber(1) is False
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.get_subscriber(1) is None
         assert store.delivered_ids(1) == set()
         assert store.delivered_ids(2) == {"a"}
 
 
-def test_channels_and_selected_chats_survive_reopen_and_leave_with_their_chat(
-    path: Path,
-) -> None:
-    """A channel record and a user's selected chat are kept; deleting the channel's
-    subscriber deletes its record, deleting a private chat's deletes its selection."""
-    channel = Channel(chat_id=-1001, title="Harbour News", managers=(5, 6), linked=T0)
-    with Store.open(path) as store:
-        store.put_subscriber(subscriber(-1001, chat_type="channel"))
-        store.put_subscriber(subscriber(5, chat_type="private"))
-        store.put_channel(channel)
-        store.put_channel(Channel(chat_id=-1002, title="athens daily", managers=(5,), linked=T0))
-        store.select_chat(5, -1001)
-        store.select_chat(6, -1001)
-        store.select_chat(7, 7)  # one's own chat is the default: nothing is stored
-    with Store.open(path) as store:
-        assert store.get_channel(-1001) == channel
-        assert [c.chat_id for c in store.channels_managed_by(5)] == [-1002, -1001]
-        assert store.channels_managed_by(7) == []
-        assert (store.selected_chat(5), store.selected_chat(6), store.selected_chat(7)) == (
-            -1001,
-            -1001,
-            None,
-        )
-        store.delete_subscriber(-1001)
-        store.delete_subscriber(5)
-    with Store.open(path) as store:
-        assert store.get_channel(-1001) is None
-        assert store.selected_chat(5) is None
-        assert store.selected_chat(6) == -1001  # resolved (and forgotten) when next used
-        store.select_chat(6, None)
-        assert store.selected_chat(6) is None
-
-
 def test_a_schema_3_store_gains_empty_channel_tables(path: Path) -> None:
     """A store written before channels (schema 3) opens with all its records and the two
     new tables empty; the original is kept as a .bak file."""
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         store.put_subscriber(subscriber(1))
         store.record_delivery(1, ["a"], T0)
         store.compact()
@@ -298,7 +270,7 @@ def test_a_schema_3_store_gains_empty_channel_tables(path: Path) -> None:
     del data["tables"]["channels"], data["tables"]["selections"]
     data["schema"] = 3
     path.write_text(json.dumps(data))
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.get_subscriber(1) == subscriber(1)
         assert store.delivered_ids(1) == {"a"}
         assert store.channels_managed_by(1) == []
@@ -309,7 +281,7 @@ def test_a_schema_3_store_gains_empty_channel_tables(path: Path) -> None:
 
 def test_change_chat_id_moves_the_subscription_and_its_ledger(path: Path) -> None:
     """A group that became a supergroup keeps its settings and is not sent repeats."""
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         store.put_subscriber(subscriber(-100))
         store.record_delivery(-100, ["a", "b"], T0)
         moved = store.change_chat_id(-100, -1001)
@@ -319,7 +291,7 @@ def test_change_chat_id_moves_the_subscription_and_its_ledger(path: Path) -> Non
         store.put_subscriber(subscriber(5))
         with pytest.raises(ValueError, match="already"):
             store.change_chat_id(-1001, 5)
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.get_subscriber(-100) is None
         assert store.get_subscriber(-1001) == moved
         assert store.delivered_ids(-1001) == {"a", "b"}
@@ -329,9 +301,9 @@ def test_change_chat_id_moves_the_subscription_and_its_ledger(path: Path) -> Non
 def test_article_round_trip_and_lookup_by_url(path: Path) -> None:
     """An article comes back equal by id and by URL, after reopening too."""
     original = article(1)
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         store.put_article(original)
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.get_article("a0001") == original
         assert store.article_by_url("https://news.example/1") == original
         assert store.article_by_url("https://news.example/2") is None
@@ -360,13 +332,13 @@ def test_articles_since_returns_newer_articles_oldest_first(store: Store) -> Non
 
 def test_prune_articles_deletes_old_ones_durably(path: Path) -> None:
     """Pruned articles are gone, also by URL and after reopening; newer ones stay."""
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         for n in range(10):
             store.put_article(article(n))
         assert store.prune_articles(T0 + timedelta(hours=4)) == 4
         assert store.prune_articles(T0 + timedelta(hours=4)) == 0
         assert store.article_by_url("https://news.example/0") is None
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.count_articles() == 6
         assert store.get_article("a0003") is None
         assert store.get_article("a0004") is not None
@@ -375,12 +347,12 @@ def test_prune_articles_deletes_old_ones_durably(path: Path) -> None:
 def test_naive_datetimes_are_refused_before_anything_is_written(path: Path) -> None:
     """A naive time is a programming error that must not reach the files."""
     naive = datetime(2025, 3, 1, 8, 0)
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         with pytest.raises(ValueError, match="naive"):
             store.put_subscriber(subscriber(1, last_slot=naive))
         with pytest.raises(ValueError, match="naive"):
             store.record_delivery(1, ["a"], naive)
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.count_subscribers() == 0
         assert store.delivered_ids(1) == set()
 
@@ -398,12 +370,12 @@ def test_feed_state_round_trip(path: Path) -> None:
         next_attempt=T0 + timedelta(minutes=30),
         articles_total=120,
     )
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         store.put_feed_state(state)
         store.put_feed_state(FeedState(url="https://other.example/rss"))
         assert store.delete_feed_state("https://other.example/rss") is True
         assert store.delete_feed_state("https://other.example/rss") is False
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.get_feed_state(state.url) == state
         assert list(store.feed_states()) == [state]
 
@@ -411,12 +383,12 @@ def test_feed_state_round_trip(path: Path) -> None:
 def test_counters_are_kept_per_day(path: Path) -> None:
     """Counters add up per day and name, survive a restart, and old days can be pruned."""
     day, next_day = date(2025, 3, 1), date(2025, 3, 2)
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.increment("digests_sent", day) == 1
         assert store.increment("digests_sent", day, by=4) == 5
         store.increment("failures:timeout", day)
         store.increment("digests_sent", next_day)
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.counters(day) == {"digests_sent": 5, "failures:timeout": 1}
         assert store.counters(date(2025, 2, 1)) == {}
         assert store.prune_counters(next_day) == 1
@@ -429,26 +401,26 @@ def test_counters_are_kept_per_day(path: Path) -> None:
 
 def test_delivery_ledger_is_capped_per_chat(path: Path) -> None:
     """A chat's ledger keeps only the newest entries, so it cannot grow without bound."""
-    with Store.open(path, max_deliveries_per_chat=5) as store:
+    with EmbeddedStore.open(path, max_deliveries_per_chat=5) as store:
         for day in range(4):
             ids = [f"d{day}-{i}" for i in range(3)]
             store.record_delivery(1, ids, T0 + timedelta(days=day))
         assert store.count_deliveries() == 5
-    with Store.open(path, max_deliveries_per_chat=5) as store:
+    with EmbeddedStore.open(path, max_deliveries_per_chat=5) as store:
         assert store.delivered_ids(1) == {"d2-1", "d2-2", "d3-0", "d3-1", "d3-2"}
         assert [d.article_id for d in store.deliveries(1)][-1] == "d3-2"
 
 
 def test_prune_deliveries_removes_old_entries_durably(path: Path) -> None:
     """Entries sent before the cutoff are forgotten; the count stays bounded after reopen."""
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         for chat_id in (1, 2):
             for day in range(10):
                 store.record_delivery(chat_id, [f"d{day}"], T0 + timedelta(days=day))
         assert store.count_deliveries() == 20
         assert store.prune_deliveries(T0 + timedelta(days=7)) == 14
         assert store.prune_deliveries(T0 + timedelta(days=7)) == 0
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.count_deliveries() == 6
         assert store.delivered_ids(2) == {"d7", "d8", "d9"}
         assert store.deliveries(1) == [
@@ -472,9 +444,9 @@ WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
     from bot.models import Subscriber
-    from bot.store import Store
+    from bot.store import EmbeddedStore, Store
 
-    store = Store.open(Path(sys.argv[1]), compact_min_bytes=int(sys.argv[2]))
+    store = EmbeddedStore.open(Path(sys.argv[1]), compact_min_bytes=int(sys.argv[2]))
     chat_id = int(sys.argv[3])
     while True:
         store.put_subscriber(Subscriber(chat_id=chat_id, topics=("world",) * 20))
@@ -505,7 +477,7 @@ def test_acknowledged_writes_survive_sigkill(path: Path, kill_after: int) -> Non
         acknowledged += [int(line) for line in proc.stdout.read().split()]
         proc.stdout.close()
         assert proc.wait() == -signal.SIGKILL
-        with Store.open(path) as store:
+        with EmbeddedStore.open(path) as store:
             stored = {s.chat_id for s in store.subscribers()}
         assert set(acknowledged) <= stored
         # The one write in flight at the kill may or may not be there, nothing else.
@@ -515,30 +487,30 @@ def test_acknowledged_writes_survive_sigkill(path: Path, kill_after: int) -> Non
 
 def test_torn_final_journal_line_is_ignored_and_cut_off(path: Path) -> None:
     """A crash mid-append leaves an unfinished line: it is dropped, and later writes work."""
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         store.put_subscriber(subscriber(1))
         store.put_subscriber(subscriber(2))
     good = journal(path).read_bytes()
     with journal(path).open("ab") as f:
         f.write(b'["put","subscribers","3",{"chat_id":3,"chat_ty')
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert {s.chat_id for s in store.subscribers()} == {1, 2}
         assert journal(path).read_bytes() == good
         store.put_subscriber(subscriber(4))
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert {s.chat_id for s in store.subscribers()} == {1, 2, 4}
 
 
 def test_complete_final_line_without_newline_is_not_acknowledged(path: Path) -> None:
     """A line is acknowledged only with its newline; without it, it is a torn write."""
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         store.put_subscriber(subscriber(1))
     line = journal(path).read_bytes().splitlines()[-1]  # change 1, after the header
     assert line.startswith(b'[1,["put","subscribers","1",')
     complete_but_unfinished = b"[2," + line[3:].replace(b'"1"', b'"2"').replace(b":1,", b":2,")
     with journal(path).open("ab") as f:
         f.write(complete_but_unfinished)
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert {s.chat_id for s in store.subscribers()} == {1}
 
 
@@ -583,7 +555,7 @@ def test_damaged_data_file_is_refused_and_left_unchanged(
     (path.parent / f"{path.name}.journal.1").write_bytes(b"")
     before = folder_state(path.parent)
     with pytest.raises(StoreCorruptError, match=problem) as caught:
-        Store.open(path)
+        EmbeddedStore.open(path)
     assert str(path) in str(caught.value)
     assert caught.value.path == path
     assert folder_state(path.parent) == before
@@ -594,7 +566,7 @@ def test_data_file_that_is_a_folder_is_refused(path: Path) -> None:
     not with the advice for a damaged file; nothing is created next to it."""
     path.mkdir(parents=True)
     with pytest.raises(StorePathError) as caught:
-        Store.open(path)
+        EmbeddedStore.open(path)
     assert str(caught.value) == (
         f"{path} is a folder, not a data file: give the path of a file, such as "
         f"{path / 'newsdigest.json'}"
@@ -605,7 +577,7 @@ def test_data_file_that_is_a_folder_is_refused(path: Path) -> None:
 
 def test_damaged_middle_journal_line_is_refused(path: Path) -> None:
     """A bad line before the end is damage, not a crash: refuse and name the line."""
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         for chat_id in range(3):
             store.put_subscriber(subscriber(chat_id))
     lines = journal(path).read_bytes().split(b"\n")
@@ -613,7 +585,7 @@ def test_damaged_middle_journal_line_is_refused(path: Path) -> None:
     journal(path).write_bytes(b"\n".join(lines))
     before = folder_state(path.parent)
     with pytest.raises(StoreCorruptError, match="line 2 of 4 is damaged") as caught:
-        Store.open(path)
+        EmbeddedStore.open(path)
     assert caught.value.path == journal(path)
     assert str(journal(path)) in str(caught.value)
     assert folder_state(path.parent) == before
@@ -621,18 +593,18 @@ def test_damaged_middle_journal_line_is_refused(path: Path) -> None:
 
 def test_missing_journal_is_refused(path: Path) -> None:
     """Without its journal the snapshot is out of date: refuse rather than lose changes."""
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         store.put_subscriber(subscriber(1))
     journal(path).unlink()
     with pytest.raises(StoreCorruptError, match=r"journal\.1 is missing"):
-        Store.open(path)
+        EmbeddedStore.open(path)
 
 
 def test_files_are_private(path: Path) -> None:
     """Data, journal and lock files are mode 0600 even with a permissive umask."""
     old_umask = os.umask(0)
     try:
-        with Store.open(path) as store:
+        with EmbeddedStore.open(path) as store:
             store.put_subscriber(subscriber(1))
             store.compact()
             store.put_subscriber(subscriber(2))
@@ -662,7 +634,7 @@ def test_a_plain_tinydb_file_is_migrated(path: Path) -> None:
     db.close()
     original = path.read_bytes()
 
-    with Store.open(path, max_deliveries_per_chat=1) as store:
+    with EmbeddedStore.open(path, max_deliveries_per_chat=1) as store:
         assert store.get_subscriber(2) == subscriber(2)
         assert store.article_by_url("https://news.example/1") == article(1)
         assert store.delivered_ids(1) == {"a0001", "a0002"}
@@ -676,7 +648,7 @@ def test_a_plain_tinydb_file_is_migrated(path: Path) -> None:
     assert (header["format"], header["schema"]) == ("newsdigest-store", SCHEMA)
     (backup,) = path.parent.glob("newsdigest.json.schema1-*.bak")
     assert backup.read_bytes() == original
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.count_subscribers() == 3
 
 
@@ -686,14 +658,14 @@ def test_second_opener_is_refused(path: Path) -> None:
         """
         import sys
         from pathlib import Path
-        from bot.store import Store, StoreLockedError
+        from bot.store import EmbeddedStore, Store, StoreLockedError
         try:
-            Store.open(Path(sys.argv[1]))
+            EmbeddedStore.open(Path(sys.argv[1]))
         except StoreLockedError as exc:
             print(exc)
         """
     )
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         store.put_subscriber(subscriber(1))
         out = subprocess.run(
             [sys.executable, "-c", probe, str(path)],
@@ -704,14 +676,14 @@ def test_second_opener_is_refused(path: Path) -> None:
         assert f"{path} is already open" in out
         assert f"process {os.getpid()}" in out
         with pytest.raises(StoreLockedError):
-            Store.open(path)
-    with Store.open(path) as store:
+            EmbeddedStore.open(path)
+    with EmbeddedStore.open(path) as store:
         assert store.get_subscriber(1) == subscriber(1)
 
 
 def test_closed_store_refuses_use(path: Path) -> None:
     """Using a closed store is an error, not a silent no-op."""
-    store = Store.open(path)
+    store = EmbeddedStore.open(path)
     store.close()
     store.close()
     with pytest.raises(StoreError, match="closed"):
@@ -729,7 +701,7 @@ def test_failed_write_raises_and_loses_nothing(path: Path) -> None:
     The kernel accepts part of the line before refusing, like a disk filling up mid-write:
     that partial line must not turn into damage once writes work again.
     """
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         store.put_subscriber(subscriber(1))
         size = journal(path).stat().st_size
         with file_size_limit(size + 50), pytest.raises(StoreWriteError, match="too large"):
@@ -737,7 +709,7 @@ def test_failed_write_raises_and_loses_nothing(path: Path) -> None:
         assert store.get_subscriber(1) == subscriber(1)
         assert journal(path).stat().st_size == size
         store.put_subscriber(subscriber(2))
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.get_subscriber(1) == subscriber(1)
         assert store.get_subscriber(2) == subscriber(2)
 
@@ -751,7 +723,7 @@ def test_failed_batch_is_undone_in_memory(path: Path) -> None:
             store.delete_subscriber(1)
             assert store.get_subscriber(2) is not None  # visible inside the batch
 
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         store.put_subscriber(subscriber(1))
         size = journal(path).stat().st_size
         with file_size_limit(size + 10), pytest.raises(StoreWriteError):
@@ -759,13 +731,13 @@ def test_failed_batch_is_undone_in_memory(path: Path) -> None:
         assert store.get_subscriber(2) is None
         assert store.get_subscriber(1) == subscriber(1)
         store.put_subscriber(subscriber(3))
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert {s.chat_id for s in store.subscribers()} == {1, 3}
 
 
 def test_failed_compaction_keeps_the_journal(path: Path) -> None:
     """A snapshot that cannot be written leaves no debris; the store keeps working."""
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         for chat_id in range(10):
             store.put_subscriber(subscriber(chat_id))
         before = folder_state(path.parent)
@@ -773,7 +745,7 @@ def test_failed_compaction_keeps_the_journal(path: Path) -> None:
             store.compact()
         assert folder_state(path.parent) == before
         store.put_subscriber(subscriber(10))
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.count_subscribers() == 11
 
 
@@ -781,10 +753,10 @@ def test_automatic_compaction_failure_does_not_fail_the_write(
     tmp_path: Path, path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The write that triggers a failing compaction is stored, and compaction is retried."""
-    with Store.open(tmp_path / "measure" / "newsdigest.json") as other:
+    with EmbeddedStore.open(tmp_path / "measure" / "newsdigest.json") as other:
         other.put_subscriber(subscriber(1))
         line = journal(other.path).stat().st_size
-    with Store.open(path, compact_min_bytes=1) as store:
+    with EmbeddedStore.open(path, compact_min_bytes=1) as store:
         assert journal(path).name.endswith(".1")
         with file_size_limit(line + 1):  # the journal line fits, a snapshot holding it does not
             store.put_subscriber(subscriber(1))
@@ -793,13 +765,13 @@ def test_automatic_compaction_failure_does_not_fail_the_write(
         assert store.get_subscriber(1) == subscriber(1)
         store.put_subscriber(subscriber(2))
         assert journal(path).name.endswith(".2")
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.count_subscribers() == 2
 
 
 def test_read_only_folder_refuses_compaction_but_keeps_data(path: Path) -> None:
     """In a folder that became read-only, compaction fails clearly and nothing is lost."""
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         store.put_subscriber(subscriber(1))
         path.parent.chmod(0o500)
         try:
@@ -810,7 +782,7 @@ def test_read_only_folder_refuses_compaction_but_keeps_data(path: Path) -> None:
             store.put_subscriber(subscriber(2))  # the journal is already open
         finally:
             path.parent.chmod(0o700)
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.count_subscribers() == 2
 
 
@@ -819,7 +791,7 @@ def test_unwritable_location_is_reported(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     with pytest.raises(StoreWriteError, match="not-a-folder"):
-        Store.open(blocker / "newsdigest.json")
+        EmbeddedStore.open(blocker / "newsdigest.json")
 
 
 # -- batches and compaction ------------------------------------------------------------------
@@ -827,7 +799,7 @@ def test_unwritable_location_is_reported(tmp_path: Path) -> None:
 
 def test_batch_writes_one_journal_line(path: Path) -> None:
     """A batch is one line: after a crash all of it is there or none of it."""
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         size = journal(path).stat().st_size
         with store.batch():
             for n in range(20):
@@ -836,7 +808,7 @@ def test_batch_writes_one_journal_line(path: Path) -> None:
                 store.put_subscriber(subscriber(1))
             assert store.count_articles() == 20
         assert journal(path).read_bytes()[size:].count(b"\n") == 1
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.count_articles() == 20
         assert store.get_subscriber(1) == subscriber(1)
 
@@ -849,15 +821,15 @@ def test_batch_keeps_writes_made_before_an_exception(path: Path) -> None:
             store.put_article(article(1))
             raise RuntimeError("feed parsing failed")
 
-    with Store.open(path) as store, pytest.raises(RuntimeError):
+    with EmbeddedStore.open(path) as store, pytest.raises(RuntimeError):
         ingest(store)
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.get_article("a0001") == article(1)
 
 
 def test_compaction_keeps_everything(path: Path) -> None:
     """After compaction every kind of record is still there and the journal is empty."""
-    with Store.open(path, max_deliveries_per_chat=3) as store:
+    with EmbeddedStore.open(path, max_deliveries_per_chat=3) as store:
         for n in range(5):
             store.put_subscriber(subscriber(n))
             store.put_article(article(n))
@@ -869,7 +841,7 @@ def test_compaction_keeps_everything(path: Path) -> None:
         store.compact()
         # Only its header: the snapshot holds all 19 changes.
         assert journal(path).read_bytes().splitlines() == [b'["journal",2,19]']
-    with Store.open(path, max_deliveries_per_chat=3) as store:
+    with EmbeddedStore.open(path, max_deliveries_per_chat=3) as store:
         assert [s.chat_id for s in store.subscribers()] == [0, 1, 2, 3]
         assert store.get_subscriber(3) == subscriber(3)
         assert store.count_articles() == 5
@@ -882,13 +854,13 @@ def test_compaction_keeps_everything(path: Path) -> None:
 
 def test_automatic_compaction_bounds_the_journal(path: Path) -> None:
     """Compaction runs by itself once the journal outgrows the snapshot."""
-    with Store.open(path, compact_min_bytes=2000) as store:
+    with EmbeddedStore.open(path, compact_min_bytes=2000) as store:
         for round_ in range(20):
             for chat_id in range(5):
                 store.put_subscriber(subscriber(chat_id, thread_id=round_))
         assert journal(path).stat().st_size <= max(2000, path.stat().st_size) + 1000
     assert journal(path).name != "newsdigest.json.journal.1"
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.get_subscriber(4) == subscriber(4, thread_id=19)
 
 
@@ -896,11 +868,11 @@ def test_automatic_compaction_bounds_the_journal(path: Path) -> None:
 def generations(tmp_path: Path) -> dict[str, bytes]:
     """The files of one store before (gen 1) and after (gen 2) a compaction."""
     path = tmp_path / "gen" / "newsdigest.json"
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         for chat_id in range(3):
             store.put_subscriber(subscriber(chat_id))
     files = {"snapshot1": path.read_bytes(), "journal1": journal(path).read_bytes()}
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         store.compact()
     files["snapshot2"] = path.read_bytes()
     files["journal2"] = journal(path).read_bytes()
@@ -945,12 +917,12 @@ def test_a_crash_at_any_compaction_step_leaves_a_loadable_store(
             content = content[:30]
         target = path if name == path.name else path.parent / f"{path.name}.{name}"
         target.write_bytes(content)
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert [s.chat_id for s in store.subscribers()] == [0, 1, 2]
         store.put_subscriber(subscriber(3))
     assert len(journals(path)) == 1
     assert not (path.parent / f"{path.name}.tmp").exists()
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.count_subscribers() == 4
 
 
@@ -962,7 +934,7 @@ def test_newer_journal_with_changes_is_refused(path: Path, generations: dict[str
     newer = path.parent / f"{path.name}.journal.2"
     newer.write_bytes(generations["journal1"])
     with pytest.raises(StoreCorruptError, match="newer than the data file") as caught:
-        Store.open(path)
+        EmbeddedStore.open(path)
     assert caught.value.path == newer
 
 
@@ -971,7 +943,7 @@ def test_journal_without_data_file_is_refused(path: Path, generations: dict[str,
     path.parent.mkdir()
     (path.parent / f"{path.name}.journal.1").write_bytes(generations["journal1"])
     with pytest.raises(StoreCorruptError, match=r"data file .* is missing"):
-        Store.open(path)
+        EmbeddedStore.open(path)
     assert not path.exists()
 
 
@@ -1199,7 +1171,7 @@ def test_a_broken_record_in_the_snapshot_is_refused_by_name(
     """A snapshot record that is valid JSON but not a valid record (a bad time, zone,
     date, status, type...) stops the open with one line naming the file, the record and
     the field, instead of a traceback later from the scheduler; no file is touched."""
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         _records(store)
         store.compact()
     data = json.loads(path.read_bytes())
@@ -1207,7 +1179,7 @@ def test_a_broken_record_in_the_snapshot_is_refused_by_name(
     path.write_text(json.dumps(data))
     before = folder_state(path.parent)
     with pytest.raises(StoreCorruptError) as caught:
-        Store.open(path)
+        EmbeddedStore.open(path)
     assert str(caught.value) == f"{path}: {problem}{ADVICE}"
     assert folder_state(path.parent) == before
 
@@ -1218,7 +1190,7 @@ def test_a_broken_record_in_the_journal_is_refused_by_name(
 ) -> None:
     """The same records are checked when they come from the journal: the error names the
     journal, the line, the record and the field."""
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         _records(store)
     lines = journal(path).read_bytes().splitlines()
     for number, line in enumerate(lines[1:], start=2):
@@ -1240,7 +1212,7 @@ def test_a_broken_record_in_the_journal_is_refused_by_name(
     journal(path).write_bytes(b"\n".join(lines) + b"\n")
     before = folder_state(path.parent)
     with pytest.raises(StoreCorruptError) as caught:
-        Store.open(path)
+        EmbeddedStore.open(path)
     assert str(caught.value) == f"{journal(path)}: line {number} of {len(lines)}: {problem}{ADVICE}"
     assert "\n" not in str(caught.value)
     assert folder_state(path.parent) == before
@@ -1251,7 +1223,7 @@ def test_a_broken_record_in_the_journal_is_refused_by_name(
 
 def _six_subscribers(path: Path) -> list[bytes]:
     """A store with 6 subscribers, each in its own journal line; the journal's lines."""
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         for chat_id in range(1, 7):
             store.put_subscriber(subscriber(chat_id))
     lines = journal(path).read_bytes().splitlines(keepends=True)
@@ -1268,11 +1240,11 @@ def test_a_journal_truncated_to_zero_bytes_is_refused(path: Path) -> None:
     journal(path).write_bytes(b"")
     for _ in range(2):
         with pytest.raises(StoreCorruptError, match="it has no header line") as caught:
-            Store.open(path)
+            EmbeddedStore.open(path)
         assert caught.value.path == journal(path)
     (path.parent / f"{path.name}.lock").unlink()
     with pytest.raises(StoreCorruptError, match="truncated to 0 bytes"):
-        Store.open(path)
+        EmbeddedStore.open(path)
 
 
 def test_a_journal_cut_to_an_earlier_line_is_refused(path: Path) -> None:
@@ -1283,7 +1255,7 @@ def test_a_journal_cut_to_an_earlier_line_is_refused(path: Path) -> None:
     before = folder_state(path.parent)
     for _ in range(2):
         with pytest.raises(StoreCorruptError) as caught:
-            Store.open(path)
+            EmbeddedStore.open(path)
         assert caught.value.problem.startswith(
             "it was cut short: it ends at change 4, but changes up to 6 were written "
             f"({path.name}.lock records them; if you restored these files from a backup on "
@@ -1299,7 +1271,7 @@ def test_a_journal_missing_a_middle_line_is_refused(path: Path) -> None:
     journal(path).write_bytes(b"".join(lines))
     gap = "line 4 of 6: it holds change 4 where change 3 comes next"
     with pytest.raises(StoreCorruptError, match=gap):
-        Store.open(path)
+        EmbeddedStore.open(path)
 
 
 def test_a_journal_from_another_generation_is_refused(path: Path) -> None:
@@ -1307,7 +1279,7 @@ def test_a_journal_from_another_generation_is_refused(path: Path) -> None:
     lines = _six_subscribers(path)
     journal(path).write_bytes(b'["journal",1,3]\n' + b"".join(lines[1:]))
     with pytest.raises(StoreCorruptError, match=r"line 1 is not the header of this journal"):
-        Store.open(path)
+        EmbeddedStore.open(path)
 
 
 def test_an_older_snapshot_with_its_own_journal_is_refused(
@@ -1315,32 +1287,32 @@ def test_an_older_snapshot_with_its_own_journal_is_refused(
 ) -> None:
     """A store whose lock file marks generation 2 refuses a consistent pair of generation 1
     files (an older copy put in place), until the lock file is deleted on purpose."""
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         store.compact()
         store.compact()  # generation 3
     path.write_bytes(generations["snapshot1"])
     journal(path).unlink()
     (path.parent / f"{path.name}.journal.1").write_bytes(generations["journal1"])
     with pytest.raises(StoreCorruptError, match="older than the store's last write"):
-        Store.open(path)
+        EmbeddedStore.open(path)
     (path.parent / f"{path.name}.lock").unlink()
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.count_subscribers() == 3
 
 
 def test_the_mark_never_runs_ahead_of_a_failed_write(path: Path) -> None:
     """A write the disk refuses does not count: the next open finds the journal and the
     mark agreeing, and the change number is used by the next write that works."""
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         store.put_subscriber(subscriber(1))
         size = journal(path).stat().st_size
         with file_size_limit(size + 50), pytest.raises(StoreWriteError):
             store.put_subscriber(subscriber(2))
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.count_subscribers() == 1
         store.put_subscriber(subscriber(3))
     assert [json.loads(line)[0] for line in journal(path).read_bytes().splitlines()[1:]] == [1, 2]
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert {s.chat_id for s in store.subscribers()} == {1, 3}
 
 
@@ -1358,7 +1330,7 @@ def test_missing_folders_are_created_private_whatever_the_umask(tmp_path: Path, 
     path = existing / "a" / "b" / "c" / "newsdigest.json"
     old = os.umask(umask)
     try:
-        with Store.open(path) as store:
+        with EmbeddedStore.open(path) as store:
             store.put_subscriber(subscriber(1))
     finally:
         os.umask(old)
@@ -1381,7 +1353,7 @@ def test_a_store_written_by_the_previous_version_opens_and_is_migrated(path: Pat
     originals = {p.name: p.read_bytes() for p in SCHEMA2.glob("newsdigest.json*")}
     for name, content in originals.items():
         (path.parent / name).write_bytes(content)
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert {s.chat_id: s.timezone for s in store.subscribers()} == {
             1000: "Europe/Berlin",
             1001: "EST5EDT",
@@ -1400,7 +1372,7 @@ def test_a_store_written_by_the_previous_version_opens_and_is_migrated(path: Pat
     (journal_bak,) = path.parent.glob("newsdigest.json.schema2-*.bak.journal.2")
     assert snapshot_bak.read_bytes() == originals["newsdigest.json"]
     assert journal_bak.read_bytes() == originals["newsdigest.json.journal.2"]
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         assert store.count_subscribers() == 5
 
 
@@ -1419,7 +1391,7 @@ def test_backup_of_an_open_store_restores_every_record(tmp_path: Path, path: Pat
     """backup() copies a store that is open (locked) and being written, a torn write at the
     end of its journal included: restored elsewhere, the copy holds every acknowledged
     record and not the torn one, and the original files are untouched."""
-    with Store.open(path, compact_min_bytes=1) as store:
+    with EmbeddedStore.open(path, compact_min_bytes=1) as store:
         for chat_id in range(40):  # compacts now and then: snapshot and journal both matter
             store.put_subscriber(subscriber(chat_id, thread_id=chat_id))
         store.put_article(article(1))
@@ -1436,7 +1408,7 @@ def test_backup_of_an_open_store_restores_every_record(tmp_path: Path, path: Pat
     assert [p.parent for p in result.files] == [tmp_path / "backup"] * 2
     restored = tmp_path / "restored"
     _copy_store_files(tmp_path / "backup", restored)
-    with Store.open(restored / "newsdigest.json") as copy:
+    with EmbeddedStore.open(restored / "newsdigest.json") as copy:
         assert sorted(copy.subscribers(), key=lambda s: s.chat_id) == expected
         assert copy.delivered_ids(7) == {"a0001"}
         assert copy.get_article("a0001") == article(1)
@@ -1445,7 +1417,7 @@ def test_backup_of_an_open_store_restores_every_record(tmp_path: Path, path: Pat
 def test_backup_refuses_to_overwrite_and_to_copy_damage(tmp_path: Path, path: Path) -> None:
     """A backup never replaces another store, and a damaged store is refused by name, with
     nothing left behind in the backup folder."""
-    with Store.open(path) as store:
+    with EmbeddedStore.open(path) as store:
         store.put_subscriber(subscriber(1))
     backup(path, tmp_path / "b1")
     with pytest.raises(StoreError, match="already holds a store"):
@@ -1464,9 +1436,9 @@ BACKUP_WRITER = textwrap.dedent(
     import sys
     from pathlib import Path
     from bot.models import Subscriber
-    from bot.store import Store
+    from bot.store import EmbeddedStore, Store
 
-    store = Store.open(Path(sys.argv[1]))
+    store = EmbeddedStore.open(Path(sys.argv[1]))
     for chat_id in range(100_000):
         store.put_subscriber(Subscriber(chat_id=chat_id, topics=("world",) * 10))
         print(chat_id, flush=True)  # only after put_subscriber returned
@@ -1491,7 +1463,7 @@ def test_backup_while_another_process_writes_and_compacts(tmp_path: Path, path: 
             for _ in range(25):
                 acknowledged = int(writer.stdout.readline())
             result = backup(path, tmp_path / f"b{n}")
-            with Store.open(result.files[0]) as copy:
+            with EmbeddedStore.open(result.files[0]) as copy:
                 chats = {s.chat_id for s in copy.subscribers()}
             assert chats == set(range(len(chats)))
             assert len(chats) > acknowledged

@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.services.feeds import opml_feeds
 from bot.services.subscriptions import UserError
 from bot.sources.discover import feed_links
-from bot.store import Store
+from bot.store import Store, open_store
 from fakebotapi import FakeBotAPI, SentMessage
 from tests.botharness import T0, Clock, RunningBot, bot_running, ingest_seeds, make_settings
 from tests.feedserver import FeedServer, Reply
@@ -234,7 +234,7 @@ async def test_operator_limits(
     """sources.max_feeds_per_chat caps a chat's feeds; sources.user_feeds = false turns
     them off."""
     settings = make_settings(tmp_path, **changes)
-    with Store.open(settings.data_file) as store:
+    with open_store(settings.data_file) as store:
         async for bot in start_bot(api, settings, store, server):
             await say(bot, ANNA, "/start")
             await say(bot, ANNA, f"/addfeed {server.url('/gazette.xml')}")
@@ -252,7 +252,7 @@ async def test_private_addresses_are_refused_unless_the_operator_allows_them(
     base = make_settings(tmp_path)
     fetch = replace(base.fetch, allow_private_addresses=False, allowed_networks=("127.0.0.1",))
     settings = replace(base, fetch=fetch)
-    with Store.open(settings.data_file) as store:
+    with open_store(settings.data_file) as store:
         async for bot in start_bot(api, settings, store, server):
             await say(bot, ANNA, "/start")
             answer = await say(bot, ANNA, f"/addfeed {server.url('/gazette.xml')}")
@@ -330,30 +330,6 @@ def test_opml_refusals_name_the_problem() -> None:
         opml_feeds(b"<opml/>")
 
 
-def test_the_feed_index_follows_subscribers_and_survives_reopening(tmp_path: Path) -> None:
-    """Store.chat_feed_urls counts the active subscribers of each own feed, kept as they
-    are added, paused, moved and deleted, and rebuilt the same at open."""
-    from bot.models import PAUSED, Subscriber
-
-    path = tmp_path / "data.json"
-    with Store.open(path) as store:
-        store.put_subscriber(
-            Subscriber(1, feeds=("https://a.example/rss", "https://b.example/rss"))
-        )
-        store.put_subscriber(Subscriber(2, feeds=("https://a.example/rss",)))
-        assert store.chat_feed_urls() == {"https://a.example/rss": 2, "https://b.example/rss": 1}
-        store.update_subscriber(2, status=PAUSED)
-        assert store.chat_feed_urls() == {"https://a.example/rss": 1, "https://b.example/rss": 1}
-        store.change_chat_id(1, -1001)
-        assert store.chat_feed_urls() == {"https://a.example/rss": 1, "https://b.example/rss": 1}
-        store.update_subscriber(-1001, feeds=("https://b.example/rss",))
-        assert store.chat_feed_urls() == {"https://b.example/rss": 1}
-    with Store.open(path) as store:
-        assert store.chat_feed_urls() == {"https://b.example/rss": 1}
-        store.delete_subscriber(-1001)
-        assert store.chat_feed_urls() == {}
-
-
 async def test_stop_forgets_the_feeds_only_that_chat_read(
     bot: RunningBot, server: FeedServer
 ) -> None:
@@ -385,7 +361,7 @@ async def test_an_ingest_run_polls_each_own_feed_once_and_a_bounded_number_at_a_
     empty = b'<?xml version="1.0"?><rss version="2.0"><channel><title>Quiet</title></channel></rss>'
     urls = [server.route(f"/f{n}.xml", Reply(body=empty, delay=0.05)) for n in range(40)]
     settings = make_settings(tmp_path)
-    with Store.open(settings.data_file) as store:
+    with open_store(settings.data_file) as store:
         for chat in (1, 2):
             store.put_subscriber(Subscriber(chat, feeds=tuple(urls)))
         report = await Ingester(settings, store, clock=Clock(T0)).run(seeds=False)

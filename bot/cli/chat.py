@@ -43,7 +43,7 @@ from fakebotapi import FakeBotAPI, MessageEvent, SentMessage, SimulatorError, Wa
 
 from ..config import Settings
 from ..ingest.ingester import Ingester
-from ..store import Store
+from ..store import Store, open_store
 from ..telegram.app import NewsApp, Options, build_application
 from ..telegram.lifecycle import running
 
@@ -475,7 +475,7 @@ async def chat_session(
 
     with _demo_path(settings, data_file, fresh) as path:
         session_settings = _session_settings(settings, path, offline=offline, user_id=DEMO_USER_ID)
-        with Store.open(path) as store:
+        with open_store(path) as store:
             stdout.write("\n".join(_banner(name, path, offline=offline, temporary=fresh)))
             stdout.write("\n")
             await _ensure_articles(session_settings, store, options.clock, stdout)

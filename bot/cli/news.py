@@ -13,7 +13,7 @@ from ..digest.render import render_digest_text
 from ..ingest.ingester import Ingester, IngestReport, SourceReport
 from ..ingest.topics import KeywordError, normalize_keyword
 from ..models import StoredArticle, Subscriber, now_utc
-from ..store import Store
+from ..store import Store, open_store
 from .errors import EXIT_FAILURE, UsageError
 
 # The offline demo's own data file, next to the deployment's: sample articles live there.
@@ -55,7 +55,7 @@ async def _ingest(
 def cmd_ingest(args: argparse.Namespace) -> int:
     """Fetch every source once and store what is new."""
     settings = settings_of(args)
-    with Store.open(settings.data_file) as store:
+    with open_store(settings) as store:
         report = asyncio.run(_ingest(settings, store, feeds=True, seeds=settings.use_seeds))
         print(f"Ingested {report.new} new articles ({store.count_articles()} stored):")
         for source in report.sources:
@@ -101,7 +101,7 @@ def _demo_news(settings: Settings, hours: int) -> tuple[datetime, list[StoredArt
     """The bundled sample articles, from a demo data file of their own (filled on first
     use): the deployment's data file never receives them."""
     path = settings.data_file.with_name(DEMO_DATA_FILE)
-    with Store.open(path) as demo:
+    with open_store(path) as demo:
         if demo.count_articles() == 0:
             asyncio.run(_ingest(settings, demo, feeds=False, seeds=True, quiet=True))
         return _latest_news(demo, hours)
@@ -118,8 +118,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
     follow, exclude = _words(args.follow), _words(args.exclude)
     hours = args.hours or settings.digest.window_hours
     articles: list[StoredArticle] = []
-    if settings.data_file.exists():
-        with Store.open(settings.data_file) as store:
+    if settings.database_url or settings.data_file.exists():
+        with open_store(settings) as store:
             since, articles = _latest_news(store, hours)
     if not articles:
         print(

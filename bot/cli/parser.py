@@ -13,9 +13,11 @@ from summarizer.nlp.languages import GENERIC, ISO_CODES, normalize_language
 from ..paths import BUNDLED_CONFIG
 from ..timeparse import ScheduleError, parse_timezone
 from .errors import EXIT_USAGE
+from .migrate import cmd_migrate
 from .news import cmd_digest, cmd_ingest
 from .serve import cmd_backup, cmd_chat, cmd_run
 from .summaries import cmd_eval, cmd_summarize, method_names
+from .worker import cmd_worker
 
 MAX_ITEMS = 100
 MAX_HOURS = 24 * 365
@@ -95,7 +97,7 @@ Subparsers: TypeAlias = "argparse._SubParsersAction[_Parser]"
 
 
 def _add_service_commands(sub: Subparsers) -> None:
-    """run, chat, backup: the bot itself."""
+    """run, chat, backup, migrate: the bot itself and its store."""
     run = sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     run.add_argument("--webhook-url", help="use a webhook at this public URL instead of polling")
     run.add_argument("--listen", default="127.0.0.1", help="webhook listen address")
@@ -115,11 +117,31 @@ def _add_service_commands(sub: Subparsers) -> None:
     bak.add_argument("folder", help="where to write the copy (a new or empty folder)")
     bak.set_defaults(func=cmd_backup)
 
+    mig = sub.add_parser(
+        "migrate", help="copy the store into a new one: a data file into PostgreSQL, or back"
+    )
+    mig.add_argument(
+        "--to", required=True, metavar="URL|FILE", help="a postgresql:// URL or a new data file"
+    )
+    mig.add_argument(
+        "--from",
+        dest="source",
+        metavar="URL|FILE",
+        help="the store to copy (default: the configured one)",
+    )
+    mig.set_defaults(func=cmd_migrate)
+
 
 def _add_news_commands(sub: Subparsers) -> None:
-    """ingest, digest: the news pipeline."""
+    """ingest, worker, digest: the news pipeline."""
     ing = sub.add_parser("ingest", help="fetch every feed once and store new articles")
     ing.set_defaults(func=cmd_ingest)
+
+    work = sub.add_parser(
+        "worker", help="fetch and summarize the feeds into PostgreSQL until stopped"
+    )
+    work.add_argument("--once", action="store_true", help="one pass, then exit")
+    work.set_defaults(func=cmd_worker)
 
     dig = sub.add_parser("digest", help="print a digest of the stored news in the terminal")
     dig.add_argument("--topics", help="comma-separated topics (default: all)")

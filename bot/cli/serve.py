@@ -12,7 +12,7 @@ import traceback
 from pathlib import Path
 from types import TracebackType
 
-from ..store import Store, backup
+from ..store import backup, open_store
 from .errors import RuntimeFailure, UsageError
 from .news import settings_of
 
@@ -100,7 +100,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     protect_token(token)
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
-    with Store.open(settings.data_file) as store:
+    with open_store(settings) as store:
         app = build_application(
             settings,
             store,
@@ -125,7 +125,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     """Copy the store into a new folder; safe while the bot is running."""
-    result = backup(settings_of(args).data_file, Path(args.folder))
+    settings = settings_of(args)
+    if settings.database_url:
+        raise UsageError(
+            "the store is in PostgreSQL: back it up with pg_dump, or copy it into a data "
+            "file with `newsdigest migrate --to FILE`"
+        )
+    result = backup(settings.data_file, Path(args.folder))
     people = f"{result.subscribers} subscriber{'' if result.subscribers == 1 else 's'}"
     print(
         f"Backed up {people} and {result.articles} articles (every change up to number "

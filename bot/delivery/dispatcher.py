@@ -6,7 +6,9 @@ digests costs a lookup, not a re-ranking of the news.
 
 ``Dispatcher`` is the scheduler: one JobQueue job wakes every few seconds, pops the
 subscribers whose slot has come from a ``DueIndex`` built from the store at start, and
-delivers their digests, a bounded number at a time.
+delivers their digests, a bounded number at a time: a few workers take the due
+subscribers in chunks, so a morning peak of a million digests holds a chunk in memory,
+not a million.
 
 At most one digest per subscriber and slot, across crashes and restarts: before the
 first message of a scheduled digest the slot is recorded as *pending*, after each
@@ -27,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +38,7 @@ from ..config import Settings
 from ..digest.builder import DigestBuilder
 from ..digest.model import Digest
 from ..digest.render import ItemCache, render_digest_messages
+from ..memory import release_free_memory
 from ..models import Subscriber
 from ..store import NotFoundError, Store
 from .deliverer import BLOCKED_OUTCOME, FAILED, SENT, Deliverer, Outcome
@@ -48,6 +52,8 @@ SKIPPED = "skipped"
 ABANDONED = "abandoned"
 # A digest that could not be delivered for a temporary reason is tried again this late.
 RETRY_AFTER = timedelta(minutes=2)
+# Due subscribers are taken from the index this many at a time.
+POP_CHUNK = 256
 
 
 class DigestService:
@@ -90,6 +96,7 @@ class DigestService:
                 )
                 self._built_for = key
                 self._render_cache = {}
+                release_free_memory()  # the old builder and the new one's scratch work
             assert self._builder is not None
             return self._builder
 
@@ -164,6 +171,19 @@ class DispatchReport:
     abandoned: int = 0
 
 
+def _tally(report: DispatchReport, result: str) -> None:
+    if result == SENT:
+        report.sent += 1
+    elif result == SKIPPED:
+        report.skipped += 1
+    elif result == BLOCKED_OUTCOME:
+        report.blocked += 1
+    elif result == ABANDONED:
+        report.abandoned += 1
+    else:
+        report.failed += 1
+
+
 class Dispatcher:
     """Delivers scheduled digests from an index of due times."""
 
@@ -181,12 +201,12 @@ class Dispatcher:
         self.digests = digests
         self.clock = clock
         self.grace = timedelta(hours=settings.grace_hours)
-        self.index = DueIndex()
+        self.index = DueIndex(store.due_times())
         self.concurrency = concurrency
         self._running = asyncio.Lock()
         self._stopping = False
         self._passes = 0
-        self._inflight: set[asyncio.Task[str]] = set()
+        self._inflight: set[asyncio.Future[None]] = set()
         self._idle = asyncio.Event()  # set while no delivery is in flight
         self._idle.set()
 
@@ -195,7 +215,7 @@ class Dispatcher:
 
         Digests interrupted by a crash are settled first (see the module docstring).
         """
-        for subscriber in list(self.store.subscribers()):
+        for subscriber in list(self.store.pending_subscribers()):
             if subscriber.pending_slot is None:
                 continue
             if subscriber.pending_sent > 0:
@@ -207,7 +227,8 @@ class Dispatcher:
                 )
             else:
                 self.store.update_subscriber(subscriber.chat_id, pending_slot=None)
-        self.index.rebuild(self.store.subscribers(active_only=True), self.clock(), self.grace)
+        now = self.clock()
+        self.index.rebuild(self.index.times.to_reschedule(now), now, self.grace)
 
     def changed(self, subscriber: Subscriber | int) -> None:
         """A subscriber was created, changed or deleted: recompute their next slot."""
@@ -226,49 +247,53 @@ class Dispatcher:
         if self._running.locked() or self._stopping:
             return report
         async with self._running:
-            due = self.index.pop_due(self.clock())
-            report.due = len(due)
+            now = self.clock()
             self._passes += 1
             if self._passes == 1:
                 upcoming = self.index.next_due()
                 logger.info(
-                    "first dispatcher pass: %s digests due now, %s scheduled, next at %s",
-                    len(due),
+                    "first dispatcher pass: %s scheduled, the first due at %s",
                     len(self.index),
                     f"{upcoming:%Y-%m-%d %H:%M} UTC" if upcoming else "none",
                 )
-            if not due:
-                return report
-            gate = asyncio.Semaphore(self.concurrency)
+            waiting: deque[tuple[int, datetime]] = deque()
 
-            async def one(chat_id: int, slot: datetime) -> str:
-                async with gate:
+            def take() -> tuple[int, datetime] | None:
+                if not waiting and not self._stopping:
+                    popped = self.index.pop_due(now, POP_CHUNK)
+                    report.due += len(popped)
+                    waiting.extend(popped)
+                return waiting.popleft() if waiting else None
+
+            async def worker() -> None:
+                while (entry := take()) is not None:
                     if self._stopping:
-                        return ABANDONED
-                    return await self._deliver_slot(chat_id, slot, deliverer)
+                        report.abandoned += 1
+                        continue
+                    try:
+                        result = await self._deliver_slot(*entry, deliverer)
+                    except asyncio.CancelledError:
+                        report.abandoned += 1
+                        raise
+                    except Exception:
+                        logger.exception("scheduled delivery failed")
+                        report.failed += 1
+                        continue
+                    _tally(report, result)
 
-            tasks = [asyncio.ensure_future(one(c, s)) for c, s in due]
-            self._inflight.update(tasks)
+            first = take()
+            if first is None:
+                return report
+            waiting.appendleft(first)
+            workers = [asyncio.ensure_future(worker()) for _ in range(self.concurrency)]
+            self._inflight.update(workers)
             self._idle.clear()
             try:
-                results = await asyncio.gather(*tasks, return_exceptions=True)
+                await asyncio.gather(*workers, return_exceptions=True)
             finally:
-                self._inflight.difference_update(tasks)
+                self._inflight.difference_update(workers)
                 self._idle.set()
-            for result in results:
-                if isinstance(result, asyncio.CancelledError) or result == ABANDONED:
-                    report.abandoned += 1
-                elif isinstance(result, BaseException):
-                    logger.error("scheduled delivery failed", exc_info=result)
-                    report.failed += 1
-                elif result == SENT:
-                    report.sent += 1
-                elif result == SKIPPED:
-                    report.skipped += 1
-                elif result == BLOCKED_OUTCOME:
-                    report.blocked += 1
-                else:
-                    report.failed += 1
+            report.abandoned += len(waiting)  # taken from the index, left at a stop
             logger.info("dispatched %s digests: %s", report.due, report)
             return report
 

@@ -10,20 +10,26 @@ occurs twice is delivered once, at its first occurrence.
 Why one dispatcher and not one APScheduler job per subscriber: at 100k subscribers,
 100k jobs cost APScheduler a lot of memory and a slow start (every job is an object
 with its own trigger, and the job store is re-sorted on each add), and rebuilding them at
-every start is the slow part. A heap of (next slot, chat id) is built from the store in
-one pass, and a single job (every 10 s) pops whatever is due. ``bench/schedule.py``
-measures both (see the README).
+every start is the slow part. The next slot of each subscriber is computed from the store
+in one pass, and a single job (every 10 s) pops whatever is due. ``bench/schedule.py``
+measures both (see the README). The times live where the store keeps them
+(``Store.due_times``): a heap in memory beside the embedded store, a column of the
+subscribers table in PostgreSQL.
 """
 
 from __future__ import annotations
 
-import heapq
+import sys
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from ..models import Subscriber
+from ..store import DueTimes, MemoryDueTimes
 from ..timeparse import zone
+
+# Due times computed at start are written this many at a time.
+REBUILD_CHUNK = 1000
 
 
 def slot_at(day: date, clock: str, tz: ZoneInfo) -> datetime:
@@ -72,18 +78,18 @@ def due_slot(subscriber: Subscriber, now: datetime, grace: timedelta) -> datetim
 
 
 class DueIndex:
-    """Next slot per subscriber, in a heap of wake-up times; stale entries are skipped lazily.
+    """Next slot per subscriber, kept in the store's :class:`~bot.store.DueTimes` (a heap in
+    memory for the embedded store, a column in PostgreSQL).
 
     Normally a subscriber wakes at their slot; a failed delivery can be ``defer``red to
     wake later for the *same* slot.
     """
 
-    def __init__(self) -> None:
-        self._heap: list[tuple[datetime, int]] = []
-        self._next: dict[int, tuple[datetime, datetime]] = {}  # chat -> (wake, slot)
+    def __init__(self, times: DueTimes | None = None) -> None:
+        self.times = times if times is not None else MemoryDueTimes(None)
 
     def __len__(self) -> int:
-        return len(self._next)
+        return len(self.times)
 
     @staticmethod
     def pending_slot(subscriber: Subscriber, now: datetime, grace: timedelta) -> datetime | None:
@@ -96,56 +102,36 @@ class DueIndex:
             due = next_slot(subscriber, after)
         return due
 
-    def _set(self, chat_id: int, wake: datetime, slot: datetime) -> None:
-        self._next[chat_id] = (wake, slot)
-        heapq.heappush(self._heap, (wake, chat_id))
-
     def schedule(self, subscriber: Subscriber, now: datetime, grace: timedelta) -> None:
         """(Re)compute the subscriber's next due time; inactive ones are dropped."""
         due = self.pending_slot(subscriber, now, grace)
-        if due is None:
-            self._next.pop(subscriber.chat_id, None)
-            return
-        self._set(subscriber.chat_id, due, due)
+        self.times.set_many([(subscriber.chat_id, due, due)])
 
     def defer(self, chat_id: int, slot: datetime, wake: datetime) -> None:
         """Try ``slot`` again at ``wake`` (after a temporary delivery failure)."""
-        self._set(chat_id, wake, slot)
+        self.times.set(chat_id, wake, slot)
 
     def rebuild(self, subscribers: Iterable[Subscriber], now: datetime, grace: timedelta) -> None:
-        """Build the whole index from the store, in one pass."""
-        self._heap.clear()
-        self._next.clear()
+        """Compute the due time of each of ``subscribers``, in one pass (written in chunks,
+        so a database keeps up and nothing grows with the number of subscribers)."""
+        chunk: list[tuple[int, datetime | None, datetime | None]] = []
         for subscriber in subscribers:
             due = self.pending_slot(subscriber, now, grace)
-            if due is not None:
-                self._next[subscriber.chat_id] = (due, due)
-                self._heap.append((due, subscriber.chat_id))
-        heapq.heapify(self._heap)
+            chunk.append((subscriber.chat_id, due, due))
+            if len(chunk) >= REBUILD_CHUNK:
+                self.times.set_many(chunk)
+                chunk = []
+        self.times.set_many(chunk)
 
     def remove(self, chat_id: int) -> None:
         """Forget a subscriber (stopped, paused or blocked)."""
-        self._next.pop(chat_id, None)
-
-    def _live(self, wake: datetime, chat_id: int) -> bool:
-        entry = self._next.get(chat_id)
-        return entry is not None and entry[0] == wake
+        self.times.remove(chat_id)
 
     def next_due(self) -> datetime | None:
         """The earliest pending wake-up time."""
-        while self._heap:
-            wake, chat_id = self._heap[0]
-            if self._live(wake, chat_id):
-                return wake
-            heapq.heappop(self._heap)
-        return None
+        return self.times.next_due()
 
-    def pop_due(self, now: datetime) -> list[tuple[int, datetime]]:
-        """Every (chat id, slot) due at ``now``, removed from the index."""
-        out: list[tuple[int, datetime]] = []
-        while self._heap and self._heap[0][0] <= now:
-            wake, chat_id = heapq.heappop(self._heap)
-            if self._live(wake, chat_id):
-                _, slot = self._next.pop(chat_id)
-                out.append((chat_id, slot))
-        return out
+    def pop_due(self, now: datetime, limit: int = sys.maxsize) -> list[tuple[int, datetime]]:
+        """Up to ``limit`` (chat id, slot) due at ``now`` (all by default), removed from the
+        index."""
+        return self.times.pop_due(now, limit)

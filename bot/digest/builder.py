@@ -25,10 +25,9 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
-from ..ingest.topics import mentions
 from ..models import StoredArticle, Subscriber
 from .model import Digest, DigestItem
 from .stories import story_groups
@@ -66,7 +65,6 @@ class DigestBuilder:
         self._by_topic: dict[str, list[int]] = defaultdict(list)
         self._by_word: dict[str, list[int]] = defaultdict(list)
         self._by_feed: dict[str, list[int]] = defaultdict(list)
-        self._words: list[frozenset[str]] = []
         order = sorted(range(len(self._articles)), key=lambda i: -self._score[i])
         self._all = [i for i in order if not self._articles[i].private]
         for i in order:
@@ -78,16 +76,28 @@ class DigestBuilder:
             for topic in article.topics:
                 self._by_topic[topic].append(i)
         for i, article in enumerate(self._articles):
-            words = frozenset(article.words)
-            self._words.append(words)
-            if article.private:
-                continue
-            for word in words:
+            # Private articles too: their excluded words are looked up here (``_mentions``);
+            # a followed word's stream leaves them out (``_candidates``).
+            for word in frozenset(article.words):
                 self._by_word[word].append(i)
         for ids in self._by_word.values():
             ids.sort(key=lambda i: -self._score[i])
+        # Excluded words are looked up in the word index, not in a set of words per
+        # article: those sets took more memory than everything else (10k articles of 300
+        # words: ~150 MB), for a check most subscribers never ask for.
+        self._mentioning: dict[str, frozenset[int]] = {}
         self._cache: dict[tuple[object, ...], tuple[int, ...]] = {}
         self._items: dict[tuple[int, tuple[str, ...], tuple[str, ...]], DigestItem] = {}
+
+    def _mentions(self, index: int, keyword: str) -> bool:
+        """Whether article ``index`` has the keyword or its plural among its words (what
+        ``bot.ingest.topics.mentions`` tells from the words themselves)."""
+        found = self._mentioning.get(keyword)
+        if found is None:
+            forms = (keyword, f"{keyword}s", f"{keyword}es")
+            found = frozenset(i for form in forms for i in self._by_word.get(form, ()))
+            self._mentioning[keyword] = found
+        return index in found
 
     def _rank_score(self, index: int) -> float:
         article = self._articles[index]
@@ -100,13 +110,13 @@ class DigestBuilder:
         """The start of the subscriber's next digest."""
         return subscriber.last_digest or (self.now - self.window)
 
-    def _merged(self, streams: list[list[int]]) -> Iterator[int]:
+    def _merged(self, streams: list[Iterable[int]]) -> Iterator[int]:
         keyed = [((-self._score[i], i) for i in stream) for stream in streams]
         for _, index in heapq.merge(*keyed):
             yield index
 
     def _candidates(self, subscriber: Subscriber) -> Iterator[int]:
-        streams: list[list[int]] = (
+        streams: list[Iterable[int]] = (
             [self._by_topic.get(t, []) for t in subscriber.topics]
             if subscriber.topics
             else [self._all]
@@ -114,7 +124,8 @@ class DigestBuilder:
         for word in subscriber.follow:
             for form in (word, f"{word}s", f"{word}es"):
                 if form in self._by_word:
-                    streams.append(self._by_word[form])
+                    public = (i for i in self._by_word[form] if not self._articles[i].private)
+                    streams.append(public)
         return self._merged(streams)
 
     def _own_entries(self, subscriber: Subscriber) -> Iterator[int]:
@@ -148,7 +159,7 @@ class DigestBuilder:
             story = self._story[index]
             if article.fetched <= since or story in stories:
                 continue
-            if any(mentions(self._words[index], word) for word in subscriber.exclude):
+            if any(self._mentions(index, word) for word in subscriber.exclude):
                 continue
             if delivered and any(self._articles[m].id in delivered for m in self._members[story]):
                 continue
@@ -168,7 +179,7 @@ class DigestBuilder:
                 continue
             if other.private and not feeds_of(other, feeds):
                 continue
-            if any(mentions(self._words[m], word) for word in exclude):
+            if any(self._mentions(m, word) for word in exclude):
                 continue
             sources.add(other.source)
             also.append((other.source, other.url))

@@ -1,12 +1,20 @@
-"""The bot's state on disk: subscribers, channels and selected chats, articles, the
-delivery ledger, feed state, counters.
+"""The bot's state: subscribers, channels and selected chats, articles, the delivery
+ledger, feed state, counters.
 
-This is the only package that imports TinyDB. Everything else sees typed records
-(``bot.models``) and the :class:`Store` methods, and imports from ``bot.store`` alone; the
-modules inside are the package's own:
+This is the only package that imports TinyDB or psycopg. Everything else sees typed
+records (``bot.models``) and the :class:`Store` methods, opens a store with
+:func:`open_store`, and imports from ``bot.store`` alone; the modules inside are the
+package's own:
 
+``base``
+    :class:`Store`, the interface every backend implements, and :class:`DueTimes`.
+``opening``
+    :func:`open_store`: the embedded store, or PostgreSQL when the settings name a URL.
+``postgres``, ``pgschema``
+    :class:`~bot.store.postgres.PostgresStore` and its versioned schema (see there).
 ``api``
-    :class:`Store`, the record API: records to documents, keys and changes, and back.
+    :class:`EmbeddedStore`, the embedded record API: records to documents, keys and
+    changes, and back. The rest of this docstring is about the embedded store.
 ``engine``
     The open store: the lock, the journal, the tables in memory and their indexes;
     commits, batches, compaction, reload after a failed batch (and why not plain TinyDB).
@@ -20,6 +28,8 @@ modules inside are the package's own:
     One function per schema step.
 ``backups``
     :func:`backup`: a copy of a store another process may be writing.
+``due``
+    The embedded store's due times (a heap in memory).
 ``errors``
     The exceptions.
 
@@ -101,8 +111,10 @@ of its own. Compaction blocks that thread while it runs.
 
 from __future__ import annotations
 
-from .api import DEFAULT_MAX_DELIVERIES_PER_CHAT, Store
+from .api import EmbeddedStore
 from .backups import BackupResult, backup
+from .base import DEFAULT_MAX_DELIVERIES_PER_CHAT, DueTimes, DumpRecord, Store
+from .due import MemoryDueTimes
 from .engine import DEFAULT_COMPACT_MIN_BYTES
 from .errors import (
     NotFoundError,
@@ -115,6 +127,7 @@ from .errors import (
 from .files import DIR_MODE, FILE_MODE, MARK_SIZE
 from .journal import FORMAT, HEADER
 from .migrations import MIGRATIONS, SCHEMA
+from .opening import URL_SCHEMES, is_database_url, open_store
 from .records import (
     ARTICLES,
     CHANNELS,
@@ -146,7 +159,12 @@ __all__ = [
     "SELECTIONS",
     "SUBSCRIBERS",
     "TABLES",
+    "URL_SCHEMES",
     "BackupResult",
+    "DueTimes",
+    "DumpRecord",
+    "EmbeddedStore",
+    "MemoryDueTimes",
     "NotFoundError",
     "Op",
     "Store",
@@ -157,4 +175,6 @@ __all__ = [
     "StoreWriteError",
     "Tables",
     "backup",
+    "is_database_url",
+    "open_store",
 ]

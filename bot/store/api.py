@@ -1,9 +1,11 @@
-"""The record API: subscribers, channels, articles, the delivery ledger, feed state, counters.
+"""The embedded store's record API: subscribers, channels, articles, the ledger, feed
+state, counters.
 
-:class:`Store` turns typed records (``bot.models``) into the documents, keys and changes
-of an :class:`~bot.store.engine.Engine`, and back. Every rule about what the records mean
-to the store lives here: which key a record has, what deleting a subscriber also deletes,
-how a chat moves to a new id, how the ledger is capped and pruned.
+:class:`EmbeddedStore` implements :class:`~bot.store.base.Store` over an
+:class:`~bot.store.engine.Engine`: it turns typed records (``bot.models``) into the
+documents, keys and changes of the engine, and back. Every rule about what the records
+mean to the embedded store lives here: which key a record has, what deleting a subscriber
+also deletes, how a chat moves to a new id, how the ledger is capped and pruned.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Self
 
+from ..memory import release_free_memory
 from ..models import (
     ACTIVE,
     STATUSES,
@@ -25,8 +27,10 @@ from ..models import (
     StoredArticle,
     Subscriber,
 )
+from .base import DEFAULT_MAX_DELIVERIES_PER_CHAT, DueTimes, DumpRecord, Store
+from .due import MemoryDueTimes
 from .engine import DEFAULT_COMPACT_MIN_BYTES, Engine
-from .errors import NotFoundError
+from .errors import NotFoundError, StoreError
 from .records import (
     ARTICLES,
     CHANNELS,
@@ -35,16 +39,19 @@ from .records import (
     FEEDS,
     SELECTIONS,
     SUBSCRIBERS,
+    TABLES,
+    Invalid,
     Op,
+    Tables,
     chat_key,
+    check_doc,
     sent_text,
 )
 
-DEFAULT_MAX_DELIVERIES_PER_CHAT = 2000
 
-
-class Store:
-    """The bot's persistent state. Open with :meth:`Store.open`; use from one thread only."""
+class EmbeddedStore(Store):
+    """The bot's state in a data file and its journal, held in memory. Open with
+    :meth:`EmbeddedStore.open` (or ``bot.store.open_store``); use from one thread only."""
 
     def __init__(
         self,
@@ -53,11 +60,13 @@ class Store:
         max_deliveries_per_chat: int = DEFAULT_MAX_DELIVERIES_PER_CHAT,
         compact_min_bytes: int = DEFAULT_COMPACT_MIN_BYTES,
     ) -> None:
-        """Open (or create) the store at ``path``; prefer :meth:`Store.open`."""
+        """Open (or create) the store at ``path``; prefer :meth:`EmbeddedStore.open`."""
         if max_deliveries_per_chat < 1:
             raise ValueError("max_deliveries_per_chat must be at least 1")
         self._max_deliveries = max_deliveries_per_chat
         self._engine = Engine(path, compact_min_bytes=compact_min_bytes)
+        release_free_memory()  # what parsing the file took beyond the records themselves
+        self._due = MemoryDueTimes(self)
 
     @classmethod
     def open(
@@ -91,20 +100,14 @@ class Store:
         """The data (snapshot) file."""
         return self._engine.path
 
+    @property
+    def location(self) -> str:
+        """The data (snapshot) file, as text."""
+        return str(self._engine.path)
+
     def close(self) -> None:
         """Close the files and release the lock (nothing to flush: writes are already on disk)."""
         self._engine.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def batch(self) -> contextlib.AbstractContextManager[None]:
         """Group the writes of a block into one journal line and one fsync.
@@ -173,6 +176,15 @@ class Store:
         keys = list(engine.indexes.active if active_only else engine.table(SUBSCRIBERS))
         for doc in engine.documents(SUBSCRIBERS, keys):
             if not active_only or doc.get("status") == ACTIVE:
+                yield Subscriber.from_dict(doc)
+
+    def pending_subscribers(self) -> Iterator[Subscriber]:
+        """Subscribers with a scheduled digest in flight (``pending_slot`` set): the ones a
+        crash may have interrupted. Safe to change the store while iterating."""
+        engine = self._engine
+        keys = [k for k, doc in engine.table(SUBSCRIBERS).items() if doc.get("pending_slot")]
+        for doc in engine.documents(SUBSCRIBERS, keys):
+            if doc.get("pending_slot"):
                 yield Subscriber.from_dict(doc)
 
     def count_subscribers(self, *, active_only: bool = False) -> int:
@@ -388,3 +400,42 @@ class Store:
         if old:
             self._engine.commit(["del", COUNTERS, old])
         return len(old)
+
+    # -- scheduling ---------------------------------------------------------------------------
+
+    def due_times(self) -> DueTimes:
+        """The subscribers' next due times, in memory (rebuilt from the records at start)."""
+        return self._due
+
+    # -- copying ------------------------------------------------------------------------------
+
+    def dump(self) -> Iterator[DumpRecord]:
+        """Every record as (table, key, document): the documents of the snapshot's tables."""
+        self._engine.check_open()
+        for name in TABLES:
+            table = self._engine.table(name)
+            for key in list(table):
+                doc = table.get(key)
+                if doc is not None:
+                    yield name, key, dict(doc)
+
+    def restore(self, records: Iterable[DumpRecord]) -> int:
+        """Store the records of a dump into this store, which must be empty; every record is
+        checked as an open checks it, and the store is written as a new snapshot."""
+        engine = self._engine
+        engine.check_open()
+        if any(engine.count(name) for name in TABLES):
+            raise StoreError(f"{self.location} is not empty: restore into a new store")
+        tables: Tables = {name: {} for name in TABLES}
+        count = 0
+        for name, key, doc in records:
+            try:
+                if name not in tables:
+                    raise Invalid(f"unknown table {name!r}")
+                check_doc(name, key, doc)
+            except Invalid as exc:
+                raise StoreError(f"cannot restore into {self.location}: {exc}") from None
+            tables[name][key] = doc
+            count += 1
+        engine.replace_tables(tables)
+        return count

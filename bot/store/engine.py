@@ -62,7 +62,18 @@ from .files import (
 )
 from .journal import Loaded, has_changes, header_line, load, snapshot_bytes
 from .migrations import SCHEMA
-from .records import ARTICLES, SUBSCRIBERS, TABLES, Indexes, Op, Tables, apply_op, encode
+from .records import (
+    ARTICLES,
+    SUBSCRIBERS,
+    TABLES,
+    Indexes,
+    Op,
+    Tables,
+    apply_op,
+    build_indexes,
+    encode,
+    share_table_strings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +104,7 @@ class Engine:
     thread only, and :meth:`close` it (or use it as a context manager)."""
 
     def __init__(self, path: Path, *, compact_min_bytes: int = DEFAULT_COMPACT_MIN_BYTES) -> None:
-        """Open (or create) the store at ``path``, with the errors of :meth:`Store.open`."""
+        """Open (or create) the store at ``path``, with the errors of :meth:`EmbeddedStore.open`."""
         self._path = Path(path).resolve()
         self._dir = self._path.parent
         self._compact_min_bytes = compact_min_bytes
@@ -415,6 +426,16 @@ class Engine:
         # yet from the files): an erasure to finish at the next compaction.
         header = loaded.journal_original.find(b"\n") + 1
         self._erasures = int(loaded.journal_good > header)
+
+    def replace_tables(self, tables: Tables) -> None:
+        """Hold ``tables`` (checked records) instead of the current ones, written as a new
+        generation."""
+        self.check_open()
+        if self._pending is not None:
+            raise StoreError("replace_tables() inside batch(): leave the batch first")
+        share_table_strings(tables)
+        self._install(tables, build_indexes(tables))
+        self._write_generation(self._generation + 1)
 
     def adopt(self, loaded: Loaded) -> None:
         """Hold what another store's files held (a backup), written as a new generation."""

@@ -9,14 +9,19 @@ class StoreError(Exception):
     """Base class of the store's errors."""
 
 
-class StoreCorruptError(StoreError):
-    """A data or journal file cannot be read or understood; it was left unchanged."""
+FILE_ADVICE = (
+    "The file was left unchanged: restore it from a backup, or move it away to start with an "
+    "empty store."
+)
+DATABASE_ADVICE = "The row was left unchanged: correct it, or restore the database from a backup."
 
-    def __init__(self, path: Path, problem: str) -> None:
-        super().__init__(
-            f"{path}: {problem}. The file was left unchanged: restore it from a backup, or move "
-            "it away to start with an empty store."
-        )
+
+class StoreCorruptError(StoreError):
+    """A data or journal file, or a database row, cannot be read or understood; it was left
+    unchanged. ``path`` is the file (or the database's URL, without its password)."""
+
+    def __init__(self, path: Path | str, problem: str, advice: str = FILE_ADVICE) -> None:
+        super().__init__(f"{path}: {problem}. {advice}")
         self.path = path
         self.problem = problem
 

@@ -33,6 +33,7 @@ from .records import (
     encode,
     ignore_change,
     is_int,
+    shared_strings_hook,
     shown,
 )
 
@@ -180,7 +181,7 @@ def _read_snapshot(path: Path, copy: tuple[bytes, bytes] | None) -> tuple[bytes,
             "cut short (a crash of an older writer?) or created by hand",
         )
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, object_hook=shared_strings_hook)
     except (ValueError, RecursionError) as exc:
         raise StoreCorruptError(path, f"it is not valid JSON ({exc})") from None
     if not isinstance(data, dict):

@@ -129,7 +129,7 @@ def forget_sample_articles(settings: Settings, store: Store) -> int:
         return 0
     removed = store.delete_articles_of_feed(SEEDS_SOURCE)
     if removed:
-        logger.info("removed %s sample articles (seeds/) from %s", removed, store.path)
+        logger.info("removed %s sample articles (seeds/) from %s", removed, store.location)
     return removed
 
 
@@ -244,12 +244,13 @@ def schedule_jobs(app: NewsApp, settings: Settings, options: Options) -> None:
         name=DISPATCH_JOB,
         job_kwargs={"max_instances": 2},
     )
-    jobs.run_repeating(
-        ingest_job,
-        interval=settings.ingest_interval_minutes * 60,
-        first=2.0 if options.ingest_at_start else None,
-        name=INGEST_JOB,
-    )
+    if settings.ingest_in_bot:  # else `newsdigest worker` processes ingest
+        jobs.run_repeating(
+            ingest_job,
+            interval=settings.ingest_interval_minutes * 60,
+            first=2.0 if options.ingest_at_start else None,
+            name=INGEST_JOB,
+        )
     jobs.run_repeating(cleanup_job, interval=timedelta(hours=6), first=60.0, name=CLEANUP_JOB)
     jobs.run_repeating(erase_job, interval=ERASE_INTERVAL, first=ERASE_INTERVAL, name=ERASE_JOB)
 

@@ -159,10 +159,10 @@ async def serve(app: NewsApp, *, webhook: Webhook | None = None) -> None:
             services = app.bot_data.services
             assert services is not None
             logger.info(
-                "@%s is running (%s): data file %s, %s subscribers",
+                "@%s is running (%s): store %s, %s subscribers",
                 app.bot.username,
                 "webhook " + webhook.url if webhook else "long polling",
-                services.store.path,
+                services.store.location,
                 services.store.count_subscribers(),
             )
             await stop.wait()

@@ -1,0 +1,917 @@
+"""The store in PostgreSQL: the same record API, for installs one machine cannot serve.
+
+Chosen by a ``postgresql://`` URL (``storage.url`` or ``NEWSDIGEST_DATABASE_URL``). The
+bot, ``newsdigest worker`` processes on other machines and ``newsdigest migrate`` share
+one database; each opens it with :meth:`PostgresStore.open`, which creates the tables and
+applies the migrations that are missing (``bot.store.pgschema``).
+
+Durability: the connection is in autocommit mode, so a mutating method that returns has
+committed; a method made of several statements (deleting a subscriber and their ledger,
+moving a chat) runs them in one transaction. :meth:`~bot.store.base.Store.batch` is a
+transaction too: the dispatcher's bookkeeping of a digest (ledger, slot, counter) commits
+as a whole or not at all. As in the embedded store, an exception raised by the block
+itself still commits the writes made before it; a write the database refuses rolls the
+whole batch back and raises :class:`StoreWriteError`.
+
+Records are checked both ways: the columns' types and constraints refuse a bad write
+(the error names the record and the constraint), and every row read passes the checks
+the embedded store makes at open (an unknown zone, for one): a damaged row raises
+:class:`StoreCorruptError` naming the record and the field, and is never handed to the
+bot.
+
+Nothing is cached: every call asks the database, so what another process wrote is seen at
+once, and the process holds no more memory for a million subscribers than for ten
+(iteration reads pages of 1,000 rows by key; the scheduler's due times are the ``due``
+table). PostgreSQL cannot store U+0000 or unpaired surrogates in text: they are stored
+as U+FFFD.
+
+Threading: one connection, used from one thread (the asyncio loop thread), like the
+embedded store; a call blocks that thread for one round trip to the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import itertools
+import logging
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime
+from typing import Any, Self
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import pq
+
+from ..models import (
+    STATUSES,
+    Channel,
+    Delivery,
+    FeedState,
+    Selection,
+    StoredArticle,
+    Subscriber,
+)
+from .base import DEFAULT_MAX_DELIVERIES_PER_CHAT, DueTimes, DumpRecord, Store
+from .errors import (
+    DATABASE_ADVICE,
+    NotFoundError,
+    StoreCorruptError,
+    StoreError,
+    StoreWriteError,
+)
+from .pgschema import BOOKKEEPING, LOCK_KEY, MIGRATIONS, VERSION
+from .records import (
+    ARTICLES,
+    CHANNELS,
+    COUNTERS,
+    DELIVERIES,
+    FEEDS,
+    SELECTIONS,
+    SUBSCRIBERS,
+    TABLES,
+    Invalid,
+    chat_key,
+    check_doc,
+    check_row,
+    record_name,
+    sent_text,
+)
+
+log = logging.getLogger(__name__)
+
+PAGE = 1000  # rows per page when iterating
+_FIRST_KEY = -(2**63)  # below every bigint chat id
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def redact(url: str) -> str:
+    """The URL without its password (in the authority or as a ``password`` parameter)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        netloc = f"{userinfo.split(':', 1)[0]}@{host}"
+    kept = [(k, v) for k, v in parse_qsl(parts.query) if k != "password"]
+    query = urlencode(kept, safe="/", quote_via=quote)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _reason(exc: BaseException) -> str:
+    """A driver error on one line."""
+    text = str(exc).strip() or type(exc).__name__
+    return "; ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+@dataclasses.dataclass(frozen=True)
+class _Shape:
+    """How one record class maps to its table's columns."""
+
+    record: type[Any]
+    table: str
+    names: tuple[str, ...]
+    tuples: frozenset[str]
+    datetimes: frozenset[str]
+
+    @classmethod
+    def of(cls, record: type[Any], table: str) -> _Shape:
+        names = tuple(f.name for f in dataclasses.fields(record))
+        return cls(
+            record,
+            table,
+            names,
+            frozenset(record._TUPLE_FIELDS),
+            frozenset(record._DATETIME_FIELDS),
+        )
+
+    @property
+    def columns(self) -> str:
+        return ", ".join(f'"{name}"' for name in self.names)
+
+    @property
+    def placeholders(self) -> str:
+        return ", ".join(["%s"] * len(self.names))
+
+    def upsert(self, key: str) -> str:
+        """An INSERT that replaces the row with the same key."""
+        changes = ", ".join(f'"{n}" = EXCLUDED."{n}"' for n in self.names if n != key)
+        return (
+            f"INSERT INTO {self.table} ({self.columns}) VALUES ({self.placeholders}) "
+            f"ON CONFLICT ({key}) DO UPDATE SET {changes}"
+        )
+
+    def params(self, record: Any) -> list[Any]:
+        """The row of a record: naive times refused, tuples as lists, text storable."""
+        values: list[Any] = []
+        for name in self.names:
+            value = getattr(record, name)
+            if name in self.datetimes and value is not None and value.tzinfo is None:
+                raise ValueError("naive datetimes are not stored; attach a timezone")
+            if name in self.tuples:
+                value = _storable_texts(value)
+            elif isinstance(value, str) and _UNSTORABLE.search(value):
+                value = _UNSTORABLE.sub("\ufffd", value)
+            values.append(value)
+        return values
+
+    def values(self, row: Sequence[Any]) -> dict[str, Any]:
+        return dict(zip(self.names, row, strict=False))
+
+    def make(self, values: dict[str, Any]) -> Any:
+        for name in self.tuples:
+            values[name] = tuple(values[name])
+        return self.record(**values)
+
+
+def _storable_texts(items: Iterable[Any]) -> list[Any]:
+    items = list(items)
+    if not all(isinstance(item, str) for item in items):  # ids (a channel's managers)
+        return items
+    if _UNSTORABLE.search("".join(items)):
+        return [_UNSTORABLE.sub("\ufffd", item) for item in items]
+    return items
+
+
+_SUBSCRIBER = _Shape.of(Subscriber, SUBSCRIBERS)
+_ARTICLE = _Shape.of(StoredArticle, ARTICLES)
+_FEED = _Shape.of(FeedState, FEEDS)
+_CHANNEL = _Shape.of(Channel, CHANNELS)
+_SELECTION = _Shape.of(Selection, SELECTIONS)
+
+
+class PostgresStore(Store):
+    """The bot's state in a PostgreSQL database. Open with :meth:`PostgresStore.open` (or
+    ``bot.store.open_store``); use from one thread only."""
+
+    def __init__(
+        self, url: str, *, max_deliveries_per_chat: int = DEFAULT_MAX_DELIVERIES_PER_CHAT
+    ) -> None:
+        """Connect to the database at ``url`` and bring its schema up to date; prefer
+        :meth:`PostgresStore.open`."""
+        if max_deliveries_per_chat < 1:
+            raise ValueError("max_deliveries_per_chat must be at least 1")
+        self._url = url
+        self._location = redact(url)
+        self._max_deliveries = max_deliveries_per_chat
+        self._closed = False
+        self._depth = 0
+        self._erasures = False
+        self._conn = self._connect()
+        try:
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            raise
+        self._due = PostgresDueTimes(self)
+
+    @classmethod
+    def open(
+        cls, url: str, *, max_deliveries_per_chat: int = DEFAULT_MAX_DELIVERIES_PER_CHAT
+    ) -> Self:
+        """Connect to the database at ``url`` (a ``postgresql://`` URL), creating the tables
+        or applying the migrations that are missing.
+
+        Raises :class:`StoreError` when the server cannot be reached or the database was
+        set up by a newer newsdigest, :class:`StoreWriteError` when the schema cannot be
+        created.
+        """
+        return cls(url, max_deliveries_per_chat=max_deliveries_per_chat)
+
+    # -- connection ---------------------------------------------------------------------------
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            conn = psycopg.connect(self._url, autocommit=True, connect_timeout=10)
+            conn.execute("SET TIME ZONE 'UTC'")
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"cannot connect to the database {self._location}: {_reason(exc)}"
+            ) from None
+        return conn
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._closed:
+            raise StoreError(f"the store {self._location} is closed")
+        if self._conn.closed or self._conn.broken:
+            if self._depth:
+                raise StoreWriteError(
+                    f"the connection to {self._location} was lost inside a batch; nothing of "
+                    "the batch was stored"
+                )
+            log.warning("reconnecting to %s", self._location)
+            self._conn = self._connect()
+        return self._conn
+
+    def _run(
+        self, query: str, params: Sequence[Any] | None = None, *, what: str = ""
+    ) -> psycopg.Cursor[Any]:
+        """Execute one statement; driver errors become the store's errors."""
+        conn = self._connection()
+        try:
+            return conn.execute(query, params)
+        except psycopg.errors.IntegrityError as exc:
+            constraint = exc.diag.constraint_name or "a constraint"
+            subject = f"{what}: " if what else ""
+            raise StoreWriteError(
+                f"{self._location}: {subject}the database refused the change ({constraint}: "
+                f"{exc.diag.message_primary}); nothing was stored"
+            ) from None
+        except psycopg.OperationalError as exc:
+            raise StoreWriteError(
+                f"{self._location}: the database could not be used ({_reason(exc)})"
+            ) from None
+        except psycopg.Error as exc:
+            raise StoreError(f"{self._location}: {_reason(exc)}") from None
+
+    def _value(self, query: str, params: Sequence[Any] | None = None, *, what: str = "") -> Any:
+        """The one value a query returns (a count, a minimum)."""
+        row = self._run(query, params, what=what).fetchone()
+        if row is None:
+            raise StoreError(f"{self._location}: no answer to {query.split()[0]}")
+        return row[0]
+
+    def _migrate(self) -> None:
+        """Create the tables, or apply the migrations this database lacks (one transaction
+        each, under an advisory lock)."""
+        conn = self._conn
+        while True:
+            try:
+                with conn.transaction():
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+                    conn.execute(BOOKKEEPING)
+                    row = conn.execute(
+                        "SELECT coalesce(max(version), 0) FROM newsdigest_schema"
+                    ).fetchone()
+                    current = int(row[0]) if row else 0
+                    if current > VERSION:
+                        raise StoreError(
+                            f"the database {self._location} was set up by a newer newsdigest "
+                            f"(schema version {current}; this version knows up to {VERSION}): "
+                            "upgrade newsdigest"
+                        )
+                    if current == VERSION:
+                        return
+                    version, description, script = MIGRATIONS[current]
+                    conn.execute(script)
+                    conn.execute(
+                        "INSERT INTO newsdigest_schema (version, description) VALUES (%s, %s)",
+                        (version, description),
+                    )
+            except psycopg.Error as exc:
+                raise StoreWriteError(
+                    f"cannot set up the tables in {self._location}: {_reason(exc)}"
+                ) from None
+            log.warning("%s: applied schema version %d (%s)", self._location, version, description)
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    @property
+    def location(self) -> str:
+        """The database URL, without its password."""
+        return self._location
+
+    def close(self) -> None:
+        """Close the connection (nothing to flush: every write has committed)."""
+        if self._closed:
+            return
+        if self._depth:
+            raise StoreError("close() inside batch(): leave the batch first")
+        self._closed = True
+        self._conn.close()
+
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        """Group the writes of a block into one transaction.
+
+        Writes inside the block are visible to this store's reads at once and commit
+        together when the block exits. If the block raises, the writes made so far are
+        still committed (as in the embedded store). If a write is refused, or the commit
+        fails, :class:`StoreWriteError` is raised and the transaction is rolled back.
+        Nested batches join the outer one.
+        """
+        return self._batch()
+
+    @contextlib.contextmanager
+    def _batch(self) -> Iterator[None]:
+        conn = self._connection()
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._run("BEGIN")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self._end(conn, failed_block=True)
+            raise
+        self._depth = 0
+        self._end(conn, failed_block=False)
+
+    def _end(self, conn: psycopg.Connection[Any], *, failed_block: bool) -> None:
+        """Commit the transaction of a batch, or roll it back if one of its writes failed."""
+        if conn.closed or conn.broken:
+            if failed_block:
+                return
+            raise StoreWriteError(
+                f"the connection to {self._location} was lost; the batch was not stored"
+            )
+        if conn.info.transaction_status == pq.TransactionStatus.INERROR:
+            with contextlib.suppress(psycopg.Error):
+                conn.execute("ROLLBACK")
+            if failed_block:
+                return  # the write that failed raised StoreWriteError already
+            raise StoreWriteError(
+                f"{self._location}: a write of the batch failed, so none of it was stored"
+            )
+        try:
+            conn.execute("COMMIT")
+        except psycopg.Error as exc:
+            raise StoreWriteError(
+                f"{self._location}: the batch could not be committed ({_reason(exc)})"
+            ) from None
+
+    @property
+    def erase_pending(self) -> bool:
+        """A subscriber was deleted since the last :meth:`compact`: their rows may still be
+        readable in the table files until PostgreSQL reuses the space."""
+        return self._erasures
+
+    def compact(self) -> None:
+        """Vacuum the tables that held deleted subscribers, so their space is reused (the
+        write-ahead log and any backups keep them for as long as those are kept)."""
+        if self._depth:
+            raise StoreError("compact() inside batch(): leave the batch first")
+        self._run("VACUUM subscribers, deliveries, due")
+        self._erasures = False
+
+    # -- rows and records ---------------------------------------------------------------------
+
+    def _record(self, shape: _Shape, row: Sequence[Any]) -> Any:
+        values = shape.values(row)
+        key = values[shape.names[0]]
+        try:
+            check_row(shape.table, str(key), values)
+        except Invalid as exc:
+            raise StoreCorruptError(self._location, str(exc), DATABASE_ADVICE) from None
+        return shape.make(values)
+
+    def _get(self, shape: _Shape, key_column: str, key: Any) -> Any:
+        row = self._run(
+            f"SELECT {shape.columns} FROM {shape.table} WHERE {key_column} = %s", (key,)
+        ).fetchone()
+        return None if row is None else self._record(shape, row)
+
+    def _subscriber_pages(self, condition: str, params: Sequence[Any] = ()) -> Iterator[Any]:
+        """Subscribers matching ``condition``, read by key in pages (no cursor stays open,
+        so the store can be changed meanwhile)."""
+        last = _FIRST_KEY
+        while True:
+            rows = self._run(
+                f"SELECT {_SUBSCRIBER.columns} FROM subscribers WHERE {condition} "
+                "AND chat_id > %s ORDER BY chat_id LIMIT %s",
+                (*params, last, PAGE),
+            ).fetchall()
+            for row in rows:
+                yield self._record(_SUBSCRIBER, row)
+            if len(rows) < PAGE:
+                return
+            last = rows[-1][0]
+
+    # -- subscribers --------------------------------------------------------------------------
+
+    def get_subscriber(self, chat_id: int) -> Subscriber | None:
+        """The subscriber of a chat, or None."""
+        found: Subscriber | None = self._get(_SUBSCRIBER, "chat_id", chat_id)
+        return found
+
+    def put_subscriber(self, subscriber: Subscriber) -> None:
+        """Store a subscriber, replacing the chat's previous one."""
+        if subscriber.status not in STATUSES:
+            raise ValueError(f"unknown status {subscriber.status!r}; expected one of {STATUSES}")
+        self._run(
+            _SUBSCRIBER_UPSERT,
+            _SUBSCRIBER.params(subscriber),
+            what=record_name(SUBSCRIBERS, chat_key(subscriber.chat_id)),
+        )
+
+    def update_subscriber(self, chat_id: int, /, **changes: Any) -> Subscriber:
+        """Change some fields of a subscriber and return it; NotFoundError if there is none."""
+        if "chat_id" in changes:
+            raise ValueError("use change_chat_id() to move a subscription to another chat")
+        # Only the bot writes subscribers, from one thread: no other writer can come between
+        # the read and the write, so they need no transaction of their own.
+        current = self.get_subscriber(chat_id)
+        if current is None:
+            raise NotFoundError(f"no subscriber with chat id {chat_id}")
+        updated = current.evolve(**changes)
+        self.put_subscriber(updated)
+        return updated
+
+    def delete_subscriber(self, chat_id: int) -> bool:
+        """Remove a subscriber and everything stored under its chat id: its delivery
+        ledger, its channel record (a channel) and the chat its user had selected (a
+        private chat). False if there was no subscriber."""
+        with self.batch():
+            existed = self._run("DELETE FROM subscribers WHERE chat_id = %s", (chat_id,)).rowcount
+            others = sum(
+                self._run(f"DELETE FROM {table} WHERE {column} = %s", (chat_id,)).rowcount
+                for table, column in (
+                    ("deliveries", "chat_id"),
+                    ("channels", "chat_id"),
+                    ("selections", "user_id"),
+                )
+            )
+        if existed or others:
+            self._erasures = True
+        return bool(existed)
+
+    def subscribers(self, *, active_only: bool = False) -> Iterator[Subscriber]:
+        """Subscribers (only those with status active if asked), by chat id.
+
+        Read in pages of 1,000: safe to change the store while iterating (deleted ones are
+        skipped, added ones may not be seen), and memory stays flat however many there are.
+        """
+        return self._subscriber_pages("status = 'active'" if active_only else "true")
+
+    def pending_subscribers(self) -> Iterator[Subscriber]:
+        """Subscribers with a scheduled digest in flight (``pending_slot`` set)."""
+        return self._subscriber_pages("pending_slot IS NOT NULL")
+
+    def count_subscribers(self, *, active_only: bool = False) -> int:
+        """How many subscribers (only active ones if asked)."""
+        where = "WHERE status = 'active'" if active_only else ""
+        return int(self._value(f"SELECT count(*) FROM subscribers {where}"))
+
+    def count_by_status(self) -> dict[str, int]:
+        """How many subscribers have each status (an index-only count in the database)."""
+        rows = self._run("SELECT status, count(*) FROM subscribers GROUP BY status").fetchall()
+        return {status: int(n) for status, n in rows if n}
+
+    def change_chat_id(self, old: int, new: int) -> Subscriber:
+        """Move a subscription and its ledger to a new chat id (a group became a supergroup).
+
+        Raises NotFoundError if ``old`` has no subscriber and ValueError if ``new`` has one.
+        """
+        with self.batch():
+            current = self.get_subscriber(old)
+            if current is None:
+                raise NotFoundError(f"no subscriber with chat id {old}")
+            if self.get_subscriber(new) is not None:
+                raise ValueError(f"chat {new} already has a subscription")
+            moved = current.evolve(chat_id=new)
+            self.put_subscriber(moved)
+            # The new chat's own entries win over the old chat's for the same article.
+            self._run(
+                "UPDATE deliveries SET chat_id = %s WHERE chat_id = %s AND article_id NOT IN "
+                "(SELECT article_id FROM deliveries WHERE chat_id = %s)",
+                (new, old, new),
+            )
+            self._run("DELETE FROM deliveries WHERE chat_id = %s", (old,))
+            self._run("DELETE FROM subscribers WHERE chat_id = %s", (old,))
+        return moved
+
+    # -- articles -----------------------------------------------------------------------------
+
+    def put_article(self, article: StoredArticle) -> None:
+        """Store an article, replacing one with the same id (it becomes the newest stored
+        with its URL)."""
+        self._run(
+            _ARTICLE_UPSERT,
+            _ARTICLE.params(article),
+            what=record_name(ARTICLES, article.id),
+        )
+
+    def get_article(self, article_id: str) -> StoredArticle | None:
+        """The article with this id, or None."""
+        found: StoredArticle | None = self._get(_ARTICLE, "id", article_id)
+        return found
+
+    def article_by_url(self, url: str) -> StoredArticle | None:
+        """The most recently stored article with exactly this (canonical) URL, or None."""
+        row = self._run(
+            f"SELECT {_ARTICLE.columns} FROM articles WHERE url = %s ORDER BY stored DESC LIMIT 1",
+            (url,),
+        ).fetchone()
+        return None if row is None else self._record(_ARTICLE, row)
+
+    def articles_since(self, since: datetime) -> list[StoredArticle]:
+        """Articles stored (fetched) at or after ``since``, oldest first (ties by id)."""
+        if since.tzinfo is None:
+            raise ValueError("articles_since needs an aware datetime")
+        rows = self._run(
+            f"SELECT {_ARTICLE.columns} FROM articles WHERE fetched >= %s ORDER BY fetched, id",
+            (since,),
+        ).fetchall()
+        return [self._record(_ARTICLE, row) for row in rows]
+
+    def count_articles(self) -> int:
+        """How many articles are stored."""
+        return int(self._value("SELECT count(*) FROM articles"))
+
+    def prune_articles(self, older_than: datetime) -> int:
+        """Delete articles fetched before ``older_than``; return how many."""
+        if older_than.tzinfo is None:
+            raise ValueError("prune_articles needs an aware datetime")
+        return self._run("DELETE FROM articles WHERE fetched < %s", (older_than,)).rowcount
+
+    def delete_articles_of_feed(self, feed: str) -> int:
+        """Delete every article stored from the source named ``feed``; return how many."""
+        return self._run("DELETE FROM articles WHERE feed = %s", (feed,)).rowcount
+
+    # -- delivery ledger ----------------------------------------------------------------------
+
+    def record_delivery(self, chat_id: int, article_ids: Iterable[str], sent: datetime) -> None:
+        """Remember that these articles were sent to a chat (``sent`` to the second).
+
+        Each chat keeps at most ``max_deliveries_per_chat`` entries (the oldest go first);
+        :meth:`prune_deliveries` removes entries by age.
+        """
+        ids = _storable_texts(dict.fromkeys(article_ids))
+        if not ids:
+            return
+        when = datetime.fromisoformat(sent_text(sent))
+        with self.batch():
+            self._run(
+                "INSERT INTO deliveries (chat_id, article_id, sent) "
+                "SELECT %s, a.id, %s FROM unnest(%s::text[]) WITH ORDINALITY AS a(id, n) "
+                "ORDER BY a.n "
+                "ON CONFLICT (chat_id, article_id) DO UPDATE "
+                "SET sent = EXCLUDED.sent, position = EXCLUDED.position",
+                (chat_id, when, ids),
+                what=record_name(DELIVERIES, chat_key(chat_id)),
+            )
+            self._run(
+                "DELETE FROM deliveries WHERE chat_id = %s AND position <= ("
+                "SELECT position FROM deliveries WHERE chat_id = %s "
+                "ORDER BY position DESC OFFSET %s LIMIT 1)",
+                (chat_id, chat_id, self._max_deliveries),
+            )
+
+    def delivered_ids(self, chat_id: int) -> set[str]:
+        """The ids of the articles a chat has been sent (within the ledger's bounds)."""
+        rows = self._run("SELECT article_id FROM deliveries WHERE chat_id = %s", (chat_id,))
+        return {article_id for (article_id,) in rows}
+
+    def delivered_ids_many(self, chat_ids: Iterable[int]) -> dict[int, set[str]]:
+        """:meth:`delivered_ids` of many chats, in one query; empty ledgers are left out."""
+        found: dict[int, set[str]] = {}
+        rows = self._run(
+            "SELECT chat_id, article_id FROM deliveries WHERE chat_id = ANY(%s::bigint[])",
+            (list(chat_ids),),
+        )
+        for chat_id, article_id in rows:
+            found.setdefault(chat_id, set()).add(article_id)
+        return found
+
+    def deliveries(self, chat_id: int) -> list[Delivery]:
+        """A chat's ledger, oldest first."""
+        rows = self._run(
+            "SELECT article_id, sent FROM deliveries WHERE chat_id = %s ORDER BY position",
+            (chat_id,),
+        )
+        return [Delivery(chat_id=chat_id, article_id=a, sent=sent) for a, sent in rows]
+
+    def count_deliveries(self) -> int:
+        """How many ledger entries there are, over all chats."""
+        return int(self._value("SELECT count(*) FROM deliveries"))
+
+    def prune_deliveries(self, older_than: datetime) -> int:
+        """Forget deliveries sent before ``older_than``; return how many were removed."""
+        cutoff = datetime.fromisoformat(sent_text(older_than))
+        return self._run("DELETE FROM deliveries WHERE sent < %s", (cutoff,)).rowcount
+
+    # -- channels and the selected chat -------------------------------------------------------
+
+    def get_channel(self, chat_id: int) -> Channel | None:
+        """The channel record of a chat, or None (deleted with the chat's subscriber)."""
+        found: Channel | None = self._get(_CHANNEL, "chat_id", chat_id)
+        return found
+
+    def put_channel(self, channel: Channel) -> None:
+        """Store a channel record, replacing the previous one."""
+        self._run(
+            _CHANNEL_UPSERT,
+            _CHANNEL.params(channel),
+            what=record_name(CHANNELS, chat_key(channel.chat_id)),
+        )
+
+    def channels_managed_by(self, user_id: int) -> list[Channel]:
+        """The channels that name ``user_id`` among their managers, by title."""
+        rows = self._run(
+            f"SELECT {_CHANNEL.columns} FROM channels WHERE managers @> ARRAY[%s]::bigint[]",
+            (user_id,),
+        ).fetchall()
+        found: list[Channel] = [self._record(_CHANNEL, row) for row in rows]
+        return sorted(found, key=lambda c: (c.title.casefold(), c.chat_id))
+
+    def selected_chat(self, user_id: int) -> int | None:
+        """The chat a user's commands in their private chat act on (None: that chat)."""
+        found: Selection | None = self._get(_SELECTION, "user_id", user_id)
+        return None if found is None else found.chat_id
+
+    def select_chat(self, user_id: int, chat_id: int | None) -> None:
+        """Make ``chat_id`` the chat a user's commands act on (None or their own: forget)."""
+        if chat_id is None or chat_id == user_id:
+            self._run("DELETE FROM selections WHERE user_id = %s", (user_id,))
+            return
+        selection = Selection(user_id=user_id, chat_id=chat_id)
+        self._run(
+            _SELECTION_UPSERT,
+            _SELECTION.params(selection),
+            what=record_name(SELECTIONS, chat_key(user_id)),
+        )
+
+    # -- feeds --------------------------------------------------------------------------------
+
+    def get_feed_state(self, url: str) -> FeedState | None:
+        """What the ingester remembers about a feed, or None."""
+        found: FeedState | None = self._get(_FEED, "url", url)
+        return found
+
+    def put_feed_state(self, state: FeedState) -> None:
+        """Store a feed's state, replacing the previous one."""
+        self._run(_FEED_UPSERT, _FEED.params(state), what=record_name(FEEDS, state.url))
+
+    def delete_feed_state(self, url: str) -> bool:
+        """Forget a feed (it left the configuration); False if it was not known."""
+        return bool(self._run("DELETE FROM feeds WHERE url = %s", (url,)).rowcount)
+
+    def feed_states(self) -> Iterator[FeedState]:
+        """Every feed's state, by URL."""
+        rows = self._run(f"SELECT {_FEED.columns} FROM feeds ORDER BY url").fetchall()
+        return (self._record(_FEED, row) for row in rows)
+
+    def chat_feed_urls(self) -> dict[str, int]:
+        """The chats' own feeds of active subscribers: URL -> how many of them added it
+        (read through the partial index of active subscribers that have own feeds)."""
+        rows = self._run(
+            "SELECT url, count(*) FROM subscribers, unnest(feeds) AS url "
+            "WHERE status = 'active' AND cardinality(feeds) > 0 GROUP BY url"
+        )
+        return {url: int(count) for url, count in rows}
+
+    # -- counters -----------------------------------------------------------------------------
+
+    def increment(self, name: str, day: date, by: int = 1) -> int:
+        """Add ``by`` to a day's counter (e.g. "digests_sent", "failures:timeout"); return it.
+        Processes sharing the database add up: the addition happens in the database."""
+        if not name:
+            raise ValueError("a counter needs a name")
+        return int(
+            self._value(
+                "INSERT INTO counters (day, name, value) VALUES (%s, %s, %s) "
+                "ON CONFLICT (day, name) DO UPDATE SET value = counters.value + EXCLUDED.value "
+                "RETURNING value",
+                (day, name, by),
+                what=record_name(COUNTERS, day.isoformat()),
+            )
+        )
+
+    def counters(self, day: date) -> dict[str, int]:
+        """A day's counters by name (empty if none were counted)."""
+        rows = self._run("SELECT name, value FROM counters WHERE day = %s", (day,))
+        return {name: int(value) for name, value in rows}
+
+    def prune_counters(self, older_than: date) -> int:
+        """Delete the counters of days before ``older_than``; return how many days."""
+        rows = self._run("DELETE FROM counters WHERE day < %s RETURNING day", (older_than,))
+        return len({day for (day,) in rows})
+
+    # -- scheduling ---------------------------------------------------------------------------
+
+    def due_times(self) -> DueTimes:
+        """The subscribers' next due times: the ``due`` table, kept across restarts."""
+        return self._due
+
+    # -- copying ------------------------------------------------------------------------------
+
+    def dump(self) -> Iterator[DumpRecord]:
+        """Every record as (table, key, document), read in one consistent snapshot of the
+        database (a transaction of its own, on a connection of its own)."""
+        with psycopg.connect(self._url, autocommit=True, connect_timeout=10) as conn:
+            conn.execute("SET TIME ZONE 'UTC'")
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                yield from self._dump(conn)
+
+    def _dump(self, conn: psycopg.Connection[Any]) -> Iterator[DumpRecord]:
+        def rows(query: str) -> Iterator[Any]:
+            with conn.cursor(name="newsdigest_dump") as cursor:
+                cursor.itersize = PAGE
+                cursor.execute(query)
+                yield from cursor
+
+        for shape, key, order in (
+            (_SUBSCRIBER, "chat_id", "chat_id"),
+            (_ARTICLE, "id", "stored"),
+            (_FEED, "url", "url"),
+            (_CHANNEL, "chat_id", "chat_id"),
+            (_SELECTION, "user_id", "user_id"),
+        ):
+            query = f"SELECT {shape.columns} FROM {shape.table} ORDER BY {order}"
+            for row in rows(query):
+                record = self._record(shape, row)
+                yield shape.table, str(getattr(record, key)), record.to_dict()
+        ledgers = rows(
+            "SELECT chat_id, article_id, sent FROM deliveries ORDER BY chat_id, position"
+        )
+        for chat_id, entries in itertools.groupby(ledgers, key=lambda row: row[0]):
+            yield DELIVERIES, chat_key(chat_id), {a: sent_text(sent) for _, a, sent in entries}
+        counted = rows("SELECT day, name, value FROM counters ORDER BY day, name")
+        for day, entries in itertools.groupby(counted, key=lambda row: row[0]):
+            yield COUNTERS, day.isoformat(), {name: int(value) for _, name, value in entries}
+
+    def restore(self, records: Iterable[DumpRecord]) -> int:
+        """Store the records of a dump into this database, which must hold no records; each
+        is checked as an open of the embedded store checks it. One transaction: all of them
+        or none."""
+        for table in TABLES:
+            if self._value(f"SELECT EXISTS (SELECT 1 FROM {table})"):
+                raise StoreError(f"{self._location} is not empty: restore into a new database")
+        count = 0
+        with self.batch(), _Copier(self._connection()) as copier:
+            for name, key, doc in records:
+                try:
+                    if name not in TABLES:
+                        raise Invalid(f"unknown table {name!r}")
+                    check_doc(name, key, doc)
+                except Invalid as exc:
+                    raise StoreError(f"cannot restore into {self._location}: {exc}") from None
+                copier.add(name, key, doc)
+                count += 1
+        return count
+
+
+class _Copier:
+    """Rows of dumped documents, sent to their tables with COPY (one table at a time)."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self._cursor = conn.cursor()
+        self._table: str | None = None
+        self._copy: contextlib.ExitStack | None = None
+        self._writer: Any = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._finish()
+        self._cursor.close()
+
+    def _finish(self) -> None:
+        if self._copy is not None:
+            self._copy.close()
+            self._copy = None
+
+    def _switch(self, table: str) -> None:
+        if table == self._table:
+            return
+        self._finish()
+        columns = {
+            SUBSCRIBERS: _SUBSCRIBER.columns,
+            ARTICLES: _ARTICLE.columns,
+            FEEDS: _FEED.columns,
+            CHANNELS: _CHANNEL.columns,
+            SELECTIONS: _SELECTION.columns,
+            DELIVERIES: "chat_id, article_id, sent",
+            COUNTERS: "day, name, value",
+        }[table]
+        self._copy = contextlib.ExitStack()
+        self._writer = self._copy.enter_context(
+            self._cursor.copy(f"COPY {table} ({columns}) FROM STDIN")
+        )
+        self._table = table
+
+    def add(self, table: str, key: str, doc: dict[str, Any]) -> None:
+        self._switch(table)
+        write = self._writer.write_row
+        if table == SUBSCRIBERS:
+            write(_SUBSCRIBER.params(Subscriber.from_dict(doc)))
+        elif table == ARTICLES:
+            write(_ARTICLE.params(StoredArticle.from_dict(doc)))
+        elif table == FEEDS:
+            write(_FEED.params(FeedState.from_dict(doc)))
+        elif table == CHANNELS:
+            write(_CHANNEL.params(Channel.from_dict(doc)))
+        elif table == SELECTIONS:
+            write(_SELECTION.params(Selection.from_dict(doc)))
+        elif table == DELIVERIES:
+            for article_id, sent in doc.items():
+                write((int(key), article_id, datetime.fromisoformat(sent)))
+        else:
+            for name, value in doc.items():
+                write((date.fromisoformat(key), name, value))
+
+
+class PostgresDueTimes(DueTimes):
+    """The scheduler's due times in the ``due`` table: they survive restarts, so a start
+    computes only the ones missing or past, and the bot holds none of them in memory."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self._store = store
+
+    def __len__(self) -> int:
+        return int(self._store._value("SELECT count(*) FROM due"))
+
+    def to_reschedule(self, now: datetime) -> Iterator[Subscriber]:
+        """Drop the times of subscribers no longer active, keep the future ones, and yield
+        the active subscribers without one (or with one at or before ``now``)."""
+        self._store._run(
+            "DELETE FROM due USING subscribers s "
+            "WHERE due.chat_id = s.chat_id AND s.status <> 'active'"
+        )
+        return self._store._subscriber_pages(
+            "status = 'active' AND NOT EXISTS "
+            "(SELECT 1 FROM due d WHERE d.chat_id = subscribers.chat_id AND d.wake_at > %s)",
+            (now,),
+        )
+
+    def set_many(self, entries: Iterable[tuple[int, datetime | None, datetime | None]]) -> None:
+        """Set (chat id, wake-up time, slot) for each entry; a None time removes the chat.
+        Chats without a subscriber are left out (one was deleted meanwhile)."""
+        latest: dict[int, tuple[datetime | None, datetime | None]] = {}
+        for chat_id, wake, slot in entries:
+            latest[chat_id] = (wake, slot)
+        gone = [c for c, (wake, slot) in latest.items() if wake is None or slot is None]
+        kept = [(c, w, s) for c, (w, s) in latest.items() if w is not None and s is not None]
+        if gone:
+            self._store._run("DELETE FROM due WHERE chat_id = ANY(%s::bigint[])", (gone,))
+        if kept:
+            chats, wakes, slots = zip(*kept, strict=True)
+            self._store._run(
+                "INSERT INTO due (chat_id, wake_at, slot) "
+                "SELECT v.chat_id, v.wake_at, v.slot FROM unnest("
+                "%s::bigint[], %s::timestamptz[], %s::timestamptz[]) AS v(chat_id, wake_at, slot) "
+                "WHERE EXISTS (SELECT 1 FROM subscribers s WHERE s.chat_id = v.chat_id) "
+                "ON CONFLICT (chat_id) DO UPDATE "
+                "SET wake_at = EXCLUDED.wake_at, slot = EXCLUDED.slot",
+                (list(chats), list(wakes), list(slots)),
+            )
+
+    def next_due(self) -> datetime | None:
+        """The earliest wake-up time, or None."""
+        found: datetime | None = self._store._value("SELECT min(wake_at) FROM due")
+        return found
+
+    def pop_due(self, now: datetime, limit: int) -> list[tuple[int, datetime]]:
+        """Up to ``limit`` (chat id, slot) due at ``now``, earliest first, removed."""
+        rows = self._store._run(
+            "DELETE FROM due WHERE chat_id IN (SELECT chat_id FROM due WHERE wake_at <= %s "
+            "ORDER BY wake_at LIMIT %s) RETURNING wake_at, chat_id, slot",
+            (now, min(limit, 2**62)),
+        ).fetchall()
+        return [(chat_id, slot) for _, chat_id, slot in sorted(rows)]
+
+
+_SUBSCRIBER_UPSERT = _SUBSCRIBER.upsert("chat_id")
+_FEED_UPSERT = _FEED.upsert("url")
+_CHANNEL_UPSERT = _CHANNEL.upsert("chat_id")
+_SELECTION_UPSERT = _SELECTION.upsert("user_id")
+_ARTICLE_UPSERT = (
+    _ARTICLE.upsert("id") + ", stored = nextval('articles_stored')"
+)  # a replaced article becomes the newest with its URL, as in the embedded store
