@@ -208,6 +208,8 @@ async def test_removing_or_demoting_the_bot_pauses_the_channel_and_tells_its_man
     assert subscriber.status == PAUSED
     assert bot.store.get_channel(CHANNEL) is not None
     bot.api.bot_promoted(CHANNEL, by=USER)
+    messages = await bot.api.wait_for_messages(USER, before + 2)
+    assert f"I can post in {TITLE} again" in messages[before + 1].plain_text
     assert "Resumed" in await say(bot, "/resume")
     await say(bot, "/digest")
     assert bot.api.messages(CHANNEL)

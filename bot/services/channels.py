@@ -133,6 +133,14 @@ class Channels:
         self.subscriptions.set_status(chat_id, PAUSED)
         return channel
 
+    def paused(self, chat_id: int) -> Channel | None:
+        """The linked channel ``chat_id`` if its digests are paused."""
+        channel = self.store.get_channel(chat_id)
+        subscriber = self.subscriptions.get(chat_id)
+        if channel is None or subscriber is None or subscriber.status != PAUSED:
+            return None
+        return channel
+
     def is_channel(self, chat_id: int) -> bool:
         """True for a linked channel."""
         return self.store.get_channel(chat_id) is not None

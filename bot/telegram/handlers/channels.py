@@ -14,6 +14,7 @@ import re
 from telegram import (
     Bot,
     ChatFullInfo,
+    ChatMember,
     ChatMemberAdministrator,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -302,16 +303,30 @@ async def on_forward(update: Update, context: NewsContext) -> None:
 # --- the bot's membership -----------------------------------------------------------------
 
 
+def _may_post(member: ChatMember) -> bool:
+    return isinstance(member, ChatMemberAdministrator) and member.can_post_messages is not False
+
+
 async def on_membership(update: Update, context: NewsContext) -> None:
     """The bot's rights in a chat changed: a linked channel where it can no longer post
-    has its digests paused, and its managers are told."""
+    has its digests paused and its managers told; where it may post again, its managers
+    are told how to resume."""
     change = update.my_chat_member
     if change is None or change.chat.type != ChatType.CHANNEL:
         return
-    member = change.new_chat_member
-    if isinstance(member, ChatMemberAdministrator) and member.can_post_messages is not False:
+    services = context.services
+    if not _may_post(change.new_chat_member):
+        await channel_lost(context.bot, services, change.chat.id)
         return
-    await channel_lost(context.bot, context.services, change.chat.id)
+    channel = services.channels.paused(change.chat.id)
+    if channel is not None and not _may_post(change.old_chat_member):
+        text = _(
+            "I can post in {channel} again. Its digests are still paused: choose the channel "
+            "with /channel and send /resume.",
+            channel=channel.title,
+        )
+        for manager in channel.managers:
+            await _note(context.bot, services, channel, manager, text)
 
 
 async def channel_lost(bot: Bot, services: Services, chat_id: int) -> bool:
@@ -321,20 +336,21 @@ async def channel_lost(bot: Bot, services: Services, chat_id: int) -> bool:
         return False
     channel = services.channels.lost(chat_id)
     if channel is not None:
+        text = _(
+            "I can no longer post in {channel}: I was removed or am no longer an "
+            "administrator allowed to post. Its digests are paused, and its settings are "
+            "kept. To resume them, make me an administrator again, choose the channel with "
+            "/channel and send /resume.",
+            channel=channel.title,
+        )
         for manager in channel.managers:
-            await _note(bot, services, channel, manager)
+            await _note(bot, services, channel, manager, text)
     return True
 
 
-async def _note(bot: Bot, services: Services, channel: Channel, user_id: int) -> None:
+async def _note(bot: Bot, services: Services, channel: Channel, user_id: int, text: Text) -> None:
+    """Tell a channel's manager something, in their language, in their private chat."""
     language = services.channels.language_for(channel, user_id)
-    text = _(
-        "I can no longer post in {channel}: I was removed or am no longer an administrator "
-        "allowed to post. Its digests are paused, and its settings are kept. To resume "
-        "them, make me an administrator again, choose the channel with /channel and send "
-        "/resume.",
-        channel=channel.title,
-    )
     try:
         await bot.send_message(user_id, render(text, language), parse_mode="HTML")
     except TelegramError as exc:  # the user blocked the bot, or never wrote to it

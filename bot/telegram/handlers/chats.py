@@ -5,8 +5,9 @@ private chat it acts on the chat the user selected with /channel: their own, or 
 they manage. A channel is acted on only while Telegram says the user is one of its
 administrators: the answer of ``getChatMember`` is remembered for a few minutes
 (``AdminCache``), and a user who is no longer an administrator stops managing the channel.
-When Telegram cannot be asked (the bot was removed from the channel, a network fault), the
-managers recorded at the last check keep managing it; nothing is posted there meanwhile.
+When Telegram cannot be asked (a network fault, or the bot was removed from the channel,
+whose digests are then paused), the managers recorded at the last check keep managing it:
+otherwise nobody could /stop a channel the bot was thrown out of.
 
 Buttons carry the channel they are about (``t:world@-100123``): a button acts on the chat
 its message was about, whatever is selected when it is pressed.
