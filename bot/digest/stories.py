@@ -87,7 +87,12 @@ def story_groups(articles: Sequence[StoredArticle]) -> list[list[int]]:
             df[w] += 1
     common = max(3, int(COMMON_SHARE * n))
     idf = {w: math.log((n + 1) / d) for w, d in df.items()}
-    distinctive = [{w for w in ws if df[w] <= common} for ws in words]
+    # In place: each article's words give way to its distinctive ones, so the two lists of
+    # sets (80 MB each for 10k articles) are never held at once.
+    distinctive = words
+    for i, ws in enumerate(words):
+        distinctive[i] = {w for w in ws if df[w] <= common}
+    del words
     norms = [math.sqrt(sum(idf[w] ** 2 for w in ws)) or 1.0 for ws in distinctive]
     postings: dict[str, list[int]] = defaultdict(list)
     for i, ws in enumerate(distinctive):
