@@ -303,3 +303,19 @@ def test_old_style_zone_is_refused_with_its_city(tmp_path: Path) -> None:
     )
     with pytest.raises(ScheduleError, match=r"old-style zone name.*Did you mean America/New_York"):
         parse_timezone("est5edt")
+
+
+def test_the_database_url_comes_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    """storage.url picks PostgreSQL; NEWSDIGEST_DATABASE_URL wins over it; neither repr()
+    nor an error shows the URL, which may hold a password."""
+    url = "postgresql://bot:s3cret@db.example/news"
+    text = f'[storage]\nurl = "{url}"\n'
+    assert _load(tmp_path, text, {}).database_url == url
+    other = "postgresql://bot@/news?host=/run/pg"
+    settings = _load(tmp_path, text, {"NEWSDIGEST_DATABASE_URL": other})
+    assert settings.database_url == other
+    assert "s3cret" not in repr(_load(tmp_path, text, {}))
+    assert _load(tmp_path, MINIMAL, {}).database_url is None
+    with pytest.raises(ConfigError, match=r"storage\.url must be a postgresql:// URL") as caught:
+        _load(tmp_path, '[storage]\nurl = "mysql://bot:s3cret@db/news"\n', {})
+    assert "s3cret" not in str(caught.value)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -86,6 +87,7 @@ class DigestService:
                 )
             )
             if not fresh:
+                started = time.monotonic()
                 articles = self.store.articles_since(now - MAX_LOOKBACK)
                 self._builder = await asyncio.to_thread(
                     DigestBuilder,
@@ -97,6 +99,11 @@ class DigestService:
                 self._built_for = key
                 self._render_cache = {}
                 release_free_memory()  # the old builder and the new one's scratch work
+                logger.info(
+                    "digest index built: %s articles in %.1f s",
+                    len(articles),
+                    time.monotonic() - started,
+                )
             assert self._builder is not None
             return self._builder
 

@@ -204,21 +204,23 @@ class DigestBuilder:
 
     def build(self, subscriber: Subscriber, delivered: Collection[str] = ()) -> Digest:
         """The subscriber's digest (possibly empty)."""
-        if delivered:
+        # Many subscribers share the same choices: compose each combination once. The
+        # ledger changes the choice only when it holds one of the chosen stories (it
+        # usually holds older ones): then the choice is made again without them.
+        key = (
+            subscriber.topics,
+            subscriber.follow,
+            subscriber.exclude,
+            subscriber.feeds,
+            self.since(subscriber),
+        )
+        picked = self._cache.get(key)
+        if picked is None:
+            picked = self._cache[key] = self._select(subscriber, ())
+        if delivered and any(
+            self._articles[m].id in delivered for i in picked for m in self._members[self._story[i]]
+        ):
             picked = self._select(subscriber, delivered)
-        else:
-            # Many subscribers share the same choices: compose each combination once.
-            key = (
-                subscriber.topics,
-                subscriber.follow,
-                subscriber.exclude,
-                subscriber.feeds,
-                self.since(subscriber),
-            )
-            cached = self._cache.get(key)
-            if cached is None:
-                cached = self._cache[key] = self._select(subscriber, ())
-            picked = cached
         items = tuple(self._cached_item(i, subscriber.exclude, subscriber.feeds) for i in picked)
         return Digest(
             chat_id=subscriber.chat_id,

@@ -27,6 +27,10 @@ WORDS_PER_ARTICLE = 250
 COMMON_SHARE = 0.05
 # Each article is compared with those sharing two of its rarest words.
 SIGNATURE_WORDS = 12
+# A word in more articles than this names no single story (a story is rarely told by more
+# outlets), so it is not used to find candidates: the pairs it would make grow with the
+# square of its articles (10k articles over a flat vocabulary: 30 s and 600 MB).
+MAX_STORY_ARTICLES = 64
 
 
 def _fold(word: str) -> str:
@@ -83,11 +87,18 @@ def story_groups(articles: Sequence[StoredArticle]) -> list[list[int]]:
             df[w] += 1
     common = max(3, int(COMMON_SHARE * n))
     idf = {w: math.log((n + 1) / d) for w, d in df.items()}
-    distinctive = [{w for w in ws if df[w] <= common} for ws in words]
+    # In place: each article's words give way to its distinctive ones, so the two lists of
+    # sets (80 MB each for 10k articles) are never held at once.
+    distinctive = words
+    for i, ws in enumerate(words):
+        distinctive[i] = {w for w in ws if df[w] <= common}
+    del words
     norms = [math.sqrt(sum(idf[w] ** 2 for w in ws)) or 1.0 for ws in distinctive]
     postings: dict[str, list[int]] = defaultdict(list)
     for i, ws in enumerate(distinctive):
-        shared_words = sorted((w for w in ws if df[w] >= 2), key=df.__getitem__)
+        shared_words = sorted(
+            (w for w in ws if 2 <= df[w] <= MAX_STORY_ARTICLES), key=df.__getitem__
+        )
         for w in shared_words[:SIGNATURE_WORDS]:
             postings[w].append(i)
     hits: dict[tuple[int, int], int] = defaultdict(int)

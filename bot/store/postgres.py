@@ -36,6 +36,7 @@ import dataclasses
 import itertools
 import logging
 import re
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, Self
@@ -159,8 +160,10 @@ class _Shape:
         return dict(zip(self.names, row, strict=False))
 
     def make(self, values: dict[str, Any]) -> Any:
+        # Words, topics and times recur across rows: one string object each, as in the
+        # embedded store (an article's 300 words, 10k articles: ~160 MB otherwise).
         for name in self.tuples:
-            values[name] = tuple(values[name])
+            values[name] = tuple(map(sys.intern, values[name]))
         return self.record(**values)
 
 
