@@ -163,7 +163,9 @@ class _Shape:
         # Words, topics and times recur across rows: one string object each, as in the
         # embedded store (an article's 300 words, 10k articles: ~160 MB otherwise).
         for name in self.tuples:
-            values[name] = tuple(map(sys.intern, values[name]))
+            items = values[name]
+            texts = all(isinstance(item, str) for item in items)  # not a channel's managers
+            values[name] = tuple(map(sys.intern, items)) if texts else tuple(items)
         return self.record(**values)
 
 
