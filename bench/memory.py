@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import ctypes
 import os
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -102,6 +105,12 @@ def records(args: argparse.Namespace, now: datetime) -> Iterator[DumpRecord]:
 NOW_BENCH = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # bench/digest.py's clock
 
 
+def _die_with_parent() -> None:
+    """In the bot: SIGKILL when the benchmark dies, so no bot outlives an interrupted run."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def rss_mb(pid: int) -> tuple[float, float]:
     """(current RSS, peak RSS) of a process, in MB, from /proc."""
     fields = {}
@@ -129,6 +138,7 @@ async def measure_bot(folder: Path, env: dict[str, str], due: int) -> dict[str, 
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot.cli", "--config", str(folder / "config.toml"), "run",
                 env=env, stdin=asyncio.subprocess.DEVNULL, stdout=out, stderr=out, cwd=ROOT,
+                preexec_fn=_die_with_parent,
             )  # fmt: skip
         try:
             while "is running" not in log.read_text():

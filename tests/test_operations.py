@@ -167,7 +167,7 @@ async def test_a_bot_started_before_the_network_comes_up_by_itself(tmp_path: Pat
             await api.stop()
     [started] = closed.lines("is running")
     assert "@" in started
-    assert "(long polling): store " in started
+    assert "(long polling): data file " in started
     assert started.endswith("newsdigest.json, 0 subscribers")
     for run in (closed, dns, silent):
         assert "Traceback" not in run.output, run.output

@@ -109,14 +109,16 @@ The snapshot is a file TinyDB opens (``TinyDB(path).table("subscribers")`` reads
 TinyDB ``Table`` objects serve the store's reads, over the tables held in memory. TinyDB
 does not write: plain TinyDB (its ``JSONStorage``) serializes the whole database and
 rewrites the whole file, in place, on every insert, update or delete, and re-reads and
-re-parses the whole file for every query. At 100k subscribers (a 40 MB file) that is a
-second or more per update and per lookup (``bench/store.py``: 2.3 s per update and 1.5 s
-per lookup by ``Query``), so a morning's deliveries, each writing a few records, would take
-days; a crash in the middle of a rewrite leaves a torn file; and the Query scan tests
-every document. Keeping the document id and TinyDB's ``CachingMiddleware`` makes lookups
-a dict access, but an update still costs O(table) in ``Table._update_table``, and is only
-on disk after ``flush()``, which again rewrites the whole file (``bench/store.py`` reports
-both baselines beside ours; the README's "Store" section has the figures).
+re-parses the whole file for every query. At 100k subscribers (a 40 MB file) that is
+seconds per update and per lookup (``bench/store.py``: 2.3 s per update and 1.5 s per
+lookup by ``Query`` on an idle machine, 8.1 s and 5.0 s on a busy one), so a morning's
+deliveries, each writing a few records, would take days; a crash in the middle of a rewrite
+leaves a torn file; and the Query scan tests every document. Keeping the document id and
+TinyDB's ``CachingMiddleware`` makes lookups a dict access (faster than ours, which builds
+the typed record too), but an update still costs O(table) in ``Table._update_table`` (228
+ms at 100k), and is only on disk after ``flush()``, which again rewrites the whole file
+(2.6 s). ``bench/store.py`` reports both baselines beside ours; the README's "Store"
+section has the figures.
 
 The journal is what makes writes cheap and durable: each change is one appended line,
 fsync'ed before the call returns (about 0.3 ms), and the whole file is rewritten only by

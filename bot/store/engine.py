@@ -19,8 +19,10 @@ tables live in memory as plain dicts keyed by natural keys (chat id, article id,
 day); TinyDB ``Table`` objects over a :class:`_MemoryStorage` serve the reads (a keyed
 lookup is a dict lookup), while every change goes through the journal and is then applied
 to those dicts directly. Side indexes keep the active subscribers, article URL -> id and
-article times. The price is memory (about 170 MB for 100k subscribers) and an open that
-parses the snapshot (about a second at 100k); ``bench/store.py`` reports both.
+article times. The price is memory and an open that parses the snapshot: for 100k
+subscribers, 10k articles and 24 ledger entries each (a 153 MB file), about 210 MB of
+records (recurring strings shared, see ``records.share_strings``) and 15-25 s to open on a
+busy machine; ``bench/memory.py`` measures the whole bot, ``bench/store.py`` the open.
 
 Threading: an engine is used from one thread only (the asyncio loop thread); it has no
 locks of its own. Compaction blocks that thread while it runs.

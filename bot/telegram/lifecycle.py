@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from telegram.error import InvalidToken, NetworkError, TelegramError, TimedOut
 
+from ..store import is_database_url
 from .app import ALLOWED_UPDATES, NewsApp
 
 logger = logging.getLogger(__name__)
@@ -158,11 +159,13 @@ async def serve(app: NewsApp, *, webhook: Webhook | None = None) -> None:
         async with running(app, poll_timeout=POLL_TIMEOUT, webhook=webhook, hurry=hurry):
             services = app.bot_data.services
             assert services is not None
+            location = services.store.location
             logger.info(
-                "@%s is running (%s): store %s, %s subscribers",
+                "@%s is running (%s): %s %s, %s subscribers",
                 app.bot.username,
                 "webhook " + webhook.url if webhook else "long polling",
-                services.store.location,
+                "database" if is_database_url(location) else "data file",
+                location,
                 services.store.count_subscribers(),
             )
             await stop.wait()
