@@ -93,6 +93,24 @@ def story_groups(articles: Sequence[StoredArticle]) -> list[list[int]]:
     for i, ws in enumerate(words):
         distinctive[i] = {w for w in ws if df[w] <= common}
     del words
+    groups = _UnionFind(n)
+    _join_by_text(articles, distinctive, df, idf, groups)
+    _join_by_title(articles, df, common, groups)
+    members: dict[int, list[int]] = defaultdict(list)
+    for i in range(n):
+        members[groups.find(i)].append(i)
+    return [members[root] for root in sorted(members)]
+
+
+def _join_by_text(
+    articles: Sequence[StoredArticle],
+    distinctive: list[set[str]],
+    df: dict[str, int],
+    idf: dict[str, float],
+    groups: _UnionFind,
+) -> None:
+    """Join articles whose distinctive words are close (IDF-weighted cosine), comparing
+    only pairs that share at least two signature words and were published close in time."""
     norms = [math.sqrt(sum(idf[w] ** 2 for w in ws)) or 1.0 for ws in distinctive]
     postings: dict[str, list[int]] = defaultdict(list)
     for i, ws in enumerate(distinctive):
@@ -106,13 +124,18 @@ def story_groups(articles: Sequence[StoredArticle]) -> list[list[int]]:
         for x in range(len(ids)):
             for y in range(x + 1, len(ids)):
                 hits[(ids[x], ids[y])] += 1
-    groups = _UnionFind(n)
     for (i, j), count in hits.items():
         if count < 2 or not _close_in_time(articles[i], articles[j]):
             continue
         dot = sum(idf[w] ** 2 for w in distinctive[i] & distinctive[j])
         if dot / (norms[i] * norms[j]) >= TEXT_SIMILARITY:
             groups.union(i, j)
+
+
+def _join_by_title(
+    articles: Sequence[StoredArticle], df: dict[str, int], common: int, groups: _UnionFind
+) -> None:
+    """Join articles whose titles share most of their (not too common) words."""
     titles = [_title_words(a) for a in articles]
     by_title_word: dict[str, list[int]] = defaultdict(list)
     for i, tw in enumerate(titles):
@@ -133,7 +156,3 @@ def story_groups(articles: Sequence[StoredArticle]) -> list[list[int]]:
             and _close_in_time(articles[i], articles[j])
         ):
             groups.union(i, j)
-    members: dict[int, list[int]] = defaultdict(list)
-    for i in range(n):
-        members[groups.find(i)].append(i)
-    return [members[root] for root in sorted(members)]
