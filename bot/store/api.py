@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Self
 
 from ..memory import release_free_memory
 from ..models import (
@@ -143,17 +143,6 @@ class EmbeddedStore(Store):
             raise ValueError(f"unknown status {subscriber.status!r}; expected one of {STATUSES}")
         key = chat_key(subscriber.chat_id)
         self._engine.commit(["put", SUBSCRIBERS, key, subscriber.to_dict()])
-
-    def update_subscriber(self, chat_id: int, /, **changes: Any) -> Subscriber:
-        """Change some fields of a subscriber and return it; NotFoundError if there is none."""
-        if "chat_id" in changes:
-            raise ValueError("use change_chat_id() to move a subscription to another chat")
-        current = self.get_subscriber(chat_id)
-        if current is None:
-            raise NotFoundError(f"no subscriber with chat id {chat_id}")
-        updated = current.evolve(**changes)
-        self.put_subscriber(updated)
-        return updated
 
     def delete_subscriber(self, chat_id: int) -> bool:
         """Remove a subscriber and everything stored under its chat id: its delivery

@@ -444,19 +444,6 @@ class PostgresStore(Store):
             what=record_name(SUBSCRIBERS, chat_key(subscriber.chat_id)),
         )
 
-    def update_subscriber(self, chat_id: int, /, **changes: Any) -> Subscriber:
-        """Change some fields of a subscriber and return it; NotFoundError if there is none."""
-        if "chat_id" in changes:
-            raise ValueError("use change_chat_id() to move a subscription to another chat")
-        # Only the bot writes subscribers, from one thread: no other writer can come between
-        # the read and the write, so they need no transaction of their own.
-        current = self.get_subscriber(chat_id)
-        if current is None:
-            raise NotFoundError(f"no subscriber with chat id {chat_id}")
-        updated = current.evolve(**changes)
-        self.put_subscriber(updated)
-        return updated
-
     def delete_subscriber(self, chat_id: int) -> bool:
         """Remove a subscriber and everything stored under its chat id: its delivery
         ledger, its channel record (a channel) and the chat its user had selected (a

@@ -123,12 +123,19 @@ async def target_of(update: Update, context: NewsContext, *, change: bool) -> Ta
     return Target(channel.chat_id, "channel", None, channel)
 
 
+# What a group member who is not an admin is told when pressing a settings button.
+ADMINS_ONLY = _("Only this group's administrators can do that.")
+
+
 async def button_target(
-    update: Update, context: NewsContext, payload: str, refusal: Text
+    update: Update, context: NewsContext, prefix: str, refusal: Text = ADMINS_ONLY
 ) -> tuple[Target, str] | None:
-    """The chat a button acts on and the button's own data (``payload`` without its
-    prefix); None once the presser was answered why not (``refusal`` in a group)."""
-    data, _at, ref = payload.partition("@")
+    """The chat a pressed button acts on and the button's own data (its callback data
+    without ``prefix``); None once the presser was answered why not (``refusal`` in a
+    group)."""
+    query = update.callback_query
+    assert query is not None
+    data, _at, ref = (query.data or "").removeprefix(prefix).partition("@")
     user = update.effective_user
     chat = update.effective_chat
     if not ref:

@@ -161,11 +161,7 @@ async def cmd_removefeed(update: Update, context: NewsContext) -> None:
 
 async def on_removefeed_button(update: Update, context: NewsContext) -> None:
     """A press on a /removefeed button."""
-    query = update.callback_query
-    assert query is not None
-    refusal = _("Only this group's administrators can do that.")
-    payload = (query.data or "").removeprefix(REMOVE_FEED_PREFIX)
-    found = await button_target(update, context, payload, refusal)
+    found = await button_target(update, context, REMOVE_FEED_PREFIX)
     if found is None:
         return
     target, key = found

@@ -232,12 +232,7 @@ async def cmd_language(update: Update, context: NewsContext) -> None:
 
 async def on_language_button(update: Update, context: NewsContext) -> None:
     """A language chosen from the /language keyboard."""
-    query = update.callback_query
-    assert query is not None
-    assert query.data is not None
-    refusal = _("Only this group's administrators can do that.")
-    payload = query.data.removeprefix(LANGUAGE_PREFIX)
-    found = await button_target(update, context, payload, refusal)
+    found = await button_target(update, context, LANGUAGE_PREFIX)
     if found is None:
         return
     target, code = found
@@ -327,11 +322,7 @@ def _deleted(target: Target, existed: bool) -> Text:
 
 async def on_stop_button(update: Update, context: NewsContext) -> None:
     """Delete the chat's data when confirmed."""
-    query = update.callback_query
-    assert query is not None
-    assert query.data is not None
-    refusal = _("Only this group's administrators can do that.")
-    found = await button_target(update, context, query.data.removeprefix(STOP_PREFIX), refusal)
+    found = await button_target(update, context, STOP_PREFIX)
     if found is None:
         return
     target, choice = found

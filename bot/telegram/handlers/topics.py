@@ -78,11 +78,8 @@ async def cmd_topics(update: Update, context: NewsContext) -> None:
 
 async def on_topic_button(update: Update, context: NewsContext) -> None:
     """Toggle a topic from the picker (or close it)."""
-    query = update.callback_query
-    assert query is not None
-    assert query.data is not None
     refusal = _("Only this group's administrators can change its topics.")
-    found = await button_target(update, context, query.data.removeprefix(TOPIC_PREFIX), refusal)
+    found = await button_target(update, context, TOPIC_PREFIX, refusal)
     if found is None:
         return
     target, name = found
@@ -118,6 +115,8 @@ async def on_topic_button(update: Update, context: NewsContext) -> None:
         context,
         _("Added {topic}", topic=label) if added else _("Removed {topic}", topic=label),
     )
+    query = update.callback_query
+    assert query is not None  # button_target answered a button press
     await query.edit_message_reply_markup(
         topic_keyboard(services, subscriber, language_of(update, context), target.suffix)
     )
