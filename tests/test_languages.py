@@ -72,7 +72,10 @@ async def test_language_keyboard_and_language_command(bot: RunningBot) -> None:
         assert any(name in label for label in labels), name
     await press(bot, ANNE, keyboard, "lang:fr")
     await bot.api.wait_for(lambda: bot.api.message(ANNE, keyboard.message_id).edited)
-    assert "j'écrirai en Français" in bot.api.message(ANNE, keyboard.message_id).plain_text
+    assert (
+        "j'écrirai dans cette langue : Français"
+        in bot.api.message(ANNE, keyboard.message_id).plain_text
+    )
     subscriber = bot.store.get_subscriber(ANNE)
     assert subscriber is not None
     assert subscriber.language == "fr"
