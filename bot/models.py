@@ -41,7 +41,13 @@ def from_iso(value: str | None) -> datetime | None:
 
 
 class _Record:
-    """JSON conversion shared by the records: datetimes as ISO text, tuples as lists."""
+    """JSON conversion shared by the records: datetimes as ISO text, tuples as lists.
+
+    The records use slots: the embedded store holds 100k subscribers in memory, and a
+    slotted record takes about a third of a dict of the same fields.
+    """
+
+    __slots__ = ()
 
     _DATETIME_FIELDS: tuple[str, ...] = ()
     _TUPLE_FIELDS: tuple[str, ...] = ()
@@ -69,7 +75,7 @@ class _Record:
         return cls(**values)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Subscriber(_Record):
     """A chat that receives digests (a private chat, a group, or a forum topic's group)."""
 
@@ -117,7 +123,7 @@ class Subscriber(_Record):
         return replace(self, **changes)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Channel(_Record):
     """A Telegram channel whose digest is managed from its administrators' private chats.
 
@@ -139,7 +145,7 @@ class Channel(_Record):
         return replace(self, **changes)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Selection(_Record):
     """The chat a user's commands in their private chat act on (their own, or a channel)."""
 
@@ -147,7 +153,7 @@ class Selection(_Record):
     chat_id: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredArticle(_Record):
     """An ingested article with its summary, computed once when it is stored."""
 
@@ -177,7 +183,7 @@ class StoredArticle(_Record):
         return self.published or self.fetched
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Delivery(_Record):
     """One article sent to one chat (the ledger that prevents repeats)."""
 
@@ -188,7 +194,7 @@ class Delivery(_Record):
     _DATETIME_FIELDS = ("sent",)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FeedState(_Record):
     """What the ingester remembers about one feed between runs."""
 

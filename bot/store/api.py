@@ -46,6 +46,7 @@ from .records import (
     chat_key,
     check_doc,
     sent_text,
+    to_document,
 )
 
 
@@ -134,8 +135,8 @@ class EmbeddedStore(Store):
 
     def get_subscriber(self, chat_id: int) -> Subscriber | None:
         """The subscriber of a chat, or None."""
-        doc = self._engine.get(SUBSCRIBERS, chat_key(chat_id))
-        return None if doc is None else Subscriber.from_dict(doc)
+        subscriber: Subscriber | None = self._engine.get(SUBSCRIBERS, chat_key(chat_id))
+        return subscriber
 
     def put_subscriber(self, subscriber: Subscriber) -> None:
         """Store a subscriber, replacing the chat's previous one."""
@@ -163,18 +164,18 @@ class EmbeddedStore(Store):
         """
         engine = self._engine
         keys = list(engine.indexes.active if active_only else engine.table(SUBSCRIBERS))
-        for doc in engine.documents(SUBSCRIBERS, keys):
-            if not active_only or doc.get("status") == ACTIVE:
-                yield Subscriber.from_dict(doc)
+        for subscriber in engine.values(SUBSCRIBERS, keys):
+            if not active_only or subscriber.status == ACTIVE:
+                yield subscriber
 
     def pending_subscribers(self) -> Iterator[Subscriber]:
         """Subscribers with a scheduled digest in flight (``pending_slot`` set): the ones a
         crash may have interrupted. Safe to change the store while iterating."""
         engine = self._engine
-        keys = [k for k, doc in engine.table(SUBSCRIBERS).items() if doc.get("pending_slot")]
-        for doc in engine.documents(SUBSCRIBERS, keys):
-            if doc.get("pending_slot"):
-                yield Subscriber.from_dict(doc)
+        keys = [k for k, s in engine.table(SUBSCRIBERS).items() if s.pending_slot is not None]
+        for subscriber in engine.values(SUBSCRIBERS, keys):
+            if subscriber.pending_slot is not None:
+                yield subscriber
 
     def count_subscribers(self, *, active_only: bool = False) -> int:
         """How many subscribers (only active ones if asked)."""
@@ -204,8 +205,9 @@ class EmbeddedStore(Store):
         ]
         deliveries = self._engine.table(DELIVERIES)
         if old_key in deliveries:
-            ledger = dict(deliveries[old_key])
-            ledger.update(deliveries.get(new_key, {}))
+            ledger = deliveries[old_key].to_dict()
+            if new_key in deliveries:
+                ledger.update(deliveries[new_key].to_dict())
             ops += [["put", DELIVERIES, new_key, ledger], ["del", DELIVERIES, [old_key]]]
         self._engine.commit(["batch", ops])
         return moved
@@ -214,8 +216,8 @@ class EmbeddedStore(Store):
 
     def get_channel(self, chat_id: int) -> Channel | None:
         """The channel record of a chat, or None (deleted with the chat's subscriber)."""
-        doc = self._engine.get(CHANNELS, chat_key(chat_id))
-        return None if doc is None else Channel.from_dict(doc)
+        channel: Channel | None = self._engine.get(CHANNELS, chat_key(chat_id))
+        return channel
 
     def put_channel(self, channel: Channel) -> None:
         """Store a channel record, replacing the previous one."""
@@ -223,14 +225,14 @@ class EmbeddedStore(Store):
 
     def channels_managed_by(self, user_id: int) -> list[Channel]:
         """The channels that name ``user_id`` among their managers, by title."""
-        docs = self._engine.all(CHANNELS)
-        found = [Channel.from_dict(d) for d in docs if user_id in d.get("managers", ())]
+        channels: list[Channel] = self._engine.all(CHANNELS)
+        found = [c for c in channels if user_id in c.managers]
         return sorted(found, key=lambda c: (c.title.casefold(), c.chat_id))
 
     def selected_chat(self, user_id: int) -> int | None:
         """The chat a user's commands in their private chat act on (None: that chat)."""
-        doc = self._engine.get(SELECTIONS, chat_key(user_id))
-        return None if doc is None else Selection.from_dict(doc).chat_id
+        selection: Selection | None = self._engine.get(SELECTIONS, chat_key(user_id))
+        return None if selection is None else selection.chat_id
 
     def select_chat(self, user_id: int, chat_id: int | None) -> None:
         """Make ``chat_id`` the chat a user's commands act on (None or their own: forget)."""
@@ -250,8 +252,8 @@ class EmbeddedStore(Store):
 
     def get_article(self, article_id: str) -> StoredArticle | None:
         """The article with this id, or None."""
-        doc = self._engine.get(ARTICLES, article_id)
-        return None if doc is None else StoredArticle.from_dict(doc)
+        article: StoredArticle | None = self._engine.get(ARTICLES, article_id)
+        return article
 
     def article_by_url(self, url: str) -> StoredArticle | None:
         """The most recently stored article with exactly this (canonical) URL, or None."""
@@ -289,7 +291,7 @@ class EmbeddedStore(Store):
     def delete_articles_of_feed(self, feed: str) -> int:
         """Delete every article stored from the source named ``feed``; return how many."""
         self._engine.check_open()
-        doomed = [k for k, doc in self._engine.table(ARTICLES).items() if doc.get("feed") == feed]
+        doomed = [k for k, a in self._engine.table(ARTICLES).items() if a.feed == feed]
         if doomed:
             self._engine.commit(["del", ARTICLES, doomed])
         return len(doomed)
@@ -310,14 +312,15 @@ class EmbeddedStore(Store):
 
     def delivered_ids(self, chat_id: int) -> set[str]:
         """The ids of the articles a chat has been sent (within the ledger's bounds)."""
-        return set(self._engine.table(DELIVERIES).get(chat_key(chat_id), ()))
+        ledger = self._engine.table(DELIVERIES).get(chat_key(chat_id))
+        return set() if ledger is None else set(ledger.ids())
 
     def deliveries(self, chat_id: int) -> list[Delivery]:
         """A chat's ledger, oldest first."""
-        ledger = self._engine.table(DELIVERIES).get(chat_key(chat_id), {})
+        ledger = self._engine.table(DELIVERIES).get(chat_key(chat_id))
         return [
             Delivery(chat_id=chat_id, article_id=article_id, sent=datetime.fromisoformat(sent))
-            for article_id, sent in ledger.items()
+            for article_id, sent in (() if ledger is None else ledger.entries())
         ]
 
     def count_deliveries(self) -> int:
@@ -330,7 +333,7 @@ class EmbeddedStore(Store):
         removed = sum(
             1
             for ledger in self._engine.table(DELIVERIES).values()
-            for sent in ledger.values()
+            for _, sent in ledger.entries()
             if sent < cutoff
         )
         if removed:
@@ -341,8 +344,8 @@ class EmbeddedStore(Store):
 
     def get_feed_state(self, url: str) -> FeedState | None:
         """What the ingester remembers about a feed, or None."""
-        doc = self._engine.get(FEEDS, url)
-        return None if doc is None else FeedState.from_dict(doc)
+        state: FeedState | None = self._engine.get(FEEDS, url)
+        return state
 
     def put_feed_state(self, state: FeedState) -> None:
         """Store a feed's state, replacing the previous one."""
@@ -363,8 +366,8 @@ class EmbeddedStore(Store):
 
     def feed_states(self) -> Iterator[FeedState]:
         """Every feed's state."""
-        docs = self._engine.all(FEEDS)
-        return (FeedState.from_dict(doc) for doc in docs)
+        states: list[FeedState] = self._engine.all(FEEDS)
+        return iter(states)
 
     # -- counters -----------------------------------------------------------------------------
 
@@ -404,9 +407,9 @@ class EmbeddedStore(Store):
         for name in TABLES:
             table = self._engine.table(name)
             for key in list(table):
-                doc = table.get(key)
-                if doc is not None:
-                    yield name, key, dict(doc)
+                value = table.get(key)
+                if value is not None:
+                    yield name, key, to_document(value) if name != COUNTERS else dict(value)
 
     def restore(self, records: Iterable[DumpRecord]) -> int:
         """Store the records of a dump into this store, which must be empty; every record is

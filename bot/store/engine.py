@@ -41,9 +41,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from tinydb.storages import Storage
-from tinydb.table import Table
-
 from .errors import StoreCorruptError, StoreError, StorePathError, StoreWriteError
 from .files import (
     Mark,
@@ -74,31 +71,12 @@ from .records import (
     apply_op,
     build_indexes,
     encode,
-    share_table_strings,
+    to_values,
 )
 
 log = logging.getLogger(__name__)
 
 DEFAULT_COMPACT_MIN_BYTES = 8 * 1024 * 1024
-
-
-class _MemoryStorage(Storage):
-    """TinyDB storage over the engine's in-memory tables; writes go through the journal."""
-
-    def __init__(self, tables: Tables) -> None:
-        self._tables = tables
-
-    def read(self) -> dict[str, dict[str, Any]] | None:
-        return self._tables
-
-    def write(self, data: dict[str, dict[str, Any]]) -> None:
-        raise TypeError("the store's TinyDB tables are read-only; change them through Store")
-
-
-class _Table(Table):
-    """A TinyDB table whose document ids are the records' natural keys (text)."""
-
-    document_id_class = str  # type: ignore[assignment]  # TinyDB assumes int ids; ours are keys
 
 
 class Engine:
@@ -123,7 +101,6 @@ class Engine:
         self._erasures = 0
         self._tables: Tables = {name: {} for name in TABLES}
         self._indexes = Indexes()
-        self._tinydb: dict[str, Table] = {}
         started = time.monotonic()
         if self._path.is_dir():
             raise StorePathError(folder_message(self._path))
@@ -218,38 +195,35 @@ class Engine:
         """The side indexes of the tables (the last ones held, once closed)."""
         return self._indexes
 
-    def table(self, name: str) -> dict[str, dict[str, Any]]:
-        """A table as key -> document: read it, never change it (changes go through
-        :meth:`commit`)."""
+    def table(self, name: str) -> dict[str, Any]:
+        """A table as key -> value (see ``records.to_value``): read it, never change it
+        (changes go through :meth:`commit`)."""
         self.check_open()
         return self._tables[name]
 
-    def get(self, name: str, key: str) -> dict[str, Any] | None:
-        """The document at ``key`` in a table, or None."""
+    def get(self, name: str, key: str) -> Any:
+        """The value at ``key`` in a table, or None: the stored value itself, immutable."""
         self.check_open()
-        doc: dict[str, Any] | None = self._tinydb[name].get(
-            doc_id=key  # type: ignore[call-overload]  # TinyDB types ids as int; ours are text
-        )
-        return doc
+        return self._tables[name].get(key)
 
-    def documents(self, name: str, keys: Iterable[str]) -> Iterator[dict[str, Any]]:
-        """The documents at ``keys`` in a table, each read when its turn comes: keys deleted
+    def values(self, name: str, keys: Iterable[str]) -> Iterator[Any]:
+        """The values at ``keys`` in a table, each read when its turn comes: keys deleted
         meanwhile are skipped, and an iteration begun before :meth:`close` may finish."""
-        table = self._tinydb[name]
+        table = self._tables[name]
         for key in keys:
-            doc = table.get(doc_id=key)  # type: ignore[call-overload]  # ids are text here
-            if doc is not None:
-                yield doc
+            value = table.get(key)
+            if value is not None:
+                yield value
 
     def count(self, name: str) -> int:
-        """How many documents a table holds."""
+        """How many records a table holds."""
         self.check_open()
-        return len(self._tinydb[name])
+        return len(self._tables[name])
 
-    def all(self, name: str) -> list[dict[str, Any]]:
-        """Every document of a table."""
+    def all(self, name: str) -> list[Any]:
+        """Every value of a table."""
         self.check_open()
-        return list(self._tinydb[name])
+        return list(self._tables[name].values())
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -275,9 +249,8 @@ class Engine:
         apply_op(self._tables, op, self._on_change)
 
     def _on_change(self, name: str, key: str, old: Any, new: Any) -> None:
-        """Keep the side indexes and TinyDB's query cache in step with a changed document."""
+        """Keep the side indexes in step with a changed value."""
         self._indexes.change(name, key, old, new)
-        self._tinydb[name].clear_cache()
 
     def _append(self, record: bytes) -> None:
         """Append a record as the next numbered change and fsync; then move the mark.
@@ -384,8 +357,6 @@ class Engine:
     def _install(self, tables: Tables, indexes: Indexes) -> None:
         self._tables = tables
         self._indexes = indexes
-        storage = _MemoryStorage(tables)
-        self._tinydb = {name: _Table(storage, name) for name in TABLES}
 
     def _open_files(self, mark: Mark | None) -> None:
         """Load the files (creating a new store if there is none), then repair leftovers."""
@@ -430,12 +401,12 @@ class Engine:
         self._erasures = int(loaded.journal_good > header)
 
     def replace_tables(self, tables: Tables) -> None:
-        """Hold ``tables`` (checked records) instead of the current ones, written as a new
-        generation."""
+        """Hold ``tables`` (checked documents, turned into values in place) instead of the
+        current ones, written as a new generation."""
         self.check_open()
         if self._pending is not None:
             raise StoreError("replace_tables() inside batch(): leave the batch first")
-        share_table_strings(tables)
+        to_values(tables)
         self._install(tables, build_indexes(tables))
         self._write_generation(self._generation + 1)
 

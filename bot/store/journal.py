@@ -35,6 +35,7 @@ from .records import (
     is_int,
     shared_strings_hook,
     shown,
+    to_values,
 )
 
 FORMAT = "newsdigest-store"
@@ -137,30 +138,19 @@ def _read(path: Path, mark: Mark | None, copy: tuple[bytes, bytes] | None) -> Lo
     journal = journal_of(path, generation)
     strays = [] if copy is not None else _leftovers(path, generation)
     _check_not_older(path, schema, generation, mark)
-    current = schema == SCHEMA
-    if current:
-        try:
-            check_tables(tables)
-        except Invalid as exc:
-            raise StoreCorruptError(path, str(exc)) from None
+    # An older schema's tables are migrated before its journal is replayed: the
+    # migrations so far only add tables (or, from schema 1, which had no journal, rebuild
+    # them), so the older journal's changes mean the same on the migrated tables.
+    tables = to_values(_migrate(path, schema, tables))
     content = copy[1] if copy is not None else _journal_bytes(path, journal, schema)
     lines = complete_lines(content)
     if schema >= 3:
-        seq = _replay(journal, lines, tables, generation=generation, seq=seq, docs=current)
+        seq = _replay(journal, lines, tables, generation=generation, seq=seq)
         _check_not_cut(path, journal, generation, seq, mark)
     else:
         # Schema 2: the records alone, one per line, no header or numbers.
         for number, line in enumerate(lines, start=1):
-            _replay_line(
-                journal,
-                number,
-                len(lines),
-                functools.partial(json.loads, line),
-                tables,
-                docs=current,
-            )
-    if not current:
-        tables = _migrate(path, schema, tables, journal if lines else None)
+            _replay_line(journal, number, len(lines), functools.partial(json.loads, line), tables)
     indexes = build_indexes(tables)
     good = sum(len(line) + 1 for line in lines)
     return Loaded(tables, indexes, schema, generation, seq, raw, content, good, strays)
@@ -273,9 +263,7 @@ def _check_not_cut(path: Path, journal: Path, generation: int, seq: int, mark: M
         )
 
 
-def _replay(
-    journal: Path, lines: list[bytes], tables: Tables, *, generation: int, seq: int, docs: bool
-) -> int:
+def _replay(journal: Path, lines: list[bytes], tables: Tables, *, generation: int, seq: int) -> int:
     """Apply a schema 3 journal's numbered changes; return the number of the last one."""
     if not lines:
         raise StoreCorruptError(
@@ -306,7 +294,7 @@ def _replay(
                 )
             return entry[1]
 
-        _replay_line(journal, number, len(lines), numbered, tables, docs=docs)
+        _replay_line(journal, number, len(lines), numbered, tables)
         seq += 1
     return seq
 
@@ -317,32 +305,29 @@ def _replay_line(
     total: int,
     record: Callable[[], Any],
     tables: Tables,
-    *,
-    docs: bool,
 ) -> None:
     """Check one journal record (``record()`` decodes it) and apply it to ``tables``."""
     try:
         op = record()
-        check_op(op, docs=docs)
+        check_op(op)
         apply_op(tables, op, ignore_change)
     except Invalid as exc:
         raise StoreCorruptError(journal, f"line {number} of {total}: {exc}") from None
-    # An older schema's tables are checked only after migration, so a record that does
-    # not fit them can fail inside apply_op.
     except (ValueError, RecursionError, KeyError, TypeError) as exc:
         raise StoreCorruptError(journal, f"line {number} of {total} is damaged ({exc})") from None
 
 
-def _migrate(path: Path, schema: int, tables: dict[str, Any], journal: Path | None) -> Tables:
-    """An older schema's tables (with ``journal``'s changes, if it had any) migrated to the
-    current schema and checked."""
+def _migrate(path: Path, schema: int, tables: dict[str, Any]) -> Tables:
+    """An older schema's tables migrated to the current schema, and checked (the current
+    schema's only checked)."""
     try:
         for version in range(schema, SCHEMA):
             tables = MIGRATIONS[version - 1](tables)
         check_tables(tables)
     except Invalid as exc:
-        where = f" (with the changes in {journal.name})" if journal is not None else ""
+        if schema == SCHEMA:
+            raise StoreCorruptError(path, str(exc)) from None
         raise StoreCorruptError(
-            path, f"it cannot be migrated from schema {schema}: {exc}{where}"
+            path, f"it cannot be migrated from schema {schema}: {exc}"
         ) from None
     return tables
