@@ -1164,19 +1164,44 @@ BROKEN_RECORDS = [
 ]
 
 
+def _edit_record_line(path: Path, table: str, key: str, name: str, value: object) -> None:
+    """Change one field of one record in a snapshot as the store lays it out (a record a
+    line), leaving every other byte as it was."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    current = None
+    for number, line in enumerate(lines[1:], start=1):  # the header line first
+        body = line[1:] if line.startswith(b",") else line
+        if body.endswith(b":{\n"):
+            current = json.loads(body[:-3])
+        elif current == table and body.startswith(json.dumps(key).encode() + b":"):
+            doc = json.loads(b"{" + body + b"}")[key]
+            doc[name] = value
+            edited = json.dumps(key) + ":" + json.dumps(doc, separators=(",", ":"))
+            lines[number] = line[: len(line) - len(body)] + edited.encode() + b"\n"
+            path.write_bytes(b"".join(lines))
+            return
+    raise AssertionError(f"no line for {table}[{key!r}]")
+
+
+@pytest.mark.parametrize("layout", ["a record a line", "one line"])
 @pytest.mark.parametrize(("table", "key", "name", "value", "problem"), BROKEN_RECORDS)
 def test_a_broken_record_in_the_snapshot_is_refused_by_name(
-    path: Path, table: str, key: str, name: str, value: object, problem: str
+    path: Path, table: str, key: str, name: str, value: object, problem: str, layout: str
 ) -> None:
     """A snapshot record that is valid JSON but not a valid record (a bad time, zone,
     date, status, type...) stops the open with one line naming the file, the record and
-    the field, instead of a traceback later from the scheduler; no file is touched."""
+    the field, instead of a traceback later from the scheduler; no file is touched. The
+    same whether the snapshot is laid out a record a line, as the store writes it (and
+    reads it a record at a time), or on one line (an older writer, or edited by hand)."""
     with EmbeddedStore.open(path) as store:
         _records(store)
         store.compact()
-    data = json.loads(path.read_bytes())
-    data["tables"][table][key][name] = value
-    path.write_text(json.dumps(data))
+    if layout == "one line":
+        data = json.loads(path.read_bytes())
+        data["tables"][table][key][name] = value
+        path.write_text(json.dumps(data))
+    else:
+        _edit_record_line(path, table, key, name, value)
     before = folder_state(path.parent)
     with pytest.raises(StoreCorruptError) as caught:
         EmbeddedStore.open(path)
@@ -1472,3 +1497,40 @@ def test_backup_while_another_process_writes_and_compacts(tmp_path: Path, path: 
         writer.kill()
         writer.wait()
         writer.stdout.close()
+
+
+def test_the_snapshot_is_one_json_object_with_a_record_a_line(path: Path) -> None:
+    """The snapshot is one JSON object (any JSON reader opens it), laid out with its header
+    on the first line and each record on a line of its own, which is what lets the store
+    read it a record at a time; a store on one line (an older writer) opens the same and
+    is written a record a line at its next compaction."""
+    with EmbeddedStore.open(path) as store:
+        _records(store)
+        store.compact()
+        expected = sorted(store.dump())
+    raw = path.read_bytes()
+    data = json.loads(raw)
+    lines = raw.splitlines()
+    assert json.loads(lines[0] + b"}}")["generation"] == data["generation"]
+    records = sum(len(table) for table in data["tables"].values())
+    assert len(lines) == 1 + 2 * len(data["tables"]) + records + 1
+    path.write_text(json.dumps(data))
+    with EmbeddedStore.open(path) as store:
+        assert sorted(store.dump()) == expected
+        store.compact()
+    again = path.read_bytes().splitlines()  # the next generation, laid out the same
+    assert json.loads(again[0] + b"}}")["generation"] == data["generation"] + 1
+    assert again[1:] == lines[1:]
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.999])
+def test_a_snapshot_cut_short_between_records_is_refused(path: Path, cut: float) -> None:
+    """A snapshot missing its end (cut at a line boundary, so every line read is a whole
+    record) is refused as invalid JSON, not opened with the records it still has."""
+    with EmbeddedStore.open(path) as store:
+        _records(store)
+        store.compact()
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[: max(2, int(len(lines) * cut))]))
+    with pytest.raises(StoreCorruptError, match="it is not valid JSON"):
+        EmbeddedStore.open(path)

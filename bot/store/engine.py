@@ -59,7 +59,7 @@ from .files import (
     write_all,
     write_new_files,
 )
-from .journal import Loaded, has_changes, header_line, load, snapshot_bytes
+from .journal import Loaded, has_changes, header_line, load, snapshot_chunks
 from .migrations import SCHEMA
 from .records import (
     ARTICLES,
@@ -374,7 +374,7 @@ class Engine:
         loaded = load(self._path, mark)
         self._install(loaded.tables, loaded.indexes)
         self._generation, self._seq = loaded.generation, loaded.seq
-        self._snapshot_size = len(loaded.original)
+        self._snapshot_size = loaded.snapshot_size
         self._remove(loaded.strays)
         if loaded.schema < SCHEMA:
             self._keep_originals(loaded)
@@ -432,6 +432,7 @@ class Engine:
         for n in itertools.count(1):
             suffix = "" if n == 1 else f".{n}"
             backup = self._dir / f"{self._path.name}.schema{loaded.schema}-{stamp}{suffix}.bak"
+            assert loaded.original is not None  # an older schema is always read whole
             copies = [(backup, loaded.original)]
             if loaded.schema >= 2:
                 copies.append((journal_of(backup, loaded.generation), loaded.journal_original))
@@ -461,7 +462,6 @@ class Engine:
         """Write journal ``generation`` (its header) and the snapshot, both fsync'ed, and
         rename the snapshot into place. Return the new journal's descriptor and the two
         sizes. On failure remove what was written: the files are as they were."""
-        data = snapshot_bytes(generation, self._seq, self._tables)
         header = header_line(generation, self._seq)
         journal, tmp = self.journal_path(generation), self._tmp_path()
         new_fd = -1
@@ -471,7 +471,7 @@ class Engine:
             os.fsync(new_fd)
             fd = create(tmp, os.O_TRUNC)
             try:
-                write_all(fd, data)
+                size = self._write_snapshot(fd, generation)
                 os.fsync(fd)
             finally:
                 os.close(fd)
@@ -487,7 +487,19 @@ class Engine:
                 f"could not write a new snapshot of {self._path}: {why(exc)}; nothing was lost, "
                 "the store keeps using its journal"
             ) from exc
-        return new_fd, len(header), len(data)
+        return new_fd, len(header), size
+
+    def _write_snapshot(self, fd: int, generation: int) -> int:
+        """Write snapshot ``generation`` to ``fd`` a megabyte at a time; its size."""
+        size, pending = 0, bytearray()
+        for chunk in snapshot_chunks(generation, self._seq, self._tables):
+            pending += chunk
+            if len(pending) >= 1 << 20:
+                write_all(fd, pending)
+                size += len(pending)
+                pending.clear()
+        write_all(fd, pending)
+        return size + len(pending)
 
     def _switch_to(
         self, generation: int, new_fd: int, journal_size: int, snapshot_size: int

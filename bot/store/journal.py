@@ -13,28 +13,34 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import io
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from .errors import StoreCorruptError, StorePathError
 from .files import Mark, folder_message, journal_of, journals_of, lock_of, restore_hint, tmp_of, why
 from .migrations import MIGRATIONS, SCHEMA
 from .records import (
+    TABLES,
     Indexes,
     Invalid,
     Tables,
     apply_op,
     build_indexes,
+    check_doc,
     check_op,
+    check_table_names,
     check_tables,
     encode,
     ignore_change,
     is_int,
     shared_strings_hook,
     shown,
+    to_value,
     to_values,
 )
 
@@ -42,20 +48,30 @@ FORMAT = "newsdigest-store"
 HEADER = "journal"  # the kind of a journal's first line
 
 
-def snapshot_bytes(generation: int, seq: int, tables: Tables) -> bytes:
-    """A snapshot of the current schema holding ``tables``: every change up to ``seq``.
+_TABLES_OPEN = b',"tables":{\n'
 
-    Its header (format, schema, generation, seq) comes before the tables, so a reader
-    finds the generation in the first bytes (see ``bot.store.backup``).
+
+def snapshot_chunks(generation: int, seq: int, tables: Tables) -> Iterator[bytes]:
+    """A snapshot of the current schema holding ``tables`` (every change up to ``seq``),
+    in pieces to write one after the other.
+
+    One JSON object, laid out one record per line: its header (format, schema,
+    generation, seq) on the first line, before the tables, so a reader finds the
+    generation in the first bytes (see ``bot.store.backup``); then each table's name on a
+    line, each of its records on a line (``"key":{...}``, a comma first from the second
+    on), and its closing brace. :func:`load` reads such a file a record at a time, so the
+    whole file and all its parsed documents are never in memory at once.
     """
-    snapshot = {
-        "format": FORMAT,
-        "schema": SCHEMA,
-        "generation": generation,
-        "seq": seq,
-        "tables": tables,
-    }
-    return encode(snapshot) + b"\n"
+    header = {"format": FORMAT, "schema": SCHEMA, "generation": generation, "seq": seq}
+    yield encode(header)[:-1] + _TABLES_OPEN
+    for number, name in enumerate(TABLES):
+        yield (b"," if number else b"") + encode(name) + b":{\n"
+        first = b""
+        for key, value in tables[name].items():
+            yield first + encode(key) + b":" + encode(value) + b"\n"
+            first = b","
+        yield b"}\n"
+    yield b"}}\n"
 
 
 def complete_lines(content: bytes) -> list[bytes]:
@@ -90,7 +106,8 @@ class Loaded:
     schema: int  # of the snapshot on disk, before migration
     generation: int
     seq: int  # the number of the last change read (0 before schema 3)
-    original: bytes  # the snapshot's bytes
+    snapshot_size: int  # bytes
+    original: bytes | None  # the snapshot's bytes, when it was read whole (to migrate it)
     journal_original: bytes  # the journal's bytes
     journal_good: int  # bytes of complete journal lines
     strays: list[Path]  # leftovers of interrupted compactions: safe to delete
@@ -133,15 +150,23 @@ def _read(path: Path, mark: Mark | None, copy: tuple[bytes, bytes] | None) -> Lo
     first one: the snapshot, the files beside it, the snapshot's records, the journal,
     the migration.
     """
-    raw, data = _read_snapshot(path, copy)
-    schema, generation, seq, tables = _snapshot_header(path, data)
-    journal = journal_of(path, generation)
-    strays = [] if copy is not None else _leftovers(path, generation)
-    _check_not_older(path, schema, generation, mark)
-    # An older schema's tables are migrated before its journal is replayed: the
-    # migrations so far only add tables (or, from schema 1, which had no journal, rebuild
-    # them), so the older journal's changes mean the same on the migrated tables.
-    tables = to_values(_migrate(path, schema, tables))
+    with _open_snapshot(path, copy) as snapshot:
+        schema, generation, seq, tables = _snapshot_header(path, snapshot.data)
+        journal = journal_of(path, generation)
+        strays = [] if copy is not None else _leftovers(path, generation)
+        _check_not_older(path, schema, generation, mark)
+        if schema == SCHEMA and snapshot.lines is not None:
+            try:
+                tables = _stream_tables(path, snapshot.lines)
+            except _NotLaidOut:
+                tables = _snapshot_header(path, snapshot.read_whole())[3]
+                tables = to_values(_migrate(path, schema, tables), shared=True)
+        else:
+            # An older schema's tables are migrated before its journal is replayed: the
+            # migrations so far only add tables (or, from schema 1, which had no journal,
+            # rebuild them), so the older journal's changes mean the same after them.
+            tables = to_values(_migrate(path, schema, tables))
+        size, raw = snapshot.size, snapshot.raw
     content = copy[1] if copy is not None else _journal_bytes(path, journal, schema)
     lines = complete_lines(content)
     if schema >= 3:
@@ -153,30 +178,143 @@ def _read(path: Path, mark: Mark | None, copy: tuple[bytes, bytes] | None) -> Lo
             _replay_line(journal, number, len(lines), functools.partial(json.loads, line), tables)
     indexes = build_indexes(tables)
     good = sum(len(line) + 1 for line in lines)
-    return Loaded(tables, indexes, schema, generation, seq, raw, content, good, strays)
+    return Loaded(tables, indexes, schema, generation, seq, size, raw, content, good, strays)
 
 
-def _read_snapshot(path: Path, copy: tuple[bytes, bytes] | None) -> tuple[bytes, dict[str, Any]]:
-    """The data file's bytes and the JSON object they hold."""
+class _NotLaidOut(Exception):
+    """The snapshot is not laid out one record per line (an older one, or edited by hand):
+    it is read whole instead."""
+
+
+class _Snapshot:
+    """An open snapshot: its header (or, read whole, all of it) and the lines after it."""
+
+    def __init__(self, path: Path, copy: bytes | None) -> None:
+        self._path = path
+        self._copy_size = None if copy is None else len(copy)
+        try:
+            self._file: BinaryIO = io.BytesIO(copy) if copy is not None else path.open("rb")
+        except IsADirectoryError:
+            raise StorePathError(folder_message(path)) from None
+        except OSError as exc:
+            raise StoreCorruptError(path, f"it cannot be read ({why(exc)})") from exc
+        self.raw: bytes | None = None
+        self.lines: Iterator[bytes] | None = None
+        first = self._readline()
+        if first.startswith(b'{"format":') and first.endswith(_TABLES_OPEN):
+            self.data = self._parse(first[: -len(_TABLES_OPEN)] + b',"tables":{}}')
+            self.lines = iter(self._readline, b"")
+        else:
+            self.data = self.read_whole()
+
+    @property
+    def size(self) -> int:
+        """The snapshot's size in bytes."""
+        if self.raw is not None:
+            return len(self.raw)
+        if self._copy_size is not None:
+            return self._copy_size
+        return os.fstat(self._file.fileno()).st_size
+
+    def _readline(self) -> bytes:
+        try:
+            return self._file.readline()
+        except OSError as exc:
+            raise StoreCorruptError(self._path, f"it cannot be read ({why(exc)})") from exc
+
+    def read_whole(self) -> dict[str, Any]:
+        """The whole file, parsed (the lines read so far are read again)."""
+        self.lines = None
+        try:
+            self._file.seek(0)
+            self.raw = self._file.read()
+        except OSError as exc:
+            raise StoreCorruptError(self._path, f"it cannot be read ({why(exc)})") from exc
+        if not self.raw:
+            raise StoreCorruptError(
+                self._path,
+                "it is empty (0 bytes); newsdigest never writes an empty data file, so it was "
+                "cut short (a crash of an older writer?) or created by hand",
+            )
+        return self._parse(self.raw)
+
+    def _parse(self, raw: bytes) -> dict[str, Any]:
+        try:
+            data = json.loads(raw, object_hook=shared_strings_hook)
+        except (ValueError, RecursionError) as exc:
+            raise StoreCorruptError(self._path, f"it is not valid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise StoreCorruptError(self._path, "it does not hold a JSON object")
+        return data
+
+    def close(self) -> None:
+        self._file.close()
+
+
+@contextlib.contextmanager
+def _open_snapshot(path: Path, copy: tuple[bytes, bytes] | None) -> Iterator[_Snapshot]:
+    snapshot = _Snapshot(path, None if copy is None else copy[0])
     try:
-        raw = path.read_bytes() if copy is None else copy[0]
-    except IsADirectoryError:
-        raise StorePathError(folder_message(path)) from None
-    except OSError as exc:
-        raise StoreCorruptError(path, f"it cannot be read ({why(exc)})") from exc
-    if not raw:
-        raise StoreCorruptError(
-            path,
-            "it is empty (0 bytes); newsdigest never writes an empty data file, so it was "
-            "cut short (a crash of an older writer?) or created by hand",
-        )
+        yield snapshot
+    finally:
+        snapshot.close()
+
+
+def _stream_tables(path: Path, lines: Iterator[bytes]) -> Tables:
+    """The tables of a snapshot laid out by :func:`snapshot_chunks`, read a record at a
+    time: each is checked and turned into its value as it is read. Raises
+    :class:`_NotLaidOut` at the first line that does not fit that layout."""
+    tables: Tables = {}
+    table: dict[str, Any] | None = None
+    name = ""
+    for line in lines:
+        if table is None:
+            if line == b"}}\n":
+                if next(lines, b"") != b"":
+                    raise _NotLaidOut
+                break
+            name, table = _table_opening(line, first=not tables), {}
+            if name in tables:
+                raise _NotLaidOut
+            tables[name] = table
+        elif line == b"}\n":
+            table = None
+        else:
+            key, doc = _record_line(line, first=not table)
+            try:
+                check_doc(name, key, doc)
+            except Invalid as exc:
+                raise StoreCorruptError(path, str(exc)) from None
+            table[key] = to_value(name, doc, shared=True)
+    else:
+        raise _NotLaidOut  # cut short: the whole file says where
     try:
-        data = json.loads(raw, object_hook=shared_strings_hook)
-    except (ValueError, RecursionError) as exc:
-        raise StoreCorruptError(path, f"it is not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise StoreCorruptError(path, "it does not hold a JSON object")
-    return raw, data
+        check_table_names(tables)
+    except Invalid as exc:
+        raise StoreCorruptError(path, str(exc)) from None
+    return tables
+
+
+def _table_opening(line: bytes, *, first: bool) -> str:
+    body = line if first else line[1:] if line.startswith(b",") else b""
+    if not body.endswith(b":{\n"):
+        raise _NotLaidOut
+    try:
+        name = json.loads(body[:-3])
+    except (ValueError, RecursionError):
+        raise _NotLaidOut from None
+    if name not in TABLES:  # the whole file's check names what is wrong
+        raise _NotLaidOut
+    return str(name)
+
+
+def _record_line(line: bytes, *, first: bool) -> tuple[str, Any]:
+    body = line if first else line[1:] if line.startswith(b",") else b""
+    try:
+        ((key, doc),) = json.loads(b"{" + body + b"}", object_hook=shared_strings_hook).items()
+    except (ValueError, RecursionError):
+        raise _NotLaidOut from None
+    return key, doc
 
 
 def _snapshot_header(path: Path, data: dict[str, Any]) -> tuple[int, int, int, Any]:
