@@ -1,10 +1,10 @@
 """The bot's state: subscribers, channels and selected chats, articles, the delivery
 ledger, feed state, counters.
 
-This is the only package that imports TinyDB or psycopg. Everything else sees typed
-records (``bot.models``) and the :class:`Store` methods, opens a store with
-:func:`open_store`, and imports from ``bot.store`` alone; the modules inside are the
-package's own:
+This is the only package that touches a database (the data file, or PostgreSQL through
+psycopg). Everything else sees typed records (``bot.models``) and the :class:`Store`
+methods, opens a store with :func:`open_store`, and imports from ``bot.store`` alone; the
+modules inside are the package's own:
 
 ``base``
     :class:`Store`, the interface every backend implements, and :class:`DueTimes`.
@@ -49,8 +49,11 @@ Missing folders on the way to the data file are created with mode 0700, whatever
 
 ``newsdigest.json``
     The snapshot: ``{"format": "newsdigest-store", "schema": 4, "generation": G,
-    "seq": S, "tables": {...}}``: every change up to change number S. It is only ever
-    replaced whole, by rename, never written in place.
+    "seq": S, "tables": {...}}``: every change up to change number S, laid out with the
+    header on the first line and one record per line (``journal.snapshot_chunks``), so
+    an open reads it a record at a time; a snapshot on one line (an older writer, or
+    edited by hand) is read whole. It is only ever replaced whole, by rename, never
+    written in place.
 ``newsdigest.json.journal.G``
     The changes since snapshot G, one JSON array per line. The first line is the header
     ``["journal", G, S]``; then each change is ``[n, record]`` with n = S+1, S+2, ... and
@@ -105,28 +108,34 @@ new ones replace them.
 
 What TinyDB does here, and what the journal adds
 ------------------------------------------------
-The snapshot is a file TinyDB opens (``TinyDB(path).table("subscribers")`` reads it), and
-TinyDB ``Table`` objects serve the store's reads, over the tables held in memory. TinyDB
-does not write: plain TinyDB (its ``JSONStorage``) serializes the whole database and
-rewrites the whole file, in place, on every insert, update or delete, and re-reads and
-re-parses the whole file for every query. At 100k subscribers (a 40 MB file) that is
-seconds per update and per lookup (``bench/store.py``: 2.3 s per update and 1.5 s per
-lookup by ``Query`` on an idle machine, 8.1 s and 5.0 s on a busy one), so a morning's
-deliveries, each writing a few records, would take days; a crash in the middle of a rewrite
-leaves a torn file; and the Query scan tests every document. Keeping the document id and
-TinyDB's ``CachingMiddleware`` makes lookups a dict access (faster than ours, which builds
-the typed record too), but an update still costs O(table) in ``Table._update_table`` (228
-ms at 100k), and is only on disk after ``flush()``, which again rewrites the whole file
-(2.6 s). ``bench/store.py`` reports both baselines beside ours; the README's "Store"
-section has the figures.
+Schema 1 was a plain TinyDB file (``TinyDB(path)``, ``JSONStorage``); the store still
+migrates one. Plain TinyDB serializes the whole database and rewrites the whole file, in
+place, on every insert, update or delete, and re-reads and re-parses the whole file for
+every query. At 100k subscribers (a 40 MB file) that is seconds per update and per lookup
+(``bench/store.py``: 2.3 s per update and 1.5 s per lookup by ``Query`` on an idle
+machine, 8.1 s and 5.0 s on a busy one), so a morning's deliveries, each writing a few
+records, would take days; a crash in the middle of a rewrite leaves a torn file; and the
+Query scan tests every document. Keeping the document id and TinyDB's
+``CachingMiddleware`` makes a lookup a dict access plus a copy of the document (``Table.get``
+returns a new ``Document``), but an update still costs O(table) in
+``Table._update_table`` (228 ms at 100k), and is only on disk after ``flush()``, which
+again rewrites the whole file (2.6 s). ``bench/store.py`` reports both baselines beside
+ours; the README's "Store" section has the figures.
+
+So the store keeps TinyDB's idea, JSON documents in named tables under their keys, and
+does the file work itself. The snapshot is one JSON object (``{"format", "schema",
+"generation", "seq", "tables": {table: {key: document}}}``): any JSON reader opens it,
+but it is not TinyDB's own layout (the tables sit under ``"tables"``, after the header,
+and most keys are not TinyDB's integer ids), so ``TinyDB(path)`` does not read its
+records. The bot does not import TinyDB at run time.
 
 The journal is what makes writes cheap and durable: each change is one appended line,
 fsync'ed before the call returns (about 0.3 ms), and the whole file is rewritten only by
 compaction, when the journal has outgrown the snapshot (about every 90k updates at 100k
-subscribers). The records live in memory as dicts (recurring strings shared), which is
-the price: see the README ("Measured results") for the RSS of a bot with 100k subscribers,
-and PostgreSQL (``storage.url``) for installs that outgrow one process's memory.
-``bot.store.engine`` explains why TinyDB's own ``Table`` write path is not used either.
+subscribers). The records live in memory as typed, immutable values, which is the price:
+see the README ("Measured results") for the RSS of a bot with 100k subscribers, and
+PostgreSQL (``storage.url``) for installs that outgrow one process's memory.
+``bot.store.engine`` explains why TinyDB's own ``Table`` is not used either.
 
 Threading: a Store is used from one thread only (the asyncio loop thread); it has no locks
 of its own. Compaction blocks that thread while it runs.

@@ -4,9 +4,9 @@ An :class:`Engine` holds the lock, the journal open for appending and the tables
 their side indexes. It opens a store (creating, repairing leftovers, migrating), commits
 changes (journal line and fsync first, then memory), groups them in batches, compacts,
 reloads after a failed batch and counts the erasures compaction has to finish. It knows
-tables, keys and documents, not subscribers or articles: that is :class:`~bot.store.Store`,
-the record API over an engine. The package docstring (``bot.store``) states the
-durability promise and the files.
+tables, keys and values, not what subscribers or articles mean: that is
+:class:`~bot.store.Store`, the record API over an engine. The package docstring
+(``bot.store``) states the durability promise and the files.
 
 Why not plain TinyDB
 --------------------
@@ -14,15 +14,18 @@ Why not plain TinyDB
 place on every change (seek to 0, write, truncate): 1.5 s per lookup and 2.3 s per update
 at 100k subscribers in ``bench/store.py``, and a crash mid-write leaves a torn file. Even
 over an in-memory storage, TinyDB's ``Table`` write path copies every document id of the
-table twice per call (``Table._update_table``), which is O(table size) per update. So the
-tables live in memory as plain dicts keyed by natural keys (chat id, article id, feed URL,
-day); TinyDB ``Table`` objects over a :class:`_MemoryStorage` serve the reads (a keyed
-lookup is a dict lookup), while every change goes through the journal and is then applied
-to those dicts directly. Side indexes keep the active subscribers, article URL -> id and
-article times. The price is memory and an open that parses the snapshot: for 100k
-subscribers, 10k articles and 24 ledger entries each (a 153 MB file), about 210 MB of
-records (recurring strings shared, see ``records.share_strings``) and 15-25 s to open on a
-busy machine; ``bench/memory.py`` measures the whole bot, ``bench/store.py`` the open.
+table twice per call (``Table._update_table``), which is O(table size) per update, and its
+``Table.get`` copies the document into a new ``Document`` on every read, which the store
+then had to turn into a typed record. So the tables live in memory as dicts keyed by
+natural keys (chat id, article id, feed URL, day) whose values are the typed records
+themselves (``records.to_value``: slotted, immutable ``bot.models`` records, a ledger as
+one flat tuple): a lookup returns the stored record, and every change goes through the
+journal and then replaces the value. Side indexes keep the active subscribers, article URL
+-> id and article times. The price is memory and an open that reads the whole snapshot:
+for 100k subscribers, 10k articles and 24 ledger entries each (a 158 MB file), about 130
+MB of records and 15-25 s to open on a busy machine, read a record at a time so the open
+never holds more (``bench/memory.py`` measures the whole bot, ``bench/store.py`` the
+open).
 
 Threading: an engine is used from one thread only (the asyncio loop thread); it has no
 locks of its own. Compaction blocks that thread while it runs.
