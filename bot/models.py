@@ -7,6 +7,7 @@ ISO 8601 strings (with offset) on disk.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Self
@@ -63,12 +64,16 @@ class _Record:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Self:
+    def from_dict(
+        cls, data: dict[str, Any], *, parse_time: Callable[[str | None], datetime | None] = from_iso
+    ) -> Self:
+        """The record of a document; ``parse_time`` reads its times (a caching one lets
+        records read together share equal times)."""
         known = {f.name for f in fields(cls)}  # type: ignore[arg-type]  # a mixin: every subclass is a dataclass
         values = {k: v for k, v in data.items() if k in known}
         for name in cls._DATETIME_FIELDS:
             if name in values:
-                values[name] = from_iso(values[name])
+                values[name] = parse_time(values[name])
         for name in cls._TUPLE_FIELDS:
             if name in values and values[name] is not None:
                 values[name] = tuple(values[name])
