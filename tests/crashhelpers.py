@@ -378,13 +378,13 @@ def peek_subscribers(data_file: Path) -> dict[int, Subscriber]:
     for _ in range(20):
         try:
             snapshot = json.loads(data_file.read_bytes())
-            generation = snapshot["generation"]
+            generation = snapshot["_store"]["1"]["generation"]
             journal = data_file.with_name(f"{data_file.name}.journal.{generation}")
             content = journal.read_bytes()
         except (FileNotFoundError, ValueError):  # a compaction replaced the files meanwhile
             time.sleep(0.01)
             continue
-        subscribers: dict[str, dict[str, Any]] = dict(snapshot["tables"]["subscribers"])
+        subscribers: dict[str, dict[str, Any]] = dict(snapshot["subscribers"])
         complete = content[: content.rfind(b"\n") + 1]
         # Line 1 is the journal's header; then each change is [number, record].
         for line in complete.splitlines()[1:]:

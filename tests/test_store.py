@@ -20,6 +20,7 @@ import textwrap
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tinydb import TinyDB
@@ -47,6 +48,19 @@ from bot.store import (
 )
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def header_of(path: Path) -> dict[str, Any]:
+    """The header of a snapshot (schema 5: document 1 of its ``_store`` table)."""
+    header: dict[str, Any] = json.loads(path.read_bytes())["_store"]["1"]
+    return header
+
+
+def as_schema(data: dict[str, Any], schema: int) -> dict[str, Any]:
+    """A schema 5 snapshot's content in the layout of schemas 2 to 4 (header at the top,
+    the tables under ``"tables"``), marked as ``schema``."""
+    header = data.pop("_store")["1"]
+    return {**header, "schema": schema, "tables": data}
 
 
 def subscriber(chat_id: int, **changes: object) -> Subscriber:
@@ -265,17 +279,15 @@ def test_a_schema_3_store_gains_empty_channel_tables(path: Path) -> None:
         store.put_subscriber(subscriber(1))
         store.record_delivery(1, ["a"], T0)
         store.compact()
-    data = json.loads(path.read_bytes())
-    assert data["schema"] == SCHEMA == 4
+    data = as_schema(json.loads(path.read_bytes()), 3)
     del data["tables"]["channels"], data["tables"]["selections"]
-    data["schema"] = 3
     path.write_text(json.dumps(data))
     with EmbeddedStore.open(path) as store:
         assert store.get_subscriber(1) == subscriber(1)
         assert store.delivered_ids(1) == {"a"}
         assert store.channels_managed_by(1) == []
         assert store.selected_chat(1) is None
-    assert json.loads(path.read_bytes())["schema"] == 4
+    assert header_of(path)["schema"] == SCHEMA == 5
     assert list(path.parent.glob("newsdigest.json.schema3-*.bak"))
 
 
@@ -530,6 +542,17 @@ def test_complete_final_line_without_newline_is_not_acknowledged(path: Path) -> 
             id="future-schema",
         ),
         pytest.param(
+            b'{"_store": {"1": {"format": "newsdigest-store", "schema": 99, "generation": 1}}}',
+            "newer newsdigest",
+            id="future-schema-tinydb-layout",
+        ),
+        pytest.param(b'{"_store": {}}', "holds no newsdigest header", id="store-table-empty"),
+        pytest.param(
+            b'{"format": "newsdigest-store", "schema": 5, "generation": 1, "tables": {}}',
+            "says schema 5 but is laid out as 4",
+            id="schema-5-old-layout",
+        ),
+        pytest.param(
             b'{"format": "newsdigest-store", "schema": 2, "generation": 1, "tables": {}}',
             "expected the tables",
             id="missing-tables",
@@ -644,7 +667,7 @@ def test_a_plain_tinydb_file_is_migrated(path: Path) -> None:
         )
         store.put_subscriber(subscriber(3))
 
-    header = json.loads(path.read_bytes())
+    header = header_of(path)
     assert (header["format"], header["schema"]) == ("newsdigest-store", SCHEMA)
     (backup,) = path.parent.glob("newsdigest.json.schema1-*.bak")
     assert backup.read_bytes() == original
@@ -1198,7 +1221,7 @@ def test_a_broken_record_in_the_snapshot_is_refused_by_name(
         store.compact()
     if layout == "one line":
         data = json.loads(path.read_bytes())
-        data["tables"][table][key][name] = value
+        data[table][key][name] = value
         path.write_text(json.dumps(data))
     else:
         _edit_record_line(path, table, key, name, value)
@@ -1391,7 +1414,7 @@ def test_a_store_written_by_the_previous_version_opens_and_is_migrated(path: Pat
         assert store.delivered_ids(1000) == {"art0", "art1"}
         assert store.counters(date(2026, 11, 2)) == {"digests_sent": 3}
         store.put_subscriber(subscriber(5))
-    header = json.loads(path.read_bytes())
+    header = header_of(path)
     assert (header["schema"], header["generation"], header["seq"]) == (SCHEMA, 3, 0)
     (snapshot_bak,) = path.parent.glob("newsdigest.json.schema2-*.bak")
     (journal_bak,) = path.parent.glob("newsdigest.json.schema2-*.bak.journal.2")
@@ -1502,7 +1525,7 @@ def test_backup_while_another_process_writes_and_compacts(tmp_path: Path, path: 
 def test_the_snapshot_is_one_json_object_with_a_record_a_line(path: Path) -> None:
     """The snapshot is one JSON object (any JSON reader opens it), laid out with its header
     on the first line and each record on a line of its own, which is what lets the store
-    read it a record at a time; a store on one line (an older writer) opens the same and
+    read it a record at a time; a snapshot on one line (edited by hand) opens the same and
     is written a record a line at its next compaction."""
     with EmbeddedStore.open(path) as store:
         _records(store)
@@ -1510,16 +1533,17 @@ def test_the_snapshot_is_one_json_object_with_a_record_a_line(path: Path) -> Non
         expected = sorted(store.dump())
     raw = path.read_bytes()
     data = json.loads(raw)
+    header = data.pop("_store")["1"]
     lines = raw.splitlines()
-    assert json.loads(lines[0] + b"}}")["generation"] == data["generation"]
-    records = sum(len(table) for table in data["tables"].values())
-    assert len(lines) == 1 + 2 * len(data["tables"]) + records + 1
-    path.write_text(json.dumps(data))
+    assert json.loads(lines[0] + b"}")["_store"]["1"] == header
+    records = sum(len(table) for table in data.values())
+    assert len(lines) == 1 + 2 * len(data) + records + 1
+    path.write_text(json.dumps({"_store": {"1": header}, **data}))
     with EmbeddedStore.open(path) as store:
         assert sorted(store.dump()) == expected
         store.compact()
     again = path.read_bytes().splitlines()  # the next generation, laid out the same
-    assert json.loads(again[0] + b"}}")["generation"] == data["generation"] + 1
+    assert json.loads(again[0] + b"}")["_store"]["1"]["generation"] == header["generation"] + 1
     assert again[1:] == lines[1:]
 
 
@@ -1534,3 +1558,29 @@ def test_a_snapshot_cut_short_between_records_is_refused(path: Path, cut: float)
     path.write_bytes(b"".join(lines[: max(2, int(len(lines) * cut))]))
     with pytest.raises(StoreCorruptError, match="it is not valid JSON"):
         EmbeddedStore.open(path)
+
+
+def test_tinydb_reads_the_snapshot(path: Path) -> None:
+    """The snapshot is a TinyDB database: ``TinyDB(path)`` opens it and reads the records
+    by key (a chat id is TinyDB's integer document id), the header is document 1 of the
+    table ``_store``, and the store still opens the file afterwards."""
+    with EmbeddedStore.open(path) as store:
+        _records(store)
+        store.put_subscriber(subscriber(-1001234))
+        store.compact()
+        expected = {s.chat_id: s.to_dict() for s in store.subscribers()}
+        an_article = next(iter(store.articles_since(T0 - timedelta(days=3650))))
+    db = TinyDB(path, access_mode="r")
+    try:
+        assert db.tables() >= {"_store", "subscribers", "articles", "deliveries"}
+        assert db.table("_store").get(doc_id=1)["schema"] == SCHEMA  # type: ignore[index]  # the header is there
+        subscribers = db.table("subscribers")
+        assert {doc.doc_id: dict(doc) for doc in subscribers.all()} == expected
+        assert subscribers.get(doc_id=-1001234) == subscriber(-1001234).to_dict()
+        articles = db.table("articles")
+        # Articles are keyed by their id (text): TinyDB reads them by that key.
+        assert articles.get(doc_id=an_article.id) == an_article.to_dict()  # type: ignore[call-overload]  # TinyDB types ids as int
+    finally:
+        db.close()
+    with EmbeddedStore.open(path) as store:
+        assert store.get_subscriber(-1001234) == subscriber(-1001234)

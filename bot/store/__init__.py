@@ -48,12 +48,12 @@ Files (for a store at ``data/newsdigest.json``), all created with mode 0600
 Missing folders on the way to the data file are created with mode 0700, whatever the umask.
 
 ``newsdigest.json``
-    The snapshot: ``{"format": "newsdigest-store", "schema": 4, "generation": G,
-    "seq": S, "tables": {...}}``: every change up to change number S, laid out with the
-    header on the first line and one record per line (``journal.snapshot_chunks``), so
-    an open reads it a record at a time; a snapshot on one line (an older writer, or
-    edited by hand) is read whole. It is only ever replaced whole, by rename, never
-    written in place.
+    The snapshot, a TinyDB database: ``{"_store": {"1": {"format": "newsdigest-store",
+    "schema": 5, "generation": G, "seq": S}}, "subscribers": {...}, "articles": {...},
+    ...}``, every change up to change number S. Laid out with the header on the first
+    line and one record per line (``journal.snapshot_chunks``), so an open reads it a
+    record at a time; a snapshot laid out otherwise (edited by hand) is read whole. It
+    is only ever replaced whole, by rename, never written in place.
 ``newsdigest.json.journal.G``
     The changes since snapshot G, one JSON array per line. The first line is the header
     ``["journal", G, S]``; then each change is ``[n, record]`` with n = S+1, S+2, ... and
@@ -122,12 +122,13 @@ returns a new ``Document``), but an update still costs O(table) in
 again rewrites the whole file (2.6 s). ``bench/store.py`` reports both baselines beside
 ours; the README's "Store" section has the figures.
 
-So the store keeps TinyDB's idea, JSON documents in named tables under their keys, and
-does the file work itself. The snapshot is one JSON object (``{"format", "schema",
-"generation", "seq", "tables": {table: {key: document}}}``): any JSON reader opens it,
-but it is not TinyDB's own layout (the tables sit under ``"tables"``, after the header,
-and most keys are not TinyDB's integer ids), so ``TinyDB(path)`` does not read its
-records. The bot does not import TinyDB at run time.
+So the store keeps TinyDB's file and does the file work itself. The snapshot is a TinyDB
+database: ``TinyDB(path, access_mode="r").table("subscribers").get(doc_id=12345)`` reads a
+subscriber (chat ids are TinyDB's integer document ids; articles, feeds and counters are
+keyed by text, which ``get(doc_id="...")`` takes too), and the header is document 1 of
+the table ``_store``. The bot does not import TinyDB at run time: it writes the file a
+record a line and reads it back a record at a time, which TinyDB's ``JSONStorage`` (one
+``json.load`` of the whole file) cannot.
 
 The journal is what makes writes cheap and durable: each change is one appended line,
 fsync'ed before the call returns (about 0.3 ms), and the whole file is rewritten only by

@@ -48,30 +48,32 @@ FORMAT = "newsdigest-store"
 HEADER = "journal"  # the kind of a journal's first line
 
 
-_TABLES_OPEN = b',"tables":{\n'
+STORE_TABLE = "_store"  # from schema 5: the snapshot's header, document 1 of this table
+_HEADER_OPEN = b'{"_store":{"1":'
 
 
 def snapshot_chunks(generation: int, seq: int, tables: Tables) -> Iterator[bytes]:
     """A snapshot of the current schema holding ``tables`` (every change up to ``seq``),
     in pieces to write one after the other.
 
-    One JSON object, laid out one record per line: its header (format, schema,
-    generation, seq) on the first line, before the tables, so a reader finds the
-    generation in the first bytes (see ``bot.store.backup``); then each table's name on a
-    line, each of its records on a line (``"key":{...}``, a comma first from the second
-    on), and its closing brace. :func:`load` reads such a file a record at a time, so the
-    whole file and all its parsed documents are never in memory at once.
+    TinyDB's layout, one JSON object of tables, each an object of documents by key: the
+    header (format, schema, generation, seq) is document ``"1"`` of the table ``_store``,
+    on the first line, so a reader finds the generation in the first bytes (see
+    ``bot.store.backup``); then each table's name on a line, each of its records on a
+    line (``"key":{...}``, a comma first from the second on), and its closing brace.
+    :func:`load` reads such a file a record at a time, so the whole file and all its
+    parsed documents are never in memory at once.
     """
     header = {"format": FORMAT, "schema": SCHEMA, "generation": generation, "seq": seq}
-    yield encode(header)[:-1] + _TABLES_OPEN
-    for number, name in enumerate(TABLES):
-        yield (b"," if number else b"") + encode(name) + b":{\n"
+    yield _HEADER_OPEN + encode(header) + b"}\n"
+    for name in TABLES:
+        yield b"," + encode(name) + b":{\n"
         first = b""
         for key, value in tables[name].items():
             yield first + encode(key) + b":" + encode(value) + b"\n"
             first = b","
         yield b"}\n"
-    yield b"}}\n"
+    yield b"}\n"
 
 
 def complete_lines(content: bytes) -> list[bytes]:
@@ -201,8 +203,8 @@ class _Snapshot:
         self.raw: bytes | None = None
         self.lines: Iterator[bytes] | None = None
         first = self._readline()
-        if first.startswith(b'{"format":') and first.endswith(_TABLES_OPEN):
-            self.data = self._parse(first[: -len(_TABLES_OPEN)] + b',"tables":{}}')
+        if first.startswith(_HEADER_OPEN) and first.endswith(b"}\n"):
+            self.data = self._parse(first[:-1] + b"}")
             self.lines = iter(self._readline, b"")
         else:
             self.data = self.read_whole()
@@ -269,11 +271,11 @@ def _stream_tables(path: Path, lines: Iterator[bytes]) -> Tables:
     name = ""
     for line in lines:
         if table is None:
-            if line == b"}}\n":
+            if line == b"}\n":
                 if next(lines, b"") != b"":
                     raise _NotLaidOut
                 break
-            name, table = _table_opening(line, first=not tables), {}
+            name, table = _table_opening(line), {}
             if name in tables:
                 raise _NotLaidOut
             tables[name] = table
@@ -295,8 +297,8 @@ def _stream_tables(path: Path, lines: Iterator[bytes]) -> Tables:
     return tables
 
 
-def _table_opening(line: bytes, *, first: bool) -> str:
-    body = line if first else line[1:] if line.startswith(b",") else b""
+def _table_opening(line: bytes) -> str:
+    body = line[1:] if line.startswith(b",") else b""  # the header's table came first
     if not body.endswith(b":{\n"):
         raise _NotLaidOut
     try:
@@ -319,10 +321,19 @@ def _record_line(line: bytes, *, first: bool) -> tuple[str, Any]:
 
 def _snapshot_header(path: Path, data: dict[str, Any]) -> tuple[int, int, int, Any]:
     """Schema, generation, change number and tables of a parsed data file."""
-    if "format" not in data:  # schema 1: a plain TinyDB file, tables at the top
+    if STORE_TABLE in data:  # schema 5 on: TinyDB's layout, the header in its own table
+        header = data[STORE_TABLE].get("1") if isinstance(data[STORE_TABLE], dict) else None
+        if not isinstance(header, dict) or header.get("format") != FORMAT:
+            raise StoreCorruptError(path, f"its {STORE_TABLE!r} table holds no newsdigest header")
+        if not (is_int(header.get("schema")) and header["schema"] >= 5):
+            raise StoreCorruptError(path, "its schema is missing or invalid")
+        data = {**header, "tables": {k: v for k, v in data.items() if k != STORE_TABLE}}
+    elif "format" not in data:  # schema 1: a plain TinyDB file, tables at the top
         if not all(isinstance(t, dict) for t in data.values()):
             raise StoreCorruptError(path, "it is neither a newsdigest store nor a TinyDB file")
         return 1, 0, 0, data
+    elif is_int(data.get("schema")) and 5 <= data["schema"] <= SCHEMA:
+        raise StoreCorruptError(path, f"it says schema {data['schema']} but is laid out as 4")
     if data["format"] != FORMAT:
         raise StoreCorruptError(path, f"it is not a newsdigest store ({shown(data['format'])})")
     schema, generation = data.get("schema"), data.get("generation")
@@ -337,10 +348,10 @@ def _snapshot_header(path: Path, data: dict[str, Any]) -> tuple[int, int, int, A
     seq = data.get("seq") if schema >= 3 else 0
     if not (is_int(seq) and seq >= 0):
         raise StoreCorruptError(path, f"its change number {shown(seq)} is invalid")
-    tables = data.get("tables")
-    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
-        raise StoreCorruptError(path, "its 'tables' are not objects")
-    return schema, generation, seq, tables
+    found = data.get("tables")
+    if not isinstance(found, dict) or not all(isinstance(t, dict) for t in found.values()):
+        raise StoreCorruptError(path, "its tables are not objects")
+    return schema, generation, seq, found
 
 
 def _leftovers(path: Path, generation: int) -> list[Path]:

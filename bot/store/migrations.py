@@ -90,10 +90,21 @@ def _migrate_3_to_4(old: dict[str, Any]) -> dict[str, Any]:
     return {**old, CHANNELS: {}, SELECTIONS: {}}
 
 
+def _migrate_4_to_5(old: dict[str, Any]) -> dict[str, Any]:
+    """Schema 4 to 5: the tables are unchanged; the snapshot takes TinyDB's layout.
+
+    Schema 4 kept the tables under ``"tables"``, after a header at the top. Schema 5 puts
+    the tables at the top, as TinyDB does, and the header in a table of its own
+    (``_store``), so ``TinyDB(path)`` reads the records; it is laid out a record a line.
+    """
+    return old
+
+
 # MIGRATIONS[n - 1] turns schema n's tables into schema n + 1's.
 MIGRATIONS: tuple[Callable[[dict[str, Any]], dict[str, Any]], ...] = (
     _migrate_1_to_2,
     _migrate_2_to_3,
     _migrate_3_to_4,
+    _migrate_4_to_5,
 )
 SCHEMA = len(MIGRATIONS) + 1
