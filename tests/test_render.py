@@ -13,6 +13,7 @@ from bot.digest.render import (
     ALLOWED_TAGS,
     EMPTY_TEXT,
     MAX_MESSAGE,
+    ItemCache,
     html_to_plain,
     render_digest_html,
     render_digest_text,
@@ -180,3 +181,21 @@ def test_the_one_splitter_counts_utf16_units_and_keeps_lines_whole() -> None:
     assert len(messages) > 1
     assert all(utf16_len(m) <= MAX_MESSAGE for m in messages)
     assert "\n".join(messages) == "\n".join(["<b>Sources</b>", *lines])
+
+
+def test_a_shared_cache_renders_the_same_messages() -> None:
+    """A batch's shared item cache (which keeps each item's measured length) packs as a
+    render without it does: emoji counted twice, an item over the limit cut to fit."""
+    items = (
+        item(1, title="😀 wide", summary="😀" * 1500),
+        item(2, summary="Word " * 1000),
+        item(3, summary="An ordinary sentence."),
+    )
+    digest = Digest(1, items, timezone="Asia/Tokyo", created=NOW)
+    alone = render_digest_html(digest, now=NOW)
+    cache: ItemCache = {}
+    first = render_digest_html(digest, now=NOW, cache=cache)
+    again = render_digest_html(digest, now=NOW, cache=cache)
+    assert first == again == alone
+    assert len(alone) == 3
+    assert all(utf16_len(m) <= MAX_MESSAGE for m in alone)

@@ -68,6 +68,65 @@ def test_a_damaged_row_is_refused_by_name(pg_url: str) -> None:
     assert "timezone" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("column", "damage", "field"),
+    [
+        ("timezone", "'Mars/Olympus'", "timezone"),
+        ("language", "'not a language'", "language"),
+        ("telegram_language", "'xx-!!'", "telegram_language"),
+    ],
+)
+def test_a_damaged_row_among_many_is_refused_by_name(
+    pg_url: str, column: str, damage: str, field: str
+) -> None:
+    """Listing subscribers (pages of rows whose values mostly repeat, checked once per
+    value) still refuses the one damaged row, named, after many good rows like it."""
+    with open_store(pg_url) as store:
+        for chat_id in range(1, 2501):
+            store.put_subscriber(subscriber(chat_id))
+    sql(pg_url, f"UPDATE subscribers SET {column} = {damage} WHERE chat_id = 2345")
+    with open_store(pg_url) as store:
+        with pytest.raises(StoreCorruptError) as caught:
+            list(store.subscribers())
+        assert "subscriber 2345" in str(caught.value)
+        assert field in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        ("ALTER COLUMN last_digest TYPE timestamp", "last_digest", "is not a date and time"),
+        (
+            "ALTER COLUMN skip_empty TYPE integer USING skip_empty::integer",
+            "skip_empty",
+            "true or false",
+        ),
+        (
+            "DROP CONSTRAINT subscriber_topics, "
+            "ALTER COLUMN topics TYPE text USING array_to_string(topics, ',')",
+            "topics",
+            "is not a list",
+        ),
+    ],
+)
+def test_a_column_of_the_wrong_type_is_refused_by_name(
+    pg_url: str, change: str, field: str, problem: str
+) -> None:
+    """A column another client changed (times without a zone, a flag as 0 or 1, a list as
+    text) is refused when read, even by a store that has read good rows: a value equal to
+    one seen before but of another type (1 == True) does not pass for it."""
+    with open_store(pg_url) as store:
+        store.put_subscriber(subscriber(1, skip_empty=True))
+        store.put_subscriber(subscriber(2))
+        assert len(list(store.subscribers())) == 2
+        sql(pg_url, f"ALTER TABLE subscribers {change}")
+        with pytest.raises(StoreCorruptError) as caught:
+            list(store.subscribers())
+    assert "subscriber 1:" in str(caught.value)
+    assert field in str(caught.value)
+    assert problem in str(caught.value)
+
+
 def test_a_write_the_database_refuses_names_the_record(pg_url: str) -> None:
     """A subscriber whose times are not 24-hour times is refused by the table's check."""
     with open_store(pg_url) as store:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 
 from ..models import StoredArticle, Subscriber
@@ -34,6 +34,9 @@ from .stories import story_groups
 
 RECENCY_HALF_LIFE_HOURS = 12.0
 COVERAGE_WEIGHT = 0.6
+
+
+_Choice = tuple[tuple[int, ...], frozenset[str], tuple[DigestItem, ...]]
 
 
 def feeds_of(article: StoredArticle, feeds: Collection[str]) -> bool:
@@ -66,6 +69,13 @@ class DigestBuilder:
         self._by_word: dict[str, list[int]] = defaultdict(list)
         self._by_feed: dict[str, list[int]] = defaultdict(list)
         order = sorted(range(len(self._articles)), key=lambda i: -self._score[i])
+        # Every ranked list below is in this order: merging lists of ranks (plain ints)
+        # gives the order of merging the articles by (-score, index), without a key.
+        self._order = order
+        self._rank = [0] * len(order)
+        for rank, i in enumerate(order):
+            self._rank[i] = rank
+        self._fetched = [a.fetched for a in self._articles]
         self._all = [i for i in order if not self._articles[i].private]
         for i in order:
             article = self._articles[i]
@@ -82,11 +92,15 @@ class DigestBuilder:
                 self._by_word[word].append(i)
         for ids in self._by_word.values():
             ids.sort(key=lambda i: -self._score[i])
+        # The article ids of each story: a ledger holding one of them holds the story.
+        self._story_ids = [frozenset(self._articles[m].id for m in ms) for ms in self._members]
+        self._ranks: dict[tuple[str, str], list[int]] = {}
         # Excluded words are looked up in the word index, not in a set of words per
         # article: those sets took more memory than everything else (10k articles of 300
         # words: ~150 MB), for a check most subscribers never ask for.
         self._mentioning: dict[str, frozenset[int]] = {}
-        self._cache: dict[tuple[object, ...], tuple[int, ...]] = {}
+        # A combination's choice, the article ids of the stories chosen, and its items.
+        self._cache: dict[tuple[object, ...], _Choice] = {}
         self._items: dict[tuple[int, tuple[str, ...], tuple[str, ...]], DigestItem] = {}
 
     def _mentions(self, index: int, keyword: str) -> bool:
@@ -110,27 +124,43 @@ class DigestBuilder:
         """The start of the subscriber's next digest."""
         return subscriber.last_digest or (self.now - self.window)
 
-    def _merged(self, streams: list[Iterable[int]]) -> Iterator[int]:
-        keyed = [((-self._score[i], i) for i in stream) for stream in streams]
-        for _, index in heapq.merge(*keyed):
-            yield index
+    def _ranked(self, kind: str, name: str) -> list[int]:
+        """The ranks of a ranked list (``topic``, ``word``: its public articles, ``feed``,
+        ``all``), computed once."""
+        found = self._ranks.get((kind, name))
+        if found is None:
+            if kind == "topic":
+                ids = self._by_topic.get(name, [])
+            elif kind == "word":
+                ids = [i for i in self._by_word[name] if not self._articles[i].private]
+            elif kind == "feed":
+                ids = self._by_feed[name]
+            else:
+                ids = self._all
+            found = self._ranks[(kind, name)] = [self._rank[i] for i in ids]
+        return found
+
+    def _merged(self, streams: list[list[int]]) -> Iterator[int]:
+        order = self._order
+        if len(streams) == 1:
+            return (order[rank] for rank in streams[0])
+        return (order[rank] for rank in heapq.merge(*streams))
 
     def _candidates(self, subscriber: Subscriber) -> Iterator[int]:
-        streams: list[Iterable[int]] = (
-            [self._by_topic.get(t, []) for t in subscriber.topics]
+        streams = (
+            [self._ranked("topic", t) for t in subscriber.topics]
             if subscriber.topics
-            else [self._all]
+            else [self._ranked("all", "")]
         )
         for word in subscriber.follow:
             for form in (word, f"{word}s", f"{word}es"):
                 if form in self._by_word:
-                    public = (i for i in self._by_word[form] if not self._articles[i].private)
-                    streams.append(public)
+                    streams.append(self._ranked("word", form))
         return self._merged(streams)
 
     def _own_entries(self, subscriber: Subscriber) -> Iterator[int]:
         return self._merged(
-            [self._by_feed[url] for url in subscriber.feeds if url in self._by_feed]
+            [self._ranked("feed", url) for url in subscriber.feeds if url in self._by_feed]
         )
 
     def _select(self, subscriber: Subscriber, delivered: Collection[str]) -> tuple[int, ...]:
@@ -149,19 +179,20 @@ class DigestBuilder:
         stories: set[int],
     ) -> list[int]:
         since = self.since(subscriber)
+        exclude = subscriber.exclude
+        fetched, story_of, story_ids = self._fetched, self._story, self._story_ids
         seen: set[int] = set()
         picked: list[int] = []
         for index in candidates:
             if index in seen:
                 continue
             seen.add(index)
-            article = self._articles[index]
-            story = self._story[index]
-            if article.fetched <= since or story in stories:
+            story = story_of[index]
+            if fetched[index] <= since or story in stories:
                 continue
-            if any(self._mentions(index, word) for word in subscriber.exclude):
+            if exclude and any(self._mentions(index, word) for word in exclude):
                 continue
-            if delivered and any(self._articles[m].id in delivered for m in self._members[story]):
+            if delivered and not story_ids[story].isdisjoint(delivered):
                 continue
             stories.add(story)
             picked.append(index)
@@ -202,6 +233,9 @@ class DigestBuilder:
             item = self._items[key] = self._item(index, exclude, feeds)
         return item
 
+    def _items_of(self, picked: tuple[int, ...], subscriber: Subscriber) -> tuple[DigestItem, ...]:
+        return tuple(self._cached_item(i, subscriber.exclude, subscriber.feeds) for i in picked)
+
     def build(self, subscriber: Subscriber, delivered: Collection[str] = ()) -> Digest:
         """The subscriber's digest (possibly empty)."""
         # Many subscribers share the same choices: compose each combination once. The
@@ -214,14 +248,15 @@ class DigestBuilder:
             subscriber.feeds,
             self.since(subscriber),
         )
-        picked = self._cache.get(key)
-        if picked is None:
-            picked = self._cache[key] = self._select(subscriber, ())
-        if delivered and any(
-            self._articles[m].id in delivered for i in picked for m in self._members[self._story[i]]
-        ):
+        cached = self._cache.get(key)
+        if cached is None:
+            picked = self._select(subscriber, ())
+            ids = frozenset().union(*(self._story_ids[self._story[i]] for i in picked))
+            cached = self._cache[key] = (picked, ids, self._items_of(picked, subscriber))
+        picked, ids, items = cached
+        if delivered and not ids.isdisjoint(delivered):
             picked = self._select(subscriber, delivered)
-        items = tuple(self._cached_item(i, subscriber.exclude, subscriber.feeds) for i in picked)
+            items = self._items_of(picked, subscriber)
         return Digest(
             chat_id=subscriber.chat_id,
             items=items,

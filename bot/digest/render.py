@@ -174,22 +174,32 @@ EMPTY_TEXT = str(EMPTY)
 
 
 def pack(
-    header: str, parts: Sequence[str], limit: int = MAX_MESSAGE, separator: str = "\n\n"
+    header: str,
+    parts: Sequence[str],
+    limit: int = MAX_MESSAGE,
+    separator: str = "\n\n",
+    sizes: Sequence[int] | None = None,
 ) -> list[tuple[str, list[int]]]:
     """The one message splitter: whole parts packed into messages of at most ``limit``
     UTF-16 units (Telegram's measure), each with the indexes of the parts it carries.
 
     Messages are cut between parts, never inside one; a part over the limit on its own is
     reduced to plain text and cut (``_hard_cut``). The header opens the first message.
+    ``sizes``, when given, are the parts' ``utf16_len`` (a caller that rendered them
+    before knows them: measuring costs more than packing).
     """
-    fitted = [p if utf16_len(p) <= limit else _hard_cut(p, limit) for p in parts]
+    fitted = list(parts)
+    measured = [utf16_len(p) for p in parts] if sizes is None else list(sizes)
+    for index, size in enumerate(measured):
+        if size > limit:
+            fitted[index] = _hard_cut(fitted[index], limit)
+            measured[index] = utf16_len(fitted[index])
     gap = utf16_len(separator)
     groups: list[list[int]] = []
     current: list[int] = []
     used = utf16_len(header)
     opened = bool(header)
-    for index, part in enumerate(fitted):
-        size = utf16_len(part)
+    for index, size in enumerate(measured):
         if (opened or current) and used + gap + size <= limit:
             current.append(index)
             used += gap + size
@@ -223,7 +233,8 @@ def _hard_cut(part: str, limit: int) -> str:
     return escape(plain.rstrip()) + "…"
 
 
-ItemCache = dict[tuple[str, tuple[tuple[str, str], ...], str, str], str]
+# (article id, other outlets, time zone, language) -> the item's HTML and its utf16_len.
+ItemCache = dict[tuple[str, tuple[tuple[str, str], ...], str, str], tuple[str, int]]
 
 
 @dataclass(frozen=True)
@@ -245,17 +256,21 @@ def render_digest_messages(
     if digest.empty:
         return [RenderedMessage(EMPTY.render(digest.language), ())]
     parts = []
+    sizes = []
     for n, item in enumerate(digest.items, start=1):
         key = (item.article_id, item.also, digest.timezone, digest.language)
-        rendered = cache.get(key) if cache is not None else None
-        if rendered is None:
+        found = cache.get(key) if cache is not None else None
+        if found is None:
             rendered = render_item_html(item, digest.timezone, now, digest.language)
+            found = (rendered, utf16_len(rendered))
             if cache is not None:
-                cache[key] = rendered
-        parts.append(f"{n}. {rendered}")
+                cache[key] = found
+        number = f"{n}. "  # ASCII: its length is its UTF-16 length
+        parts.append(number + found[0])
+        sizes.append(len(number) + found[1])
     return [
         RenderedMessage(text, tuple(digest.items[i].article_id for i in group))
-        for text, group in pack(render_header_html(digest, now), parts)
+        for text, group in pack(render_header_html(digest, now), parts, sizes=sizes)
     ]
 
 
