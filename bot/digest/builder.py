@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from array import array
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, timedelta
@@ -36,7 +37,7 @@ RECENCY_HALF_LIFE_HOURS = 12.0
 COVERAGE_WEIGHT = 0.6
 
 
-_Choice = tuple[tuple[int, ...], frozenset[str], tuple[DigestItem, ...]]
+_Choice = tuple[tuple[int, ...], tuple[DigestItem, ...]]
 
 
 def feeds_of(article: StoredArticle, feeds: Collection[str]) -> bool:
@@ -65,41 +66,48 @@ class DigestBuilder:
             for index in members:
                 self._story[index] = story
         self._score = [self._rank_score(i) for i in range(len(self._articles))]
-        self._by_topic: dict[str, list[int]] = defaultdict(list)
-        self._by_word: dict[str, list[int]] = defaultdict(list)
-        self._by_feed: dict[str, list[int]] = defaultdict(list)
         order = sorted(range(len(self._articles)), key=lambda i: -self._score[i])
-        # Every ranked list below is in this order: merging lists of ranks (plain ints)
-        # gives the order of merging the articles by (-score, index), without a key.
+        # Every ranked list holds ranks (positions in ``order``), not article indexes:
+        # built by walking ``order``, each list is sorted as it is filled, and merging
+        # lists of plain ints gives the order of merging the articles by (-score, index).
         self._order = order
         self._rank = [0] * len(order)
         for rank, i in enumerate(order):
             self._rank[i] = rank
         self._fetched = [a.fetched for a in self._articles]
-        self._all = [i for i in order if not self._articles[i].private]
-        for i in order:
+        self._all: list[int] = []
+        self._by_topic: dict[str, list[int]] = defaultdict(list)
+        self._by_feed: dict[str, list[int]] = defaultdict(list)
+        # The word index is the builder's largest part (10k articles of 300 words: 3M
+        # entries), so its lists are arrays of 4-byte ints: half a list's memory
+        # (``bench/memory.py``). Private articles are in it too: their excluded words are
+        # looked up here (``_mentions``); a followed word's list leaves them out
+        # (``_public``).
+        self._by_word: dict[str, array[int]] = {}
+        self._private: set[int] = set()  # the ranks of private articles
+        for rank, i in enumerate(order):
             article = self._articles[i]
             for url in article.feed_urls:
-                self._by_feed[url].append(i)
+                self._by_feed[url].append(rank)
+            for word in dict.fromkeys(article.words):
+                ranks = self._by_word.get(word)
+                if ranks is None:
+                    ranks = self._by_word[word] = array("i")
+                ranks.append(rank)
             if article.private:
+                self._private.add(rank)
                 continue
+            self._all.append(rank)
             for topic in article.topics:
-                self._by_topic[topic].append(i)
-        for i, article in enumerate(self._articles):
-            # Private articles too: their excluded words are looked up here (``_mentions``);
-            # a followed word's stream leaves them out (``_candidates``).
-            for word in frozenset(article.words):
-                self._by_word[word].append(i)
-        for ids in self._by_word.values():
-            ids.sort(key=lambda i: -self._score[i])
+                self._by_topic[topic].append(rank)
+        self._public_words: dict[str, Sequence[int]] = {}
         # The article ids of each story: a ledger holding one of them holds the story.
         self._story_ids = [frozenset(self._articles[m].id for m in ms) for ms in self._members]
-        self._ranks: dict[tuple[str, str], list[int]] = {}
         # Excluded words are looked up in the word index, not in a set of words per
         # article: those sets took more memory than everything else (10k articles of 300
         # words: ~150 MB), for a check most subscribers never ask for.
         self._mentioning: dict[str, frozenset[int]] = {}
-        # A combination's choice, the article ids of the stories chosen, and its items.
+        # A combination's choice and its items.
         self._cache: dict[tuple[object, ...], _Choice] = {}
         self._items: dict[tuple[int, tuple[str, ...], tuple[str, ...]], DigestItem] = {}
 
@@ -109,9 +117,9 @@ class DigestBuilder:
         found = self._mentioning.get(keyword)
         if found is None:
             forms = (keyword, f"{keyword}s", f"{keyword}es")
-            found = frozenset(i for form in forms for i in self._by_word.get(form, ()))
+            found = frozenset(r for form in forms for r in self._by_word.get(form, ()))
             self._mentioning[keyword] = found
-        return index in found
+        return self._rank[index] in found
 
     def _rank_score(self, index: int) -> float:
         article = self._articles[index]
@@ -124,43 +132,38 @@ class DigestBuilder:
         """The start of the subscriber's next digest."""
         return subscriber.last_digest or (self.now - self.window)
 
-    def _ranked(self, kind: str, name: str) -> list[int]:
-        """The ranks of a ranked list (``topic``, ``word``: its public articles, ``feed``,
-        ``all``), computed once."""
-        found = self._ranks.get((kind, name))
+    def _public(self, word: str) -> Sequence[int]:
+        """The ranks of the public articles with ``word`` (all of them, unless chats' own
+        feeds brought private ones)."""
+        ranks = self._by_word[word]
+        if not self._private:
+            return ranks
+        found = self._public_words.get(word)
         if found is None:
-            if kind == "topic":
-                ids = self._by_topic.get(name, [])
-            elif kind == "word":
-                ids = [i for i in self._by_word[name] if not self._articles[i].private]
-            elif kind == "feed":
-                ids = self._by_feed[name]
-            else:
-                ids = self._all
-            found = self._ranks[(kind, name)] = [self._rank[i] for i in ids]
+            found = self._public_words[word] = [r for r in ranks if r not in self._private]
         return found
 
-    def _merged(self, streams: list[list[int]]) -> Iterator[int]:
+    def _merged(self, streams: list[Sequence[int]]) -> Iterator[int]:
         order = self._order
         if len(streams) == 1:
             return (order[rank] for rank in streams[0])
         return (order[rank] for rank in heapq.merge(*streams))
 
     def _candidates(self, subscriber: Subscriber) -> Iterator[int]:
-        streams = (
-            [self._ranked("topic", t) for t in subscriber.topics]
+        streams: list[Sequence[int]] = (
+            [self._by_topic.get(t, []) for t in subscriber.topics]
             if subscriber.topics
-            else [self._ranked("all", "")]
+            else [self._all]
         )
         for word in subscriber.follow:
             for form in (word, f"{word}s", f"{word}es"):
                 if form in self._by_word:
-                    streams.append(self._ranked("word", form))
+                    streams.append(self._public(form))
         return self._merged(streams)
 
     def _own_entries(self, subscriber: Subscriber) -> Iterator[int]:
         return self._merged(
-            [self._ranked("feed", url) for url in subscriber.feeds if url in self._by_feed]
+            [self._by_feed[url] for url in subscriber.feeds if url in self._by_feed]
         )
 
     def _select(self, subscriber: Subscriber, delivered: Collection[str]) -> tuple[int, ...]:
@@ -251,10 +254,10 @@ class DigestBuilder:
         cached = self._cache.get(key)
         if cached is None:
             picked = self._select(subscriber, ())
-            ids = frozenset().union(*(self._story_ids[self._story[i]] for i in picked))
-            cached = self._cache[key] = (picked, ids, self._items_of(picked, subscriber))
-        picked, ids, items = cached
-        if delivered and not ids.isdisjoint(delivered):
+            cached = self._cache[key] = (picked, self._items_of(picked, subscriber))
+        picked, items = cached
+        story_of, story_ids = self._story, self._story_ids
+        if delivered and any(not story_ids[story_of[i]].isdisjoint(delivered) for i in picked):
             picked = self._select(subscriber, delivered)
             items = self._items_of(picked, subscriber)
         return Digest(
