@@ -199,3 +199,15 @@ def test_a_shared_cache_renders_the_same_messages() -> None:
     assert first == again == alone
     assert len(alone) == 3
     assert all(utf16_len(m) <= MAX_MESSAGE for m in alone)
+
+
+def test_a_cache_kept_past_midnight_shows_the_new_day() -> None:
+    """An item renders "09:00" on its own day and with its date the day after; a cache kept
+    across the reader's midnight (the dispatcher keeps one for minutes) gives each day's
+    form, never yesterday's."""
+    digest = Digest(1, (item(1),), timezone="UTC", created=NOW)
+    cache: ItemCache = {}
+    evening = render_digest_html(digest, now=NOW.replace(hour=23, minute=59), cache=cache)
+    after = render_digest_html(digest, now=NOW + timedelta(hours=15, minutes=1), cache=cache)
+    assert after == render_digest_html(digest, now=NOW + timedelta(hours=15, minutes=1))
+    assert after != evening

@@ -14,7 +14,7 @@ import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_skeleton
@@ -233,8 +233,10 @@ def _hard_cut(part: str, limit: int) -> str:
     return escape(plain.rstrip()) + "…"
 
 
-# (article id, other outlets, time zone, language) -> the item's HTML and its utf16_len.
-ItemCache = dict[tuple[str, tuple[tuple[str, str], ...], str, str], tuple[str, int]]
+# (article id, other outlets, time zone, language, the reader's date) -> the item's HTML
+# and its utf16_len. The date is in the key because an item's time reads "14:05" on its
+# own day and "Nov 24, 14:05" after: a cache kept across midnight must not mix them.
+ItemCache = dict[tuple[str, tuple[tuple[str, str], ...], str, str, date], tuple[str, int]]
 
 
 @dataclass(frozen=True)
@@ -257,8 +259,9 @@ def render_digest_messages(
         return [RenderedMessage(EMPTY.render(digest.language), ())]
     parts = []
     sizes = []
+    today = (now or datetime.now(UTC)).astimezone(_zone(digest.timezone)).date()
     for n, item in enumerate(digest.items, start=1):
-        key = (item.article_id, item.also, digest.timezone, digest.language)
+        key = (item.article_id, item.also, digest.timezone, digest.language, today)
         found = cache.get(key) if cache is not None else None
         if found is None:
             rendered = render_item_html(item, digest.timezone, now, digest.language)
