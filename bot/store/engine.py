@@ -22,7 +22,7 @@ themselves (``records.to_value``: slotted, immutable ``bot.models`` records, a l
 one flat tuple): a lookup returns the stored record, and every change goes through the
 journal and then replaces the value. Side indexes keep the active subscribers, article URL
 -> id and article times. The price is memory and an open that reads the whole snapshot:
-for 100k subscribers, 10k articles and 24 ledger entries each (a 158 MB file), about 130
+for 100k subscribers, 10k articles and 24 ledger entries each (a 158 MB file), about 120
 MB of records and 15-25 s to open on a busy machine, read a record at a time so the open
 never holds more (``bench/memory.py`` measures the whole bot, ``bench/store.py`` the
 open).
