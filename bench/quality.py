@@ -98,8 +98,18 @@ BEFORE: dict[str, float] = {
     "unstructured_lead_weight": 0.0,
     "unstructured_length_power": 0.25,
 }
+# The second pass of issue 10: the weights tuned with the readable selection.
+SECOND: dict[str, float] = {
+    "centrality_power": 1.25,
+    "paragraph_decay": 0.07,
+    "length_power": 0.32,
+}
 # The default before text without paragraph breaks was read as a wire story.
-ONE_PRIOR: dict[str, float] = {"unstructured_lead_weight": 0.0, "unstructured_length_power": 0.32}
+ONE_PRIOR: dict[str, float] = {
+    **SECOND,
+    "unstructured_lead_weight": 0.0,
+    "unstructured_length_power": 0.32,
+}
 
 
 def _before(**changes: float) -> dict[str, float]:
@@ -115,12 +125,15 @@ VARIANTS: dict[str, Variant] = {
         params=ONE_PRIOR, note="text without breaks read like any other (default before)"
     ),
     "one-prior+lead": Variant(
-        params={"unstructured_length_power": 0.32},
+        params={**SECOND, "unstructured_length_power": 0.32},
         note="text without breaks: lead prior, length prior kept",
     ),
     "one-prior+length": Variant(
-        params={"unstructured_lead_weight": 0.0},
+        params={**SECOND, "unstructured_lead_weight": 0.0},
         note="text without breaks: no length prior, no extra lead prior",
+    ),
+    "wire-only": Variant(
+        params=SECOND, note="text without breaks as a wire story, second-pass weights"
     ),
     "plain": Variant(readable=False, note="the default's ranking, plain selection"),
     "strict": Variant(connective_margin=None, note="no sentence ever dangles"),

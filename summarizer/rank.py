@@ -49,12 +49,12 @@ class NewsRankParams:
     # Similarity to sentence j counts exp(-reach_decay * j): the opening sets the topic.
     reach_decay: float = 0.0
     # Sharpens the centrality (normalized to a maximum of 1) before priors are added.
-    centrality_power: float = 1.25
+    centrality_power: float = 1.5
     # Weight of the TF-IDF cosine between the sentence and the whole document.
     document_weight: float = 0.3
     # Topic-sentence prior: weight * exp(-decay * index of the sentence in its paragraph).
     paragraph_weight: float = 0.7
-    paragraph_decay: float = 0.07
+    paragraph_decay: float = 0.03
     # Lead prior over the whole article: weight * exp(-decay * sentence index).
     position_weight: float = 0.0
     position_decay: float = 0.05
@@ -66,7 +66,7 @@ class NewsRankParams:
     # Multiplies a sentence that opens with a quotation by (1 - quote_penalty).
     quote_penalty: float = 0.0
     # Multiplies salience by (words / mean words per sentence) ** length_power.
-    length_power: float = 0.32
+    length_power: float = 0.36
     # MMR: salience minus redundancy times the highest similarity to a picked sentence.
     redundancy: float = 0.3
     # Sentences are compared on their stems and, with this weight, on their word forms.
