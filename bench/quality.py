@@ -94,15 +94,47 @@ BEFORE: dict[str, float] = {
     "length_power": 0.25,
     "redundancy": 0.3,
     "form_weight": 0.0,
+    # Text without paragraph breaks was read like any other (issue 10's third pass).
+    "unstructured_lead_weight": 0.0,
+    "unstructured_length_power": 0.25,
+}
+# The second pass of issue 10: the weights tuned with the readable selection.
+SECOND: dict[str, float] = {
+    "centrality_power": 1.25,
+    "paragraph_decay": 0.07,
+    "length_power": 0.32,
+}
+# The default before text without paragraph breaks was read as a wire story.
+ONE_PRIOR: dict[str, float] = {
+    **SECOND,
+    "unstructured_lead_weight": 0.0,
+    "unstructured_length_power": 0.32,
 }
 
 
 def _before(**changes: float) -> dict[str, float]:
+    """BEFORE with changes; a changed length power applies to every text, as it did."""
+    if "length_power" in changes:
+        changes.setdefault("unstructured_length_power", changes["length_power"])
     return {**BEFORE, **changes}
 
 
 VARIANTS: dict[str, Variant] = {
     "default": Variant(note="the shipped default"),
+    "one-prior": Variant(
+        params=ONE_PRIOR, note="text without breaks read like any other (default before)"
+    ),
+    "one-prior+lead": Variant(
+        params={**SECOND, "unstructured_length_power": 0.32},
+        note="text without breaks: lead prior, length prior kept",
+    ),
+    "one-prior+length": Variant(
+        params={**SECOND, "unstructured_lead_weight": 0.0},
+        note="text without breaks: no length prior, no extra lead prior",
+    ),
+    "wire-only": Variant(
+        params=SECOND, note="text without breaks as a wire story, second-pass weights"
+    ),
     "plain": Variant(readable=False, note="the default's ranking, plain selection"),
     "strict": Variant(connective_margin=None, note="no sentence ever dangles"),
     "margin-0.1": Variant(connective_margin=0.1, note="connective alone at a 10% margin"),

@@ -6,17 +6,22 @@ two sentences that use the same word form agree more closely than two that share
 stem), plus its similarity to the document as a whole. To that it adds a position prior
 that follows the article's own structure: the first sentence of a paragraph is usually
 its topic sentence (Baxendale's finding), so the prior decays with the position *inside*
-the paragraph. Text without paragraph breaks is one paragraph, and the same prior then
-acts as a plain lead prior. A length prior relative to the article's mean sentence
-favours full sentences over captions and fragments. Sentences are then picked greedily,
-each new one penalized by its similarity to those already picked (MMR).
+the paragraph. A length prior relative to the article's mean sentence favours full
+sentences over captions and fragments. Sentences are then picked greedily, each new one
+penalized by its similarity to those already picked (MMR).
+
+Text without paragraph breaks (one block, as wire copy, pasted text and many feeds
+arrive) has no topic sentences to find and none of the captions, list items and
+headings that come as paragraphs of their own. It is read as a news story in inverted
+pyramid form: a steep lead prior over the whole text instead, and no length prior.
 
 The weights were tuned, together with the readable selection of ``summarize``, on two
 English development sets that pull in opposite directions (long machine-picked BBC
 extracts reward centrality and long sentences, short human CNN highlights reward the
-lead); see docs/summarizer.md for the numbers. Directed centrality (``backward``,
-``reach_decay``), a lead prior over the whole article and a quotation discount are off in
-the default but kept as parameters: they reproduce the earlier default.
+lead; its articles arrive without paragraph breaks); see docs/summarizer.md for the
+numbers. Directed centrality (``backward``,
+``reach_decay``), a lead prior over every article and a quotation discount are off in the
+default but kept as parameters: they reproduce the earlier default.
 """
 
 from __future__ import annotations
@@ -44,19 +49,24 @@ class NewsRankParams:
     # Similarity to sentence j counts exp(-reach_decay * j): the opening sets the topic.
     reach_decay: float = 0.0
     # Sharpens the centrality (normalized to a maximum of 1) before priors are added.
-    centrality_power: float = 1.25
+    centrality_power: float = 1.5
     # Weight of the TF-IDF cosine between the sentence and the whole document.
     document_weight: float = 0.3
     # Topic-sentence prior: weight * exp(-decay * index of the sentence in its paragraph).
     paragraph_weight: float = 0.7
-    paragraph_decay: float = 0.07
+    paragraph_decay: float = 0.03
     # Lead prior over the whole article: weight * exp(-decay * sentence index).
     position_weight: float = 0.0
     position_decay: float = 0.05
+    # Text without paragraph breaks: a lead prior weight * exp(-decay * sentence index) on
+    # top, and its own length power in place of length_power.
+    unstructured_lead_weight: float = 0.6
+    unstructured_lead_decay: float = 0.3
+    unstructured_length_power: float = 0.0
     # Multiplies a sentence that opens with a quotation by (1 - quote_penalty).
     quote_penalty: float = 0.0
     # Multiplies salience by (words / mean words per sentence) ** length_power.
-    length_power: float = 0.32
+    length_power: float = 0.36
     # MMR: salience minus redundancy times the highest similarity to a picked sentence.
     redundancy: float = 0.3
     # Sentences are compared on their stems and, with this weight, on their word forms.
@@ -163,6 +173,12 @@ def _index_in_paragraph(document: PreparedDocument) -> np.ndarray:
     return out
 
 
+def _unstructured(document: PreparedDocument) -> bool:
+    """The text came as one block, without paragraph breaks."""
+    first = document.sentences[0].paragraph
+    return all(s.paragraph == first for s in document.sentences)
+
+
 def _salience(
     document: PreparedDocument, matrices: _Matrices, params: NewsRankParams
 ) -> np.ndarray:
@@ -176,11 +192,16 @@ def _salience(
     topic_sentence = np.exp(-params.paragraph_decay * _index_in_paragraph(document))
     lead = np.exp(-params.position_decay * index)
     salience = centrality + params.paragraph_weight * topic_sentence + params.position_weight * lead
+    length_power = params.length_power
+    if _unstructured(document):
+        wire_lead = np.exp(-params.unstructured_lead_decay * index)
+        salience = salience + params.unstructured_lead_weight * wire_lead
+        length_power = params.unstructured_length_power
     quoted = np.array([s.text[:1] in _OPENING_QUOTES for s in document.sentences])
     salience = salience * np.where(quoted, 1.0 - params.quote_penalty, 1.0)
     words = np.array([s.n_words for s in document.sentences], dtype=float)
     relative = words / max(1.0, float(words.mean()))
-    return np.asarray(salience * relative**params.length_power)
+    return np.asarray(salience * relative**length_power)
 
 
 def newsrank(
