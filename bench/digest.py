@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.digest.builder import DigestBuilder
 from bot.digest.model import Digest, DigestItem
-from bot.digest.render import ItemCache, render_digest_html
+from bot.digest.render import ItemCache, item_cache, render_digest_html
 from bot.ingest.topics import mentions
 from bot.models import StoredArticle, Subscriber
 
@@ -153,7 +153,7 @@ def main() -> None:
     start = time.process_time()
     builder = DigestBuilder(articles, now=NOW, max_items=args.items)
     built = time.process_time() - start
-    cache: ItemCache = {}
+    cache: ItemCache = item_cache()
     messages = 0
     characters = 0
     for subscriber in subscribers:

@@ -20,7 +20,7 @@ import psycopg
 from digest import NOW, make_articles, make_subscribers
 
 from bot.digest.builder import DigestBuilder
-from bot.digest.render import ItemCache, render_digest_html
+from bot.digest.render import ItemCache, item_cache, render_digest_html
 from bot.models import Subscriber
 from bot.store import ARTICLES, DELIVERIES, SUBSCRIBERS, DumpRecord, Store, open_store
 from tests.pgcluster import Cluster
@@ -69,7 +69,7 @@ def compose_all(store: Store, backend: int, items: int) -> dict[str, float]:
     wall, cpu, server = time.perf_counter(), time.process_time(), _server_cpu(backend)
     builder = DigestBuilder(store.articles_since(NOW - timedelta(hours=48)), now=NOW,
                             max_items=items)  # fmt: skip
-    cache: ItemCache = {}
+    cache: ItemCache = item_cache()
     digests = messages = 0
     for page in _pages(store):
         ledgers = store.delivered_ids_many(s.chat_id for s in page)

@@ -1,4 +1,4 @@
-"""Handing memory the process freed back to the operating system."""
+"""Bounding what the process keeps, and handing memory it freed back to the system."""
 
 from __future__ import annotations
 
@@ -6,6 +6,27 @@ import ctypes
 import ctypes.util
 import functools
 from collections.abc import Callable
+from typing import Generic, TypeVar
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class BoundedCache(dict[K, V], Generic[K, V]):
+    """A memo that forgets everything once it holds ``limit`` entries, so its memory stays
+    bounded however many distinct keys come (the subscribers' combinations of topics and
+    words, and so the digest builder's memos, grow with the subscribers)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def put(self, key: K, value: V) -> V:
+        """Remember ``value`` under ``key`` (forgetting the rest first if full); return it."""
+        if len(self) >= self.limit:
+            self.clear()
+        self[key] = value
+        return value
 
 
 @functools.cache

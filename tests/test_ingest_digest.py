@@ -11,9 +11,11 @@ import pytest
 
 from bot.cli import main
 from bot.config import Feed, Settings, load_settings
+from bot.digest import builder as builder_module
 from bot.digest.builder import DigestBuilder
 from bot.digest.render import render_digest_html
 from bot.ingest.ingester import Ingester
+from bot.memory import BoundedCache
 from bot.models import Subscriber
 from bot.paths import BUNDLED_CONFIG
 from bot.store import EmbeddedStore, Store
@@ -170,3 +172,35 @@ def test_cli_digest_of_the_seeds(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "Also reported by" in out
     assert main(["--config", str(config), "digest", "--topics", "nonsense"]) == 2
     assert "unknown topic nonsense" in capsys.readouterr().err
+
+
+def test_a_bounded_cache_forgets_everything_once_full() -> None:
+    """The builder's and the renderer's memos hold at most their limit, whatever the number
+    of distinct keys (subscribers' combinations grow with the subscribers)."""
+    cache: BoundedCache[int, str] = BoundedCache(3)
+    for n in range(3):
+        assert cache.put(n, str(n)) == str(n)
+    assert len(cache) == 3
+    cache.put(3, "3")
+    assert cache == {3: "3"}
+
+
+async def test_digests_are_the_same_when_the_builder_forgets_its_memos(
+    settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A builder that remembers one combination at a time composes the same digests as
+    one that remembers them all (the memos save work, they decide nothing)."""
+    await _ingest(settings, store)
+    articles = store.articles_since(NOW - timedelta(days=3650))
+    people = [
+        Subscriber(chat_id=1, topics=("technology",)),
+        Subscriber(chat_id=2, topics=("business",), exclude=("bank",)),
+        Subscriber(chat_id=3, follow=("novel",)),
+        Subscriber(chat_id=4),
+    ]
+    roomy = DigestBuilder(articles, now=NOW, window=timedelta(days=3650))
+    expected = [roomy.build(p) for p in people * 2]
+    monkeypatch.setattr(builder_module, "CHOICES_KEPT", 1)
+    forgetful = DigestBuilder(articles, now=NOW, window=timedelta(days=3650))
+    assert [forgetful.build(p) for p in people * 2] == expected
+    assert any(d.items for d in expected)

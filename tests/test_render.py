@@ -15,6 +15,7 @@ from bot.digest.render import (
     MAX_MESSAGE,
     ItemCache,
     html_to_plain,
+    item_cache,
     render_digest_html,
     render_digest_text,
     split_messages,
@@ -193,7 +194,7 @@ def test_a_shared_cache_renders_the_same_messages() -> None:
     )
     digest = Digest(1, items, timezone="Asia/Tokyo", created=NOW)
     alone = render_digest_html(digest, now=NOW)
-    cache: ItemCache = {}
+    cache: ItemCache = item_cache()
     first = render_digest_html(digest, now=NOW, cache=cache)
     again = render_digest_html(digest, now=NOW, cache=cache)
     assert first == again == alone
@@ -206,7 +207,7 @@ def test_a_cache_kept_past_midnight_shows_the_new_day() -> None:
     across the reader's midnight (the dispatcher keeps one for minutes) gives each day's
     form, never yesterday's."""
     digest = Digest(1, (item(1),), timezone="UTC", created=NOW)
-    cache: ItemCache = {}
+    cache: ItemCache = item_cache()
     evening = render_digest_html(digest, now=NOW.replace(hour=23, minute=59), cache=cache)
     after = render_digest_html(digest, now=NOW + timedelta(hours=15, minutes=1), cache=cache)
     assert after == render_digest_html(digest, now=NOW + timedelta(hours=15, minutes=1))

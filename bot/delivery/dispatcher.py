@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from ..config import Settings
 from ..digest.builder import DigestBuilder
 from ..digest.model import Digest
-from ..digest.render import ItemCache, render_digest_messages
+from ..digest.render import ItemCache, item_cache, render_digest_messages
 from ..memory import release_free_memory
 from ..models import Subscriber
 from ..store import NotFoundError, Store
@@ -66,7 +66,7 @@ class DigestService:
         self.clock = clock
         self._builder: DigestBuilder | None = None
         self._built_for: tuple[int, datetime] | None = None
-        self._render_cache: ItemCache = {}
+        self._render_cache: ItemCache = item_cache()
         self._lock = asyncio.Lock()
 
     def invalidate(self) -> None:
@@ -97,7 +97,7 @@ class DigestService:
                     window=timedelta(hours=self.settings.digest.window_hours),
                 )
                 self._built_for = key
-                self._render_cache = {}
+                self._render_cache = item_cache()
                 release_free_memory()  # the old builder and the new one's scratch work
                 logger.info(
                     "digest index built: %s articles in %.1f s",

@@ -29,12 +29,15 @@ from collections import defaultdict
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime, timedelta
 
+from ..memory import BoundedCache
 from ..models import StoredArticle, Subscriber
 from .model import Digest, DigestItem
 from .stories import story_groups
 
 RECENCY_HALF_LIFE_HOURS = 12.0
 COVERAGE_WEIGHT = 0.6
+# How many subscriber combinations (and items as they show them) the builder remembers.
+CHOICES_KEPT = 20_000
 
 
 _Choice = tuple[tuple[int, ...], tuple[DigestItem, ...]]
@@ -107,9 +110,13 @@ class DigestBuilder:
         # article: those sets took more memory than everything else (10k articles of 300
         # words: ~150 MB), for a check most subscribers never ask for.
         self._mentioning: dict[str, frozenset[int]] = {}
-        # A combination's choice and its items.
-        self._cache: dict[tuple[object, ...], _Choice] = {}
-        self._items: dict[tuple[int, tuple[str, ...], tuple[str, ...]], DigestItem] = {}
+        # A combination's choice and its items; an item as one combination shows it. Both
+        # bounded: the distinct combinations grow with the subscribers (a whole run over
+        # 1M subscribers kept 100 MB of them, bench/digest.py --store postgresql).
+        self._cache: BoundedCache[tuple[object, ...], _Choice] = BoundedCache(CHOICES_KEPT)
+        self._items: BoundedCache[tuple[int, tuple[str, ...], tuple[str, ...]], DigestItem] = (
+            BoundedCache(CHOICES_KEPT)
+        )
 
     def _mentions(self, index: int, keyword: str) -> bool:
         """Whether article ``index`` has the keyword or its plural among its words (what
@@ -233,7 +240,7 @@ class DigestBuilder:
         key = (index, exclude, feeds)
         item = self._items.get(key)
         if item is None:
-            item = self._items[key] = self._item(index, exclude, feeds)
+            item = self._items.put(key, self._item(index, exclude, feeds))
         return item
 
     def _items_of(self, picked: tuple[int, ...], subscriber: Subscriber) -> tuple[DigestItem, ...]:
@@ -254,7 +261,7 @@ class DigestBuilder:
         cached = self._cache.get(key)
         if cached is None:
             picked = self._select(subscriber, ())
-            cached = self._cache[key] = (picked, self._items_of(picked, subscriber))
+            cached = self._cache.put(key, (picked, self._items_of(picked, subscriber)))
         picked, items = cached
         story_of, story_ids = self._story, self._story_ids
         if delivered and any(not story_ids[story_of[i]].isdisjoint(delivered) for i in picked):

@@ -22,6 +22,7 @@ from babel.dates import format_date, format_skeleton
 from summarizer import Article
 
 from ..i18n import DEFAULT_LANGUAGE, Html, _, _n, locale
+from ..memory import BoundedCache
 from ..timeparse import zone as _zone  # the one zone cache, shared with scheduling
 from .model import Digest, DigestItem
 
@@ -236,7 +237,12 @@ def _hard_cut(part: str, limit: int) -> str:
 # (article id, other outlets, time zone, language, the reader's date) -> the item's HTML
 # and its utf16_len. The date is in the key because an item's time reads "14:05" on its
 # own day and "Nov 24, 14:05" after: a cache kept across midnight must not mix them.
-ItemCache = dict[tuple[str, tuple[tuple[str, str], ...], str, str, date], tuple[str, int]]
+ItemCache = BoundedCache[tuple[str, tuple[tuple[str, str], ...], str, str, date], tuple[str, int]]
+
+
+def item_cache() -> ItemCache:
+    """An empty ItemCache, bounded: items x zones x languages grows with the readers."""
+    return BoundedCache(20_000)
 
 
 @dataclass(frozen=True)
@@ -267,7 +273,7 @@ def render_digest_messages(
             rendered = render_item_html(item, digest.timezone, now, digest.language)
             found = (rendered, utf16_len(rendered))
             if cache is not None:
-                cache[key] = found
+                cache.put(key, found)
         number = f"{n}. "  # ASCII: its length is its UTF-16 length
         parts.append(number + found[0])
         sizes.append(len(number) + found[1])
