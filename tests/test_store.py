@@ -369,45 +369,6 @@ def test_naive_datetimes_are_refused_before_anything_is_written(path: Path) -> N
         assert store.delivered_ids(1) == set()
 
 
-def test_feed_state_round_trip(path: Path) -> None:
-    """The ingester's memory of a feed survives a restart."""
-    state = FeedState(
-        url="https://news.example/rss",
-        etag='W/"abc"',
-        last_modified="Sat, 01 Mar 2025 08:00:00 GMT",
-        failures=3,
-        last_error="timed out",
-        last_error_kind="timeout",
-        last_success=T0,
-        next_attempt=T0 + timedelta(minutes=30),
-        articles_total=120,
-    )
-    with EmbeddedStore.open(path) as store:
-        store.put_feed_state(state)
-        store.put_feed_state(FeedState(url="https://other.example/rss"))
-        assert store.delete_feed_state("https://other.example/rss") is True
-        assert store.delete_feed_state("https://other.example/rss") is False
-    with EmbeddedStore.open(path) as store:
-        assert store.get_feed_state(state.url) == state
-        assert list(store.feed_states()) == [state]
-
-
-def test_counters_are_kept_per_day(path: Path) -> None:
-    """Counters add up per day and name, survive a restart, and old days can be pruned."""
-    day, next_day = date(2025, 3, 1), date(2025, 3, 2)
-    with EmbeddedStore.open(path) as store:
-        assert store.increment("digests_sent", day) == 1
-        assert store.increment("digests_sent", day, by=4) == 5
-        store.increment("failures:timeout", day)
-        store.increment("digests_sent", next_day)
-    with EmbeddedStore.open(path) as store:
-        assert store.counters(day) == {"digests_sent": 5, "failures:timeout": 1}
-        assert store.counters(date(2025, 2, 1)) == {}
-        assert store.prune_counters(next_day) == 1
-        assert store.counters(day) == {}
-        assert store.counters(next_day) == {"digests_sent": 1}
-
-
 # -- delivery ledger -------------------------------------------------------------------------
 
 

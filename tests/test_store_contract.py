@@ -371,6 +371,9 @@ def test_feed_state_round_trip_and_forgetting(reopen: Opener) -> None:
         assert store.delete_feed_state("https://other.example/rss") is True
         assert store.delete_feed_state("https://other.example/rss") is False
         assert list(store.feed_states()) == [state]
+    with reopen() as store:
+        assert store.get_feed_state("https://other.example/rss") is None
+        assert list(store.feed_states()) == [state]
 
 
 def test_counters_are_kept_per_day_and_pruned_by_day(reopen: Opener) -> None:
@@ -480,3 +483,29 @@ def test_due_times_are_rebuilt_for_every_active_subscriber_without_one(store: St
     store.put_subscriber(subscriber(3))
     now = datetime(2025, 3, 1, tzinfo=UTC)
     assert sorted(s.chat_id for s in store.due_times().to_reschedule(now)) == [1, 3]
+
+
+@pytest.mark.parametrize(
+    ("bad", "problem"),
+    [
+        (("feeds_v2", "x", {}), "unknown table 'feeds_v2'"),
+        (
+            ("subscribers", "5", {**subscriber(5).to_dict(), "timezone": "Mars/Olympus"}),
+            "subscriber 5: timezone 'Mars/Olympus' is not a time zone",
+        ),
+    ],
+)
+def test_a_restore_with_a_bad_record_stores_nothing(
+    reopen: Opener, bad: tuple[str, str, dict[str, object]], problem: str
+) -> None:
+    """Every record of a restore is checked as an open checks it: the first bad one stops
+    it with one line naming the store and the record, and nothing of it is stored."""
+    good = ("subscribers", "1", subscriber(1).to_dict())
+    with reopen() as store:
+        with pytest.raises(StoreError) as caught:
+            store.restore([good, bad])
+        assert str(caught.value) == f"cannot restore into {store.location}: {problem}"
+    with reopen() as store:
+        assert store.count_subscribers() == 0
+        assert store.restore([good]) == 1
+        assert store.get_subscriber(1) == subscriber(1)

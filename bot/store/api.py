@@ -27,7 +27,7 @@ from ..models import (
     StoredArticle,
     Subscriber,
 )
-from .base import DEFAULT_MAX_DELIVERIES_PER_CHAT, DueTimes, DumpRecord, Store
+from .base import DEFAULT_MAX_DELIVERIES_PER_CHAT, DueTimes, DumpRecord, Store, checked_dump
 from .due import MemoryDueTimes
 from .engine import DEFAULT_COMPACT_MIN_BYTES, Engine
 from .errors import NotFoundError, StoreError
@@ -40,11 +40,9 @@ from .records import (
     SELECTIONS,
     SUBSCRIBERS,
     TABLES,
-    Invalid,
     Op,
     Tables,
     chat_key,
-    check_doc,
     sent_text,
     to_document,
 )
@@ -420,13 +418,7 @@ class EmbeddedStore(Store):
             raise StoreError(f"{self.location} is not empty: restore into a new store")
         tables: Tables = {name: {} for name in TABLES}
         count = 0
-        for name, key, doc in records:
-            try:
-                if name not in tables:
-                    raise Invalid(f"unknown table {name!r}")
-                check_doc(name, key, doc)
-            except Invalid as exc:
-                raise StoreError(f"cannot restore into {self.location}: {exc}") from None
+        for name, key, doc in checked_dump(records, self.location):
             tables[name][key] = doc
             count += 1
         engine.replace_tables(tables)

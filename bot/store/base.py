@@ -35,7 +35,8 @@ from types import TracebackType
 from typing import Any, Self
 
 from ..models import Channel, Delivery, FeedState, StoredArticle, Subscriber
-from .errors import NotFoundError
+from .errors import NotFoundError, StoreError
+from .records import TABLES, Invalid, check_doc
 
 # A chat's delivery ledger keeps at most this many entries (the oldest go first).
 DEFAULT_MAX_DELIVERIES_PER_CHAT = 2000
@@ -43,6 +44,20 @@ DEFAULT_MAX_DELIVERIES_PER_CHAT = 2000
 # One record of a dump (see Store.dump): table name, key, document in the JSON form of
 # the embedded store's tables (the format the snapshot file holds).
 DumpRecord = tuple[str, str, dict[str, Any]]
+
+
+def checked_dump(records: Iterable[DumpRecord], location: str) -> Iterator[DumpRecord]:
+    """The records of a dump as :meth:`Store.restore` takes them: each checked as an open
+    of the embedded store checks it; the first bad one stops it with StoreError, naming
+    the record and ``location`` (the store restored into)."""
+    for name, key, doc in records:
+        try:
+            if name not in TABLES:
+                raise Invalid(f"unknown table {name!r}")
+            check_doc(name, key, doc)
+        except Invalid as exc:
+            raise StoreError(f"cannot restore into {location}: {exc}") from None
+        yield name, key, doc
 
 
 class DueTimes(abc.ABC):

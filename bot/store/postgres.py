@@ -56,7 +56,7 @@ from ..models import (
     StoredArticle,
     Subscriber,
 )
-from .base import DEFAULT_MAX_DELIVERIES_PER_CHAT, DueTimes, DumpRecord, Store
+from .base import DEFAULT_MAX_DELIVERIES_PER_CHAT, DueTimes, DumpRecord, Store, checked_dump
 from .errors import (
     DATABASE_ADVICE,
     NotFoundError,
@@ -76,7 +76,6 @@ from .records import (
     TABLES,
     Invalid,
     chat_key,
-    check_doc,
     check_row,
     record_name,
     sent_text,
@@ -858,13 +857,7 @@ class PostgresStore(Store):
                 raise StoreError(f"{self._location} is not empty: restore into a new database")
         count = 0
         with self.batch(), _Copier(self._connection()) as copier:
-            for name, key, doc in records:
-                try:
-                    if name not in TABLES:
-                        raise Invalid(f"unknown table {name!r}")
-                    check_doc(name, key, doc)
-                except Invalid as exc:
-                    raise StoreError(f"cannot restore into {self._location}: {exc}") from None
+            for name, key, doc in checked_dump(records, self._location):
                 copier.add(name, key, doc)
                 count += 1
         return count
