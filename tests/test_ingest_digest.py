@@ -16,7 +16,7 @@ from bot.digest.builder import DigestBuilder
 from bot.digest.render import render_digest_html
 from bot.ingest.ingester import Ingester
 from bot.memory import BoundedCache
-from bot.models import Subscriber
+from bot.models import StoredArticle, Subscriber
 from bot.paths import BUNDLED_CONFIG
 from bot.store import EmbeddedStore, Store
 from tests.feedserver import FeedServer
@@ -121,6 +121,40 @@ async def test_nothing_twice(settings: Settings, store: Store) -> None:
     assert "Nothing new" in message
 
 
+def test_readers_share_a_choice_only_when_the_same_articles_are_new_to_them() -> None:
+    """The builder composes a combination once for readers whose last digests differ in
+    the instant but not in the articles that came after; a reader whose last digest came
+    after an article does not get it from another reader's choice."""
+    articles = [
+        StoredArticle(
+            id=f"a{hours}",
+            url=f"https://news.example/{hours}",
+            title=title,
+            source=f"Outlet {hours}",
+            published=NOW - timedelta(hours=hours),
+            fetched=NOW - timedelta(hours=hours),
+            language="english",
+            topics=("world",),
+            summary=("A sentence.",),
+            words=tuple(title.lower().split()),
+        )
+        for hours, title in (
+            (3, "Harbour bridge reopens after repairs"),
+            (2, "Central bank holds interest rates"),
+            (1, "Vaccine trial reports early results"),
+        )
+    ]
+    builder = DigestBuilder(articles, now=NOW)
+    readers = [
+        Subscriber(chat_id=n, topics=("world",), last_digest=NOW - timedelta(minutes=minutes))
+        for n, minutes in enumerate((150, 140, 90, 150))
+    ]
+    got = [[i.article_id for i in builder.build(r).items] for r in readers]
+    assert got == [["a1", "a2"], ["a1", "a2"], ["a1"], ["a1", "a2"]]
+    for reader, ids in zip(readers, got, strict=True):  # a builder with nothing remembered
+        assert [i.article_id for i in DigestBuilder(articles, now=NOW).build(reader).items] == ids
+
+
 async def test_feed_from_loopback_and_a_failing_feed(settings: Settings, store: Store) -> None:
     """A good feed is stored with escaped-safe text; a broken one is recorded, not fatal."""
     with FeedServer() as server:
@@ -174,15 +208,24 @@ def test_cli_digest_of_the_seeds(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "unknown topic nonsense" in capsys.readouterr().err
 
 
-def test_a_bounded_cache_forgets_everything_once_full() -> None:
+def test_a_bounded_cache_holds_its_limit_and_keeps_what_recurs() -> None:
     """The builder's and the renderer's memos hold at most their limit, whatever the number
-    of distinct keys (subscribers' combinations grow with the subscribers)."""
-    cache: BoundedCache[int, str] = BoundedCache(3)
-    for n in range(3):
-        assert cache.put(n, str(n)) == str(n)
-    assert len(cache) == 3
-    cache.put(3, "3")
-    assert cache == {3: "3"}
+    of distinct keys (subscribers' combinations grow with the subscribers), and a key used
+    again and again survives a stream of keys seen once."""
+    cache: BoundedCache[int, str] = BoundedCache(4)
+    assert cache[1] is None  # not remembered: None, nothing stored
+    assert len(cache) == 0
+    assert cache.put(0, "0") == "0"
+    for n in range(1, 1000):
+        cache.put(n, str(n))
+        assert len(cache) <= 4
+        assert cache[0] == "0"  # used while others come: kept
+    assert cache[998] == "998"
+    assert cache[999] == "999"
+    assert cache[1] is None  # seen once, long ago: forgotten
+    cache.clear()
+    assert len(cache) == 0
+    assert cache[0] is None
 
 
 async def test_digests_are_the_same_when_the_builder_forgets_its_memos(

@@ -22,6 +22,7 @@ Rules for one subscriber:
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import math
 from array import array
@@ -78,6 +79,7 @@ class DigestBuilder:
         for rank, i in enumerate(order):
             self._rank[i] = rank
         self._fetched = [a.fetched for a in self._articles]
+        self._fetched_sorted = sorted(self._fetched)
         self._all: list[int] = []
         self._by_topic: dict[str, list[int]] = defaultdict(list)
         self._by_feed: dict[str, list[int]] = defaultdict(list)
@@ -238,7 +240,7 @@ class DigestBuilder:
         self, index: int, exclude: tuple[str, ...], feeds: tuple[str, ...]
     ) -> DigestItem:
         key = (index, exclude, feeds)
-        item = self._items.get(key)
+        item = self._items[key]
         if item is None:
             item = self._items.put(key, self._item(index, exclude, feeds))
         return item
@@ -250,15 +252,17 @@ class DigestBuilder:
         """The subscriber's digest (possibly empty)."""
         # Many subscribers share the same choices: compose each combination once. The
         # ledger changes the choice only when it holds one of the chosen stories (it
-        # usually holds older ones): then the choice is made again without them.
+        # usually holds older ones): then the choice is made again without them. Each
+        # reader's last digest is an instant of its own; what matters of it is which
+        # articles came after it, told by how many came before.
         key = (
             subscriber.topics,
             subscriber.follow,
             subscriber.exclude,
             subscriber.feeds,
-            self.since(subscriber),
+            bisect.bisect_right(self._fetched_sorted, self.since(subscriber)),
         )
-        cached = self._cache.get(key)
+        cached = self._cache[key]
         if cached is None:
             picked = self._select(subscriber, ())
             cached = self._cache.put(key, (picked, self._items_of(picked, subscriber)))

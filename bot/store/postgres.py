@@ -335,12 +335,19 @@ class PostgresStore(Store):
         return self._conn
 
     def _run(
-        self, query: str, params: Sequence[Any] | None = None, *, what: str = ""
+        self,
+        query: str,
+        params: Sequence[Any] | None = None,
+        *,
+        what: str = "",
+        binary: bool = False,
     ) -> psycopg.Cursor[Any]:
-        """Execute one statement; driver errors become the store's errors."""
+        """Execute one statement; driver errors become the store's errors. ``binary``
+        asks for the results in binary (the bulk reads: arrays and times cost the driver
+        about a third less to read than as text)."""
         conn = self._connection()
         try:
-            return conn.execute(query, params)
+            return conn.execute(query, params, binary=binary)
         except psycopg.errors.IntegrityError as exc:
             constraint = exc.diag.constraint_name or "a constraint"
             subject = f"{what}: " if what else ""
@@ -510,6 +517,7 @@ class PostgresStore(Store):
                 f"SELECT {_SUBSCRIBER.columns} FROM subscribers WHERE {condition} "
                 "AND chat_id > %s ORDER BY chat_id LIMIT %s",
                 (*params, last, PAGE),
+                binary=True,
             ).fetchall()
             for row in rows:
                 yield self._subscriber_rows.record(row, self._subscriber)
@@ -687,6 +695,7 @@ class PostgresStore(Store):
             "SELECT chat_id, array_agg(article_id) FROM deliveries "
             "WHERE chat_id = ANY(%b::bigint[]) GROUP BY chat_id",
             (list(chat_ids),),
+            binary=True,
         ).fetchall()
         return {chat_id: set(ids) for chat_id, ids in rows}
 
