@@ -344,7 +344,10 @@ def test_delivered_ids_of_many_chats_at_once(store: Store) -> None:
     """delivered_ids_many agrees with delivered_ids and leaves out empty ledgers."""
     store.record_delivery(1, ["a1", "a2"], T0)
     store.record_delivery(3, ["a2"], T0)
-    assert store.delivered_ids_many([1, 2, 3]) == {1: {"a1", "a2"}, 3: {"a2"}}
+    odd = ["an id with spaces", " ", "", "a2"]  # ids are hex; the store takes any text
+    store.record_delivery(4, odd, T0)
+    assert store.delivered_ids_many([1, 2, 3, 4]) == {1: {"a1", "a2"}, 3: {"a2"}, 4: set(odd)}
+    assert store.delivered_ids(4) == set(odd)
 
 
 # -- feeds and counters --------------------------------------------------------------------

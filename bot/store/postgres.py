@@ -36,6 +36,7 @@ import dataclasses
 import functools
 import itertools
 import logging
+import operator
 import re
 import sys
 import typing
@@ -188,79 +189,95 @@ class _RecurringRows:
     """Rows of a table whose values mostly recur from row to row (subscribers: topics,
     words, zones, times, statuses), made into records at a fraction of a full check's cost.
 
-    A row's values are of two kinds. Its own (the key and the times) differ from row to
-    row and need only their type, which is tested per row. Each of the others takes few
-    values over all the rows: a value not seen before sends its row through the full
-    check (:func:`check_row`), and each value of a row that passed is remembered,
-    interned. A row whose values were all seen in rows that passed only looks them up.
-    Nothing is checked less: ``check_row`` checks each field on its own, so a value that
-    passed once passes again, and a damaged value, never seen before, takes the full
-    check, which refuses the row by name.
+    A row's values are of three kinds. Its own (the key and the times) differ from row to
+    row and need only their type, which is tested per row. Each list (topics, words,
+    times) takes few values over all the rows, and so do the other values taken together
+    (type, zone, status, languages...). A list, or a combination of the others, not seen
+    before sends its row through the full check (:func:`check_row`), and what a row that
+    passed holds is remembered, interned. A row made only of what was seen in rows that
+    passed only looks it up. Nothing is checked less: ``check_row`` checks each field on
+    its own, so a value that passed once passes again, and a damaged value, never seen
+    before, takes the full check, which refuses the row by name. A value is seen only
+    with its type: ``1`` does not pass for the ``True`` of a flag.
     """
 
-    LIMIT = 10_000  # values remembered per field: memory stays flat however many rows
+    LIMIT = 10_000  # lists and combinations remembered: memory stays flat however many rows
 
     def __init__(self, shape: _Shape) -> None:
         self._shape = shape
         hints = typing.get_type_hints(shape.record)
+        setters = shape.setters()
         own = [0, *(i for i, n in enumerate(shape.names) if n in shape.datetimes)]
-        self._own = own
-        # (type the driver gives, None allowed) of each own value, in ``own``'s order.
-        self._types = tuple(
+        # (index, setter, type the driver gives, None allowed) of each own value.
+        self._own = tuple(
             (
+                i,
+                setters[i],
                 datetime if i else hints[shape.names[0]],
                 type(None) in typing.get_args(hints[shape.names[i]]),
             )
             for i in own
         )
-        self._recurring: tuple[tuple[int, bool, dict[Any, Any]], ...] = tuple(
-            (i, shape.names[i] in shape.tuples, {}) for i in range(len(shape.names)) if i not in own
+        others = [i for i in range(len(shape.names)) if i not in own]
+        self._lists: tuple[tuple[int, Callable[[Any, Any], None], dict[Any, Any]], ...] = tuple(
+            (i, setters[i], {}) for i in others if shape.names[i] in shape.tuples
         )
-
-    def _own_valid(self, values: list[Any]) -> bool:
-        for i, (kind, optional) in zip(self._own, self._types, strict=True):
-            value = values[i]
-            if value is None:
-                if not optional:
-                    return False
-            elif type(value) is not kind or (kind is datetime and value.tzinfo is None):
-                return False
-        return True
+        self._scalar_at = tuple(i for i in others if shape.names[i] not in shape.tuples)
+        self._scalar_setters = tuple(setters[i] for i in self._scalar_at)
+        # The combination of a row's other values, taken at C speed (a tuple, even of one).
+        self._combination: Callable[[Sequence[Any]], tuple[Any, ...]] = (
+            operator.itemgetter(*self._scalar_at)
+            if len(self._scalar_at) > 1
+            else lambda row: tuple([row[i] for i in self._scalar_at])
+        )
+        # (values, their types) -> the values: 1 == True, but a flag read as 1 (a column
+        # another client changed) must not pass for the True seen before.
+        self._scalars: dict[tuple[tuple[Any, ...], tuple[type, ...]], tuple[Any, ...]] = {}
 
     def record(self, row: Sequence[Any], full: Callable[[Sequence[Any]], Any]) -> Any:
         """The record of ``row``; ``full`` makes one through the full check (and raises
         for a damaged row)."""
-        values = list(row)
-        try:
-            for i, listed, seen in self._recurring:
-                value = tuple(values[i]) if listed and type(values[i]) is list else values[i]
-                known = seen.get(value, _UNSEEN)
-                # 1 == True: a value passes as the one seen only if of the same type.
-                if known is _UNSEEN or type(known) is not type(value):
-                    return self._remember(full(row))
-                values[i] = known
-        except TypeError:  # an unhashable value (a nested array): only a damaged row
-            return full(row)
-        if not self._own_valid(values):
-            return full(row)
         # Every field comes from the row: the frozen dataclass's __init__ would set them
         # one by one through object.__setattr__ (by name); the records' slot descriptors
         # set them directly, about 30% faster.
         made = object.__new__(self._shape.record)
-        for set_field, value in zip(self._shape.setters(), values, strict=True):
+        for i, set_field, kind, optional in self._own:
+            value = row[i]
+            if value is None:
+                if not optional:
+                    return full(row)
+            elif type(value) is not kind or (kind is datetime and value.tzinfo is None):
+                return full(row)
+            set_field(made, value)
+        try:
+            for i, set_field, seen in self._lists:
+                value = row[i]
+                known = seen.get(tuple(value) if type(value) is list else value)
+                if known is None:
+                    return self._remember(full(row))
+                set_field(made, known)
+            values = self._combination(row)
+            known = self._scalars.get((values, tuple(map(type, values))))
+        except TypeError:  # an unhashable value (a nested array): only a damaged row
+            return full(row)
+        if known is None:
+            return self._remember(full(row))
+        for set_field, value in zip(self._scalar_setters, known, strict=True):
             set_field(made, value)
         return made
 
     def _remember(self, made: Any) -> Any:
-        for i, _listed, seen in self._recurring:
+        names = self._shape.names
+        for i, _set, seen in self._lists:
             if len(seen) >= self.LIMIT:
                 seen.clear()
-            value = getattr(made, self._shape.names[i])
+            value = getattr(made, names[i])
             seen[value] = value
+        if len(self._scalars) >= self.LIMIT:
+            self._scalars.clear()
+        values = tuple(getattr(made, names[i]) for i in self._scalar_at)
+        self._scalars[values, tuple(map(type, values))] = values
         return made
-
-
-_UNSEEN = object()
 
 
 _SUBSCRIBER = _Shape.of(Subscriber, SUBSCRIBERS)
@@ -689,15 +706,21 @@ class PostgresStore(Store):
 
     def delivered_ids_many(self, chat_ids: Iterable[int]) -> dict[int, set[str]]:
         """:meth:`delivered_ids` of many chats, in one query; empty ledgers are left out."""
-        # One row per chat, its ids in an array, and the chat ids sent in binary: a row
-        # per entry, and chat ids as text, cost the driver more than the query does.
+        # One row per chat, its ids in one text, and the chat ids sent in binary: a row
+        # per entry, an array of ids, and chat ids as text, cost the driver more than the
+        # query does. The ids are hex; one with a space in it splits into more parts than
+        # the chat has entries, and that chat's ledger is read again, as a set.
         rows = self._run(
-            "SELECT chat_id, array_agg(article_id) FROM deliveries "
+            "SELECT chat_id, count(*), string_agg(article_id, ' ') FROM deliveries "
             "WHERE chat_id = ANY(%b::bigint[]) GROUP BY chat_id",
             (list(chat_ids),),
             binary=True,
         ).fetchall()
-        return {chat_id: set(ids) for chat_id, ids in rows}
+        ledgers = {}
+        for chat_id, count, joined in rows:
+            ids = joined.split(" ")
+            ledgers[chat_id] = set(ids) if len(ids) == count else self.delivered_ids(chat_id)
+        return ledgers
 
     def deliveries(self, chat_id: int) -> list[Delivery]:
         """A chat's ledger, oldest first."""
