@@ -16,6 +16,7 @@ from bot.digest.render import (
     ItemCache,
     html_to_plain,
     item_cache,
+    pack,
     render_digest_html,
     render_digest_text,
     split_messages,
@@ -182,6 +183,25 @@ def test_the_one_splitter_counts_utf16_units_and_keeps_lines_whole() -> None:
     assert len(messages) > 1
     assert all(utf16_len(m) <= MAX_MESSAGE for m in messages)
     assert "\n".join(messages) == "\n".join(["<b>Sources</b>", *lines])
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ["short", "😀" * 1500, "x" * 2000, "y" * 2100],
+        ["a" * 4094, "b" * 4093, "c"],  # each fits alone only without its label
+        ["<b>x</b> " + "z" * 9000, "after"],  # over the limit even alone: cut
+        [],
+    ],
+)
+def test_labels_pack_as_parts_with_the_label_in_front(parts: list[str]) -> None:
+    """``pack`` with labels ("1. ") gives the messages of packing each part with its
+    label put in front: the same cuts, the same texts, the same parts per message."""
+    labels = [f"{n}. " for n in range(1, len(parts) + 1)]
+    for header in ("", "<b>📰 Header</b>"):
+        labelled = pack(header, parts, labels=labels)
+        assert labelled == pack(header, [a + b for a, b in zip(labels, parts, strict=True)])
+        assert all(utf16_len(text) <= MAX_MESSAGE for text, _group in labelled)
 
 
 def test_a_shared_cache_renders_the_same_messages() -> None:

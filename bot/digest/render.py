@@ -180,6 +180,7 @@ def pack(
     limit: int = MAX_MESSAGE,
     separator: str = "\n\n",
     sizes: Sequence[int] | None = None,
+    labels: Sequence[str] | None = None,
 ) -> list[tuple[str, list[int]]]:
     """The one message splitter: whole parts packed into messages of at most ``limit``
     UTF-16 units (Telegram's measure), each with the indexes of the parts it carries.
@@ -187,14 +188,21 @@ def pack(
     Messages are cut between parts, never inside one; a part over the limit on its own is
     reduced to plain text and cut (``_hard_cut``). The header opens the first message.
     ``sizes``, when given, are the parts' ``utf16_len`` (a caller that rendered them
-    before knows them: measuring costs more than packing).
+    before knows them: measuring costs more than packing). ``labels``, when given, are
+    ASCII texts put before each part ("1. "), counted in its size: each message is then
+    joined once, without first copying every part to put its label in front.
     """
     fitted: Sequence[str] = parts
     measured: Sequence[int] = [utf16_len(p) for p in parts] if sizes is None else sizes
+    if labels is not None:
+        measured = [len(label) + size for label, size in zip(labels, measured, strict=True)]
     if any(size > limit for size in measured):
+        if labels is not None:  # the label is part of what is cut
+            fitted = [label + part for label, part in zip(labels, parts, strict=True)]
+            labels = None
         fitted = [
             _hard_cut(p, limit) if size > limit else p
-            for p, size in zip(parts, measured, strict=True)
+            for p, size in zip(fitted, measured, strict=True)
         ]
         measured = [utf16_len(p) for p in fitted]
     gap = utf16_len(separator)
@@ -216,8 +224,16 @@ def pack(
     messages = []
     for number, group in enumerate(groups):
         chunks = [header] if number == 0 and header else []
-        chunks.extend([fitted[i] for i in group])
-        messages.append((separator.join(chunks), group))
+        if labels is None:
+            chunks.extend([fitted[i] for i in group])
+            messages.append((separator.join(chunks), group))
+            continue
+        for i in group:
+            if chunks:
+                chunks.append(separator)
+            chunks.append(labels[i])
+            chunks.append(fitted[i])
+        messages.append(("".join(chunks), group))
     return messages
 
 
@@ -274,10 +290,10 @@ def render_digest_messages(
     if digest.empty:
         return [RenderedMessage(EMPTY.render(digest.language), ())]
     items, zone, language = digest.items, digest.timezone, digest.language
-    today = (now or datetime.now(UTC)).astimezone(_zone(zone)).date()
+    today = _today(zone, now or datetime.now(UTC))
     parts = []
     sizes = []
-    for n, item in enumerate(items, start=1):
+    for item in items:
         key = (item.article_id, item.also, zone, language, today)
         found = None if cache is None else cache[key]
         if found is None:
@@ -285,13 +301,26 @@ def render_digest_messages(
             found = (rendered, utf16_len(rendered))
             if cache is not None:
                 cache.put(key, found)
-        number = f"{n}. "  # ASCII: its length is its UTF-16 length
-        parts.append(number + found[0])
-        sizes.append(len(number) + found[1])
+        parts.append(found[0])
+        sizes.append(found[1])
+    header = render_header_html(digest, now)
     return [
         RenderedMessage(text, tuple([items[i].article_id for i in group]))
-        for text, group in pack(render_header_html(digest, now), parts, sizes=sizes)
+        for text, group in pack(header, parts, sizes=sizes, labels=_numbers(len(parts)))
     ]
+
+
+@functools.lru_cache(maxsize=64)
+def _numbers(count: int) -> tuple[str, ...]:
+    """ "1. ", "2. ", ...: the labels of a digest's items (ASCII: their length is their
+    size)."""
+    return tuple(f"{n}. " for n in range(1, count + 1))
+
+
+@functools.lru_cache(maxsize=1024)
+def _today(zone: str, now: datetime) -> date:
+    """The reader's date at ``now`` (a batch renders many digests at one ``now``)."""
+    return now.astimezone(_zone(zone)).date()
 
 
 def render_digest_html(
