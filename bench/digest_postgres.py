@@ -115,5 +115,7 @@ def run_postgres(args: argparse.Namespace) -> None:
         f"{result['server']:.1f} s CPU in the database server, {result['wall']:.1f} s wall"
     )
     print(f"peak RSS of this process: {peak:.0f} MB (before composing: {before:.0f} MB)")
-    verdict = "met" if result["cpu"] <= TARGET_S else "NOT met"
-    print(f"target <= {TARGET_S:.0f} s on one core: {verdict}")
+    million = per  # µs per digest are seconds per million digests
+    verdict = "met" if million <= TARGET_S else "NOT met"
+    scale = "" if args.subscribers == 1_000_000 else f" (at this run's rate: {million:.0f} s)"
+    print(f"target <= {TARGET_S:.0f} s on one core for 1M digests{scale}: {verdict}")
