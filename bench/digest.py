@@ -10,7 +10,6 @@ no caches.
 
     python bench/digest.py [--subscribers 100000] [--articles 2000] [--topics 20]
     python bench/digest.py --store postgresql --subscribers 1000000 [--ledger 8]
-    python bench/digest.py ... --collector default   # Python's collector settings, not the bot's
 
 With ``--store postgresql`` the data set is written into PostgreSQL (a throwaway server
 of its own, as the tests start; fsync off while filling, which changes no read) and the
@@ -37,7 +36,6 @@ from bot.digest.builder import DigestBuilder
 from bot.digest.model import Digest, DigestItem
 from bot.digest.render import ItemCache, item_cache, render_digest_html
 from bot.ingest.topics import mentions
-from bot.memory import tune_collector
 from bot.models import StoredArticle, Subscriber
 
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
@@ -139,15 +137,7 @@ def main() -> None:
     parser.add_argument("--baseline-sample", type=int, default=1_000)
     parser.add_argument("--store", choices=("memory", "postgresql"), default="memory")
     parser.add_argument("--ledger", type=int, default=8, help="ledger entries per subscriber")
-    parser.add_argument(
-        "--collector",
-        choices=("bot", "default"),
-        default="bot",
-        help="the garbage collector as the bot's command line sets it (default), or Python's",
-    )
     args = parser.parse_args()
-    if args.collector == "bot":
-        tune_collector()
     if args.store == "postgresql":
         from digest_postgres import run_postgres
 

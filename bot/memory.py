@@ -5,7 +5,6 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
-import gc
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -82,25 +81,3 @@ def release_free_memory() -> None:
     trim = _trim()
     if trim is not None:
         trim(0)
-
-
-# Tracked objects allocated (net) before the cyclic collector's youngest generation runs:
-# Python's default is 700.
-YOUNG_COLLECTION_THRESHOLD = 50_000
-
-
-def tune_collector() -> None:
-    """Run the cyclic garbage collector less often (the command line does this at start).
-
-    Almost everything the bot makes dies by reference counting, not by the collector, but
-    the collector runs every 700 net allocations of containers all the same. Composing a
-    page of digests holds tens of thousands of them for a moment (rows, records, ledgers,
-    keys, messages): with the default, each page set off dozens of young collections, whose
-    survivors piled into the old generations until a full collection walked every record
-    in memory. At 50,000 a page comes and goes between two collections: composing 300k
-    digests from PostgreSQL took 20% less CPU (``bench/digest.py --store postgresql``),
-    and at most 50,000 objects of cyclic garbage wait a little longer for their turn.
-    """
-    young, older, oldest = gc.get_threshold()
-    if 0 < young < YOUNG_COLLECTION_THRESHOLD:  # 0: the collector was turned off; leave it
-        gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, older, oldest)

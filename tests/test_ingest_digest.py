@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,7 @@ from bot.digest import builder as builder_module
 from bot.digest.builder import DigestBuilder
 from bot.digest.render import render_digest_html
 from bot.ingest.ingester import Ingester
-from bot.memory import YOUNG_COLLECTION_THRESHOLD, BoundedCache, tune_collector
+from bot.memory import BoundedCache
 from bot.models import StoredArticle, Subscriber
 from bot.paths import BUNDLED_CONFIG
 from bot.store import EmbeddedStore, Store
@@ -227,24 +226,6 @@ def test_a_bounded_cache_holds_its_limit_and_keeps_what_recurs() -> None:
     cache.clear()
     assert len(cache) == 0
     assert cache[0] is None
-
-
-def test_the_collector_runs_less_often_unless_turned_off() -> None:
-    """The command line raises the young generation's threshold; a collector turned off
-    (threshold 0) stays off, and a higher threshold stays as it is."""
-    before = gc.get_threshold()
-    try:
-        gc.set_threshold(700, 10, 10)
-        tune_collector()
-        assert gc.get_threshold() == (YOUNG_COLLECTION_THRESHOLD, 10, 10)
-        gc.set_threshold(0, 10, 10)
-        tune_collector()
-        assert gc.get_threshold() == (0, 10, 10)
-        gc.set_threshold(10**6, 10, 10)
-        tune_collector()
-        assert gc.get_threshold() == (10**6, 10, 10)
-    finally:
-        gc.set_threshold(*before)
 
 
 async def test_digests_are_the_same_when_the_builder_forgets_its_memos(

@@ -12,7 +12,6 @@ from summarizer import SummarizerError
 
 from ..config import ConfigError
 from ..ingest.topics import KeywordError
-from ..memory import tune_collector
 from ..sources.fetch import FetchError
 from ..store import StoreError
 from .errors import EXIT_FAILURE, EXIT_USAGE, RuntimeFailure, UsageError
@@ -43,7 +42,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
-    tune_collector()
     # PTB 22: durations such as RetryAfter.retry_after as timedelta, without deprecation noise.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     logging.basicConfig(
