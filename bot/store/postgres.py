@@ -650,10 +650,13 @@ class PostgresStore(Store):
         """Articles stored (fetched) at or after ``since``, oldest first (ties by id)."""
         if since.tzinfo is None:
             raise ValueError("articles_since needs an aware datetime")
+        # Each row is made into a record as it is read from the result, never all rows at
+        # once: 10k articles' raw word lists (3M strings before they are shared) left
+        # ~190 MB of scattered small-object memory behind that the process never got back.
         rows = self._run(
             f"SELECT {_ARTICLE.columns} FROM articles WHERE fetched >= %s ORDER BY fetched, id",
             (since,),
-        ).fetchall()
+        )
         return [self._record(_ARTICLE, row) for row in rows]
 
     def count_articles(self) -> int:
