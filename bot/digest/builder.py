@@ -109,7 +109,6 @@ class DigestBuilder:
         # looked up here (``_mentions``); a followed word's list leaves them out
         # (``_public``).
         self._by_word: dict[str, array[int]] = {}
-        self._private: set[int] = set()  # the ranks of private articles
         for rank, i in enumerate(order):
             article = self._articles[i]
             for url in article.feed_urls:
@@ -120,7 +119,6 @@ class DigestBuilder:
                     ranks = self._by_word[word] = array("i")
                 ranks.append(rank)
             if article.private:
-                self._private.add(rank)
                 continue
             all_ranks.append(rank)
             for topic in article.topics:
