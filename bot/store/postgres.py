@@ -138,6 +138,20 @@ class _Shape:
         return ", ".join(f'"{name}"' for name in self.names)
 
     @property
+    def columns_lists_as_text(self) -> str:
+        """The columns, each list as the text PostgreSQL writes for it (``{a,"b c"}``):
+        the driver reads an array element by element, ten times the cost of one text,
+        and a list's text recurs from row to row as the list does (``_RecurringRows``)."""
+        return ", ".join(
+            f'"{name}"::text' if name in self.tuples else f'"{name}"' for name in self.names
+        )
+
+    @property
+    def list_texts(self) -> str:
+        """The lists' texts alone, in column order."""
+        return ", ".join(f'"{name}"::text' for name in self.names if name in self.tuples)
+
+    @property
     def placeholders(self) -> str:
         return ", ".join(["%s"] * len(self.names))
 
@@ -192,13 +206,17 @@ class _RecurringRows:
     A row's values are of three kinds. Its own (the key and the times) differ from row to
     row and need only their type, which is tested per row. Each list (topics, words,
     times) takes few values over all the rows, and so do the other values taken together
-    (type, zone, status, languages...). A list, or a combination of the others, not seen
-    before sends its row through the full check (:func:`check_row`), and what a row that
-    passed holds is remembered, interned. A row made only of what was seen in rows that
-    passed only looks it up. Nothing is checked less: ``check_row`` checks each field on
-    its own, so a value that passed once passes again, and a damaged value, never seen
-    before, takes the full check, which refuses the row by name. A value is seen only
-    with its type: ``1`` does not pass for the ``True`` of a flag.
+    (type, zone, status, languages...). The lists are read as the text PostgreSQL writes
+    for them (``_Shape.columns_lists_as_text``): the text of a list seen in a row that
+    passed the full check stands for that list. A row with a list's text, or a
+    combination of the others, not seen before is read again with its real columns and
+    takes the full check (:func:`check_row`), and what it holds is remembered, interned.
+    A row made only of what was seen in rows that passed only looks it up. Nothing is
+    checked less: ``check_row`` checks each field on its own, so a value that passed once
+    passes again, and a damaged value, never seen before, takes the full check, which
+    refuses the row by name. A value is seen only with its type: ``1`` does not pass for
+    the ``True`` of a flag. A list's column another client changed to text is refused
+    when its text is not a list's (``a,b``; ``{a,b}`` would read as the list it spells).
     """
 
     LIMIT = 10_000  # lists and combinations remembered: memory stays flat however many rows
@@ -219,7 +237,8 @@ class _RecurringRows:
             for i in own
         )
         others = [i for i in range(len(shape.names)) if i not in own]
-        self._lists: tuple[tuple[int, Callable[[Any, Any], None], dict[Any, Any]], ...] = tuple(
+        # (index, setter, {a list's text: the list}) of each list.
+        self._lists: tuple[tuple[int, Callable[[Any, Any], None], dict[str, Any]], ...] = tuple(
             (i, setters[i], {}) for i in others if shape.names[i] in shape.tuples
         )
         self._scalar_at = tuple(i for i in others if shape.names[i] not in shape.tuples)
@@ -234,9 +253,9 @@ class _RecurringRows:
         # another client changed) must not pass for the True seen before.
         self._scalars: dict[tuple[tuple[Any, ...], tuple[type, ...]], tuple[Any, ...]] = {}
 
-    def record(self, row: Sequence[Any], full: Callable[[Sequence[Any]], Any]) -> Any:
-        """The record of ``row``; ``full`` makes one through the full check (and raises
-        for a damaged row)."""
+    def record(self, row: Sequence[Any]) -> Any | None:
+        """The record of ``row`` (read with its lists as text), or None when the row must
+        be read again and take the full check."""
         # Every field comes from the row: the frozen dataclass's __init__ would set them
         # one by one through object.__setattr__ (by name); the records' slot descriptors
         # set them directly, about 30% faster.
@@ -245,34 +264,44 @@ class _RecurringRows:
             value = row[i]
             if value is None:
                 if not optional:
-                    return full(row)
+                    return None
             elif type(value) is not kind or (kind is datetime and value.tzinfo is None):
-                return full(row)
+                return None
             set_field(made, value)
         try:
             for i, set_field, seen in self._lists:
-                value = row[i]
-                known = seen.get(tuple(value) if type(value) is list else value)
+                known = seen.get(row[i])
                 if known is None:
-                    return self._remember(full(row))
+                    return None
                 set_field(made, known)
             values = self._combination(row)
             known = self._scalars.get((values, tuple(map(type, values))))
-        except TypeError:  # an unhashable value (a nested array): only a damaged row
-            return full(row)
+        except TypeError:  # an unhashable value: only a damaged row
+            return None
         if known is None:
-            return self._remember(full(row))
+            return None
         for set_field, value in zip(self._scalar_setters, known, strict=True):
             set_field(made, value)
         return made
 
-    def _remember(self, made: Any) -> Any:
+    def kind(self, row: Sequence[Any]) -> Any:
+        """What a row shares with the rows alike: its lists' texts and its other values
+        (its key, should they not be hashable)."""
+        kind = (*(row[i] for i, _set, _seen in self._lists), *self._combination(row))
+        try:
+            hash(kind)
+        except TypeError:
+            return row[0]
+        return kind
+
+    def remember(self, made: Any, texts: Sequence[str]) -> Any:
+        """Remember what ``made``, a record that passed the full check, holds: ``texts``
+        are its lists' texts, read from the same row."""
         names = self._shape.names
-        for i, _set, seen in self._lists:
+        for (i, _set, seen), text in zip(self._lists, texts, strict=True):
             if len(seen) >= self.LIMIT:
                 seen.clear()
-            value = getattr(made, names[i])
-            seen[value] = value
+            seen[text] = getattr(made, names[i])
         if len(self._scalars) >= self.LIMIT:
             self._scalars.clear()
         values = tuple(getattr(made, names[i]) for i in self._scalar_at)
@@ -529,18 +558,61 @@ class PostgresStore(Store):
         """Subscribers matching ``condition``, read by key in pages (no cursor stays open,
         so the store can be changed meanwhile)."""
         last = _FIRST_KEY
+        recurring = self._subscriber_rows
         while True:
             rows = self._run(
-                f"SELECT {_SUBSCRIBER.columns} FROM subscribers WHERE {condition} "
-                "AND chat_id > %s ORDER BY chat_id LIMIT %s",
+                f"SELECT {_SUBSCRIBER.columns_lists_as_text} FROM subscribers "
+                f"WHERE {condition} AND chat_id > %s ORDER BY chat_id LIMIT %s",
                 (*params, last, PAGE),
                 binary=True,
             ).fetchall()
-            for row in rows:
-                yield self._subscriber_rows.record(row, self._subscriber)
+            made = [recurring.record(row) for row in rows]
+            if None in made:
+                made = self._check_unseen(rows, made)
+            yield from (record for record in made if record is not None)
             if len(rows) < PAGE:
                 return
             last = rows[-1][0]
+
+    def _check_unseen(self, rows: list[Any], made: list[Any]) -> list[Any]:
+        """``made`` with the records of the rows the page reader had not seen (None):
+        read again with their real columns and fully checked. Rows whose lists and
+        other values are alike are read once, and the rest made from what that one
+        taught the reader; a row still unseen then is read again too."""
+        recurring = self._subscriber_rows
+        first: dict[Any, int] = {}
+        for row, record in zip(rows, made, strict=True):
+            if record is None:
+                first.setdefault(recurring.kind(row), row[0])
+        checked = self._checked_subscribers(list(first.values()))
+        made = [
+            checked.get(row[0]) or recurring.record(row) if record is None else record
+            for row, record in zip(rows, made, strict=True)
+        ]
+        rest = [row[0] for row, record in zip(rows, made, strict=True) if record is None]
+        if rest:
+            checked = self._checked_subscribers(rest)
+            made = [
+                checked.get(row[0]) if record is None else record
+                for row, record in zip(rows, made, strict=True)
+            ]
+        return made
+
+    def _checked_subscribers(self, chat_ids: list[int]) -> dict[int, Subscriber]:
+        """The subscribers of ``chat_ids`` read with their real columns, through the full
+        check, and remembered by the page reader (one deleted since the page was read is
+        left out)."""
+        width = len(_SUBSCRIBER.names)
+        rows = self._run(
+            f"SELECT {_SUBSCRIBER.columns}, {_SUBSCRIBER.list_texts} FROM subscribers "
+            "WHERE chat_id = ANY(%b::bigint[])",
+            (chat_ids,),
+            binary=True,
+        )
+        return {
+            row[0]: self._subscriber_rows.remember(self._subscriber(row[:width]), row[width:])
+            for row in rows
+        }
 
     # -- subscribers --------------------------------------------------------------------------
 
