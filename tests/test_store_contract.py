@@ -169,6 +169,35 @@ def test_active_subscribers_are_listed_and_counted(store: Store) -> None:
     assert store.count_by_status() == {ACTIVE: 3}
 
 
+ODD_WORDS = ("a b", "x,y", '"q"', "{c}", "NULL", "back\\slash", "é", "", "a", "A")
+
+
+def test_listed_subscribers_have_their_own_lists_however_alike(store: Store) -> None:
+    """Over several pages, each subscriber read in a listing has exactly its own lists,
+    including words that need quoting or escaping, words equal but for case, an empty
+    word and empty lists, among many rows alike and some that differ in one list."""
+    people = [
+        subscriber(
+            chat_id,
+            topics=("world",) if chat_id % 3 else ("world", "science"),
+            follow=(ODD_WORDS[chat_id // 4 % len(ODD_WORDS)],) if chat_id % 4 == 0 else (),
+            exclude=ODD_WORDS[chat_id % 11 : chat_id % 11 + 2],
+            times=("07:30",) if chat_id % 7 else ("07:30", "19:00"),
+            feeds=(),
+        )
+        for chat_id in range(1, 2600)
+    ]
+    with store.batch():
+        for person in people:
+            store.put_subscriber(person)
+    assert list(store.subscribers()) == people
+    store.update_subscriber(2000, exclude=("NULL", "a b"), follow=("{c}",))
+    listed = {s.chat_id: s for s in store.subscribers(active_only=True)}
+    assert listed[2000].exclude == ("NULL", "a b")
+    assert listed[2000].follow == ("{c}",)
+    assert listed[1999] == people[1998]
+
+
 def test_subscribers_can_be_deleted_while_iterating_past_a_page(store: Store) -> None:
     """Iterating over more subscribers than one page and deleting as it goes is safe: no
     error, nobody twice, and everyone not deleted is seen."""
