@@ -208,8 +208,10 @@ class DigestBuilder:
         ``max_items`` new entries of its own feeds (a story is never there twice), by rank."""
         stories: set[int] = set()
         picked = self._pick(self._candidates(subscriber), subscriber, delivered, stories)
+        if not subscriber.feeds:
+            return tuple(picked)  # picked as walked: best ranked first
         picked += self._pick(self._own_entries(subscriber), subscriber, delivered, stories)
-        return tuple(sorted(picked, key=lambda i: -self._score[i]))
+        return tuple(sorted(picked, key=self._rank.__getitem__))
 
     def _pick(
         self,
@@ -263,6 +265,11 @@ class DigestBuilder:
     def _cached_item(
         self, index: int, exclude: tuple[str, ...], feeds: tuple[str, ...]
     ) -> DigestItem:
+        if exclude:  # only the words the story's other articles mention change the item
+            members = self._members[self._story[index]]
+            exclude = tuple(
+                [w for w in exclude if any(self._mentions(m, w) for m in members if m != index)]
+            )
         key = (index, exclude, feeds)
         item = self._items[key]
         if item is None:
