@@ -155,6 +155,49 @@ def test_readers_share_a_choice_only_when_the_same_articles_are_new_to_them() ->
         assert [i.article_id for i in DigestBuilder(articles, now=NOW).build(reader).items] == ids
 
 
+def test_an_outlet_whose_report_has_an_excluded_word_is_not_named() -> None:
+    """A story reported by three outlets: a reader excluding a word only the third's
+    report has gets the story naming the second outlet alone; readers excluding nothing,
+    or a word no report has, are named both. The same in whichever order they come."""
+    title = "Harbour Bridge Reopens After Two Year Repair Works"
+    texts = {
+        "lead": "harbour bridge reopens repair works city council engineers traffic",
+        "second": "harbour bridge reopens repair works city council engineers ferries",
+        "third": "harbour bridge reopens repair works city council engineers cyclists",
+    }
+    articles = [
+        StoredArticle(
+            id=name,
+            url=f"https://{name}.example/bridge",
+            title=title,
+            source=f"The {name.title()} Post",
+            published=NOW - timedelta(hours=hours),
+            fetched=NOW - timedelta(hours=hours),
+            language="english",
+            topics=("local",),
+            summary=("The bridge is open again.",),
+            words=tuple(text.split()),
+        )
+        for hours, (name, text) in enumerate(texts.items(), start=1)
+    ]
+    readers = {
+        "nothing": Subscriber(chat_id=1, topics=("local",)),
+        "cyclists": Subscriber(chat_id=2, topics=("local",), exclude=("cyclist",)),
+        "unknown": Subscriber(chat_id=3, topics=("local",), exclude=("weather",)),
+    }
+    named = {
+        "nothing": ["The Second Post", "The Third Post"],
+        "cyclists": ["The Second Post"],
+        "unknown": ["The Second Post", "The Third Post"],
+    }
+    for order in (list(readers), list(reversed(readers))):
+        builder = DigestBuilder(articles, now=NOW)
+        for who in order:
+            [item] = builder.build(readers[who]).items
+            assert item.article_id == "lead"
+            assert [source for source, _url in item.also] == named[who], who
+
+
 async def test_feed_from_loopback_and_a_failing_feed(settings: Settings, store: Store) -> None:
     """A good feed is stored with escaped-safe text; a broken one is recorded, not fatal."""
     with FeedServer() as server:
