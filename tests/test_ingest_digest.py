@@ -287,6 +287,7 @@ async def test_digests_are_the_same_when_the_builder_forgets_its_memos(
     roomy = DigestBuilder(articles, now=NOW, window=timedelta(days=3650))
     expected = [roomy.build(p) for p in people * 2]
     monkeypatch.setattr(builder_module, "CHOICES_KEPT", 1)
+    monkeypatch.setattr(builder_module, "ITEMS_KEPT", 1)
     forgetful = DigestBuilder(articles, now=NOW, window=timedelta(days=3650))
     assert [forgetful.build(p) for p in people * 2] == expected
     assert any(d.items for d in expected)
