@@ -203,20 +203,26 @@ class _RecurringRows:
     """Rows of a table whose values mostly recur from row to row (subscribers: topics,
     words, zones, times, statuses), made into records at a fraction of a full check's cost.
 
-    A row's values are of three kinds. Its own (the key and the times) differ from row to
-    row and need only their type, which is tested per row. Each list (topics, words,
-    times) takes few values over all the rows, and so do the other values taken together
-    (type, zone, status, languages...). The lists are read as the text PostgreSQL writes
-    for them (``_Shape.columns_lists_as_text``): the text of a list seen in a row that
-    passed the full check stands for that list. A row with a list's text, or a
-    combination of the others, not seen before is read again with its real columns and
-    takes the full check (:func:`check_row`), and what it holds is remembered, interned.
-    A row made only of what was seen in rows that passed only looks it up. Nothing is
-    checked less: ``check_row`` checks each field on its own, so a value that passed once
-    passes again, and a damaged value, never seen before, takes the full check, which
-    refuses the row by name. A value is seen only with its type: ``1`` does not pass for
-    the ``True`` of a flag. A list's column another client changed to text is refused
-    when its text is not a list's (``a,b``; ``{a,b}`` would read as the list it spells).
+    The column types of a page are checked once, from the result's description: each
+    must give the Python type its field holds (``int8`` an int, ``timestamptz`` a
+    datetime with its zone, ``bool`` a bool: not an ``integer`` 1 for True, nor a
+    ``timestamp`` without zone). A page with another type is read again with its real
+    columns, every row through the full check (:func:`check_row`).
+
+    In a page of the right types, a row's values are of three kinds. Its own (the key and
+    the times) differ from row to row; their types are right, and a missing value where
+    one is required sends the row to the full check. Each list (topics, words, times)
+    takes few values over all the rows, and so do the other values taken together (type,
+    zone, status, languages...). The lists are read as the text PostgreSQL writes for
+    them (``_Shape.columns_lists_as_text``): the text of a list seen in a row that passed
+    the full check stands for that list. A row with a list's text, or a combination of
+    the others, not seen before is read again with its real columns and takes the full
+    check, and what it holds is remembered, interned. A row made only of what was seen in
+    rows that passed only looks it up. Nothing is checked less: ``check_row`` checks each
+    field on its own, so a value that passed once passes again, and a damaged value,
+    never seen before, takes the full check, which refuses the row by name. A list's
+    column another client changed to text is refused when its text is not a list's
+    (``a,b``; ``{a,b}`` would read as the list it spells).
     """
 
     LIMIT = 10_000  # lists and combinations remembered: memory stays flat however many rows
@@ -225,16 +231,28 @@ class _RecurringRows:
         self._shape = shape
         hints = typing.get_type_hints(shape.record)
         setters = shape.setters()
+        # The column types (oids) that give each field's Python type; a list is its text.
+        types = psycopg.postgres.types
+        oids = {
+            int: {types[n].oid for n in ("int2", "int4", "int8")},
+            str: {types[n].oid for n in ("text", "varchar")},
+            bool: {types["bool"].oid},
+            datetime: {types["timestamptz"].oid},
+        }
+        self._column_types = tuple(
+            frozenset(oids[str])
+            if name in shape.tuples
+            else frozenset(oids[next(t for t in typing.get_args(hints[name]) or (hints[name],))])
+            for name in shape.names
+        )
         own = [0, *(i for i, n in enumerate(shape.names) if n in shape.datetimes)]
-        # (index, setter, type the driver gives, None allowed) of each own value.
-        self._own = tuple(
-            (
-                i,
-                setters[i],
-                datetime if i else hints[shape.names[0]],
-                type(None) in typing.get_args(hints[shape.names[i]]),
-            )
-            for i in own
+        self._own = tuple((i, setters[i]) for i in own)
+        required = [i for i in own if type(None) not in typing.get_args(hints[shape.names[i]])]
+        # The own values a row must have, as a tuple (``None in`` it is one C call).
+        self._required: Callable[[Sequence[Any]], tuple[Any, ...]] = (
+            operator.itemgetter(*required)
+            if len(required) > 1
+            else lambda row: tuple([row[i] for i in required])
         )
         others = [i for i in range(len(shape.names)) if i not in own]
         # (index, setter, {a list's text: the list}) of each list.
@@ -249,50 +267,45 @@ class _RecurringRows:
             if len(self._scalar_at) > 1
             else lambda row: tuple([row[i] for i in self._scalar_at])
         )
-        # (values, their types) -> the values: 1 == True, but a flag read as 1 (a column
-        # another client changed) must not pass for the True seen before.
-        self._scalars: dict[tuple[tuple[Any, ...], tuple[type, ...]], tuple[Any, ...]] = {}
+        # A combination of the other values -> the values, interned.
+        self._scalars: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+    def types_right(self, description: Sequence[Any] | None) -> bool:
+        """Whether a page's columns (its result's description) have the types that give
+        each field's Python type, a list's as text."""
+        return description is not None and all(
+            column.type_code in allowed
+            for column, allowed in zip(description, self._column_types, strict=True)
+        )
 
     def record(self, row: Sequence[Any]) -> Any | None:
-        """The record of ``row`` (read with its lists as text), or None when the row must
-        be read again and take the full check."""
+        """The record of ``row``, from a page whose types are right (:meth:`types_right`)
+        with its lists as text, or None when the row must be read again and take the
+        full check."""
+        if None in self._required(row):
+            return None
         # Every field comes from the row: the frozen dataclass's __init__ would set them
         # one by one through object.__setattr__ (by name); the records' slot descriptors
         # set them directly, about 30% faster.
         made = object.__new__(self._shape.record)
-        for i, set_field, kind, optional in self._own:
-            value = row[i]
-            if value is None:
-                if not optional:
-                    return None
-            elif type(value) is not kind or (kind is datetime and value.tzinfo is None):
+        for i, set_field in self._own:
+            set_field(made, row[i])
+        for i, set_field, seen in self._lists:
+            known = seen.get(row[i])
+            if known is None:
                 return None
-            set_field(made, value)
-        try:
-            for i, set_field, seen in self._lists:
-                known = seen.get(row[i])
-                if known is None:
-                    return None
-                set_field(made, known)
-            values = self._combination(row)
-            known = self._scalars.get((values, tuple(map(type, values))))
-        except TypeError:  # an unhashable value: only a damaged row
-            return None
+            set_field(made, known)
+        known = self._scalars.get(self._combination(row))
         if known is None:
             return None
         for set_field, value in zip(self._scalar_setters, known, strict=True):
             set_field(made, value)
         return made
 
-    def kind(self, row: Sequence[Any]) -> Any:
-        """What a row shares with the rows alike: its lists' texts and its other values
-        (its key, should they not be hashable)."""
-        kind = (*(row[i] for i, _set, _seen in self._lists), *self._combination(row))
-        try:
-            hash(kind)
-        except TypeError:
-            return row[0]
-        return kind
+    def kind(self, row: Sequence[Any]) -> tuple[Any, ...]:
+        """What a row of a page whose types are right shares with the rows alike: its
+        lists' texts and its other values."""
+        return (*(row[i] for i, _set, _seen in self._lists), *self._combination(row))
 
     def remember(self, made: Any, texts: Sequence[str]) -> Any:
         """Remember what ``made``, a record that passed the full check, holds: ``texts``
@@ -305,7 +318,7 @@ class _RecurringRows:
         if len(self._scalars) >= self.LIMIT:
             self._scalars.clear()
         values = tuple(getattr(made, names[i]) for i in self._scalar_at)
-        self._scalars[values, tuple(map(type, values))] = values
+        self._scalars[values] = values
         return made
 
 
@@ -560,15 +573,20 @@ class PostgresStore(Store):
         last = _FIRST_KEY
         recurring = self._subscriber_rows
         while True:
-            rows = self._run(
+            cursor = self._run(
                 f"SELECT {_SUBSCRIBER.columns_lists_as_text} FROM subscribers "
                 f"WHERE {condition} AND chat_id > %s ORDER BY chat_id LIMIT %s",
                 (*params, last, PAGE),
                 binary=True,
-            ).fetchall()
-            made = [recurring.record(row) for row in rows]
-            if None in made:
-                made = self._check_unseen(rows, made)
+            )
+            rows = cursor.fetchall()
+            if recurring.types_right(cursor.description):
+                made = [recurring.record(row) for row in rows]
+                if not all(made):  # a record is true; None is not
+                    made = self._check_unseen(rows, made)
+            else:  # a column another client changed: every row takes the full check
+                checked = self._checked_subscribers([row[0] for row in rows], remember=False)
+                made = [checked.get(row[0]) for row in rows]
             yield from (record for record in made if record is not None)
             if len(rows) < PAGE:
                 return
@@ -598,10 +616,12 @@ class PostgresStore(Store):
             ]
         return made
 
-    def _checked_subscribers(self, chat_ids: list[int]) -> dict[int, Subscriber]:
+    def _checked_subscribers(
+        self, chat_ids: list[int], *, remember: bool = True
+    ) -> dict[int, Subscriber]:
         """The subscribers of ``chat_ids`` read with their real columns, through the full
-        check, and remembered by the page reader (one deleted since the page was read is
-        left out)."""
+        check, and (``remember``) remembered by the page reader (one deleted since the
+        page was read is left out)."""
         width = len(_SUBSCRIBER.names)
         rows = self._run(
             f"SELECT {_SUBSCRIBER.columns}, {_SUBSCRIBER.list_texts} FROM subscribers "
@@ -609,10 +629,12 @@ class PostgresStore(Store):
             (chat_ids,),
             binary=True,
         )
-        return {
-            row[0]: self._subscriber_rows.remember(self._subscriber(row[:width]), row[width:])
-            for row in rows
-        }
+        recurring = self._subscriber_rows
+        checked = {row[0]: (self._subscriber(row[:width]), row[width:]) for row in rows}
+        if remember:
+            for made, texts in checked.values():
+                recurring.remember(made, texts)
+        return {chat_id: made for chat_id, (made, _texts) in checked.items()}
 
     # -- subscribers --------------------------------------------------------------------------
 
