@@ -196,7 +196,7 @@ def pack(
     measured: Sequence[int] = [utf16_len(p) for p in parts] if sizes is None else sizes
     if labels is not None:
         measured = [len(label) + size for label, size in zip(labels, measured, strict=True)]
-    if any(size > limit for size in measured):
+    if measured and max(measured) > limit:
         if labels is not None:  # the label is part of what is cut
             fitted = [label + part for label, part in zip(labels, parts, strict=True)]
             labels = None
