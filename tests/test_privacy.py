@@ -457,6 +457,16 @@ async def test_text_with_lone_surrogates_is_summarized(bot: RunningBot) -> None:
     assert "harbour \ufffd bridge" in reply
 
 
+async def test_a_word_with_lone_surrogates_is_refused_in_plain_characters(
+    bot: RunningBot,
+) -> None:
+    """A command's word with unpaired surrogates (bytes that were not UTF-8, from a broken
+    client or a terminal) is refused showing U+FFFD, not Python escapes."""
+    reply = await say(bot, "/follow \udcff\udcfe")
+    assert "'\ufffd\ufffd' is not" in reply
+    assert "\\u" not in reply
+
+
 async def test_every_button_press_is_answered(bot: RunningBot) -> None:
     """Regression (issue 8): a press with unknown or stale data ("zzz:unknown", a topic that
     no longer exists) is answered, so the user's client stops its spinner."""

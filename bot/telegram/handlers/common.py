@@ -133,7 +133,8 @@ async def reply(update: Update, context: NewsContext, text: Text | str, **kwargs
 
 
 def args_of(context: NewsContext) -> list[str]:
-    return list(context.args or [])
+    # The words of a command, cleaned as its text is (``text_of``).
+    return [clean_text(arg) for arg in context.args or []]
 
 
 def chat_id_of(update: Update) -> int:
