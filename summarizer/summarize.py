@@ -33,6 +33,9 @@ class Summary:
     method: str
     language: str
     truncated_input: bool = False
+    # The text itself was within the summary's budget (no more sentences, no more
+    # characters): a summary had nothing to shorten.
+    short_text: bool = False
 
     @property
     def text(self) -> str:
@@ -228,7 +231,20 @@ class Summarizer:
         texts = [document.sentences[i].text for i in picked]
         if not texts and order and self.max_chars is not None:
             texts = [_shorten(document.sentences[order[0]].text, self.max_chars)]
-        return Summary(tuple(texts), self.method_name, document.language.name, document.truncated)
+        return Summary(
+            tuple(texts),
+            self.method_name,
+            document.language.name,
+            document.truncated,
+            short_text=self._within_budget(document),
+        )
+
+    def _within_budget(self, document: PreparedDocument) -> bool:
+        sentences = document.sentences
+        if document.truncated or not sentences or len(sentences) > self.sentences:
+            return False
+        length = sum(len(s.text) for s in sentences) + len(sentences) - 1
+        return self.max_chars is None or length <= self.max_chars
 
     def __call__(self, article: Article) -> Summary:
         return self.summarize_document(prepare(article, self.language))

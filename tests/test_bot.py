@@ -203,9 +203,39 @@ async def test_summarize_pasted_text_reply_and_url(bot: RunningBot) -> None:
     with FeedServer() as server:
         url = server.serve("/bridge", page, headers={"Content-Type": "text/html"})
         reply = await say(bot, f"/summarize {url}")
+        short = server.serve(
+            "/short",
+            "<html><head><title>Bridge shut</title></head><body><article><h1>Bridge shut</h1>"
+            "<p>The harbour bridge is shut for a week. Ferries run every hour.</p>"
+            "</article></body></html>",
+            headers={"Content-Type": "text/html"},
+        )
+        whole_page = await say(bot, f"/summarize {short}")
     assert reply.startswith("Bridge vote")
     assert "harbour bridge" in reply
+    assert "Ferries run every hour." in whole_page  # a page's text is news to the reader
     assert "could not fetch" in await say(bot, "/summarize http://127.0.0.1:9/nothing")
+
+
+async def test_a_text_no_longer_than_a_summary_is_not_echoed(bot: RunningBot) -> None:
+    """A pasted text with no more sentences than a summary takes is answered with one line
+    saying so, not repeated back as its own summary."""
+    two_long_sentences = (
+        "The city council approved a plan on Tuesday to rebuild the old harbour bridge, "
+        "which has been closed to trucks since engineers found a crack in it last spring, "
+        "and the work should take about two years. The mayor said the project will cost "
+        "48 million euros, mostly paid by the regional government, and that ferries will "
+        "run every hour while the bridge is shut."
+    )
+    for text in (
+        "/summarize The harbour bridge is shut for a week.",
+        "/summarize The bridge is shut. Ferries run.",
+        two_long_sentences,
+    ):
+        reply = await say(bot, text)
+        assert "That text is already short" in reply, text
+        assert "•" not in reply
+    assert "paste a longer text" in await say(bot, "hello there")
 
 
 async def test_group_settings_are_for_admins(bot: RunningBot) -> None:

@@ -67,6 +67,22 @@ def test_budget_prefers_shorter_sentences_to_overflowing() -> None:
     assert cut.text.endswith("…")
 
 
+def test_a_summary_says_when_the_text_was_within_its_budget() -> None:
+    """``short_text``: the text had no more sentences and no more characters than the
+    summary may take, so there was nothing to shorten; not so for an article, nor for one
+    sentence longer than the budget."""
+    assert summarize(parse_plain("The bridge is shut. Ferries run.")).short_text
+    assert summarize(parse_plain("The harbour bridge is shut for a week.")).short_text
+    assert not summarize(SEED).short_text
+    assert not summarize(parse_plain("word " * 200 + "end."), max_chars=100).short_text
+    four = parse_plain(
+        "Rain fell on Monday. Rivers rose on Tuesday. Roads closed on Wednesday. "
+        "Schools shut on Thursday."
+    )
+    assert not summarize(four, sentences=3).short_text
+    assert summarize(four, sentences=4).short_text
+
+
 def test_unknown_method_lists_the_choices() -> None:
     """A typo in the method name says which names exist."""
     with pytest.raises(UnknownMethodError, match="lexrank"):

@@ -171,6 +171,13 @@ class SummaryService:
                         )
                     article = await loop.run_in_executor(self.executor, parse_plain, source)
                 summary = await loop.run_in_executor(self.executor, self.summarizer, article)
+                if summary.short_text and not link:  # a page's text is news to the reader
+                    raise SummaryError(
+                        _(
+                            "That text is already short: there is nothing to shorten. Paste a "
+                            "whole article, or send a link."
+                        )
+                    )
             except FetchError as exc:
                 raise SummaryError(fetch_problem(exc)) from exc
             except SummarizerError as exc:
