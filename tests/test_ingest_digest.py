@@ -121,22 +121,36 @@ async def test_nothing_twice(settings: Settings, store: Store) -> None:
     assert "Nothing new" in message
 
 
+def _report(
+    article_id: str, source: str, *, hours: int, title: str, topic: str, words: list[str]
+) -> StoredArticle:
+    """An English article of ``source`` fetched and published ``hours`` before NOW."""
+    return StoredArticle(
+        id=article_id,
+        url=f"https://news.example/{article_id}",
+        title=title,
+        source=source,
+        published=NOW - timedelta(hours=hours),
+        fetched=NOW - timedelta(hours=hours),
+        language="english",
+        topics=(topic,),
+        summary=("A sentence.",),
+        words=tuple(words),
+    )
+
+
 def test_readers_share_a_choice_only_when_the_same_articles_are_new_to_them() -> None:
     """The builder composes a combination once for readers whose last digests differ in
     the instant but not in the articles that came after; a reader whose last digest came
     after an article does not get it from another reader's choice."""
     articles = [
-        StoredArticle(
-            id=f"a{hours}",
-            url=f"https://news.example/{hours}",
+        _report(
+            f"a{hours}",
+            f"Outlet {hours}",
+            hours=hours,
             title=title,
-            source=f"Outlet {hours}",
-            published=NOW - timedelta(hours=hours),
-            fetched=NOW - timedelta(hours=hours),
-            language="english",
-            topics=("world",),
-            summary=("A sentence.",),
-            words=tuple(title.lower().split()),
+            topic="world",
+            words=title.lower().split(),
         )
         for hours, title in (
             (3, "Harbour bridge reopens after repairs"),
@@ -166,17 +180,13 @@ def test_an_outlet_whose_report_has_an_excluded_word_is_not_named() -> None:
         "third": "harbour bridge reopens repair works city council engineers cyclists",
     }
     articles = [
-        StoredArticle(
-            id=name,
-            url=f"https://{name}.example/bridge",
+        _report(
+            name,
+            f"The {name.title()} Post",
+            hours=hours,
             title=title,
-            source=f"The {name.title()} Post",
-            published=NOW - timedelta(hours=hours),
-            fetched=NOW - timedelta(hours=hours),
-            language="english",
-            topics=("local",),
-            summary=("The bridge is open again.",),
-            words=tuple(text.split()),
+            topic="local",
+            words=text.split(),
         )
         for hours, (name, text) in enumerate(texts.items(), start=1)
     ]
