@@ -152,7 +152,9 @@ async def test_forwarding_a_post_links_the_channel_and_other_forwards_are_summar
     story = (
         "The city council approved a plan on Tuesday to rebuild the old harbour bridge. "
         "The bridge, built in 1931, has been closed to trucks since a crack was found. "
-        "Engineers said the new bridge will carry twice as much traffic."
+        "Engineers said the new bridge will carry twice as much traffic. "
+        "Construction starts in March and should take about two years. "
+        "Shop owners near the harbour worried about noise and lost customers."
     )
     summary = await say(bot, story, forward_from_chat=wire)
     assert "Linked" not in summary
