@@ -22,7 +22,7 @@ class DigestItem:
 
 class Digest(NamedTuple):
     """What one chat receives: a heading and its items (a named tuple: a delivery run makes
-    one per reader, and one is made in a tenth of the time of a frozen dataclass)."""
+    one per reader, and one is made in half the time of a frozen dataclass)."""
 
     chat_id: int
     items: tuple[DigestItem, ...]
