@@ -3,7 +3,8 @@
 ``load_settings(path, environ)`` reads an explicit mapping for the environment so tests
 pass a dict. Every error names the offending key, e.g.
 ``config error: feeds[2].url is not an http(s) URL``. Relative paths in the file are
-relative to the file's own folder.
+relative to the file's own folder; a relative ``NEWSDIGEST_DATA_FILE`` is relative to the
+current folder.
 """
 
 from __future__ import annotations
@@ -407,7 +408,9 @@ def _data_file_of(root: _Reader, base: Path, environ: Mapping[str, str]) -> Path
     storage = root.table("storage")
     storage.check_known({"data_file", "url"})
     if environ.get("NEWSDIGEST_DATA_FILE"):
-        return _data_file(_resolve(base, environ["NEWSDIGEST_DATA_FILE"]), "NEWSDIGEST_DATA_FILE")
+        # Typed in a shell, a relative path means one in the folder the command runs in.
+        where = _resolve(Path.cwd(), environ["NEWSDIGEST_DATA_FILE"])
+        return _data_file(where, "NEWSDIGEST_DATA_FILE")
     value = storage.text("data_file", "../data/newsdigest.json")
     return _data_file(_resolve(base, value), "storage.data_file")
 

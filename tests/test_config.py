@@ -55,6 +55,18 @@ def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:
     assert settings.data_file == tmp_path / "db" / "nd.json"
 
 
+def test_a_relative_data_file_in_the_environment_is_relative_to_the_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NEWSDIGEST_DATA_FILE=data/x.json, typed in a shell, means ./data/x.json there, as
+    any command's path does; a path in the file stays relative to the file."""
+    here = tmp_path / "where-the-command-runs"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    settings = _load(tmp_path, MINIMAL, {"NEWSDIGEST_DATA_FILE": "data/x.json"})
+    assert settings.data_file == here / "data" / "x.json"
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
