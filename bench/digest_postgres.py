@@ -66,7 +66,8 @@ def _pages(store: Store) -> Iterator[list[Subscriber]]:
 
 def compose_all(store: Store, backend: int, items: int) -> dict[str, float]:
     """Compose and render every active subscriber's digest; the costs, with the CPU time
-    spent reading from the store (articles, subscribers, ledgers) apart."""
+    spent reading from the store (articles, subscribers, ledgers) apart (the rest is
+    indexing the articles, choosing and rendering)."""
     wall, cpu, server = time.perf_counter(), time.process_time(), _server_cpu(backend)
     articles = store.articles_since(NOW - timedelta(hours=48))
     reading = time.process_time() - cpu
