@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -206,6 +207,91 @@ def test_an_outlet_whose_report_has_an_excluded_word_is_not_named() -> None:
             [item] = builder.build(readers[who]).items
             assert item.article_id == "lead"
             assert [source for source, _url in item.also] == named[who], who
+
+
+def test_readers_excluding_words_get_what_a_builder_remembering_nothing_gives() -> None:
+    """Readers excluding words share the choice of their combination without them only
+    when no article of it mentions one: over many readers (stories told by several
+    outlets, excluded words in some picked reports, in some other outlets' reports, in
+    none; ledgers; own feeds), each digest equals the one a new builder composes for that
+    reader alone."""
+    rng = random.Random(5)
+    topics = ["world", "science", "sport"]
+    vocabulary = [f"w{n}" for n in range(40)]
+    articles = []
+    for story in range(24):
+        title = " ".join(
+            f"{word}{story}"
+            for word in rng.sample(
+                ["harbour", "bridge", "bank", "rates", "vaccine", "trial", "league", "cup"], 5
+            )
+        )
+        for outlet in range(rng.choice((1, 1, 2, 3))):
+            article = _report(
+                f"s{story}o{outlet}",
+                f"Outlet {outlet}",
+                hours=1 + (story * 7 + outlet) % 30,
+                title=title,
+                topic=topics[story % 3],
+                words=[*title.lower().split(), *rng.sample(vocabulary, 6)],
+            )
+            if story % 5 == 0:
+                article = replace(article, feed_urls=(f"https://feed{story % 2}.example/rss",))
+            articles.append(article)
+    readers = []
+    for chat_id in range(1, 400):
+        chosen = tuple(sorted(rng.sample(topics, rng.randint(1, 2))))
+        words = tuple(rng.sample(vocabulary, rng.choice((0, 1, 1, 2))))
+        feeds = ("https://feed0.example/rss",) if chat_id % 9 == 0 else ()
+        readers.append(
+            Subscriber(
+                chat_id=chat_id,
+                topics=chosen,
+                exclude=words,
+                feeds=feeds,
+                last_digest=NOW - timedelta(hours=rng.choice((12, 24, 36))),
+            )
+        )
+    ids = [a.id for a in articles]
+    ledgers = [set(rng.sample(ids, 2)) if n % 4 == 0 else set() for n in range(len(readers))]
+    shared = DigestBuilder(articles, now=NOW)
+    reused = 0
+    for reader, ledger in zip(readers, ledgers, strict=True):
+        digest = shared.build(reader, ledger)
+        alone = DigestBuilder(articles, now=NOW).build(reader, ledger)
+        assert digest == alone, reader
+        reused += bool(reader.exclude) and any(
+            any(word in a.words for word in reader.exclude)
+            for a in articles
+            if a.topics[0] in reader.topics
+        )
+    assert reused > 100  # excluded words the candidates do have: the test is not vacuous
+
+
+def test_a_story_delivered_from_one_outlet_does_not_come_again_from_another() -> None:
+    """A reader whose ledger holds one outlet's report of a story does not get the story
+    again when another outlet's report of it comes later; a reader who was not sent it
+    does. The same whichever reader comes first."""
+    title = "Harbour Bridge Reopens After Two Year Repair Works"
+    words = title.lower().split()
+    first = _report("first", "The Early Post", hours=20, title=title, topic="local", words=words)
+    later = _report("later", "The Late Post", hours=2, title=title, topic="local", words=words)
+    other = _report(
+        "other",
+        "The Other Post",
+        hours=3,
+        title="Council Approves New Cycle Lanes",
+        topic="local",
+        words=["council", "approves", "cycle", "lanes"],
+    )
+    reader = Subscriber(chat_id=1, topics=("local",), last_digest=NOW - timedelta(hours=10))
+    sent = ({"first"}, set())
+    expected = (["other"], ["later", "other"])
+    for order in ((0, 1), (1, 0)):
+        builder = DigestBuilder([first, later, other], now=NOW)
+        for n in order:
+            got = [i.article_id for i in builder.build(reader, sent[n]).items]
+            assert got == expected[n], n
 
 
 async def test_feed_from_loopback_and_a_failing_feed(settings: Settings, store: Store) -> None:

@@ -45,7 +45,9 @@ ITEMS_KEPT = 20_000
 WORDS_KEPT = 4_096
 
 
-_Choice = tuple[tuple[int, ...], tuple[DigestItem, ...]]
+# A combination's choice: the articles picked, their items, and the ids of every article
+# of their stories (a ledger holding none of them changes nothing: one set test).
+_Choice = tuple[tuple[int, ...], tuple[DigestItem, ...], frozenset[str]]
 
 
 # A set of ranks: ints of CHUNK bits each, bit ``r % CHUNK`` of int ``r // CHUNK`` for
@@ -283,32 +285,52 @@ class DigestBuilder:
     def _items_of(self, picked: tuple[int, ...], subscriber: Subscriber) -> tuple[DigestItem, ...]:
         return tuple(self._cached_item(i, subscriber.exclude, subscriber.feeds) for i in picked)
 
+    def _choice(self, subscriber: Subscriber) -> _Choice:
+        """The subscriber's combination's choice, whatever their ledger holds (memoized:
+        many subscribers share the same topics, words, feeds and new articles)."""
+        # Each reader's last digest is an instant of its own; what matters of it is which
+        # articles came after it, told by how many came before.
+        newer = bisect.bisect_right(self._fetched_sorted, self.since(subscriber))
+        key = (subscriber.topics, subscriber.follow, subscriber.exclude, subscriber.feeds, newer)
+        cached = self._cache[key]
+        if cached is None:
+            picked = self._unexcluded(subscriber, newer) if subscriber.exclude else None
+            if picked is None:
+                picked = self._select(subscriber, ())
+            story_of, story_ids = self._story, self._story_ids
+            ids = frozenset().union(*[story_ids[story_of[i]] for i in picked])
+            cached = self._cache.put(key, (picked, self._items_of(picked, subscriber), ids))
+        return cached
+
+    def _unexcluded(self, subscriber: Subscriber, newer: int) -> tuple[int, ...] | None:
+        """The articles of the subscriber's choice when their excluded words change
+        nothing: those the same combination without the words picked (when remembered),
+        if none of them mentions one of the words; else None.
+
+        Excluding drops the articles that mention a word, and nothing else: the walk
+        over the candidates skips them where the other walk took them, and takes the
+        same articles wherever it did not meet one. So when none of the articles picked
+        without the words mentions one, the articles picked with them are the same. A
+        reader excluding words of their own (most combinations with excluded words are
+        one reader's) is then spared a walk. The items still leave out the outlets whose
+        reports mention a word (``_cached_item``).
+        """
+        plain = self._cache[(subscriber.topics, subscriber.follow, (), subscriber.feeds, newer)]
+        if plain is None:
+            return None
+        picked = plain[0]
+        if any(self._mentions(i, word) for i in picked for word in subscriber.exclude):
+            return None
+        return picked
+
     def build(self, subscriber: Subscriber, delivered: Collection[str] = ()) -> Digest:
         """The subscriber's digest (possibly empty)."""
         # Many subscribers share the same choices: compose each combination once. The
         # ledger changes the choice only when it holds one of the chosen stories (it
-        # usually holds older ones): then the choice is made again without them. Each
-        # reader's last digest is an instant of its own; what matters of it is which
-        # articles came after it, told by how many came before.
-        key = (
-            subscriber.topics,
-            subscriber.follow,
-            subscriber.exclude,
-            subscriber.feeds,
-            bisect.bisect_right(self._fetched_sorted, self.since(subscriber)),
-        )
-        cached = self._cache[key]
-        if cached is None:
-            picked = self._select(subscriber, ())
-            cached = self._cache.put(key, (picked, self._items_of(picked, subscriber)))
-        picked, items = cached
-        if delivered:
-            story_of, story_ids = self._story, self._story_ids
-            for i in picked:
-                if not story_ids[story_of[i]].isdisjoint(delivered):
-                    picked = self._select(subscriber, delivered)
-                    items = self._items_of(picked, subscriber)
-                    break
+        # usually holds older ones): then the choice is made again without them.
+        _picked, items, ids = self._choice(subscriber)
+        if delivered and not ids.isdisjoint(delivered):
+            items = self._items_of(self._select(subscriber, delivered), subscriber)
         return Digest(
             chat_id=subscriber.chat_id,
             items=items,
