@@ -285,7 +285,7 @@ def test_a_story_delivered_from_one_outlet_does_not_come_again_from_another() ->
         words=["council", "approves", "cycle", "lanes"],
     )
     reader = Subscriber(chat_id=1, topics=("local",), last_digest=NOW - timedelta(hours=10))
-    sent = ({"first"}, set())
+    sent: tuple[set[str], set[str]] = ({"first"}, set())
     expected = (["other"], ["later", "other"])
     for order in ((0, 1), (1, 0)):
         builder = DigestBuilder([first, later, other], now=NOW)
