@@ -209,12 +209,14 @@ def test_an_outlet_whose_report_has_an_excluded_word_is_not_named() -> None:
             assert [source for source, _url in item.also] == named[who], who
 
 
-def test_readers_excluding_words_get_what_a_builder_remembering_nothing_gives() -> None:
+@pytest.mark.parametrize("max_items", [3, 8])
+def test_readers_of_words_get_what_a_builder_remembering_nothing_gives(max_items: int) -> None:
     """Readers excluding words share the choice of their combination without them only
-    when no article of it mentions one: over many readers (stories told by several
-    outlets, excluded words in some picked reports, in some other outlets' reports, in
-    none; ledgers; own feeds), each digest equals the one a new builder composes for that
-    reader alone."""
+    when no article of it mentions one; readers following words get their topics' choice
+    merged with their words'. Over many readers (stories told by several outlets, words
+    in some picked reports, in some other outlets' reports, in none; ledgers; own feeds;
+    digests shorter than the candidates), each digest equals the one a new builder
+    composes for that reader alone."""
     rng = random.Random(5)
     topics = ["world", "science", "sport"]
     vocabulary = [f"w{n}" for n in range(40)]
@@ -242,11 +244,13 @@ def test_readers_excluding_words_get_what_a_builder_remembering_nothing_gives() 
     for chat_id in range(1, 400):
         chosen = tuple(sorted(rng.sample(topics, rng.randint(1, 2))))
         words = tuple(rng.sample(vocabulary, rng.choice((0, 1, 1, 2))))
+        followed = tuple(rng.sample(vocabulary, rng.choice((0, 0, 1, 2))))
         feeds = ("https://feed0.example/rss",) if chat_id % 9 == 0 else ()
         readers.append(
             Subscriber(
                 chat_id=chat_id,
                 topics=chosen,
+                follow=followed,
                 exclude=words,
                 feeds=feeds,
                 last_digest=NOW - timedelta(hours=rng.choice((12, 24, 36))),
@@ -254,18 +258,20 @@ def test_readers_excluding_words_get_what_a_builder_remembering_nothing_gives() 
         )
     ids = [a.id for a in articles]
     ledgers = [set(rng.sample(ids, 2)) if n % 4 == 0 else set() for n in range(len(readers))]
-    shared = DigestBuilder(articles, now=NOW)
+    shared = DigestBuilder(articles, now=NOW, max_items=max_items)
     reused = 0
     for reader, ledger in zip(readers, ledgers, strict=True):
         digest = shared.build(reader, ledger)
-        alone = DigestBuilder(articles, now=NOW).build(reader, ledger)
+        alone = DigestBuilder(articles, now=NOW, max_items=max_items).build(reader, ledger)
         assert digest == alone, reader
         reused += bool(reader.exclude) and any(
             any(word in a.words for word in reader.exclude)
             for a in articles
             if a.topics[0] in reader.topics
         )
-    assert reused > 100  # excluded words the candidates do have: the test is not vacuous
+    # Not vacuous: excluded words the candidates have, and followed words without feeds.
+    assert reused > 100
+    assert sum(bool(r.follow) and not r.feeds for r in readers) > 100
 
 
 def test_a_story_delivered_from_one_outlet_does_not_come_again_from_another() -> None:

@@ -148,6 +148,10 @@ class DigestBuilder:
         self._items: BoundedCache[tuple[int, tuple[str, ...], tuple[str, ...]], DigestItem] = (
             BoundedCache(ITEMS_KEPT)
         )
+        # The articles picked among a followed word's alone (``_with_followed``).
+        self._followed: BoundedCache[
+            tuple[tuple[str, ...], tuple[str, ...], int], tuple[int, ...]
+        ] = BoundedCache(WORDS_KEPT)
 
     def _mentions(self, index: int, keyword: str) -> bool:
         """Whether article ``index`` has the keyword or its plural among its words (what
@@ -295,6 +299,8 @@ class DigestBuilder:
         cached = self._cache[key]
         if cached is None:
             picked = self._unexcluded(subscriber, newer) if subscriber.exclude else None
+            if picked is None and subscriber.follow and not subscriber.feeds:
+                picked = self._with_followed(subscriber, newer)
             if picked is None:
                 picked = self._select(subscriber, ())
             story_of, story_ids = self._story, self._story_ids
@@ -322,6 +328,46 @@ class DigestBuilder:
         if any(self._mentions(i, word) for i in picked for word in subscriber.exclude):
             return None
         return picked
+
+    def _with_followed(self, subscriber: Subscriber, newer: int) -> tuple[int, ...] | None:
+        """The articles of the choice of a subscriber following words (and no feeds of
+        their own): the choice of their topics alone (when remembered) merged with that
+        of their followed words alone; else None.
+
+        The walk over both sets of candidates takes, for each story, its best ranked
+        article that passes, in rank order, until it has ``max_items``. A story among
+        those has fewer than ``max_items`` stories before it in either set alone, so
+        each walk alone takes it too, through the same article when it is that walk's
+        candidate: merging the two by rank, one article per story (the first), and
+        keeping ``max_items`` gives the same articles. A reader who follows a word of
+        their own is then spared the walk over their topics (the one most readers share),
+        and the walk over a word's few articles is remembered for every reader of it.
+        """
+        plain = self._cache[(subscriber.topics, (), subscriber.exclude, subscriber.feeds, newer)]
+        if plain is None:
+            return None
+        key = (subscriber.follow, subscriber.exclude, newer)
+        followed = self._followed[key]
+        if followed is None:
+            sets = [
+                self._public(form)
+                for word in subscriber.follow
+                for form in (word, f"{word}s", f"{word}es")
+                if form in self._by_word
+            ]
+            followed = self._followed.put(
+                key, tuple(self._pick(self._by_rank(sets), subscriber, (), set()))
+            )
+        story_of = self._story
+        stories: set[int] = set()
+        picked: list[int] = []
+        for index in sorted(plain[0] + followed, key=self._rank.__getitem__):
+            if story_of[index] not in stories:
+                stories.add(story_of[index])
+                picked.append(index)
+                if len(picked) >= self.max_items:
+                    break
+        return tuple(picked)
 
     def build(self, subscriber: Subscriber, delivered: Collection[str] = ()) -> Digest:
         """The subscriber's digest (possibly empty)."""
