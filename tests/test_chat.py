@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import main
 from bot.cli.chat import DEMO_DATA_FILE, DEMO_USER_ID, chat_session, render_message, run_chat
 from bot.store import EmbeddedStore
 from bot.telegram.app import Options
@@ -97,6 +98,27 @@ def test_a_later_session_remembers_the_demo_chat_and_fresh_starts_over(
     run_chat(make_settings(tmp_path), stdin=io.StringIO("/settings\n"), stdout=fresh, fresh=True)
     assert "Reading the bundled sample articles" in fresh.getvalue()
     assert "This chat has no subscription" in fresh.getvalue()
+
+
+def test_the_session_refuses_the_bots_own_data_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`newsdigest chat --data-file` naming the bot's data file (by another path too) is
+    refused with one line, and the file is not created; so is --fresh with --data-file."""
+    config = tmp_path / "nd.toml"
+    config.write_text(f'[storage]\ndata_file = "{tmp_path / "bot.json"}"\n')
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.stdin", io.StringIO("/quit\n"))
+    for asked in ("bot.json", str(tmp_path / "sub" / ".." / "bot.json")):
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        assert main(["--config", str(config), "chat", "--data-file", asked]) == 2
+        err = capsys.readouterr().err
+        assert "is the bot's data file" in err
+        assert len(err.strip().splitlines()) == 1
+    assert not list(tmp_path.glob("bot.json*"))
+    assert main(["--config", str(config), "chat", "--fresh", "--data-file", "x.json"]) == 2
+    assert "give one or the other" in capsys.readouterr().err
+    assert not list(tmp_path.glob("x.json*"))
 
 
 class LineFeed(io.StringIO):

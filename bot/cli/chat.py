@@ -46,6 +46,7 @@ from ..ingest.ingester import Ingester
 from ..store import Store, open_store
 from ..telegram.app import NewsApp, Options, build_application
 from ..telegram.lifecycle import running
+from .errors import UsageError
 
 __all__ = [
     "DEMO_DATA_FILE",
@@ -406,11 +407,34 @@ def _session_settings(
 
 @contextlib.contextmanager
 def _demo_path(settings: Settings, data_file: Path | None, fresh: bool) -> Iterator[Path]:
+    """The session's data file: a throwaway one (``fresh``), the one asked for, or
+    ``chat-demo.json`` beside the bot's; never the bot's own data file, since the session
+    puts the sample articles into its store (UsageError)."""
+    if fresh and data_file is not None:
+        raise UsageError(
+            "--fresh starts with a throwaway store, --data-file with a file of your "
+            "choice: give one or the other"
+        )
     if fresh:
         with tempfile.TemporaryDirectory(prefix="newsdigest-chat-") as folder:
             yield Path(folder) / DEMO_DATA_FILE
         return
-    yield data_file if data_file is not None else settings.data_file.with_name(DEMO_DATA_FILE)
+    demo = settings.data_file.with_name(DEMO_DATA_FILE)
+    if data_file is not None and _same_file(data_file, settings.data_file):
+        raise UsageError(
+            f"{data_file} is the bot's data file, and a chat session puts the sample "
+            f"articles into its store: leave out --data-file (the session then uses "
+            f"{demo}), or give another file"
+        )
+    yield data_file if data_file is not None else demo
+
+
+def _same_file(one: Path, other: Path) -> bool:
+    """Whether two paths name the same file (through links, or before it exists)."""
+    try:
+        return os.path.samefile(one, other)
+    except OSError:  # one of them does not exist (yet): compare where they would be
+        return one.resolve() == other.resolve()
 
 
 async def _read_line(queue: asyncio.Queue[str | None], *, merge_paste: bool) -> str | None:
