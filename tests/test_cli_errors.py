@@ -33,6 +33,8 @@ BAD_CALLS: list[tuple[list[str], int, str]] = [
     (["summarize", "{tmp}/missing.txt"], 2, "no such file"),
     (["summarize", "{tmp}"], 2, "is a folder"),
     (["summarize", "{tmp}/binary.bin"], 2, "binary file"),
+    (["summarize", "/dev/zero"], 2, "is not a file"),  # endless: refused, not read
+    (["summarize", "{tmp}/huge.txt"], 2, "over 10 MB"),
     (["summarize", "{tmp}/empty.txt"], 2, "empty"),
     (["summarize", "ftp://example.org/a.txt"], 2, "only http(s) links"),
     (["summarize", "file:///etc/hostname"], 2, "only http(s) links"),
@@ -67,6 +69,7 @@ def files(tmp_path: Path) -> Path:
     """The bad inputs the calls above name."""
     (tmp_path / "binary.bin").write_bytes(bytes(range(256)) * 64)
     (tmp_path / "empty.txt").write_bytes(b"")
+    (tmp_path / "huge.txt").write_bytes(b"Words in a sentence. " * 500_000)
     (tmp_path / "bad.jsonl").write_text('{"text": "no summary"}\n')
     (tmp_path / "broken.toml").write_text("[storage\n")
     return tmp_path

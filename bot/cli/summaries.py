@@ -18,7 +18,7 @@ from ..sources.pages import fetch_article
 from .errors import UsageError
 
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):", re.IGNORECASE)
-# A pasted article larger than this is surely not one article.
+# A pasted article or a file larger than this is surely not one article.
 MAX_STDIN_BYTES = 10_000_000
 
 
@@ -61,7 +61,18 @@ def load_article(target: str | None, limits: FetchLimits | None = None) -> Artic
         raise UsageError(f"no such file: {target}")
     if path.is_dir():
         raise UsageError(f"{target} is a folder; give one article file")
-    return parse_file(path)
+    if not path.is_file():  # a device, a pipe: endless or waiting, not an article
+        raise UsageError(f"{target} is not a file; give one article file, or - for standard input")
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_STDIN_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read {target}: {exc.strerror or exc}") from None
+    if len(data) > MAX_STDIN_BYTES:
+        raise UsageError(
+            f"{target} is over {MAX_STDIN_BYTES // 1_000_000} MB: that is not one article"
+        )
+    return parse_bytes(data)
 
 
 def cmd_summarize(args: argparse.Namespace) -> int:
