@@ -184,6 +184,27 @@ async def test_digest_rate_limit_is_per_user(
     record_property("figures", {"requests": uses + 3, "refused": 1})
 
 
+async def test_adding_feeds_is_limited_and_the_refusal_says_what_waits(
+    tmp_path: Path, api: FakeBotAPI
+) -> None:
+    """/addfeed, even refused links, counts toward the feeds limit; one more is refused
+    naming what must wait (adding feeds, which /addfeed and files of feeds share), not
+    /feeds, which still answers at once."""
+    uses, window = DEFAULT_RATES["feeds"]
+    settings = make_settings(tmp_path)
+    with EmbeddedStore.open(settings.data_file) as store:
+        clock = await start_bot(api, settings, store)
+        async with bot_running(api, settings, store, clock) as bot:
+            monotonic = FakeMonotonic()
+            bot.services.rate_limits = RateLimits(monotonic=monotonic)
+            await say(bot, "/start")
+            for _ in range(uses):
+                assert "Easy there" not in await reply(bot, "/addfeed http://127.0.0.1/feed")
+            refused = await reply(bot, "/addfeed http://127.0.0.1/feed")
+            assert refused == f"Easy there: you can add feeds again in {round(window)} s."
+            assert "Easy there" not in await reply(bot, "/feeds")
+
+
 # --- caps -----------------------------------------------------------------------------------
 
 

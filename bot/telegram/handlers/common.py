@@ -268,10 +268,11 @@ def rate_limited(update: Update, context: NewsContext, action: str) -> Text | No
     wait = context.services.rate_limits.hit(action, user_key(update), at=arrived)
     if wait is None:
         return None
+    seconds = max(1, round(wait))
+    if action == "feeds":  # /addfeed and lists of feeds sent as files share the limit
+        return _("Easy there: you can add feeds again in {seconds} s.", seconds=seconds)
     return _(
-        "Easy there: you can use /{command} again in {seconds} s.",
-        command=action,
-        seconds=max(1, round(wait)),
+        "Easy there: you can use /{command} again in {seconds} s.", command=action, seconds=seconds
     )
 
 
