@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from .i18n import Html, Items, Text, _
@@ -36,6 +37,72 @@ _POSIX_STYLE = {
     "mst7mdt": "America/Denver",
     "pst8pdt": "America/Los_Angeles",
 }
+
+
+# Abbreviations people write for their zone -> the zones they most often mean by them
+# (several places share some: IST is India's, Ireland's and Israel's). The tz database's
+# own names EST, MST, HST, CET... are fixed offsets or links that are not what people
+# mean by the abbreviation (EST never has summer time; New York does).
+_ABBREVIATIONS = {
+    "et": ("America/New_York",),
+    "est": ("America/New_York",),
+    "edt": ("America/New_York",),
+    "ct": ("America/Chicago",),
+    "cst": ("America/Chicago", "Asia/Shanghai"),
+    "cdt": ("America/Chicago",),
+    "mt": ("America/Denver", "America/Phoenix"),
+    "mst": ("America/Denver", "America/Phoenix"),
+    "mdt": ("America/Denver",),
+    "pt": ("America/Los_Angeles",),
+    "pst": ("America/Los_Angeles",),
+    "pdt": ("America/Los_Angeles",),
+    "akst": ("America/Anchorage",),
+    "hst": ("Pacific/Honolulu",),
+    "bst": ("Europe/London",),
+    "wet": ("Europe/Lisbon",),
+    "cet": ("Europe/Berlin", "Europe/Paris", "Europe/Rome"),
+    "cest": ("Europe/Berlin", "Europe/Paris", "Europe/Rome"),
+    "met": ("Europe/Berlin", "Europe/Paris", "Europe/Rome"),
+    "eet": ("Europe/Athens", "Europe/Kyiv", "Africa/Cairo"),
+    "eest": ("Europe/Athens", "Europe/Kyiv"),
+    "msk": ("Europe/Moscow",),
+    "ist": ("Asia/Kolkata", "Europe/Dublin", "Asia/Jerusalem"),
+    "pkt": ("Asia/Karachi",),
+    "sgt": ("Asia/Singapore",),
+    "hkt": ("Asia/Hong_Kong",),
+    "jst": ("Asia/Tokyo",),
+    "kst": ("Asia/Seoul",),
+    "awst": ("Australia/Perth",),
+    "acst": ("Australia/Adelaide", "Australia/Darwin"),
+    "aest": ("Australia/Sydney", "Australia/Brisbane"),
+    "aedt": ("Australia/Sydney",),
+    "nzst": ("Pacific/Auckland",),
+    "nzdt": ("Pacific/Auckland",),
+    "brt": ("America/Sao_Paulo",),
+    "art": ("America/Argentina/Buenos_Aires",),
+    "sast": ("Africa/Johannesburg",),
+    "wat": ("Africa/Lagos",),
+    "cat": ("Africa/Maputo",),
+    "eat": ("Africa/Nairobi",),
+}
+# An offset from UTC as people write it: "UTC+2", "GMT-5", "+05:30", "UTC+5.5" is not one.
+_OFFSET = re.compile(r"^(?:utc|gmt)?([+\-\u2212])(\d{1,2})(?::?([0-5]\d))?$")
+# The areas of the tz database's place names (not "US/Eastern" nor "Etc/GMT-5").
+_AREAS = frozenset(
+    {
+        "africa",
+        "america",
+        "antarctica",
+        "asia",
+        "atlantic",
+        "australia",
+        "europe",
+        "indian",
+        "pacific",
+    }
+)
+# The tz database's fixed offsets: Etc/GMT-5 is UTC+5 (POSIX writes the sign reversed).
+_ETC_OFFSET = re.compile(r"^etc/gmt[+-]\d+$")
 
 
 class ScheduleError(ValueError):
@@ -92,9 +159,18 @@ def parse_timezone(text: str) -> str:
 
 
 def suggest_timezones(text: str, limit: int = 3) -> list[str]:
-    """Zone names close to what was typed: a matching city first, then by similarity."""
+    """Zone names close to what was typed: the zone of an offset or of an abbreviation,
+    a matching city, then names spelled alike (never a fixed offset for its spelling:
+    Etc/GMT-9 is nothing like GMT-5)."""
     needle = text.strip().replace(" ", "_").lower()
-    names = _zone_names()
+    if needle in ("gmt", "z", "zulu", "utc0", "gmt0"):
+        return ["UTC"]
+    offset = _OFFSET.match(needle.replace("_", ""))
+    if offset:
+        return _offset_zones(offset, limit)
+    if needle in _ABBREVIATIONS:
+        return list(_ABBREVIATIONS[needle][:limit])
+    names = {n: full for n, full in _zone_names().items() if not _ETC_OFFSET.match(n)}
     cities = {n.rsplit("/", 1)[-1].lower(): full for n, full in names.items() if "/" in n}
     found: list[str] = []
     if needle in _POSIX_STYLE:
@@ -108,6 +184,30 @@ def suggest_timezones(text: str, limit: int = 3) -> list[str]:
     for match in difflib.get_close_matches(city, list(cities), n=limit, cutoff=0.75):
         if cities[match] not in found:
             found.append(cities[match])
+    return found[:limit]
+
+
+def _offset_zones(offset: re.Match[str], limit: int) -> list[str]:
+    """The zones for an offset from UTC: UTC, or the tz database's fixed offset for a
+    whole hour (Etc/GMT-5 for UTC+5), or the zones at an offset of hours and minutes
+    (+05:30: Asia/Colombo, Asia/Kolkata) at this moment."""
+    sign = -1 if offset[1] in "-\u2212" else 1
+    hours, minutes = int(offset[2]), int(offset[3] or 0)
+    if not minutes:
+        if hours == 0:
+            return ["UTC"]
+        if -12 <= sign * hours <= 14:
+            return [f"Etc/GMT{'-' if sign > 0 else '+'}{hours}"]
+        return []
+    wanted = timedelta(hours=sign * hours, minutes=sign * minutes)
+    now = datetime.now(UTC)
+    found = sorted(
+        full
+        for name, full in _zone_names().items()
+        if name.split("/", 1)[0] in _AREAS
+        and (_load(full) is not None)
+        and now.astimezone(_load(full)).utcoffset() == wanted
+    )
     return found[:limit]
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.config import ConfigError, Settings, parse_settings
 from bot.store import Store
-from bot.timeparse import zone, zone_exists
+from bot.timeparse import ScheduleError, parse_timezone, zone, zone_exists
 from fakebotapi import FakeBotAPI
 from tests.botharness import T0, USER, Clock, RunningBot, bot_running
 
@@ -106,3 +107,41 @@ def test_stored_old_style_zones_still_load() -> None:
     assert not zone_exists("Mars/Olympus")
     assert not zone_exists("Europe")  # a folder of the tz database, not a zone
     assert str(zone("Mars/Olympus")) == "UTC"
+
+
+@pytest.mark.parametrize(
+    ("typed", "hours"),
+    [("GMT-5", -5), ("UTC+2", 2), ("utc + 14", 14), ("+3", 3), ("UTC\u22124", -4), ("GMT", 0)],
+)
+def test_an_offset_is_answered_with_the_zone_of_that_offset(typed: str, hours: int) -> None:
+    """Regression: "GMT-5" was answered "Did you mean Etc/GMT-5" (UTC+5: ten hours off,
+    the tz database writes those names' signs reversed) and "GMT" with Etc/GMT-9. The
+    zone suggested for an offset is at that offset, and the bot accepts it."""
+    with pytest.raises(ScheduleError) as refused:
+        parse_timezone(typed)
+    [suggested] = refused.value.suggestions
+    assert parse_timezone(suggested) == suggested
+    offset = datetime(2026, 1, 15, tzinfo=UTC).astimezone(zone(suggested)).utcoffset()
+    assert offset == timedelta(hours=hours)
+
+
+def test_an_offset_in_hours_and_minutes_suggests_places_at_it_now() -> None:
+    """UTC+05:30 has no fixed-offset zone: the places at that offset now are suggested."""
+    with pytest.raises(ScheduleError) as refused:
+        parse_timezone("UTC+05:30")
+    assert "Asia/Kolkata" in refused.value.suggestions
+    now = datetime.now(UTC)
+    for name in refused.value.suggestions:
+        assert now.astimezone(zone(name)).utcoffset() == timedelta(hours=5, minutes=30)
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("EST", "America/New_York"), ("pst", "America/Los_Angeles"), ("CET", "Europe/Berlin")],
+)
+def test_an_abbreviation_suggests_the_place_people_mean(typed: str, meant: str) -> None:
+    """ "EST" was answered with Australia/West and Brazil/East: an abbreviation suggests
+    the zone people mean by it first."""
+    with pytest.raises(ScheduleError) as refused:
+        parse_timezone(typed)
+    assert refused.value.suggestions[0] == meant
