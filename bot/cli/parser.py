@@ -161,7 +161,10 @@ def _add_summarizer_commands(sub: Subparsers) -> None:
     """summarize, eval: the summarizer."""
     summ = sub.add_parser("summarize", help="summarize one article (file, URL or stdin)")
     summ.add_argument(
-        "target", nargs="?", metavar="PATH|URL|-", help="article to summarize (default: the seed)"
+        "target",
+        nargs="?",
+        metavar="PATH|URL|-",
+        help="article to summarize (default: a real article of 2024, in seeds/reference/)",
     )
     summ.add_argument(
         "-n", "--sentences", type=_whole(1, MAX_SENTENCES), default=3, help="sentences (default 3)"
