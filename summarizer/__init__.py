@@ -5,7 +5,7 @@ Pipeline: parse (``parsers``) -> tokenize (``nlp``) -> prepared document (``docu
 """
 
 from .article import Article
-from .document import PreparedDocument, prepare
+from .document import NO_SENTENCE_BREAKS, PreparedDocument, prepare
 from .errors import SummarizerError, UnknownMethodError
 from .methods import DEFAULT_METHOD, METHODS, get_method
 from .parsers import (
@@ -24,6 +24,7 @@ __all__ = [
     "DEFAULT_METHOD",
     "DEFAULT_SENTENCES",
     "METHODS",
+    "NO_SENTENCE_BREAKS",
     "Article",
     "PreparedDocument",
     "Summarizer",

@@ -20,6 +20,10 @@ MAX_INPUT_CHARS = 200_000
 MAX_SENTENCES = 600
 # A "sentence" longer than this is a run-on table or a wall of text without periods.
 MAX_SENTENCE_CHARS = 2_000
+NO_SENTENCE_BREAKS = (
+    "nothing to summarize: the text has no sentence breaks (no sentence ends within "
+    f"{MAX_SENTENCE_CHARS:,} characters)"
+)
 # A quotation spread over more sentences than this is never taken whole.
 MAX_QUOTE_SENTENCES = 1
 
@@ -97,6 +101,7 @@ def prepare(article: Article, language: str | None = None) -> PreparedDocument:
     sentences: list[Sentence] = []
     budget = MAX_INPUT_CHARS
     truncated = False
+    overlong = False  # a sentence left out for its length: text without full stops
     for p_index, paragraph in enumerate(article.paragraphs):
         if budget <= 0 or len(sentences) >= MAX_SENTENCES:
             truncated = True
@@ -111,6 +116,7 @@ def prepare(article: Article, language: str | None = None) -> PreparedDocument:
                 truncated = True
                 break
             if len(text) > MAX_SENTENCE_CHARS:
+                overlong = True
                 continue
             forms = content_words(text, lang)
             if not forms:
@@ -134,6 +140,8 @@ def prepare(article: Article, language: str | None = None) -> PreparedDocument:
     if not sentences:
         if not article.text.strip():
             raise SummarizerError("nothing to summarize: the text is empty")
+        if overlong:
+            raise SummarizerError(NO_SENTENCE_BREAKS)
         raise SummarizerError("nothing to summarize: no sentences with words were found")
     return PreparedDocument(
         title=article.title,

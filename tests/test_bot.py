@@ -238,6 +238,16 @@ async def test_a_text_no_longer_than_a_summary_is_not_echoed(bot: RunningBot) ->
     assert "paste a longer text" in await say(bot, "hello there")
 
 
+async def test_a_text_without_full_stops_is_refused_saying_so(bot: RunningBot) -> None:
+    """A long paste without sentence ends is refused with one sentence naming what it
+    lacks (it read "I could not summarize that: nothing to summarize: no sentences with
+    words were found", the reason twice over and wrong: the text has words)."""
+    reply = await say(bot, "/summarize " + "the council approves the new budget " * 80)
+    assert reply == (
+        "I could not summarize that: it has no full stops to tell its sentences apart."
+    )
+
+
 async def test_group_settings_are_for_admins(bot: RunningBot) -> None:
     """In a group only administrators change settings; anyone may read /settings."""
     group, admin, member = -100200, 501, 502

@@ -12,6 +12,7 @@ import pytest
 from bot.paths import SEED_ARTICLE
 from summarizer import (
     METHODS,
+    NO_SENTENCE_BREAKS,
     Article,
     Summarizer,
     SummarizerError,
@@ -111,10 +112,13 @@ def test_ten_megabytes_of_text_is_bounded() -> None:
 
 
 def test_one_ten_megabyte_line_without_periods() -> None:
-    """A wall of text without sentence ends is refused in words, without hanging."""
-    article = parse_plain("lorem ipsum dolor " * 600_000)
-    with pytest.raises(SummarizerError, match="nothing to summarize"):
-        summarize(article)
+    """A wall of text without sentence ends is refused in words, without hanging, saying
+    what it lacks (it has words: "no sentences with words" misled)."""
+    for text in ("lorem ipsum dolor " * 600_000, "council approves budget " * 200):
+        with pytest.raises(SummarizerError) as refused:
+            summarize(parse_plain(text))
+        assert str(refused.value) == NO_SENTENCE_BREAKS
+        assert "no sentence breaks" in NO_SENTENCE_BREAKS
 
 
 FRENCH = (

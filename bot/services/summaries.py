@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from summarizer import Article, Summarizer, SummarizerError, parse_plain
+from summarizer import NO_SENTENCE_BREAKS, Article, Summarizer, SummarizerError, parse_plain
 
 from ..i18n import Text, _
 from ..sources.fetch import FetchError, FetchLimits
@@ -73,12 +73,11 @@ def fetch_reason(error: FetchError) -> Text | str:
 # The summarizer's refusals a reader can meet, in words to translate (it is a library in
 # English; anything else it says is shown as the generic reason).
 _SUMMARIZER_REASONS = {
-    "nothing to summarize: the text is empty": _("nothing to summarize: the text is empty"),
-    "nothing to summarize: the input is empty": _("nothing to summarize: the text is empty"),
-    "nothing to summarize: the page is empty": _("nothing to summarize: the page is empty"),
-    "nothing to summarize: no sentences with words were found": _(
-        "nothing to summarize: no sentences with words were found"
-    ),
+    "nothing to summarize: the text is empty": _("the text is empty"),
+    "nothing to summarize: the input is empty": _("the text is empty"),
+    "nothing to summarize: the page is empty": _("the page is empty"),
+    "nothing to summarize: no sentences with words were found": _("I found no sentences in it"),
+    NO_SENTENCE_BREAKS: _("it has no full stops to tell its sentences apart"),
     "no article text found on the page": _("no article text found on the page"),
     "this looks like a binary file, not text": _("this looks like a binary file, not text"),
 }
@@ -182,6 +181,6 @@ class SummaryService:
                 raise SummaryError(fetch_problem(exc)) from exc
             except SummarizerError as exc:
                 raise SummaryError(
-                    _("I could not summarize that: {reason}", reason=summarizer_reason(exc))
+                    _("I could not summarize that: {reason}.", reason=summarizer_reason(exc))
                 ) from exc
         return LinkSummary(article, summary.sentences)
