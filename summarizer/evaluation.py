@@ -57,6 +57,29 @@ class MethodScore:
         }
 
 
+def _record(path: str | Path, number: int, line: str) -> EvalItem:
+    """One line of an evaluation set: a JSON object whose "text" and "summary" are
+    texts; else ``SummarizerError`` saying what is wrong, in words."""
+    where = f"{path}:{number}: not an evaluation record"
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise SummarizerError(f"{where} (not JSON: {exc.msg}, column {exc.colno})") from None
+    if not isinstance(row, dict):
+        raise SummarizerError(f'{where} (a JSON object with "text" and "summary" is expected)')
+    for field in ("text", "summary"):
+        if field not in row:
+            raise SummarizerError(f'{where} (it has no "{field}")')
+        if not isinstance(row[field], str):
+            raise SummarizerError(f'{where} (its "{field}" is not a text)')
+    return EvalItem(
+        id=str(row.get("id", number)),
+        title=str(row.get("title") or ""),
+        text=row["text"],
+        reference=row["summary"],
+    )
+
+
 def load_jsonl(path: str | Path) -> list[EvalItem]:
     """Read an evaluation set; a missing or unreadable file, or a malformed line, raises
     ``SummarizerError`` naming it."""
@@ -66,20 +89,7 @@ def load_jsonl(path: str | Path) -> list[EvalItem]:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
-                try:
-                    row = json.loads(line)
-                    items.append(
-                        EvalItem(
-                            id=str(row.get("id", number)),
-                            title=str(row.get("title") or ""),
-                            text=str(row["text"]),
-                            reference=str(row["summary"]),
-                        )
-                    )
-                except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
-                    raise SummarizerError(
-                        f"{path}:{number}: not an evaluation record ({exc})"
-                    ) from exc
+                items.append(_record(path, number, line))
     except UnicodeDecodeError:
         raise SummarizerError(
             f'{path} is not a UTF-8 text file of JSON lines ({{"text", "summary"}} per line)'

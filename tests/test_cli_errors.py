@@ -54,7 +54,9 @@ BAD_CALLS: list[tuple[list[str], int, str]] = [
     (["eval", "{tmp}/missing.jsonl"], 2, "cannot read"),
     (["eval", "{tmp}/binary.bin"], 2, "not a UTF-8 text file"),
     (["eval", "{tmp}/empty.txt"], 2, "holds no evaluation records"),
-    (["eval", "{tmp}/bad.jsonl"], 2, "bad.jsonl:1"),
+    (["eval", "{tmp}/bad.jsonl"], 2, 'bad.jsonl:1: not an evaluation record (it has no "summary")'),
+    (["eval", "{tmp}/list.jsonl"], 2, "a JSON object with"),
+    (["eval", "{tmp}/numbers.jsonl"], 2, 'its "text" is not a text'),
     (["eval", "{tmp}/bad.jsonl", "--limit", "-1"], 2, "--limit: must be from 1"),
     (["eval", "{tmp}/bad.jsonl", "--methods", "nope"], 2, "nope"),
     (["run"], 2, "TELEGRAM_BOT_TOKEN is not set"),
@@ -71,6 +73,8 @@ def files(tmp_path: Path) -> Path:
     (tmp_path / "empty.txt").write_bytes(b"")
     (tmp_path / "huge.txt").write_bytes(b"Words in a sentence. " * 500_000)
     (tmp_path / "bad.jsonl").write_text('{"text": "no summary"}\n')
+    (tmp_path / "list.jsonl").write_text("[1]\n")
+    (tmp_path / "numbers.jsonl").write_text('{"text": 1, "summary": 2}\n')
     (tmp_path / "broken.toml").write_text("[storage\n")
     return tmp_path
 

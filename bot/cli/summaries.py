@@ -117,7 +117,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({name: score.as_dict() for name, score in results.items()}, indent=2))
         return 0
-    print(f"{args.file}: {len(items)} articles, {args.sentences} sentences, F1 x 100")
+    count = f"{len(items)} article{'' if len(items) == 1 else 's'}"
+    print(f"{args.file}: {count}, {args.sentences} sentences, F1 x 100")
     print(f"{'method':<12} {'ROUGE-1':>8} {'ROUGE-2':>8} {'ROUGE-L':>8} {'ms/article':>11}")
     for name, score in results.items():
         print(
