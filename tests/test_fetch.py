@@ -18,6 +18,7 @@ from bot.sources.netguard import (
     BlockedAddressError,
     ResolutionError,
     Resolved,
+    _lookup_failure,
     check_addresses,
     refusal_reason,
     resolve,
@@ -129,6 +130,35 @@ def test_guard_refuses_a_host_if_any_of_its_addresses_is_private() -> None:
     addresses = [ipaddress.ip_address("8.8.8.8"), ipaddress.ip_address("10.0.0.1")]
     with pytest.raises(BlockedAddressError, match=re.escape("10.0.0.1")):
         check_addresses("mixed.example", addresses, allow_private=False)
+
+
+@pytest.mark.parametrize(
+    ("error", "said"),
+    [
+        (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), "no such host"),
+        (socket.gaierror(socket.EAI_AGAIN, "Temporary failure"), "did not answer"),
+        (UnicodeError("label too long"), "not a valid host name"),
+    ],
+)
+def test_a_name_that_does_not_resolve_is_said_in_words(error: Exception, said: str) -> None:
+    """Operators and readers saw "[Errno -2] Name or service not known": the lookup's
+    failure is said in words (decided from the error, no lookup made)."""
+    reason = _lookup_failure(error)  # type: ignore[arg-type]  # the two kinds it is given
+    assert said in reason
+    assert "Errno" not in reason
+
+
+async def test_a_host_name_too_long_to_look_up_is_refused_in_words() -> None:
+    """A label over 63 letters cannot be encoded for a lookup: refused before any."""
+    with pytest.raises(ResolutionError, match="not a valid host name"):
+        await resolve("a" * 70 + ".example", 80, allow_private=False)
+
+
+async def test_a_link_without_a_site_is_refused_saying_so() -> None:
+    """ "http://:80/" is an http link: the refusal says it names no site."""
+    async with new_client(FetchLimits()) as client:
+        with pytest.raises(FetchError, match="names no site"):
+            await fetch("http://:80/", FetchLimits(), client)
 
 
 def test_guard_allow_private_lets_everything_through() -> None:

@@ -99,6 +99,17 @@ def check_addresses(
     return Resolved(host, tuple(addresses))
 
 
+def _lookup_failure(exc: socket.gaierror | UnicodeError) -> str:
+    """Why a host name did not resolve, in words (not "[Errno -2] ...")."""
+    if isinstance(exc, UnicodeError):
+        return "not a valid host name"
+    if exc.errno in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)):
+        return "no such host (or no network to look it up)"
+    if exc.errno == socket.EAI_AGAIN:
+        return "the name service did not answer (no network?)"
+    return str(exc.strerror or exc)
+
+
 async def resolve(
     host: str,
     port: int,
@@ -119,7 +130,7 @@ async def resolve(
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise ResolutionError(f"cannot resolve {host}: {exc}") from exc
+        raise ResolutionError(f"cannot resolve {host}: {_lookup_failure(exc)}") from exc
     addresses: list[IPAddress] = []
     for info in infos:
         raw = str(info[4][0]).split("%", 1)[0]
