@@ -21,6 +21,7 @@ BAD_CALLS: list[tuple[list[str], int, str]] = [
     (["frobnicate"], 2, "invalid choice"),
     (["--config", "{tmp}/missing.toml", "digest"], 2, "cannot read"),
     (["--config", "{tmp}/broken.toml", "digest"], 2, "not valid TOML"),
+    (["--config", "{tmp}/noseeds.toml", "digest"], 2, "seeds_dir) does not exist"),
     (["digest", "--timezone", "Mars/Olympus"], 2, "not a time zone"),
     (["digest", "--timezone", "Berlin"], 2, "Did you mean Europe/Berlin?"),
     (["digest", "--hours", "99999999999"], 2, "--hours: must be from 1"),
@@ -76,6 +77,9 @@ def files(tmp_path: Path) -> Path:
     (tmp_path / "list.jsonl").write_text("[1]\n")
     (tmp_path / "numbers.jsonl").write_text('{"text": 1, "summary": 2}\n')
     (tmp_path / "broken.toml").write_text("[storage\n")
+    (tmp_path / "noseeds.toml").write_text(
+        f'[storage]\ndata_file = "{tmp_path}/nd.json"\n[sources]\nseeds_dir = "{tmp_path}/none"\n'
+    )
     return tmp_path
 
 

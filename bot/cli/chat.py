@@ -43,6 +43,7 @@ from fakebotapi import FakeBotAPI, MessageEvent, SentMessage, SimulatorError, Wa
 
 from ..config import Settings
 from ..ingest.ingester import Ingester
+from ..sources.seeds import seeds_problem
 from ..store import Store, open_store
 from ..telegram.app import NewsApp, Options, build_application
 from ..telegram.lifecycle import running
@@ -543,8 +544,9 @@ async def _ensure_articles(
                 "find nothing new. Start over with `newsdigest chat --fresh`.)\n\n"
             )
         return
-    if settings.seeds_dir is None:
-        out.write("(No seeds folder is configured: the digest will stay empty.)\n\n")
+    problem = seeds_problem(settings.seeds_dir)
+    if problem is not None:
+        out.write(f"({problem.capitalize()}: the digest will stay empty.)\n\n")
         return
     out.write("Reading the bundled sample articles… ")
     out.flush()

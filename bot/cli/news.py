@@ -13,6 +13,7 @@ from ..digest.render import render_digest_text
 from ..ingest.ingester import Ingester, IngestReport, SourceReport
 from ..ingest.topics import KeywordError, normalize_keyword
 from ..models import StoredArticle, Subscriber, now_utc
+from ..sources.seeds import seeds_problem
 from ..store import Store, open_store
 from .errors import EXIT_FAILURE, UsageError
 
@@ -122,6 +123,12 @@ def cmd_digest(args: argparse.Namespace) -> int:
         with open_store(settings) as store:
             since, articles = _latest_news(store, hours)
     if not articles:
+        problem = seeds_problem(settings.seeds_dir)
+        if problem is not None:
+            raise UsageError(
+                f"no news stored in {settings.data_file} yet, and no sample articles to "
+                f"show instead: {problem}"
+            )
         print(
             f"No news stored in {settings.data_file} yet: here are the bundled sample "
             "articles (fiction, for trying newsdigest offline).",

@@ -15,6 +15,17 @@ logger = logging.getLogger(__name__)
 SEED_SUFFIXES = frozenset({".txt", ".html", ".htm"})
 
 
+def seeds_problem(folder: Path | None) -> str | None:
+    """Why there are no sample articles to read (``sources.seeds_dir`` unset, missing or
+    not a folder), or None when the folder is there."""
+    if folder is None:
+        return "no seeds folder is configured (sources.seeds_dir)"
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        return f"the seeds folder {folder} (sources.seeds_dir) {what}"
+    return None
+
+
 def load_seed_folder(
     path: str | Path, *, on_error: Callable[[Path, str], None] | None = None
 ) -> list[tuple[Path, Article]]:
