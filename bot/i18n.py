@@ -132,6 +132,14 @@ def _n(singular: str, plural: str, n: int, /, **params: object) -> Text:
     return Text(singular, {"count": n, **params}, plural, n)
 
 
+def lines(*texts: Text) -> Text:
+    """Messages shown one per line, each translated (nothing of its own to translate)."""
+    return Text(
+        "\n".join(f"{{line{n}}}" for n in range(len(texts))),
+        {f"line{n}": text for n, text in enumerate(texts)},
+    )
+
+
 def render(text: Text | str, language: str, *, html_mode: bool = True) -> str:
     """A :class:`Text` translated; a ``str`` is taken as already rendered."""
     return text.render(language, html_mode=html_mode) if isinstance(text, Text) else text

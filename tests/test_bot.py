@@ -98,6 +98,27 @@ async def test_subscribe_follow_exclude_commands(bot: RunningBot) -> None:
     assert "Southern Ocean" not in digest
 
 
+async def test_excluding_a_followed_word_says_the_follow_ended(bot: RunningBot) -> None:
+    """A word followed and then excluded is no longer followed: the answer says both, in
+    the reader's language (it said only "Excluding", and /unfollow then answered "You
+    were not following")."""
+    await say(bot, "/start")
+    await say(bot, "/follow climate")
+    assert await say(bot, "/exclude climate") == (
+        "Excluding “climate”: stories mentioning it are left out.\nNo longer following “climate”."
+    )
+    assert await say(bot, "/follow climate") == (
+        "Following “climate”: stories mentioning it are always included.\n"
+        "No longer excluding “climate”."
+    )
+    await say(bot, "/language de")
+    answer = await say(bot, "/exclude climate")
+    assert "climate" in answer
+    assert len(answer.splitlines()) == 2
+    assert "Excluding" not in answer
+    assert "No longer" not in answer
+
+
 async def test_scheduled_digest_arrives_once_even_across_restarts(
     api: FakeBotAPI, settings: Settings, store: Store, clock: Clock
 ) -> None:

@@ -246,22 +246,25 @@ class Subscriptions:
         except KeywordError as exc:
             raise UserError(exc.text) from None
 
-    def add_keyword(self, chat_id: int, kind: str, text: str) -> tuple[Subscriber, str, bool]:
-        """Follow or exclude a word (``kind`` is "follow" or "exclude")."""
+    def add_keyword(self, chat_id: int, kind: str, text: str) -> tuple[Subscriber, str, bool, bool]:
+        """Follow or exclude a word (``kind`` is "follow" or "exclude"): the subscriber,
+        the word as kept, whether it was added, and whether it left the other list (a
+        word followed and then excluded is no longer followed)."""
         word = self._keyword(text)
         current = self._require(chat_id)
         words: tuple[str, ...] = getattr(current, kind)
         if word in words:
-            return current, word, False
+            return current, word, False, False
         if len(words) >= MAX_KEYWORDS:
             raise UserError(
                 _("You can have at most {count} words here; remove one first.", count=MAX_KEYWORDS)
             )
         other = "exclude" if kind == "follow" else "follow"
         changes: dict[str, object] = {kind: (*words, word)}
-        if word in getattr(current, other):
+        moved = word in getattr(current, other)
+        if moved:
             changes[other] = tuple(w for w in getattr(current, other) if w != word)
-        return self._update(chat_id, **changes), word, True
+        return self._update(chat_id, **changes), word, True, moved
 
     def remove_keyword(self, chat_id: int, kind: str, text: str) -> tuple[Subscriber, str, bool]:
         """Stop following or excluding a word."""

@@ -8,7 +8,7 @@ from telegram import (
     Update,
 )
 
-from ...i18n import Html, Text, _
+from ...i18n import Html, Text, _, lines
 from ...services.subscriptions import NOT_SUBSCRIBED, UserError
 from ..context import NewsContext
 from .chats import (
@@ -215,15 +215,20 @@ async def _keyword(update: Update, context: NewsContext, kind: str, add: bool) -
         await reply(update, context, _KEYWORD_USAGE[command])
         return
     subscriptions = context.services.subscriptions
+    moved = False
     try:
         if add:
-            _sub, word, changed = subscriptions.add_keyword(target.chat_id, kind, args[0])
+            _sub, word, changed, moved = subscriptions.add_keyword(target.chat_id, kind, args[0])
         else:
             _sub, word, changed = subscriptions.remove_keyword(target.chat_id, kind, args[0])
     except UserError as exc:
         await reply_on(update, context, target, exc.text)
         return
-    await reply_on(update, context, target, _keyword_answer(kind, add, changed, word))
+    answer = _keyword_answer(kind, add, changed, word)
+    if moved:  # the word left the other list: say so (the follow, or the exclusion, ended)
+        other = "exclude" if kind == "follow" else "follow"
+        answer = lines(answer, _keyword_answer(other, False, True, word))
+    await reply_on(update, context, target, answer)
 
 
 async def cmd_follow(update: Update, context: NewsContext) -> None:
