@@ -318,6 +318,14 @@ async def test_stop_deletes_everything_after_confirmation(bot: RunningBot) -> No
 async def test_unknown_commands_and_pause_resume(bot: RunningBot) -> None:
     """Unknown commands get a pointer to /help; pause and resume change the status."""
     assert "I don't know /frobnicate" in await say(bot, "/frobnicate")
+    me = bot.app.bot.username
+    assert "I don't know /frobnicate" in await say(bot, f"/frobnicate@{me.upper()}")
+    # Addressed to another bot (a group's members use several): not answered at all.
+    before = len(bot.api.messages(USER))
+    bot.api.user_sends(USER, USER, "/settings@SomeOtherBot")
+    bot.api.user_sends(USER, USER, "/frobnicate@SomeOtherBot")
+    assert "I don't know /frobnicate" in await say(bot, "/frobnicate")
+    assert len(bot.api.messages(USER)) == before + 1
     await say(bot, "/start")
     assert "Paused" in await say(bot, "/pause")
     assert bot.store.get_subscriber(USER).status == "paused"  # type: ignore[union-attr]  # the test created this subscriber

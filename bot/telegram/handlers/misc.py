@@ -42,7 +42,10 @@ async def cmd_help(update: Update, context: NewsContext) -> None:
 async def on_unknown_command(update: Update, context: NewsContext) -> None:
     """Answer commands the bot does not know."""
     text = text_of(message_of(update)).split()[0] if text_of(message_of(update)) else "/"
-    command = clip(text.split("@", 1)[0], 40)
+    name, at, addressee = text.partition("@")
+    if at and addressee.lower() != (context.bot.username or "").lower():
+        return  # a command for another bot of the group: not ours to answer
+    command = clip(name, 40)
     await reply(
         update,
         context,
