@@ -464,7 +464,7 @@ def parse_settings(
         fetch=_fetch(root),
         admin_chat_ids=_chat_ids(bot, "admin_chat_ids"),
         allowed_chat_ids=_chat_ids(bot, "allowed_chat_ids"),
-        token=environ.get("TELEGRAM_BOT_TOKEN") or None,
+        token=(environ.get("TELEGRAM_BOT_TOKEN") or "").strip() or None,  # a pasted newline too
         database_url=_database_url(root, environ),
         api_base_url=environ.get("TELEGRAM_API_BASE_URL") or None,
         api_base_file_url=environ.get("TELEGRAM_API_BASE_FILE_URL") or None,

@@ -8,6 +8,7 @@ and nothing else happens (no work done, nothing stored).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -153,6 +154,20 @@ async def test_summarize_rate_limit_is_per_user_and_refuses_without_working(
     record_property("figures", {"requests": 10, "refused": 2, "fetches_by_refused": 0})
 
 
+@contextlib.asynccontextmanager
+async def limited_bot(
+    tmp_path: Path, api: FakeBotAPI
+) -> AsyncIterator[tuple[RunningBot, FakeMonotonic]]:
+    """A running bot whose rate limits count time on a clock the test moves."""
+    settings = make_settings(tmp_path)
+    with EmbeddedStore.open(settings.data_file) as store:
+        clock = await start_bot(api, settings, store)
+        async with bot_running(api, settings, store, clock) as bot:
+            monotonic = FakeMonotonic()
+            bot.services.rate_limits = RateLimits(monotonic=monotonic)
+            yield bot, monotonic
+
+
 async def test_digest_rate_limit_is_per_user(
     tmp_path: Path, api: FakeBotAPI, record_property: Record
 ) -> None:
@@ -160,27 +175,22 @@ async def test_digest_rate_limit_is_per_user(
     with the wait and sends no digest; another user still gets theirs; after the minute
     the first user gets one again."""
     uses, window = DEFAULT_RATES["digest"]
-    settings = make_settings(tmp_path)
-    with EmbeddedStore.open(settings.data_file) as store:
-        clock = await start_bot(api, settings, store)
-        async with bot_running(api, settings, store, clock) as bot:
-            monotonic = FakeMonotonic()
-            bot.services.rate_limits = RateLimits(monotonic=monotonic)
-            await say(bot, "/start")
-            for _ in range(uses):
-                answer = await say(bot, "/digest")
-                assert answer
-                assert all("Easy there" not in m.plain_text for m in answer)
-                monotonic.now += 1
-            refused = await say(bot, "/digest")
-            wait = round(window - uses)
-            assert [m.plain_text for m in refused] == [
-                f"Easy there: you can use /digest again in {wait} s."
-            ]
-            await say(bot, "/start", OTHER, OTHER)
-            assert "Your news digest" in (await say(bot, "/digest", OTHER, OTHER))[0].plain_text
-            monotonic.now += wait
-            assert "Easy there" not in (await say(bot, "/digest"))[0].plain_text
+    async with limited_bot(tmp_path, api) as (bot, monotonic):
+        await say(bot, "/start")
+        for _ in range(uses):
+            answer = await say(bot, "/digest")
+            assert answer
+            assert all("Easy there" not in m.plain_text for m in answer)
+            monotonic.now += 1
+        refused = await say(bot, "/digest")
+        wait = round(window - uses)
+        assert [m.plain_text for m in refused] == [
+            f"Easy there: you can use /digest again in {wait} s."
+        ]
+        await say(bot, "/start", OTHER, OTHER)
+        assert "Your news digest" in (await say(bot, "/digest", OTHER, OTHER))[0].plain_text
+        monotonic.now += wait
+        assert "Easy there" not in (await say(bot, "/digest"))[0].plain_text
     record_property("figures", {"requests": uses + 3, "refused": 1})
 
 
@@ -191,18 +201,13 @@ async def test_adding_feeds_is_limited_and_the_refusal_says_what_waits(
     naming what must wait (adding feeds, which /addfeed and files of feeds share), not
     /feeds, which still answers at once."""
     uses, window = DEFAULT_RATES["feeds"]
-    settings = make_settings(tmp_path)
-    with EmbeddedStore.open(settings.data_file) as store:
-        clock = await start_bot(api, settings, store)
-        async with bot_running(api, settings, store, clock) as bot:
-            monotonic = FakeMonotonic()
-            bot.services.rate_limits = RateLimits(monotonic=monotonic)
-            await say(bot, "/start")
-            for _ in range(uses):
-                assert "Easy there" not in await reply(bot, "/addfeed http://127.0.0.1/feed")
-            refused = await reply(bot, "/addfeed http://127.0.0.1/feed")
-            assert refused == f"Easy there: you can add feeds again in {round(window)} s."
-            assert "Easy there" not in await reply(bot, "/feeds")
+    async with limited_bot(tmp_path, api) as (bot, _frozen):  # the wait is the whole window
+        await say(bot, "/start")
+        for _ in range(uses):
+            assert "Easy there" not in await reply(bot, "/addfeed http://127.0.0.1/feed")
+        refused = await reply(bot, "/addfeed http://127.0.0.1/feed")
+        assert refused == f"Easy there: you can add feeds again in {round(window)} s."
+        assert "Easy there" not in await reply(bot, "/feeds")
 
 
 # --- caps -----------------------------------------------------------------------------------

@@ -62,6 +62,12 @@ async def test_time_timezone_and_settings(bot: RunningBot) -> None:
     assert "not a time of day" in await say(bot, "/time 25:00")
     assert "24-hour time" in await say(bot, "/time noon")
     assert "Usage: /time" in await say(bot, "/time")
+    assert "Usage: /time" in await say(bot, "/time , ,")
+    # Commas apart times as they apart topics in /subscribe.
+    for written in ("/time 7:00, 19:00", "/time 7:00,19:00", "/time 19:00 ,7:00"):
+        assert "07:00" in await say(bot, written), written
+        assert bot.store.get_subscriber(USER).times == ("07:00", "19:00")  # type: ignore[union-attr]  # the test created this subscriber
+    assert "daily at 07:30" in await say(bot, "/time 7.30")
     reply = await say(bot, "/timezone Berlin")
     assert "not a time zone I know" in reply
     assert "Europe/Berlin" in reply

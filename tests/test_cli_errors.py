@@ -62,6 +62,8 @@ BAD_CALLS: list[tuple[list[str], int, str]] = [
     (["eval", "{tmp}/bad.jsonl", "--methods", "nope"], 2, "nope"),
     (["run"], 2, "TELEGRAM_BOT_TOKEN is not set"),
     (["run", "--port", "70000"], 2, "--port: must be from 1"),
+    (["run", "--port", "8443"], 2, "--port: for webhook mode only; give --webhook-url too"),
+    (["run", "--listen", "0.0.0.0", "--webhook-path", "x"], 2, "--listen, --webhook-path: for"),
     (["chat", "--data-file", "/proc/newsdigest/demo.json"], 1, "cannot create"),
     (["ingest", "--seeds-only"], 2, "unrecognized arguments"),
 ]
@@ -161,3 +163,20 @@ def test_ingest_exits_non_zero_when_every_source_failed(tmp_path: Path) -> None:
     assert "Closed port: FAILED" in result.stdout
     assert "1 source(s) failed: Closed port" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("token", ["garbage", "123456:has space", ":abc", "12345"])
+def test_a_token_that_is_not_a_bot_token_is_refused_without_showing_it(
+    token: str, files: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`run` with a TELEGRAM_BOT_TOKEN that is not shaped like one (it retried forever)
+    says so in one line, exit 2, without printing the secret."""
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", token)
+    monkeypatch.setenv("NEWSDIGEST_DATA_FILE", str(files / "newsdigest.json"))
+    code, err = run_main(["run"], capsys)
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "newsdigest: TELEGRAM_BOT_TOKEN does not look like a bot token (@BotFather gives one "
+        "like 123456789:AAH..., digits, a colon, then letters): check what was exported"
+    ]
+    assert token not in err.replace("123456789", "")

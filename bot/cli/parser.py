@@ -100,11 +100,9 @@ def _add_service_commands(sub: Subparsers) -> None:
     """run, chat, backup, migrate: the bot itself and its store."""
     run = sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)")
     run.add_argument("--webhook-url", help="use a webhook at this public URL instead of polling")
-    run.add_argument("--listen", default="127.0.0.1", help="webhook listen address")
-    run.add_argument(
-        "--port", type=_whole(1, 65535), default=8443, help="webhook port (default 8443)"
-    )
-    run.add_argument("--webhook-path", default="telegram", help="webhook URL path")
+    run.add_argument("--listen", help="webhook listen address (default 127.0.0.1)")
+    run.add_argument("--port", type=_whole(1, 65535), help="webhook port (default 8443)")
+    run.add_argument("--webhook-path", help="webhook URL path (default telegram)")
     run.set_defaults(func=cmd_run)
 
     chat = sub.add_parser("chat", help="try the bot in the terminal, without Telegram")

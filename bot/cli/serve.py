@@ -7,6 +7,7 @@ import asyncio
 import importlib.util
 import logging
 import os
+import re
 import sys
 import traceback
 from pathlib import Path
@@ -69,6 +70,12 @@ def quiet_libraries(verbose: bool) -> None:
         logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
+# What @BotFather's tokens look like: the bot's id, a colon, then the secret part.
+BOT_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
+# The options of webhook mode (``newsdigest run --webhook-url``), as argparse names them.
+WEBHOOK_OPTIONS = ("listen", "port", "webhook_path")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the Telegram bot (long polling, or a webhook) until SIGTERM or SIGINT."""
     from telegram.error import InvalidToken, TelegramError
@@ -77,11 +84,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ..telegram.lifecycle import Webhook, serve
 
     settings = settings_of(args)
+    given = [f"--{name.replace('_', '-')}" for name in WEBHOOK_OPTIONS if getattr(args, name)]
+    if given and not args.webhook_url:
+        raise UsageError(
+            f"{', '.join(given)}: for webhook mode only; give --webhook-url too, or leave "
+            f"{'it' if len(given) == 1 else 'them'} out to use long polling"
+        )
     token = settings.token
     if not token:
         raise UsageError(
             "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather, then export "
             "TELEGRAM_BOT_TOKEN=... (or try the bot first with `newsdigest chat`)."
+        )
+    if not BOT_TOKEN.fullmatch(token):  # the token itself is a secret: not shown
+        raise UsageError(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (@BotFather gives one like "
+            "123456789:AAH..., digits, a colon, then letters): check what was exported"
         )
     webhook = None
     if args.webhook_url:
@@ -93,9 +111,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
         webhook = Webhook(
             url=args.webhook_url,
-            listen=args.listen,
-            port=args.port,
-            path=args.webhook_path,
+            listen=args.listen or "127.0.0.1",
+            port=args.port or 8443,
+            path=args.webhook_path or "telegram",
             secret=os.environ.get("TELEGRAM_WEBHOOK_SECRET"),
         )
     protect_token(token)

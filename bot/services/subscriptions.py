@@ -278,7 +278,8 @@ class Subscriptions:
     # --- time, zone, state -----------------------------------------------------------
 
     def set_times(self, chat_id: int, texts: Sequence[str]) -> Subscriber:
-        """Set one or more daily delivery times (local, 24 h)."""
+        """Set one or more daily delivery times (local, 24 h), apart by spaces or commas."""
+        texts = [part for text in texts for part in text.split(",") if part.strip()]
         if not texts:
             raise UserError(_("Usage: /time HH:MM, e.g. /time 07:30 (up to four times)."))
         if len(texts) > MAX_TIMES:
