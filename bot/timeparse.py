@@ -168,8 +168,8 @@ def suggest_timezones(text: str, limit: int = 3) -> list[str]:
     offset = _OFFSET.match(needle.replace("_", ""))
     if offset:
         return _offset_zones(offset, limit)
-    if needle in _ABBREVIATIONS:
-        return list(_ABBREVIATIONS[needle][:limit])
+    if needle in _ABBREVIATIONS:  # those this machine's tz database has (Kyiv is recent)
+        return [name for name in _ABBREVIATIONS[needle] if zone_exists(name)][:limit]
     names = {n: full for n, full in _zone_names().items() if not _ETC_OFFSET.match(n)}
     cities = {n.rsplit("/", 1)[-1].lower(): full for n, full in names.items() if "/" in n}
     found: list[str] = []
