@@ -200,6 +200,42 @@ async def test_a_new_subscription_gets_no_digest_for_a_slot_before_it_existed(
     assert "Nothing new in your topics" in scheduled.plain_text
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        ["/time 19:00"],  # at 20:30 UTC: today's 19:00 passed before it was chosen
+        ["/time 7:00, 19:00"],
+        ["/time 21:00", "/timezone Europe/Berlin"],  # 21:00 in Berlin is 20:00 UTC
+        ["/time 19:00", "/pause", "/resume"],
+    ],
+)
+async def test_a_changed_schedule_sends_no_digest_for_a_slot_before_the_change(
+    bot: RunningBot, change: list[str]
+) -> None:
+    """Found trying `newsdigest chat` at 20:37: /time 19:00 answered "Next digest: Dec 1,
+    19:00" and then sent a digest at once (the catch-up for slots missed while the bot
+    was down, 2 hours by default). A slot that passed before the reader chose its time,
+    zone or resumed was not missed: the next digest is the one announced."""
+    bot.clock.now = T0.replace(hour=20, minute=30)
+    await say(bot, "/start")
+    await bot.dispatch()
+    for command in change:
+        await say(bot, command)
+    announced = await say(bot, "/settings")
+    before = len(bot.api.messages(USER))
+    await bot.dispatch()
+    bot.clock.advance(minutes=20)
+    await bot.dispatch()
+    assert len(bot.api.messages(USER)) == before, bot.api.messages(USER)[-1].plain_text
+    assert "Next digest: Nov 26," in announced
+    bot.clock.now = T0.replace(hour=20) + timedelta(days=1, seconds=5)  # after every slot
+    await bot.dispatch()
+    scheduled = (await bot.api.wait_for_messages(USER, before + 1))[before]
+    assert "Nothing new in your topics" in scheduled.plain_text or "Your news digest" in (
+        scheduled.plain_text
+    )
+
+
 async def test_summarize_pasted_text_reply_and_url(bot: RunningBot) -> None:
     """Pasted long text, /summarize as a reply, and a link served from loopback."""
     text = (

@@ -109,7 +109,7 @@ class Subscriptions:
             self.store.put_subscriber(current)
             self.on_change(current)
         elif current.status != ACTIVE:
-            current = self._update(chat_id, status=ACTIVE)
+            current = self._reschedule(current, status=ACTIVE)
         return current
 
     def heard_from(self, chat_id: int, telegram_language: str | None = None) -> None:
@@ -166,6 +166,20 @@ class Subscriptions:
                 )
         self._require(chat_id)
         return self._update(chat_id, language=language)
+
+    def _reschedule(self, current: Subscriber, **changes: object) -> Subscriber:
+        """Change when the chat's digests come (times, zone, resuming them): a slot of the
+        new schedule that passed before the change is settled, not caught up.
+
+        The dispatcher delivers a slot up to ``grace_hours`` late, for slots missed while
+        the bot was down. A slot that passed before the reader chose that time (or zone,
+        or resumed) was never missed: /time 19:00 at 20:30 would have sent a digest at
+        once, while the answer said the next one comes tomorrow at 19:00.
+        """
+        passed = latest_slot(current.evolve(**changes), self.clock())
+        if passed is not None and (current.last_slot is None or passed > current.last_slot):
+            changes["last_slot"] = passed
+        return self._update(current.chat_id, **changes)
 
     def _update(self, chat_id: int, **changes: object) -> Subscriber:
         updated = self.store.update_subscriber(chat_id, **changes)
@@ -288,8 +302,7 @@ class Subscriptions:
             times = sorted({parse_clock(t) for t in texts})
         except ScheduleError as exc:
             raise UserError(exc.text) from None
-        self._require(chat_id)
-        return self._update(chat_id, times=tuple(times))
+        return self._reschedule(self._require(chat_id), times=tuple(times))
 
     def set_timezone(self, chat_id: int, text: str) -> Subscriber:
         """Set the IANA time zone (close matches are suggested when wrong)."""
@@ -297,14 +310,15 @@ class Subscriptions:
             zone = parse_timezone(text)
         except ScheduleError as exc:
             raise UserError(exc.text) from None
-        self._require(chat_id)
-        return self._update(chat_id, timezone=zone)
+        return self._reschedule(self._require(chat_id), timezone=zone)
 
     def set_status(self, chat_id: int, status: str) -> Subscriber:
         """Pause or resume."""
         if status not in (ACTIVE, PAUSED):
             raise UserError(_("Use /pause or /resume."))
-        self._require(chat_id)
+        current = self._require(chat_id)
+        if status == ACTIVE:
+            return self._reschedule(current, status=status)
         return self._update(chat_id, status=status)
 
     def set_skip_empty(self, chat_id: int, skip: bool) -> Subscriber:
