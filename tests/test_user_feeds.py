@@ -12,6 +12,7 @@ import defusedxml.ElementTree
 import pytest
 
 from bot.config import Settings
+from bot.models import FeedState
 from bot.services.feeds import opml_feeds
 from bot.services.subscriptions import UserError
 from bot.sources.discover import feed_links
@@ -162,6 +163,25 @@ async def test_own_feed_journey(bot: RunningBot, server: FeedServer) -> None:
     assert bot.store.get_subscriber(ANNA).feeds == ()  # type: ignore[union-attr]  # started above
     assert bot.store.chat_feed_urls() == {gazette: 1}
     assert "no feeds of its own" in (await say(bot, ANNA, "/feeds")).plain_text
+
+
+async def test_a_restart_keeps_what_the_bot_knows_of_chats_own_feeds(
+    api: FakeBotAPI, settings: Settings, store: Store, server: FeedServer
+) -> None:
+    """Found by an operator reopening `newsdigest chat`: every start forgot the state of
+    the feeds only chats read (title, entries, last read, backoff), as if they were
+    configured feeds removed from the configuration. Those are still forgotten; a feed a
+    chat reads keeps its state across a restart."""
+    async for bot in start_bot(api, settings, store, server):
+        await say(bot, ANNA, "/start")
+        await say(bot, ANNA, f"/addfeed {server.url('/gazette.xml')}")
+        before = (await say(bot, ANNA, "/feeds")).plain_text
+        assert "1. ✅ Harbour Gazette: 3 entries, read" in before
+    store.put_feed_state(FeedState(url="https://removed.example/rss", failures=3))
+    async for bot in start_bot(api, settings, store, server):
+        assert (await say(bot, ANNA, "/feeds")).plain_text == before
+    assert store.get_feed_state(server.url("/gazette.xml")) is not None
+    assert store.get_feed_state("https://removed.example/rss") is None
 
 
 async def test_a_page_that_links_its_feed_is_added_by_its_feed(

@@ -256,13 +256,15 @@ def schedule_jobs(app: NewsApp, settings: Settings, options: Options) -> None:
 
 
 def forget_removed_feeds(settings: Settings, store: Store) -> int:
-    """Drop the remembered state (validators, backoff, errors) of feeds no longer configured."""
-    configured = {feed.url for feed in settings.feeds}
-    gone = [state.url for state in store.feed_states() if state.url not in configured]
+    """Drop the remembered state (validators, backoff, errors) of feeds neither configured
+    nor read by a chat (a chat's own feed keeps its title, counts and backoff across
+    restarts)."""
+    kept = {feed.url for feed in settings.feeds} | set(store.chat_feed_urls())
+    gone = [state.url for state in store.feed_states() if state.url not in kept]
     for url in gone:
         store.delete_feed_state(url)
     if gone:
-        logger.info("forgot the state of %s feeds no longer configured", len(gone))
+        logger.info("forgot the state of %s feeds no longer configured or read", len(gone))
     return len(gone)
 
 
