@@ -1428,6 +1428,7 @@ def test_backup_refuses_to_overwrite_and_to_copy_damage(tmp_path: Path, path: Pa
     nothing left behind in the backup folder."""
     with EmbeddedStore.open(path) as store:
         store.put_subscriber(subscriber(1))
+    (tmp_path / "b1").mkdir()  # an empty folder is as good as a new one
     backup(path, tmp_path / "b1")
     with pytest.raises(StoreError, match="already holds a store"):
         backup(path, tmp_path / "b1")
@@ -1438,6 +1439,14 @@ def test_backup_refuses_to_overwrite_and_to_copy_damage(tmp_path: Path, path: Pa
     assert not (tmp_path / "b2").exists() or not list((tmp_path / "b2").iterdir())
     with pytest.raises(StoreError, match="there is no store"):
         backup(tmp_path / "nothing" / "newsdigest.json", tmp_path / "b3")
+    # A new or empty folder only: restoring is copying all of it.
+    (tmp_path / "b4").mkdir()
+    (tmp_path / "b4" / "notes.txt").write_text("mine")
+    with pytest.raises(StoreError, match="b4 is not empty: back up into a new or empty"):
+        backup(path, tmp_path / "b4")
+    assert [p.name for p in (tmp_path / "b4").iterdir()] == ["notes.txt"]
+    with pytest.raises(StorePathError, match=r"notes\.txt is a file"):
+        backup(path, tmp_path / "b4" / "notes.txt")
 
 
 BACKUP_WRITER = textwrap.dedent(

@@ -149,6 +149,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
             "the store is in PostgreSQL: back it up with pg_dump, or copy it into a data "
             "file with `newsdigest migrate --to FILE`"
         )
+    if not args.folder.strip():
+        raise UsageError("give the folder to back up into (a new or empty one)")
     result = backup(settings.data_file, Path(args.folder))
     people = f"{result.subscribers} subscriber{'' if result.subscribers == 1 else 's'}"
     print(

@@ -45,8 +45,9 @@ def backup(path: Path, folder: Path, *, attempts: int = 50) -> BackupResult:
     Restoring is copying those files into place (see the README).
 
     Raises :class:`StoreError` if there is no store at ``path`` or the folder already holds
-    one, :class:`StoreCorruptError` if the store is damaged and :class:`StoreWriteError` if
-    the copy cannot be written (then nothing is left in ``folder``).
+    one or anything else (:class:`StorePathError` if it is a file),
+    :class:`StoreCorruptError` if the store is damaged and :class:`StoreWriteError` if the
+    copy cannot be written (then nothing is left in ``folder``).
     """
     source = Path(path).resolve()
     target = Path(folder).resolve() / source.name
@@ -54,8 +55,7 @@ def backup(path: Path, folder: Path, *, attempts: int = 50) -> BackupResult:
         raise StorePathError(folder_message(source))
     if not source.exists():
         raise StoreError(f"there is no store at {source}")
-    if target.exists() or journals_of(target) or lock_of(target).exists():
-        raise StoreError(f"{target.parent} already holds a store: back up into a new folder")
+    _check_folder(target)
     loaded = _read_consistent(source, attempts)
     try:
         with Engine(target) as copy:
@@ -75,6 +75,21 @@ def backup(path: Path, folder: Path, *, attempts: int = 50) -> BackupResult:
         articles=len(loaded.tables[ARTICLES]),
         seq=loaded.seq,
     )
+
+
+def _check_folder(target: Path) -> None:
+    """A backup goes into a new or empty folder (so that restoring is copying all of it),
+    never over another store."""
+    folder = target.parent
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise StorePathError(f"{folder} is a file: back up into a new or empty folder")
+        if target.exists() or journals_of(target) or lock_of(target).exists():
+            raise StoreError(f"{folder} already holds a store: back up into a new folder")
+        if folder.is_dir() and any(folder.iterdir()):
+            raise StoreError(f"{folder} is not empty: back up into a new or empty folder")
+    except OSError as exc:
+        raise StorePathError(f"cannot use {folder}: {exc.strerror or exc}") from None
 
 
 def _read_consistent(path: Path, attempts: int) -> Loaded:
