@@ -184,6 +184,9 @@ def test_the_password_never_appears_in_messages() -> None:
         "postgresql://bot@db.example:5432/news"
     )
     assert "s3cret" not in redact("postgresql://bot@/news?password=s3cret&host=/run/pg")
+    # A URL of defaults only is shown as given (it read "postgres::" in a message).
+    assert redact("postgres://") == "postgres://"
+    assert redact("postgresql:///news") == "postgresql:///news"
     with pytest.raises(StoreError) as caught:
         PostgresStore.open("postgresql://bot:s3cret@/news?host=/nonexistent&connect_timeout=2")
     assert "cannot connect" in str(caught.value)

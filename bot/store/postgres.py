@@ -98,7 +98,10 @@ def redact(url: str) -> str:
         netloc = f"{userinfo.split(':', 1)[0]}@{host}"
     kept = [(k, v) for k, v in parse_qsl(parts.query) if k != "password"]
     query = urlencode(kept, safe="/", quote_via=quote)
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
+    shown = urlunsplit(parts._replace(netloc=netloc, query=query))
+    if not netloc and url.startswith(f"{parts.scheme}://"):  # "postgresql://": the defaults
+        shown = f"{parts.scheme}://{shown[len(parts.scheme) + 1 :]}"
+    return shown
 
 
 def _reason(exc: BaseException) -> str:
@@ -459,7 +462,7 @@ class PostgresStore(Store):
                 raise StoreWriteError(
                     f"cannot set up the tables in {self._location}: {_reason(exc)}"
                 ) from None
-            log.warning("%s: applied schema version %d (%s)", self._location, version, description)
+            log.info("%s: applied schema version %d (%s)", self._location, version, description)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
