@@ -549,6 +549,22 @@ async def test_teaser_is_replaced_by_the_page_text(
     assert server.hits("/article") == 1
 
 
+async def test_an_entry_without_a_title_takes_its_pages_title(
+    server: FeedServer, client: httpx.AsyncClient
+) -> None:
+    """An entry with no title of its own stood under the first words of its teaser even
+    once its page was read: the page's headline replaces them. Without the page (full
+    text off) the teaser's first words still stand in, rather than no headline."""
+    server.serve("/article", ARTICLE_PAGE, headers={"Content-Type": "text/html; charset=utf-8"})
+    item = f"<link>{server.url('/article')}</link><description>The council voted.</description>"
+    server.serve("/feed", rss(item))
+    [article] = (await poll(server, client, full_text=True)).entries
+    assert article.title == "Council passes budget"
+    assert "schools by four percent" in article.text
+    [teaser] = (await poll(server, client)).entries
+    assert teaser.title == "The council voted."
+
+
 async def test_full_text_is_off_unless_asked(server: FeedServer, client: httpx.AsyncClient) -> None:
     """Without full_text the teaser is kept and the page is never requested."""
     server.serve("/article", ARTICLE_PAGE)

@@ -131,6 +131,10 @@ def _body(entry: Any) -> list[str]:
     return best
 
 
+# Marks an entry whose feed gave no title: the start of its text stands in for one.
+TITLE_FROM_TEXT = "title_from_text"
+
+
 def _link(entry: Any, base_url: str) -> str | None:
     raw = str(entry.get("link") or "").strip()
     if not raw:
@@ -148,8 +152,10 @@ def _entry(entry: Any, *, base_url: str, source: str, language: str | None) -> F
         return None
     paragraphs = _body(entry)
     title = plain_title(str(entry.get("title") or ""))
-    if not title and paragraphs:
+    extra = {}
+    if not title and paragraphs:  # stands in until the page's own title is read, if it is
         title = plain_title(paragraphs[0], limit=80)
+        extra[TITLE_FROM_TEXT] = "yes"
     if not title:
         return None
     article = Article(
@@ -159,6 +165,7 @@ def _entry(entry: Any, *, base_url: str, source: str, language: str | None) -> F
         source=source,
         url=canonical_url(link),
         language=language,
+        extra=extra,
     )
     return FeedEntry(article, link)
 
@@ -268,9 +275,10 @@ async def _with_full_text(
         return replace(article, extra={**article.extra, "full_text_error": message})
     if len(page.text) <= len(article.text):
         return article
+    made_up = article.extra.get(TITLE_FROM_TEXT) == "yes"
     return replace(
         article,
-        title=article.title or page.title,
+        title=page.title if made_up and page.title else article.title or page.title,
         paragraphs=page.paragraphs,
         headings=page.headings,
         published=article.published or page.published,
