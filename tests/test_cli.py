@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.cli.wording import counted
 
 EVAL_ROWS = [
     {
@@ -121,3 +122,20 @@ def test_eval_malformed_file(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     data.write_text('{"text": "a"}\n')
     assert main(["eval", str(data)]) == 2
     assert "bad.jsonl:1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("number", "noun", "shown"),
+    [
+        (1, "article", "1 article"),
+        (0, "article", "0 articles"),
+        (2, "feed", "2 feeds"),
+        (12345, "entry", "12,345 entries"),
+    ],
+)
+def test_numbers_of_things_are_worded_as_people_write_them(
+    number: int, noun: str, shown: str
+) -> None:
+    """The worker logged "1 feeds" and eval printed "1 articles"."""
+    plural = "entries" if noun == "entry" else ""
+    assert counted(number, noun, plural) == shown

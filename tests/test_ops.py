@@ -371,8 +371,10 @@ def test_every_command_is_in_the_readme() -> None:
 
 
 def test_the_license_is_the_one_pyproject_declares() -> None:
-    """LICENSE holds the MIT license text that pyproject's license field names."""
-    assert PYPROJECT["project"]["license"] == {"text": "MIT"}
+    """LICENSE holds the MIT license text that pyproject's license field names (an SPDX
+    expression, with the file listed)."""
+    assert PYPROJECT["project"]["license"] == "MIT"
+    assert PYPROJECT["project"]["license-files"] == ["LICENSE"]
     text = (PROJECT_ROOT / "LICENSE").read_text()
     assert text.startswith("MIT License\n")
     assert "Permission is hereby granted, free of charge" in text

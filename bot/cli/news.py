@@ -16,6 +16,7 @@ from ..models import StoredArticle, Subscriber, now_utc
 from ..sources.seeds import seeds_problem
 from ..store import Store, open_store
 from .errors import EXIT_FAILURE, UsageError
+from .wording import counted
 
 # The offline demo's own data file, next to the deployment's: sample articles live there.
 DEMO_DATA_FILE = "demo.json"
@@ -58,7 +59,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     with open_store(settings) as store:
         report = asyncio.run(_ingest(settings, store, feeds=True, seeds=settings.use_seeds))
-        print(f"Ingested {report.new} new articles ({store.count_articles()} stored):")
+        print(
+            f"Ingested {counted(report.new, 'new article')} (the store holds "
+            f"{counted(store.count_articles(), 'article')} in all):"
+        )
         for source in report.sources:
             _print_source(source)
         failed = report.failed

@@ -16,6 +16,7 @@ from types import TracebackType
 from ..store import backup, open_store
 from .errors import RuntimeFailure, UsageError
 from .news import settings_of
+from .wording import counted
 
 
 class _RedactToken(logging.Filter):
@@ -152,9 +153,9 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if not args.folder.strip():
         raise UsageError("give the folder to back up into (a new or empty one)")
     result = backup(settings.data_file, Path(args.folder))
-    people = f"{result.subscribers} subscriber{'' if result.subscribers == 1 else 's'}"
     print(
-        f"Backed up {people} and {result.articles} articles (every change up to number "
+        f"Backed up {counted(result.subscribers, 'subscriber')} and "
+        f"{counted(result.articles, 'article')} (every change up to number "
         f"{result.seq}) to {', '.join(map(str, result.files))}"
     )
     return 0

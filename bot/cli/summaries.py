@@ -16,6 +16,7 @@ from ..paths import SEED_ARTICLE
 from ..sources.fetch import FetchError, FetchLimits, new_client
 from ..sources.pages import fetch_article
 from .errors import UsageError
+from .wording import counted
 
 _SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):", re.IGNORECASE)
 # A pasted article or a file larger than this is surely not one article.
@@ -117,8 +118,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({name: score.as_dict() for name, score in results.items()}, indent=2))
         return 0
-    count = f"{len(items)} article{'' if len(items) == 1 else 's'}"
-    print(f"{args.file}: {count}, {args.sentences} sentences, F1 x 100")
+    print(f"{args.file}: {counted(len(items), 'article')}, {args.sentences} sentences, F1 x 100")
     print(f"{'method':<12} {'ROUGE-1':>8} {'ROUGE-2':>8} {'ROUGE-L':>8} {'ms/article':>11}")
     for name, score in results.items():
         print(

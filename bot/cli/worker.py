@@ -20,6 +20,7 @@ from ..ingest.ingester import Ingester
 from ..store import Store, open_store
 from .errors import UsageError
 from .news import settings_of
+from .wording import counted
 
 logger = logging.getLogger(__name__)
 
@@ -27,10 +28,10 @@ logger = logging.getLogger(__name__)
 async def _one_pass(ingester: Ingester, settings: Settings, store: Store) -> None:
     report = await ingester.run(seeds=settings.use_seeds)
     logger.info(
-        "ingest: %s new articles (%s stored), %s failing sources",
-        report.new,
-        store.count_articles(),
-        len(report.failed),
+        "ingest: %s (the store holds %s in all), %s",
+        counted(report.new, "new article"),
+        counted(store.count_articles(), "article"),
+        counted(len(report.failed), "failing source"),
     )
 
 
@@ -80,7 +81,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         raise UsageError("no feeds configured: a worker would have nothing to fetch")
     logging.getLogger().setLevel(logging.DEBUG if args.verbose else logging.INFO)
     with open_store(settings) as store:
-        logger.info("worker: %s feeds into %s", len(settings.feeds), store.location)
+        logger.info("worker: %s into %s", counted(len(settings.feeds), "feed"), store.location)
         passes = asyncio.run(work(settings, store, once=args.once))
     logger.info("worker stopped after %s passes", passes)
     return 0
