@@ -445,6 +445,34 @@ async def test_broken_feeds_are_recorded_failures(
     assert result.state.last_error == result.error
 
 
+async def test_entries_left_out_and_xml_read_past_a_fault_are_reported(
+    server: FeedServer, client: httpx.AsyncClient
+) -> None:
+    """An operator saw "No links: 1 new" for a feed of four entries, and a feed of broken
+    XML read quietly: entries without a link, or without title and text, are counted as
+    left out, and XML read up to a fault is a problem to report (not a failure)."""
+    good = rss_item("Council passes budget", server.url("/a"), "The council voted.")
+    server.serve(
+        "/feed",
+        rss(
+            good,
+            "<title>No link at all</title><description>Text.</description>",
+            f"<link>{server.url('/b')}</link>",  # neither title nor text
+            "<title>A mail link</title><link>mailto:desk@news.test</link>",
+            good,  # the same entry twice is one article, not an unusable one
+        ),
+    )
+    result = await poll(server, client)
+    assert [a.title for a in result.entries] == ["Council passes budget"]
+    assert (result.unusable, result.problem, result.error) == (3, None, None)
+    server.serve("/broken", rss(good)[: -len("</channel></rss>")] + "<item><title>Cut &")
+    broken = await poll(server, client, "/broken", state=fresh_state(server, "/broken"))
+    assert [a.title for a in broken.entries] == ["Council passes budget"]
+    assert broken.error is None
+    assert broken.problem is not None
+    assert broken.problem.startswith("malformed XML, read up to the fault")
+
+
 async def test_valid_empty_feed_is_a_success(server: FeedServer, client: httpx.AsyncClient) -> None:
     """A well-formed feed with no items is quiet, not broken."""
     server.serve("/feed", rss())

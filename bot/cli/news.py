@@ -37,8 +37,8 @@ def _print_source(report: SourceReport) -> None:
         status = f"{report.new} new, {report.known} known"
         if report.skipped:
             status += f", {report.skipped} skipped"
-        if report.error:
-            status += f" (problems: {report.error})"
+        if report.error or report.problem:
+            status += f" (problems: {report.error or report.problem})"
     print(f"  {report.name}: {status}")
 
 

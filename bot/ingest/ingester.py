@@ -48,6 +48,7 @@ class SourceReport:
     known: int = 0
     skipped: int = 0
     error: str | None = None
+    problem: str | None = None  # it worked, but not cleanly (a feed's broken XML)
     not_modified: bool = False
     waiting: bool = False
 
@@ -269,6 +270,8 @@ class Ingester:
         )
         report.error = poll.error
         report.not_modified = poll.not_modified
+        report.skipped += poll.unusable
+        report.problem = poll.problem
         if poll.entries:
             await self._store(
                 report,

@@ -82,6 +82,8 @@ class FeedPoll:
     entries: list[Article] = field(default_factory=list)
     error: str | None = None
     not_modified: bool = False
+    unusable: int = 0  # entries left out: no http(s) link, or neither title nor text
+    problem: str | None = None  # read, but not cleanly (broken XML read up to the fault)
 
 
 # --- feeds --------------------------------------------------------------------------
@@ -184,6 +186,8 @@ class ParsedFeed:
 
     title: str
     entries: list[FeedEntry]
+    unusable: int = 0
+    problem: str | None = None
 
 
 def parse_feed(
@@ -236,13 +240,18 @@ def read_feed(
     language = feed.language or (str(channel.get("language") or "").strip() or None)
     converted: list[FeedEntry] = []
     seen: set[str] = set()
+    unusable = 0
     for raw in entries:
         entry = _entry(raw, base_url=url, source=source or "", language=language)
-        if entry is None or entry.article.url in seen:
+        if entry is None:
+            unusable += 1
+            continue
+        if entry.article.url in seen:
             continue
         seen.add(entry.article.url)
         converted.append(entry)
-    return ParsedFeed(title, _newest(converted, max_entries))
+    fault = f"malformed XML, read up to the fault: {problem}" if broken else None
+    return ParsedFeed(title, _newest(converted, max_entries), unusable, fault)
 
 
 def page_limits(feed_url: str, page_url: str, limits: FetchLimits) -> FetchLimits:
@@ -429,4 +438,4 @@ async def poll_feed(
         last_modified=result.headers.get("last-modified"),
     )
     next_state = replace(next_state, title=parsed.title, entries=len(parsed.entries))
-    return FeedPoll(next_state, articles, None)
+    return FeedPoll(next_state, articles, None, unusable=parsed.unusable, problem=parsed.problem)
