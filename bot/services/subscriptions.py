@@ -54,6 +54,15 @@ class TopicChange:
     unchanged: tuple[str, ...]
 
 
+def _settled(subscriber: Subscriber, now: datetime) -> datetime | None:
+    """The subscriber's ``last_slot`` once their schedule is set at ``now``: a slot of it
+    that already passed counts as settled (never caught up as if the bot had been down)."""
+    passed = latest_slot(subscriber, now)
+    if passed is None or (subscriber.last_slot is not None and subscriber.last_slot >= passed):
+        return subscriber.last_slot
+    return passed
+
+
 class Subscriptions:
     """Subscriber operations on the store; ``on_change`` hears about schedule changes."""
 
@@ -105,7 +114,7 @@ class Subscriptions:
                 skip_empty=self.settings.digest.skip_empty,
                 telegram_language=supported(telegram_language),
             )
-            current = current.evolve(last_slot=latest_slot(current, now))
+            current = current.evolve(last_slot=_settled(current, now))
             self.store.put_subscriber(current)
             self.on_change(current)
         elif current.status != ACTIVE:
@@ -176,9 +185,7 @@ class Subscriptions:
         or resumed) was never missed: /time 19:00 at 20:30 would have sent a digest at
         once, while the answer said the next one comes tomorrow at 19:00.
         """
-        passed = latest_slot(current.evolve(**changes), self.clock())
-        if passed is not None and (current.last_slot is None or passed > current.last_slot):
-            changes["last_slot"] = passed
+        changes["last_slot"] = _settled(current.evolve(**changes), self.clock())
         return self._update(current.chat_id, **changes)
 
     def _update(self, chat_id: int, **changes: object) -> Subscriber:
