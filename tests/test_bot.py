@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot.config import Settings
+from bot.models import StoredArticle
 from bot.store import Store
 from fakebotapi import FakeBotAPI
 from tests.botharness import (
@@ -123,6 +124,56 @@ async def test_excluding_a_followed_word_says_the_follow_ended(bot: RunningBot) 
     assert len(answer.splitlines()) == 2
     assert "Excluding" not in answer
     assert "No longer" not in answer
+
+
+async def test_a_word_most_articles_mention_is_kept_with_a_note(bot: RunningBot) -> None:
+    """/follow and /exclude of a word most recent articles mention ("the": following it
+    brings every story, excluding it leaves the digests nearly empty) keep it and say so,
+    with the counts, in the reader's language; a rarer word gets no note, and neither does
+    any word while too few articles are stored to tell."""
+    await say(bot, "/start")
+    assert "Note" not in await say(bot, "/exclude the")  # 18 sample articles: too few
+    await say(bot, "/unexclude the")
+    for n in range(4):
+        bot.store.put_article(
+            StoredArticle(
+                id=f"extra{n}",
+                url=f"https://news.example/extra/{n}",
+                title=f"The story number {n}",
+                source="Extra News",
+                published=bot.clock.now - timedelta(hours=1),
+                fetched=bot.clock.now - timedelta(hours=1),
+                language="english",
+                topics=("world",),
+                summary=("The first sentence.",),
+                words=("the", "story", "number"),
+            )
+        )
+    mentioning, total = (await bot.services.digests.builder()).mentioning("the")
+    assert total == 22
+    assert mentioning > 11
+    assert await say(bot, "/follow the") == (
+        "Following “the”: stories mentioning it are always included.\n"
+        f"Note: “the” is in {mentioning} of the 22 recent articles, so following it brings "
+        "nearly every story."
+    )
+    answer = await say(bot, "/exclude THE")
+    assert answer.splitlines()[0] == "Excluding “the”: stories mentioning it are left out."
+    assert answer.splitlines()[-1] == (
+        f"Note: “the” is in {mentioning} of the 22 recent articles, so excluding it leaves "
+        "few stories."
+    )
+    assert bot.store.get_subscriber(USER).exclude == ("the",)  # type: ignore[union-attr]  # the test created this subscriber
+    assert await say(bot, "/follow asteroid") == (
+        "Following “asteroid”: stories mentioning it are always included."
+    )
+    assert "Note" not in await say(bot, "/exclude the")  # already excluded: nothing changed
+    await say(bot, "/language de")
+    answer = await say(bot, "/follow the")
+    assert f"{mentioning}" in answer
+    assert "22" in answer
+    assert "Note" not in answer
+    assert len(answer.splitlines()) == 3
 
 
 async def test_scheduled_digest_arrives_once_even_across_restarts(

@@ -393,3 +393,23 @@ async def test_digests_are_the_same_when_the_builder_forgets_its_memos(
     forgetful = DigestBuilder(articles, now=NOW, window=timedelta(days=3650))
     assert [forgetful.build(p) for p in people * 2] == expected
     assert any(d.items for d in expected)
+
+
+def test_the_index_counts_the_public_articles_that_mention_a_word() -> None:
+    """``mentioning`` counts as a followed word matches (the word or its plurals, each
+    article once) among the public articles, and only those."""
+    articles = [
+        _report("a1", "Outlet 1", hours=1, title="Votes", topic="world", words=["vote"]),
+        _report("a2", "Outlet 2", hours=2, title="Votes", topic="world", words=["votes"]),
+        _report("a3", "Outlet 3", hours=3, title="Votes", topic="world", words=["vote", "votes"]),
+        _report("a4", "Outlet 4", hours=4, title="Rain", topic="world", words=["rain"]),
+        replace(
+            _report("a5", "Own feed", hours=5, title="Vote", topic="world", words=["vote"]),
+            private=True,
+        ),
+    ]
+    builder = DigestBuilder(articles, now=NOW)
+    assert builder.mentioning("vote") == (3, 4)
+    assert builder.mentioning("rain") == (1, 4)
+    assert builder.mentioning("snow") == (0, 4)
+    assert DigestBuilder([], now=NOW).mentioning("vote") == (0, 0)

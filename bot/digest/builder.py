@@ -23,12 +23,15 @@ Rules for one subscriber:
 from __future__ import annotations
 
 import bisect
+import functools
 import math
+import operator
 from array import array
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 
+from ..ingest.topics import keyword_forms
 from ..memory import BoundedCache
 from ..models import StoredArticle, Subscriber
 from .model import Digest, DigestItem
@@ -166,10 +169,20 @@ class DigestBuilder:
         ``bot.ingest.topics.mentions`` tells from the words themselves)."""
         found = self._mentioning.get(keyword)
         if found is None:
-            forms = (keyword, f"{keyword}s", f"{keyword}es")
+            forms = keyword_forms(keyword)
             found = frozenset(r for form in forms for r in self._by_word.get(form, ()))
             self._mentioning[keyword] = found
         return self._rank[index] in found
+
+    def mentioning(self, keyword: str) -> tuple[int, int]:
+        """How many of the public articles mention ``keyword`` (or its plural, as a
+        followed or excluded word matches), and how many public articles there are."""
+        sets = [self._public(f) for f in keyword_forms(keyword) if f in self._by_word]
+        found = sum(
+            functools.reduce(operator.or_, parts, 0).bit_count()
+            for parts in zip(*sets, strict=True)
+        )
+        return found, sum(part.bit_count() for part in self._all)
 
     def _rank_score(self, index: int) -> float:
         article = self._articles[index]
@@ -212,7 +225,7 @@ class DigestBuilder:
         if not subscriber.topics:
             sets.append(self._all)
         for word in subscriber.follow:
-            for form in (word, f"{word}s", f"{word}es"):
+            for form in keyword_forms(word):
                 if form in self._by_word:
                     sets.append(self._public(form))
         return self._by_rank(sets)
@@ -360,7 +373,7 @@ class DigestBuilder:
             sets = [
                 self._public(form)
                 for word in subscriber.follow
-                for form in (word, f"{word}s", f"{word}es")
+                for form in keyword_forms(word)
                 if form in self._by_word
             ]
             followed = self._followed.put(

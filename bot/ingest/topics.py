@@ -117,6 +117,11 @@ def article_words(title: str, body: str, limit: int = 4000) -> tuple[str, ...]:
     return tuple(seen)
 
 
+def keyword_forms(keyword: str) -> tuple[str, str, str]:
+    """The words a followed or excluded keyword matches: itself and its plurals."""
+    return (keyword, f"{keyword}s", f"{keyword}es")
+
+
 def mentions(words: frozenset[str] | set[str], keyword: str) -> bool:
     """True when the keyword, or its plural, is one of the article's words."""
-    return keyword in words or f"{keyword}s" in words or f"{keyword}es" in words
+    return not words.isdisjoint(keyword_forms(keyword))

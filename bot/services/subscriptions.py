@@ -22,6 +22,9 @@ from ..timeparse import ScheduleError, parse_clock, parse_timezone
 
 NOT_SUBSCRIBED = _("This chat has no subscription: send /start first.")
 MAX_KEYWORDS = 20
+# A word is common when at least half of the recent articles mention it, counted once
+# there are this many (fewer say little about a word).
+COMMON_AMONG = 20
 MAX_TIMES = 4
 # /language auto: follow the Telegram app's language again.
 AUTO_LANGUAGE = ("auto", "telegram")
@@ -61,6 +64,26 @@ def _settled(subscriber: Subscriber, now: datetime) -> datetime | None:
     if passed is None or (subscriber.last_slot is not None and subscriber.last_slot >= passed):
         return subscriber.last_slot
     return passed
+
+
+@dataclass(frozen=True)
+class KeywordChange:
+    """The result of /follow or /exclude: the subscriber, the word as kept, whether it
+    was added, whether it left the other list (a followed word, then excluded, is no
+    longer followed), and, for a word most recent articles mention, how many of how many
+    do."""
+
+    subscriber: Subscriber
+    word: str
+    added: bool
+    moved: bool
+    common: tuple[int, int] | None = None
+
+
+def is_common(found: int, total: int) -> bool:
+    """Whether a word is in most of the recent articles (at least half of 20 or more): as
+    a followed word it brings nearly every story, as an excluded one it leaves few."""
+    return total >= COMMON_AMONG and found * 2 >= total
 
 
 class Subscriptions:
@@ -267,15 +290,24 @@ class Subscriptions:
         except KeywordError as exc:
             raise UserError(exc.text) from None
 
-    def add_keyword(self, chat_id: int, kind: str, text: str) -> tuple[Subscriber, str, bool, bool]:
-        """Follow or exclude a word (``kind`` is "follow" or "exclude"): the subscriber,
-        the word as kept, whether it was added, and whether it left the other list (a
-        word followed and then excluded is no longer followed)."""
+    def add_keyword(
+        self,
+        chat_id: int,
+        kind: str,
+        text: str,
+        mentioning: Callable[[str], tuple[int, int]] | None = None,
+    ) -> KeywordChange:
+        """Follow or exclude a word (``kind`` is "follow" or "exclude").
+
+        ``mentioning`` tells how many of the recent articles mention a word, of how many
+        (the digest index knows): a word most of them mention is kept, and the change
+        says so (following "the" brings every story; excluding it, none).
+        """
         word = self._keyword(text)
         current = self._require(chat_id)
         words: tuple[str, ...] = getattr(current, kind)
         if word in words:
-            return current, word, False, False
+            return KeywordChange(current, word, added=False, moved=False)
         if len(words) >= MAX_KEYWORDS:
             raise UserError(
                 _("You can have at most {count} words here; remove one first.", count=MAX_KEYWORDS)
@@ -285,7 +317,9 @@ class Subscriptions:
         moved = word in getattr(current, other)
         if moved:
             changes[other] = tuple(w for w in getattr(current, other) if w != word)
-        return self._update(chat_id, **changes), word, True, moved
+        found, total = (0, 0) if mentioning is None else mentioning(word)
+        common = (found, total) if is_common(found, total) else None
+        return KeywordChange(self._update(chat_id, **changes), word, True, moved, common)
 
     def remove_keyword(self, chat_id: int, kind: str, text: str) -> tuple[Subscriber, str, bool]:
         """Stop following or excluding a word."""

@@ -215,20 +215,42 @@ async def _keyword(update: Update, context: NewsContext, kind: str, add: bool) -
         await reply(update, context, _KEYWORD_USAGE[command])
         return
     subscriptions = context.services.subscriptions
-    moved = False
     try:
-        if add:
-            _sub, word, changed, moved = subscriptions.add_keyword(target.chat_id, kind, args[0])
-        else:
+        if not add:
             _sub, word, changed = subscriptions.remove_keyword(target.chat_id, kind, args[0])
+            await reply_on(update, context, target, _keyword_answer(kind, add, changed, word))
+            return
+        index = await context.services.digests.builder()
+        change = subscriptions.add_keyword(target.chat_id, kind, args[0], index.mentioning)
     except UserError as exc:
         await reply_on(update, context, target, exc.text)
         return
-    answer = _keyword_answer(kind, add, changed, word)
-    if moved:  # the word left the other list: say so (the follow, or the exclusion, ended)
+    answer = _keyword_answer(kind, add, change.added, change.word)
+    if change.moved:  # the word left the other list: say so (the follow, or the exclusion, ended)
         other = "exclude" if kind == "follow" else "follow"
-        answer = lines(answer, _keyword_answer(other, False, True, word))
+        answer = lines(answer, _keyword_answer(other, False, True, change.word))
+    if change.common is not None:
+        answer = lines(answer, _common_word(kind, change.word, *change.common))
     await reply_on(update, context, target, answer)
+
+
+def _common_word(kind: str, word: str, found: int, total: int) -> Text:
+    """The note on a word most recent articles mention."""
+    if kind == "follow":
+        return _(
+            "Note: “{word}” is in {found} of the {total} recent articles, so following it "
+            "brings nearly every story.",
+            word=word,
+            found=found,
+            total=total,
+        )
+    return _(
+        "Note: “{word}” is in {found} of the {total} recent articles, so excluding it "
+        "leaves few stories.",
+        word=word,
+        found=found,
+        total=total,
+    )
 
 
 async def cmd_follow(update: Update, context: NewsContext) -> None:
