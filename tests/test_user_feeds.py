@@ -11,7 +11,8 @@ from pathlib import Path
 import defusedxml.ElementTree
 import pytest
 
-from bot.config import Settings
+from bot.config import Feed, Settings
+from bot.ingest.ingester import Ingester
 from bot.models import FeedState
 from bot.services.feeds import opml_feeds
 from bot.services.subscriptions import UserError
@@ -438,3 +439,43 @@ async def test_a_feed_named_by_a_page_goes_through_the_same_guard(server: FeedSe
             await find_feed(server.url("/sneaky"), limits, client)
     assert refused.value.kind == "blocked"
     assert server.hits("/sneaky") == 1
+
+
+async def test_a_chats_own_feed_cannot_retitle_a_story_of_the_configured_feeds(
+    bot: RunningBot, server: FeedServer
+) -> None:
+    """Found by an operator trying the bot: a chat's own feed whose entry links a story a
+    configured feed runs too stored it first, under its own title and name, and the
+    configured feed's entry then counted as known, so every topic reader got the other
+    chat's title ("FAKE: ..."). The configured feed's entry now takes the story's place;
+    the chat that added the feed still gets the story once."""
+    poison = rss("Evil Feed", ("FAKE: ferry line cancelled", "https://gazette.example/ferry"))
+    server.route("/poison.xml", Reply(body=poison, headers={"Content-Type": "application/rss+xml"}))
+    await say(bot, ANNA, "/start")
+    assert (
+        "Added: Evil Feed"
+        in (await say(bot, ANNA, f"/addfeed {server.url('/poison.xml')}")).plain_text
+    )
+    assert "FAKE" in await digest_of(bot, ANNA)
+    await say(bot, BORIS, "/start")
+    assert "FAKE" not in await digest_of(bot, BORIS)  # an own feed's entry: Anna's only
+
+    configured = Feed(server.url("/gazette.xml"), "Harbour Gazette", ("world",), full_text=False)
+    settings = replace(bot.services.settings, feeds=(configured,))
+    bot.clock.advance(minutes=5)
+    report = await Ingester(settings, bot.store, clock=bot.clock).run(seeds=False)
+    bot.clock.advance(minutes=5)
+    assert {s.name: s.new for s in report.sources}["Harbour Gazette"] == 3
+    [ferry] = [a for a in bot.store.articles_since(T0) if a.url == "https://gazette.example/ferry"]
+    assert (ferry.title, ferry.source, ferry.private) == (
+        "Ferry line to the islands opens",
+        "Harbour Gazette",
+        False,
+    )
+    assert set(ferry.feed_urls) == {server.url("/poison.xml"), configured.url}
+    boris = await digest_of(bot, BORIS)
+    assert "Ferry line to the islands opens" in boris
+    assert "FAKE" not in boris
+    assert "Evil Feed" not in boris
+    anna = await digest_of(bot, ANNA)  # her first digest had the story: it is not repeated
+    assert "ferry" not in anna.lower()

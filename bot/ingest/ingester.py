@@ -167,17 +167,18 @@ class Ingester:
 
     def _known(self, article: Article, feed_url: str, private: bool) -> bool:
         """True when the article is stored already; it then also counts as an entry of
-        this feed (a chat's own feed gets it even when another feed brought it first)."""
+        this feed (a chat's own feed gets it even when another feed brought it first).
+
+        An article only chats' own feeds brought is not known to a configured feed: that
+        feed's entry is stored in its place (``_store``), so what one chat's feed says of
+        a link (its title, its name, its text) never reaches the topics' readers.
+        """
         identifier, _ = stable_id(article)
         stored = self.store.get_article(identifier)
-        if stored is None:
+        if stored is None or (stored.private and not private):
             return False
-        urls = stored.feed_urls
-        if feed_url and feed_url not in urls:
-            urls = (*urls, feed_url)
-        still_private = stored.private and private
-        if urls != stored.feed_urls or still_private != stored.private:
-            self.store.put_article(replace(stored, feed_urls=urls, private=still_private))
+        if feed_url and feed_url not in stored.feed_urls:
+            self.store.put_article(replace(stored, feed_urls=(*stored.feed_urls, feed_url)))
         return True
 
     async def _store(
@@ -213,6 +214,10 @@ class Ingester:
         report.skipped += skipped
         with self.store.batch():
             for item in stored:
+                own = self.store.get_article(item.id)  # brought by chats' own feeds only
+                if own is not None:
+                    urls = tuple(dict.fromkeys((*own.feed_urls, *item.feed_urls)))
+                    item = replace(item, feed_urls=urls)
                 self.store.put_article(item)
         report.new += len(stored)
 
