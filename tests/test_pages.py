@@ -41,6 +41,45 @@ def test_plain_text_mentioning_a_tag_stays_plain_text() -> None:
     assert article.paragraphs == ("Use the <p> tag for paragraphs.", "It is the most common one.")
 
 
+def test_a_fragment_that_opens_with_a_tag_is_html_however_its_lines_break() -> None:
+    """Found by an operator: paragraphs pasted with a line break inside the first one
+    were taken for plain text (the first line had no closing tag), and the summary
+    showed '<p>' and '</p><p>'."""
+    text = (
+        "<p>The harbour council voted on Monday to rebuild\nthe old pier, which storms "
+        "damaged last winter.</p><p>Work is due to start in the spring.</p>"
+    )
+    article = parse_text(text)
+    assert article.paragraphs == (
+        "The harbour council voted on Monday to rebuild the old pier, which storms damaged "
+        "last winter.",
+        "Work is due to start in the spring.",
+    )
+
+
+def test_line_breaks_of_the_pages_source_are_spaces_beside_a_br() -> None:
+    """Found on a real page (zeit.de): a paragraph whose source lines break inside its
+    sentences and which ends with <br> came out as lines, and a line broken before a
+    capitalized word (a German noun) was taken for a heading: the paragraph lost its
+    first sentence and the summary started mid-sentence. A browser shows those breaks as
+    spaces; only the <br> breaks a line."""
+    body = (
+        "<article><h1>Zugverkehr in Europa</h1><p>Kris de Decker kennt das aus\n"
+        "eigener Erfahrung. Seit 2008 verzichtet der belgische\nTechnikjournalist komplett "
+        "auf Flüge und reist mit\ndem Zug nach ganz Europa. Ich habe diese entspannte Art "
+        "zu Reisen sehr\ngenossen.   <br>\n</p><p>Die Fahrt nach Berlin dauert einen "
+        "Tag.<br>Sie führt über Köln.</p></article>"
+    )
+    article = parse_html(page(body, head="<title>Zugverkehr in Europa</title>"))
+    assert article.paragraphs == (
+        "Kris de Decker kennt das aus eigener Erfahrung. Seit 2008 verzichtet der belgische "
+        "Technikjournalist komplett auf Flüge und reist mit dem Zug nach ganz Europa. Ich "
+        "habe diese entspannte Art zu Reisen sehr genossen.",
+        "Die Fahrt nach Berlin dauert einen Tag.",
+        "Sie führt über Köln.",
+    )
+
+
 @pytest.mark.parametrize(
     ("head", "h1", "expected"),
     [

@@ -27,8 +27,11 @@ _SNIFF_CHARS = 200_000
 
 
 def looks_like_html(text: str) -> bool:
-    """True when the text is a web page, even when its tags start deep inside."""
-    if _HTML_START.match(text[:1000]):
+    """True when the text is a web page, even when its tags start deep inside, or a
+    fragment of one: text that opens with a tag ("<p>...</p><p>...</p>", however its
+    lines break)."""
+    head = text[:1000]
+    if _HTML_START.match(head) or _HTML_TAG.match(head.lstrip()):
         return True
     sample = text[:_SNIFF_CHARS]
     return bool(_HTML_FRAME.search(sample)) or len(_HTML_TAG.findall(sample)) >= _MIN_TAGS

@@ -67,6 +67,8 @@ _STRUCTURED_BODY_SHARE = 0.5
 _PARAGRAPH_TAGS = frozenset({"p", "item", "cell"})
 _CONTAINER_TAGS = frozenset({"quote", "list", "div", "table", "row", "section"})
 _FINAL = tuple(".!?:;…\"”’'»)")
+# A line break of the page's source: white space to a reader.
+_SOURCE_BREAK = re.compile(r"[\r\n]+")
 # Datelines open the article: only the first few paragraphs are looked at.
 _DATELINE_PARAGRAPHS = 3
 
@@ -202,12 +204,18 @@ def _structured_body(items: list[dict[str, Any]]) -> list[str]:
     return [p.strip() for p in re.split(r"\n\s*\n|\n", body) if p.strip()]
 
 
+def _source_text(text: str | None) -> str:
+    """Text as a browser shows it: a newline of the page's source is a space (only a
+    ``<br>``, which the extractor makes ``<lb/>``, breaks a line)."""
+    return _SOURCE_BREAK.sub(" ", text) if text else ""
+
+
 def _inline_text(element: etree._Element) -> str:
     """The text of a block; a line break (``<lb/>``) becomes a newline."""
-    parts = [element.text or ""]
+    parts = [_source_text(element.text)]
     for child in element:
         parts.append("\n" if child.tag == "lb" else _inline_text(child))
-        parts.append(child.tail or "")
+        parts.append(_source_text(child.tail))
     return "".join(parts)
 
 
@@ -222,14 +230,14 @@ def _blocks(element: etree._Element) -> Iterator[tuple[str, str]]:
         )
         if tag in _CONTAINER_TAGS or (tag in _PARAGRAPH_TAGS and has_blocks):
             if (child.text or "").strip():
-                yield "p", child.text or ""
+                yield "p", _source_text(child.text)
             yield from _blocks(child)
         elif tag == "head":
             yield "head", _inline_text(child)
         elif tag in _PARAGRAPH_TAGS or tag not in {"lb", "graphic"}:
             yield "p", _inline_text(child)
         if (child.tail or "").strip():
-            yield "p", child.tail or ""
+            yield "p", _source_text(child.tail)
 
 
 def _lines(text: str) -> list[str]:
