@@ -477,6 +477,26 @@ async def test_every_button_press_is_answered(bot: RunningBot) -> None:
     assert len(bot.api.callback_answers) == 2
 
 
+async def test_a_button_on_an_older_keyboard_is_no_error(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found in the terminal chat: a topic pressed on a keyboard that already shows the
+    result (the topic was removed by command, then pressed again) made Telegram refuse the
+    unchanged keyboard, and the bot logged it as an error with its traceback."""
+    await say(bot, "/start")
+    [picker] = bot.api.messages(USER)
+    assert "Added World" in await press(bot, USER, picker, "t:world")
+    await say(bot, "/unsubscribe world")
+    with caplog.at_level(logging.INFO, logger="bot"):
+        assert "Added World" in await press(bot, USER, picker, "t:world")
+        await say(bot, "/help")  # handled after the press: its edit is done
+    refused = [c for c in bot.api.calls_to("editMessageReplyMarkup") if not c.ok]
+    assert len(refused) == 1
+    assert "not modified" in (refused[0].description or "")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert bot.store.get_subscriber(USER).topics == ("world",)  # type: ignore[union-attr]  # started above
+
+
 # --- 6. one way to decode a page ------------------------------------------------------------------
 
 

@@ -159,11 +159,7 @@ async def on_chat_button(update: Update, context: NewsContext) -> None:
         f"{_acting_on(services, user.id).render(language)}\n"
         + _("Choose the chat to manage:").render(language)
     )
-    try:
-        await edit(update, context, text, reply_markup=_chats_keyboard(services, user.id, language))
-    except BadRequest as exc:  # the list already showed this choice
-        if "not modified" not in exc.message.lower():
-            raise
+    await edit(update, context, text, reply_markup=_chats_keyboard(services, user.id, language))
 
 
 # --- linking ------------------------------------------------------------------------------

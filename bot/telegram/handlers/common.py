@@ -15,7 +15,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction, ChatMemberStatus, ChatType, ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from ...delivery.schedule import next_slot
 from ...digest.render import (
@@ -186,15 +186,36 @@ async def answer(
     await query.answer(shown[:MAX_ALERT] if shown else None, show_alert=alert)
 
 
+@contextlib.asynccontextmanager
+async def _unless_unchanged() -> AsyncIterator[None]:
+    """Telegram refuses an edit that changes nothing ("message is not modified"): a
+    button pressed on a message that already shows its result (an older keyboard, a
+    double tap). The message is as it should be, so that is no error."""
+    try:
+        yield
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            raise
+
+
 async def edit(update: Update, context: NewsContext, text: Text | str, **kwargs: object) -> None:
     """Replace the text of the message whose button was pressed, in the chat's language."""
     query = update.callback_query
     assert query is not None
-    await query.edit_message_text(
-        clean_text(render(text, language_of(update, context))),
-        parse_mode=ParseMode.HTML,
-        **kwargs,  # type: ignore[arg-type]  # edit_message_text's keyword arguments, passed through
-    )
+    async with _unless_unchanged():
+        await query.edit_message_text(
+            clean_text(render(text, language_of(update, context))),
+            parse_mode=ParseMode.HTML,
+            **kwargs,  # type: ignore[arg-type]  # edit_message_text's keyword arguments, passed through
+        )
+
+
+async def edit_buttons(update: Update, markup: InlineKeyboardMarkup) -> None:
+    """Replace the buttons of the message whose button was pressed."""
+    query = update.callback_query
+    assert query is not None
+    async with _unless_unchanged():
+        await query.edit_message_reply_markup(markup)
 
 
 async def settings_allowed(update: Update, context: NewsContext) -> bool:

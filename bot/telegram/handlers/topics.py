@@ -23,6 +23,7 @@ from .common import (
     TOPIC_PREFIX,
     answer,
     args_of,
+    edit_buttons,
     language_of,
     reply,
     topic_keyboard,
@@ -115,10 +116,8 @@ async def on_topic_button(update: Update, context: NewsContext) -> None:
         context,
         _("Added {topic}", topic=label) if added else _("Removed {topic}", topic=label),
     )
-    query = update.callback_query
-    assert query is not None  # button_target answered a button press
-    await query.edit_message_reply_markup(
-        topic_keyboard(services, subscriber, language_of(update, context), target.suffix)
+    await edit_buttons(
+        update, topic_keyboard(services, subscriber, language_of(update, context), target.suffix)
     )
 
 
