@@ -17,6 +17,7 @@ from bot.models import FeedState
 from bot.sources.feeds import Backoff, FeedPoll, SourceError, is_due, poll_feed
 from bot.sources.fetch import FetchLimits, new_client
 from bot.sources.markup import html_paragraphs, is_teaser, plain_title
+from bot.sources.pages import NotAPage, fetch_article
 from bot.sources.seeds import load_seed_folder
 from bot.sources.urls import article_id, canonical_url
 from summarizer import Article
@@ -688,3 +689,18 @@ def test_missing_seed_folder_is_an_error(tmp_path: Path) -> None:
     """A seeds path that does not exist is a clear error, not an empty source."""
     with pytest.raises(SourceError, match="does not exist"):
         load_seed_folder(tmp_path / "nope")
+
+
+async def test_a_link_to_another_kind_of_file_is_refused_in_words(
+    server: FeedServer, client: httpx.AsyncClient
+) -> None:
+    """A PDF is named by its type, in a sentence that reads whatever the type ('the link
+    is a application/pdf file' it said)."""
+    url = server.route(
+        "/paper", Reply(body=b"%PDF-1.7", headers={"Content-Type": "application/pdf"})
+    )
+    with pytest.raises(NotAPage) as refused:
+        await fetch_article(url, LIMITS, client)
+    assert str(refused.value) == (
+        "the link leads to a file of type application/pdf, not to a web page"
+    )

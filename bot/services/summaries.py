@@ -86,7 +86,9 @@ _SUMMARIZER_REASONS = {
 def summarizer_reason(error: SummarizerError) -> Text:
     """Why a text or page could not be summarized, in words to translate."""
     if isinstance(error, NotAPage):
-        return _("the link is a {kind} file, not a web page", kind=error.media_type)
+        return _(
+            "the link leads to a file of type {kind}, not to a web page", kind=error.media_type
+        )
     return _SUMMARIZER_REASONS.get(str(error)) or _("the text could not be summarized")
 
 

@@ -24,7 +24,7 @@ class NotAPage(SummarizerError):
     """The link is a file of another kind (``media_type``: a PDF, an image...)."""
 
     def __init__(self, media_type: str) -> None:
-        super().__init__(f"the link is a {media_type} file, not a web page")
+        super().__init__(f"the link leads to a file of type {media_type}, not to a web page")
         self.media_type = media_type
 
 
