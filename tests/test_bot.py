@@ -69,10 +69,15 @@ async def test_time_timezone_and_settings(bot: RunningBot) -> None:
         assert "07:00" in await say(bot, written), written
         assert bot.store.get_subscriber(USER).times == ("07:00", "19:00")  # type: ignore[union-attr]  # the test created this subscriber
     assert "daily at 07:30" in await say(bot, "/time 7.30")
+    assert "daily at 12:00" in await say(bot, "/time 12:00 12.00 12:00 12:00 12:00")
+    assert "At most 4 digests a day" in await say(bot, "/time 1:00 2:00 3:00 4:00 5:00")
+    assert "daily at 07:30" in await say(bot, "/time 7.30")
     reply = await say(bot, "/timezone Berlin")
     assert "not a time zone I know" in reply
     assert "Europe/Berlin" in reply
     assert "Time zone set to Europe/Berlin" in await say(bot, "/timezone europe/berlin")
+    # Copied from a web page: a zero-width space and a byte-order mark come along unseen.
+    assert "Time zone set to Europe/Berlin" in await say(bot, "/timezone \ufeffEurope/Berlin\u200b")
     settings = await say(bot, "/settings")
     for expected in (
         "Topics: all topics",

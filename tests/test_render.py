@@ -168,6 +168,9 @@ def test_other_outlets_are_named() -> None:
     assert 'Also reported by <a href="https://h.example/2">Herald</a>' in message
     text = render_digest_text(Digest(1, (story,)), now=NOW)
     assert "Also reported by Herald, Wire" in text
+    assert text.splitlines()[0].endswith(" · 1 story")  # it said '1 stories'
+    two = render_digest_text(Digest(1, (story, item(1))), now=NOW)
+    assert two.splitlines()[0].endswith(" · 2 stories")
 
 
 def test_plain_fallback_strips_tags_and_unescapes() -> None:

@@ -341,7 +341,9 @@ def render_digest_text(digest: Digest, width: int = 88, now: datetime | None = N
         return EMPTY_TEXT
     zone = ZoneInfo(digest.timezone)
     day = (now or datetime.now(zone)).astimezone(zone).strftime("%A, %B %d")
-    lines = [f"Your news digest · {day} · {len(digest.items)} stories", "=" * min(width, 60)]
+    count = len(digest.items)
+    stories = "1 story" if count == 1 else f"{count} stories"
+    lines = [f"Your news digest · {day} · {stories}", "=" * min(width, 60)]
     for n, item in enumerate(digest.items, start=1):
         lines.append("")
         lines.extend(textwrap.wrap(f"{n}. {item.title}", width, subsequent_indent="   "))

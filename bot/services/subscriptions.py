@@ -337,12 +337,12 @@ class Subscriptions:
         texts = [part for text in texts for part in text.split(",") if part.strip()]
         if not texts:
             raise UserError(_("Usage: /time HH:MM, e.g. /time 07:30 (up to four times)."))
-        if len(texts) > MAX_TIMES:
-            raise UserError(_("At most {count} digests a day.", count=MAX_TIMES))
-        try:
+        try:  # a message holds a few hundred times at most (Telegram's 4096 characters)
             times = sorted({parse_clock(t) for t in texts})
         except ScheduleError as exc:
             raise UserError(exc.text) from None
+        if len(times) > MAX_TIMES:  # the same time written twice is one digest
+            raise UserError(_("At most {count} digests a day.", count=MAX_TIMES))
         return self._reschedule(self._require(chat_id), times=tuple(times))
 
     def set_timezone(self, chat_id: int, text: str) -> Subscriber:

@@ -132,9 +132,17 @@ async def reply(update: Update, context: NewsContext, text: Text | str, **kwargs
     )
 
 
+# Characters a copy from a web page brings along unseen: zero-width space, word joiner,
+# byte-order mark, left-to-right and right-to-left marks.
+_UNSEEN = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u200e\u200f"), None)
+
+
 def args_of(context: NewsContext) -> list[str]:
-    # The words of a command, cleaned as its text is (``text_of``).
-    return [clean_text(arg) for arg in context.args or []]
+    """The words of a command, cleaned as its text is (``text_of``), without the
+    invisible characters a copied word may carry ("Europe/Berlin" + a zero-width space
+    is a zone)."""
+    words = (clean_text(arg).translate(_UNSEEN) for arg in context.args or [])
+    return [word for word in words if word]
 
 
 def chat_id_of(update: Update) -> int:
