@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from summarizer.nlp.languages import GENERIC, normalize_language
 
 from .timeparse import ScheduleError, parse_clock, parse_timezone
+from .weburl import web_url_problem
 
 TOPIC_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 # Telegram's ceiling with paid broadcasts; 30 without them.
@@ -243,9 +244,9 @@ def _check_zone(value: str, key: str) -> str:
 
 
 def _check_url(value: str, key: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"{key} is not an http(s) URL")
+    problem = web_url_problem(value)
+    if problem is not None:
+        raise ConfigError(f"{key} {problem}")
     return value
 
 
@@ -401,6 +402,10 @@ def _database_url(root: _Reader, environ: Mapping[str, str]) -> str | None:
         raise ConfigError(f"{key} must be a postgresql:// URL (postgresql://user@host/db)")
     if CONTROL.search(value):
         raise ConfigError(f"{key} must not contain control characters")
+    try:
+        urlsplit(value)
+    except ValueError as exc:  # "Invalid IPv6 URL": the reason never holds the password
+        raise ConfigError(f"{key} is not a valid URL ({exc})") from None
     return str(value)
 
 

@@ -77,6 +77,18 @@ def test_a_relative_data_file_in_the_environment_is_relative_to_the_cwd(
             "feeds[2] (ftp://c.example/rss).url is not an http(s) URL",
         ),
         (
+            MINIMAL + '[[feeds]]\nurl = "http://127.0.0.1:99999/feed"\ntopics = ["world"]\n',
+            "feeds[0] (http://127.0.0.1:99999/feed).url is not a valid URL",
+        ),
+        (
+            MINIMAL + '[[feeds]]\nurl = "http://exa mple.org/feed"\ntopics = ["world"]\n',
+            "feeds[0] (http://exa mple.org/feed).url names no valid site",
+        ),
+        (
+            MINIMAL + '[storage]\nurl = "postgresql://u:secret@[bad/db"\n',
+            "storage.url is not a valid URL (Invalid IPv6 URL)",
+        ),
+        (
             MINIMAL + '[[feeds]]\nurl = "https://a.example/rss"\ntopics = ["sports"]\n',
             "feeds[0] (https://a.example/rss).topics[0] 'sports' is not a configured topic",
         ),
@@ -331,3 +343,13 @@ def test_the_database_url_comes_from_the_file_or_the_environment(tmp_path: Path)
     with pytest.raises(ConfigError, match=r"storage\.url must be a postgresql:// URL") as caught:
         _load(tmp_path, '[storage]\nurl = "mysql://bot:s3cret@db/news"\n', {})
     assert "s3cret" not in str(caught.value)
+
+
+def test_a_database_url_that_does_not_parse_is_refused_without_its_password(
+    tmp_path: Path,
+) -> None:
+    """Found by an operator: it said 'unexpected error (ValueError: Invalid IPv6 URL)'."""
+    with pytest.raises(ConfigError) as refused:
+        _load(tmp_path, MINIMAL, {"NEWSDIGEST_DATABASE_URL": "postgresql://u:secret@[bad/db"})
+    assert "NEWSDIGEST_DATABASE_URL is not a valid URL (Invalid IPv6 URL)" in str(refused.value)
+    assert "secret" not in str(refused.value)

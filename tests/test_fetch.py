@@ -329,9 +329,21 @@ async def test_redirect_to_another_scheme_is_refused(
     assert (await fetch_error(url, LOOPBACK, client)).kind == "bad_url"
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/feed", "not a url", "http://", "/relative"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.com/feed",
+        "not a url",
+        "http://",
+        "/relative",
+        # Found by an operator: an 'unexpected error (ExceptionGroup ...)' at connecting,
+        # and a lookup of 'exa%20mple.org'.
+        "http://127.0.0.1:99999/feed",
+        "http://exa mple.org/feed",
+    ],
+)
 async def test_bad_urls_are_refused(client: httpx.AsyncClient, url: str) -> None:
-    """Only absolute http(s) URLs are fetched."""
+    """Only absolute http(s) URLs of a valid host and port are fetched."""
     assert (await fetch_error(url, LOOPBACK, client)).kind == "bad_url"
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from ..config import DEFAULT_USER_AGENT, FetchSettings, parse_networks
+from ..weburl import web_url_problem
 from .netguard import BlockedAddressError, IPAddress, ResolutionError, resolve
 
 REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
@@ -148,6 +149,9 @@ def _check_url(url: str) -> httpx.URL:
         raise FetchError("bad_url", f"only http(s) URLs can be fetched: {url[:200]}")
     if not parsed.host:
         raise FetchError("bad_url", f"the link names no site: {url[:200]}")
+    problem = web_url_problem(url)
+    if problem is not None:
+        raise FetchError("bad_url", f"the link {problem}: {url[:200]}")
     return parsed
 
 
