@@ -9,7 +9,9 @@ import pytest
 
 from bot.config import Settings
 from bot.models import StoredArticle
+from bot.services.summaries import PASTE_MIN_CHARS
 from bot.store import Store
+from bot.telegram.context import RateLimits
 from fakebotapi import FakeBotAPI
 from tests.botharness import (
     T0,
@@ -334,6 +336,43 @@ async def test_summarize_pasted_text_reply_and_url(bot: RunningBot) -> None:
     assert "harbour bridge" in reply
     assert "Ferries run every hour." in whole_page  # a page's text is news to the reader
     assert "could not fetch" in await say(bot, "/summarize http://127.0.0.1:9/nothing")
+
+
+async def test_the_link_in_a_short_message_is_summarized(bot: RunningBot) -> None:
+    """Found in the terminal chat: a link in a short sentence, in brackets or before a
+    full stop was taken for a text ("already short", or "send me a link") or fetched with
+    the full stop (a 404); a link that is not a web link was a text too. A long text that
+    cites a link is still a text to summarize."""
+    from tests.feedserver import FeedServer
+
+    body = (
+        "The city council approved a plan on Tuesday to rebuild the old harbour bridge. "
+        "Engineers found a crack in it last spring. Construction starts in March and should "
+        "take about two years. The mayor said the project will cost 48 million euros."
+    )
+    page = (
+        "<html><head><title>Bridge vote</title></head><body><article><h1>Bridge vote</h1>"
+        f"<p>{body}</p></article></body></html>"
+    )
+    with FeedServer() as server:
+        url = server.serve("/bridge", page, headers={"Content-Type": "text/html"})
+        for message in (
+            f"look: {url}",
+            f"/summarize check this out {url}",
+            f"/summarize ({url})",
+            f"{url}.",
+            f"Is this right? «{url}»",
+        ):
+            bot.services.rate_limits = RateLimits()  # each message is counted afresh
+            assert (await say(bot, message)).startswith("Bridge vote"), message
+        cited = f"{body} {body} Read more: {url}"
+        assert len(cited) >= PASTE_MIN_CHARS
+        bot.services.rate_limits = RateLimits()
+        assert "Bridge vote" not in await say(bot, cited)
+        assert server.hits("/bridge") == 5
+    for other in ("/summarize ftp://example.com/x", "/summarize javascript:alert(1)"):
+        bot.services.rate_limits = RateLimits()
+        assert "that is not a web link I can open" in await say(bot, other), other
 
 
 async def test_a_text_no_longer_than_a_summary_is_not_echoed(bot: RunningBot) -> None:

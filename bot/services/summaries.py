@@ -31,6 +31,35 @@ STILL_WORKING = _(
     "I'm still working on your last link; I'll answer it first, then send me the next one."
 )
 URL = re.compile(r"https?://\S+", re.IGNORECASE)
+# A text at least this long is an article to summarize (pasted in a private chat, it is
+# summarized without a command; the links it cites are its sources); a shorter one that
+# holds a link asks for the link ("look: https://...").
+PASTE_MIN_CHARS = 280
+# What ends a sentence or a quotation after a link, not part of it.
+_AFTER_LINK = ".,;:!?'\"»”’>"
+_OPENING = {")": "(", "]": "[", "}": "{"}
+_OTHER_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*:\S+", re.IGNORECASE)
+
+
+def link_of(text: str) -> str | None:
+    """The link a message asks about: the message itself when it is one link, else the
+    first http(s) link of a short message, without the punctuation that follows it in a
+    sentence ("see https://example.org/a." or "(https://example.org/a)"); None in a long
+    text or a text without a link."""
+    text = text.strip()
+    found = URL.fullmatch(text) or (URL.search(text) if len(text) < PASTE_MIN_CHARS else None)
+    if found is None:
+        return None
+    link = found.group()
+    while link:
+        last = link[-1]
+        opening = _OPENING.get(last)
+        # A closing bracket the link opened is its own ("/wiki/Mercury_(planet)").
+        if last in _AFTER_LINK or (opening and link.count(last) > link.count(opening)):
+            link = link[:-1]
+        else:
+            break
+    return link
 
 
 class SummaryError(Exception):
@@ -152,14 +181,16 @@ class SummaryService:
         return Claim(self._working, user_id)
 
     async def summarize(self, source: str, client: httpx.AsyncClient) -> LinkSummary:
-        """A summary of a link (the whole ``source`` is one URL) or of a text."""
-        link = URL.fullmatch(source.strip())
+        """A summary of the link a short ``source`` holds (``link_of``), or of the text."""
+        link = link_of(source)
         loop = asyncio.get_running_loop()
         async with self._gate:
             try:
+                if _OTHER_SCHEME.fullmatch(source.strip()) and not link:  # ftp:, javascript:
+                    raise FetchError("bad_url", "only http(s) links can be opened")
                 if link:
                     article, _page = await fetch_article(
-                        link.group(), self.limits, client, executor=self.executor
+                        link, self.limits, client, executor=self.executor
                     )
                 else:
                     if len(source) > MAX_TEXT_CHARS:

@@ -70,8 +70,6 @@ def command_menu(language: str, *, admin: bool = False) -> list[BotCommand]:
     ]
 
 
-# Pasted text at least this long (or any forwarded text) is summarized without a command.
-PASTE_MIN_CHARS = 280
 # Telegram shows at most 200 characters in a button's answer.
 MAX_ALERT = 200
 TOPIC_PREFIX = "t:"

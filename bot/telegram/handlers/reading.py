@@ -16,11 +16,10 @@ from ...digest.render import (
     render_summary_html,
 )
 from ...i18n import Html, _
-from ...services.summaries import STILL_WORKING, URL, Claim, SummaryError
+from ...services.summaries import PASTE_MIN_CHARS, STILL_WORKING, Claim, SummaryError, link_of
 from ..context import NewsContext
 from .chats import reply_on, require_subscriber, target_of
 from .common import (
-    PASTE_MIN_CHARS,
     message_of,
     rate_limited,
     reply,
@@ -110,11 +109,7 @@ async def cmd_summarize(update: Update, context: NewsContext) -> None:
     rest = text.partition(" ")[2]
     rest = rest.strip() if text.startswith("/") else text
     if not rest and message.reply_to_message is not None:
-        replied = message.reply_to_message
-        rest = text_of(replied)
-        urls = URL.findall(rest)
-        if urls and len(rest) < PASTE_MIN_CHARS:
-            rest = urls[0]
+        rest = text_of(message.reply_to_message)
     if not rest:
         await reply(
             update,
@@ -132,7 +127,7 @@ async def on_text(update: Update, context: NewsContext) -> None:
     """Plain text in a private chat: a link or a long/forwarded text is summarized."""
     message = message_of(update)
     text = text_of(message).strip()
-    if URL.fullmatch(text) or message.forward_origin is not None or len(text) >= PASTE_MIN_CHARS:
+    if link_of(text) or message.forward_origin is not None or len(text) >= PASTE_MIN_CHARS:
         await _summarize_and_reply(update, context, text)
         return
     await reply(
