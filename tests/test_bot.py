@@ -495,3 +495,20 @@ async def test_every_command_is_in_help_readme_and_registered(bot: RunningBot) -
         if not admin_only:
             assert f"/{command}" in help_text, command
             assert command in registered, command
+
+
+async def test_an_empty_digest_leaves_the_stories_it_did_not_carry_new(bot: RunningBot) -> None:
+    """Found in the terminal chat: a digest with nothing in it (every story excluded) still
+    counted as the reader's last digest, so after /unexclude every story of the day was
+    'old' and the next digest said 'Nothing new'."""
+    await say(bot, "/start")
+    await say(bot, "/subscribe sport")
+    await say(bot, "/exclude the")
+    assert "Nothing new" in await say(bot, "/digest")
+    await say(bot, "/unexclude the")
+    bot.clock.advance(minutes=1)
+    digest = await say(bot, "/digest")
+    assert "Ferrante" in digest  # the football story, never sent before
+    await bot.api.wait_for(lambda: bot.store.get_subscriber(USER).last_digest is not None)  # type: ignore[union-attr]  # started above
+    bot.clock.advance(minutes=1)
+    assert "Nothing new" in await say(bot, "/digest")

@@ -135,7 +135,10 @@ class DigestService:
             nonlocal recorded
             now = self.clock()
             ids = [i for m in rendered[recorded:upto] for i in m.article_ids]
-            changes: dict[str, object] = {"last_digest": now}
+            # The next digest covers what came after this one; an empty one delivered
+            # nothing, so it moves nothing (the stories of a topic just chosen, or of a
+            # word no longer excluded, are still new to the reader).
+            changes: dict[str, object] = {} if digest.empty else {"last_digest": now}
             if slot is not None:
                 changes.update(
                     {"last_slot": slot, "pending_slot": None, "pending_sent": 0}
@@ -146,7 +149,8 @@ class DigestService:
             with contextlib.suppress(NotFoundError), self.store.batch():
                 if ids:
                     self.store.record_delivery(chat_id, ids, now)
-                self.store.update_subscriber(chat_id, **changes)
+                if changes:
+                    self.store.update_subscriber(chat_id, **changes)
                 if complete:
                     self.store.increment("digests_sent", now.date())
             recorded = upto
