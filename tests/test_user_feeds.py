@@ -83,6 +83,10 @@ def serve_feeds(server: FeedServer) -> None:
         Reply(body=b"<html><body>no feed</body></html>", headers={"Content-Type": "text/html"}),
     )
     server.route("/gone.xml", Reply(status=404, body=b"not here"))
+    server.route(
+        "/broken.xml",
+        Reply(body=b"<rss><channel><title>Broken</title><item><title>x</ti", headers=xml),
+    )
 
 
 async def start_bot(
@@ -216,6 +220,8 @@ async def test_the_same_story_from_two_own_feeds_comes_once(
         ("/addfeed ftp://example.org/feed", "is not a web link"),
         ("/addfeed {base}/plain", "neither an RSS or Atom feed nor a page that links to one"),
         ("/addfeed {base}/gone.xml", "the site answered with an error (404)"),
+        # Found in the terminal chat: it said 'Added: Broken, 0 entries' and /feeds ✅.
+        ("/addfeed {base}/broken.xml", "it is not a valid RSS or Atom feed"),
         ("/removefeed 7", "That feed is not in this chat's sources"),
     ],
 )

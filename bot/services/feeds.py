@@ -208,6 +208,8 @@ class UserFeeds:
             )
         except (FetchError, SourceError) as exc:
             raise FeedRefused(url, find_problem(exc)) from exc
+        if found.parsed.problem and not found.parsed.entries:  # XML that breaks off early
+            raise FeedRefused(url, _("it is not a valid RSS or Atom feed"))
         if found.url != url:
             known = self._known(found.url)
             if known is not None:
