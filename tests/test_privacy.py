@@ -99,6 +99,8 @@ async def test_after_stop_nothing_revives_the_subscription_and_its_data_leaves_t
     await bot.api.wait_for(lambda: bot.store.delivered_ids(CHAT), what="the digest's ledger")
     await say(bot, "/stop", CHAT, CHAT)
     confirm = bot.api.messages(CHAT)[-1]
+    # The question names all it deletes (it left out the chat's own feeds).
+    assert "deletes your topics, words, feeds and history" in confirm.plain_text
     await press(bot, CHAT, confirm, "stop:yes")
     await bot.api.wait_for(lambda: bot.api.message(CHAT, confirm.message_id).edited)
     assert "deleted" in bot.api.message(CHAT, confirm.message_id).plain_text

@@ -301,7 +301,10 @@ async def cmd_stop(update: Update, context: NewsContext) -> None:
             "history. Are you sure?"
         )
         if target.channel is not None
-        else _("This stops all digests and deletes your topics, words and history. Are you sure?")
+        else _(
+            "This stops all digests and deletes your topics, words, feeds and history. "
+            "Are you sure?"
+        )
     )
     await reply_on(update, context, target, question, reply_markup=keyboard)
 
