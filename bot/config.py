@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from summarizer.nlp.languages import GENERIC, normalize_language
 
+from .paths import BUNDLED_CONFIG
 from .timeparse import ScheduleError, parse_clock, parse_timezone
 from .weburl import web_url_problem
 
@@ -487,4 +488,17 @@ def load_settings(path: str | Path, environ: Mapping[str, str] = os.environ) -> 
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    if "topics" not in data and path.resolve() != BUNDLED_CONFIG.resolve():
+        data = {**_shipped_topics_and_feeds(data), **data}
     return parse_settings(data, base=path.resolve().parent, path=path, environ=environ)
+
+
+def _shipped_topics_and_feeds(data: Mapping[str, Any]) -> dict[str, Any]:
+    """What a file without ``[[topics]]`` takes from the shipped one: its topics, and its
+    feeds too unless the file lists its own (they name the shipped topics), so a file of
+    only the settings an operator changed gives the bot the README promises."""
+    shipped = tomllib.loads(BUNDLED_CONFIG.read_text(encoding="utf-8"))
+    taken = {"topics": shipped.get("topics", [])}
+    if "feeds" not in data:
+        taken["feeds"] = shipped.get("feeds", [])
+    return taken

@@ -353,3 +353,25 @@ def test_a_database_url_that_does_not_parse_is_refused_without_its_password(
         _load(tmp_path, MINIMAL, {"NEWSDIGEST_DATABASE_URL": "postgresql://u:secret@[bad/db"})
     assert "NEWSDIGEST_DATABASE_URL is not a valid URL (Invalid IPv6 URL)" in str(refused.value)
     assert "secret" not in str(refused.value)
+
+
+def test_a_file_without_topics_takes_the_shipped_topics_and_feeds(tmp_path: Path) -> None:
+    """Found by an operator: a short file of only the settings they changed started a bot
+    with no topics and no feeds, while the README gives the shipped ones as the defaults.
+    A file without ``[[topics]]`` takes the shipped topics, and their feeds unless it
+    lists its own; ``topics = []`` still means none."""
+    shipped = load_settings(BUNDLED_CONFIG, {})
+    assert len(shipped.topics) == 7
+    assert len(shipped.feeds) == 17
+    short = _load(tmp_path, "[digest]\nmax_items = 5\n")
+    assert (short.topics, short.feeds, short.digest.max_items) == (
+        shipped.topics,
+        shipped.feeds,
+        5,
+    )
+    own_feed = _load(tmp_path, '[[feeds]]\nurl = "https://a.example/rss"\ntopics = ["world"]\n')
+    assert own_feed.topics == shipped.topics
+    assert [f.url for f in own_feed.feeds] == ["https://a.example/rss"]
+    assert _load(tmp_path, MINIMAL).feeds == ()  # topics of its own: the shipped feeds name others
+    empty = _load(tmp_path, "topics = []\nfeeds = []\n")
+    assert (empty.topics, empty.feeds) == ((), ())
