@@ -83,7 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", action="version", version=f"newsdigest {version('newsdigest')}"
     )
     parser.add_argument(
-        "--config", default=str(BUNDLED_CONFIG), help="configuration file (default: bundled)"
+        "--config",
+        default=str(BUNDLED_CONFIG),
+        help="configuration file (default: the shipped config/newsdigest.toml)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_service_commands(sub)
@@ -149,7 +151,9 @@ def _add_news_commands(sub: Subparsers) -> None:
         "--items", type=_whole(1, MAX_ITEMS), help="number of stories (default: from config)"
     )
     dig.add_argument(
-        "--hours", type=_whole(1, MAX_HOURS), help="window before the latest ingest (default 24)"
+        "--hours",
+        type=_whole(1, MAX_HOURS),
+        help="window before the latest ingest (default: digest.window_hours, 24 as shipped)",
     )
     dig.add_argument("--timezone", type=_zone, help="show times in this IANA zone")
     dig.set_defaults(func=cmd_digest)
