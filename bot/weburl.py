@@ -16,8 +16,8 @@ def web_url_problem(url: str) -> str | None:
     try:
         parts = urlsplit(url)
         port = parts.port  # a port out of range (":99999") or not a number raises
-    except ValueError:
-        return "is not a valid URL"
+    except ValueError as exc:  # "Port out of range 0-65535": the reason names no secret
+        return f"is not a valid URL ({exc})"
     if parts.scheme.lower() not in ("http", "https"):
         return "is not an http(s) URL"
     host = parts.hostname or ""

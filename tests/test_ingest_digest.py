@@ -19,6 +19,7 @@ from bot.ingest.ingester import Ingester
 from bot.memory import BoundedCache
 from bot.models import StoredArticle, Subscriber
 from bot.paths import BUNDLED_CONFIG
+from bot.services.subscriptions import Subscriptions
 from bot.store import EmbeddedStore, Store
 from tests.feedserver import FeedServer
 
@@ -413,3 +414,15 @@ def test_the_index_counts_the_public_articles_that_mention_a_word() -> None:
     assert builder.mentioning("rain") == (1, 4)
     assert builder.mentioning("snow") == (0, 4)
     assert DigestBuilder([], now=NOW).mentioning("vote") == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("found", "total", "common"),
+    [(10, 20, True), (9, 20, False), (19, 19, False), (0, 0, False), (30, 30, True)],
+)
+def test_a_word_is_common_in_half_the_recent_articles_once_there_are_twenty(
+    found: int, total: int, common: bool
+) -> None:
+    """The rule behind the note on /follow and /exclude: at least half of 20 or more."""
+    counted = Subscriptions.common("the", lambda word: (found, total))
+    assert counted == ((found, total) if common else None)

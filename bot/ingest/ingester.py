@@ -165,17 +165,23 @@ class Ingester:
             if url not in configured
         ]
 
-    def _known(self, article: Article, feed_url: str, private: bool) -> bool:
+    def _known(
+        self, article: Article, feed_url: str, private: bool, replacing: dict[str, StoredArticle]
+    ) -> bool:
         """True when the article is stored already; it then also counts as an entry of
         this feed (a chat's own feed gets it even when another feed brought it first).
 
-        An article only chats' own feeds brought is not known to a configured feed: that
-        feed's entry is stored in its place (``_store``), so what one chat's feed says of
-        a link (its title, its name, its text) never reaches the topics' readers.
+        An article only chats' own feeds brought is not known to a configured feed: it
+        goes into ``replacing``, and that feed's entry is stored in its place (``_store``),
+        so what one chat's feed says of a link (its title, its name, its text) never
+        reaches the topics' readers.
         """
         identifier, _ = stable_id(article)
         stored = self.store.get_article(identifier)
-        if stored is None or (stored.private and not private):
+        if stored is None:
+            return False
+        if stored.private and not private:
+            replacing[identifier] = stored
             return False
         if feed_url and feed_url not in stored.feed_urls:
             self.store.put_article(replace(stored, feed_urls=(*stored.feed_urls, feed_url)))
@@ -192,8 +198,9 @@ class Ingester:
         feed_url: str = "",
         private: bool = False,
     ) -> None:
+        replacing: dict[str, StoredArticle] = {}
         with self.store.batch():
-            fresh = [a for a in articles if not self._known(a, feed_url, private)]
+            fresh = [a for a in articles if not self._known(a, feed_url, private, replacing)]
         report.known += len(articles) - len(fresh)
         now = self.clock()
 
@@ -214,7 +221,7 @@ class Ingester:
         report.skipped += skipped
         with self.store.batch():
             for item in stored:
-                own = self.store.get_article(item.id)  # brought by chats' own feeds only
+                own = replacing.get(item.id)  # brought by chats' own feeds only: their feeds stay
                 if own is not None:
                     urls = tuple(dict.fromkeys((*own.feed_urls, *item.feed_urls)))
                     item = replace(item, feed_urls=urls)

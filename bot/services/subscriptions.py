@@ -69,21 +69,13 @@ def _settled(subscriber: Subscriber, now: datetime) -> datetime | None:
 @dataclass(frozen=True)
 class KeywordChange:
     """The result of /follow or /exclude: the subscriber, the word as kept, whether it
-    was added, whether it left the other list (a followed word, then excluded, is no
-    longer followed), and, for a word most recent articles mention, how many of how many
-    do."""
+    was added, and whether it left the other list (a followed word, then excluded, is no
+    longer followed)."""
 
     subscriber: Subscriber
     word: str
     added: bool
     moved: bool
-    common: tuple[int, int] | None = None
-
-
-def is_common(found: int, total: int) -> bool:
-    """Whether a word is in most of the recent articles (at least half of 20 or more): as
-    a followed word it brings nearly every story, as an excluded one it leaves few."""
-    return total >= COMMON_AMONG and found * 2 >= total
 
 
 class Subscriptions:
@@ -290,19 +282,8 @@ class Subscriptions:
         except KeywordError as exc:
             raise UserError(exc.text) from None
 
-    def add_keyword(
-        self,
-        chat_id: int,
-        kind: str,
-        text: str,
-        mentioning: Callable[[str], tuple[int, int]] | None = None,
-    ) -> KeywordChange:
-        """Follow or exclude a word (``kind`` is "follow" or "exclude").
-
-        ``mentioning`` tells how many of the recent articles mention a word, of how many
-        (the digest index knows): a word most of them mention is kept, and the change
-        says so (following "the" brings every story; excluding it, none).
-        """
+    def add_keyword(self, chat_id: int, kind: str, text: str) -> KeywordChange:
+        """Follow or exclude a word (``kind`` is "follow" or "exclude")."""
         word = self._keyword(text)
         current = self._require(chat_id)
         words: tuple[str, ...] = getattr(current, kind)
@@ -317,9 +298,16 @@ class Subscriptions:
         moved = word in getattr(current, other)
         if moved:
             changes[other] = tuple(w for w in getattr(current, other) if w != word)
-        found, total = (0, 0) if mentioning is None else mentioning(word)
-        common = (found, total) if is_common(found, total) else None
-        return KeywordChange(self._update(chat_id, **changes), word, True, moved, common)
+        return KeywordChange(self._update(chat_id, **changes), word, True, moved)
+
+    @staticmethod
+    def common(word: str, mentioning: Callable[[str], tuple[int, int]]) -> tuple[int, int] | None:
+        """How many of the recent articles mention ``word``, of how many, when that is most
+        of them (at least half of 20 or more; ``mentioning`` counts, as the digest index
+        does): a word kept anyway, whose answer says so (following "the" brings every
+        story; excluding it, none). None for a rarer word."""
+        found, total = mentioning(word)
+        return (found, total) if total >= COMMON_AMONG and found * 2 >= total else None
 
     def remove_keyword(self, chat_id: int, kind: str, text: str) -> tuple[Subscriber, str, bool]:
         """Stop following or excluding a word."""

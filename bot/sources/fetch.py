@@ -145,10 +145,6 @@ def _check_url(url: str) -> httpx.URL:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError, ValueError) as exc:
         raise FetchError("bad_url", f"not a valid URL: {url[:200]}") from exc
-    if parsed.scheme not in ("http", "https"):
-        raise FetchError("bad_url", f"only http(s) URLs can be fetched: {url[:200]}")
-    if not parsed.host:
-        raise FetchError("bad_url", f"the link names no site: {url[:200]}")
     problem = web_url_problem(url)
     if problem is not None:
         raise FetchError("bad_url", f"the link {problem}: {url[:200]}")

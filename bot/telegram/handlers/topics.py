@@ -215,21 +215,25 @@ async def _keyword(update: Update, context: NewsContext, kind: str, add: bool) -
         return
     subscriptions = context.services.subscriptions
     try:
-        if not add:
+        if add:
+            change = subscriptions.add_keyword(target.chat_id, kind, args[0])
+        else:
             _sub, word, changed = subscriptions.remove_keyword(target.chat_id, kind, args[0])
-            await reply_on(update, context, target, _keyword_answer(kind, add, changed, word))
-            return
-        index = await context.services.digests.builder()
-        change = subscriptions.add_keyword(target.chat_id, kind, args[0], index.mentioning)
     except UserError as exc:
         await reply_on(update, context, target, exc.text)
+        return
+    if not add:
+        await reply_on(update, context, target, _keyword_answer(kind, add, changed, word))
         return
     answer = _keyword_answer(kind, add, change.added, change.word)
     if change.moved:  # the word left the other list: say so (the follow, or the exclusion, ended)
         other = "exclude" if kind == "follow" else "follow"
         answer = lines(answer, _keyword_answer(other, False, True, change.word))
-    if change.common is not None:
-        answer = lines(answer, _common_word(kind, change.word, *change.common))
+    if change.added:  # asked of the digest index only once the word is valid and kept
+        index = await context.services.digests.builder()
+        common = subscriptions.common(change.word, index.mentioning)
+        if common is not None:
+            answer = lines(answer, _common_word(kind, change.word, *common))
     await reply_on(update, context, target, answer)
 
 
