@@ -15,6 +15,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +30,16 @@ TOPIC_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 # Telegram's ceiling with paid broadcasts; 30 without them.
 MAX_MESSAGES_PER_SECOND = 1000
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# How long articles are kept (older ones are pruned): a first digest cannot look further.
+KEEP_ARTICLES = timedelta(days=14)
+# The digest's sizes. More items would be a flood of messages (50 items are about a
+# dozen); a longer summary would not leave its item room in one Telegram message.
+DIGEST_LIMITS = {
+    "max_items": (1, 50),
+    "sentences": (1, 20),
+    "max_chars": (80, 3000),
+    "window_hours": (1, int(KEEP_ARTICLES.total_seconds()) // 3600),
+}
 
 
 DEFAULT_USER_AGENT = "newsdigest/0.1 (self-hosted news digest bot)"
@@ -350,16 +361,12 @@ def _feeds(root: _Reader, topic_names: set[str]) -> list[Feed]:
 def _digest(root: _Reader) -> DigestSettings:
     digest = root.table("digest")
     digest.check_known({"max_items", "sentences", "max_chars", "window_hours", "skip_empty"})
-    max_chars = digest.count("max_chars", 600)
-    if max_chars < 80:
-        raise ConfigError("digest.max_chars must be at least 80")
-    return DigestSettings(
-        max_items=digest.count("max_items", 8),
-        sentences=digest.count("sentences", 3),
-        max_chars=max_chars,
-        window_hours=digest.count("window_hours", 24),
-        skip_empty=digest.get("skip_empty", bool, False),
-    )
+    defaults = DigestSettings()
+    sizes = {name: digest.count(name, getattr(defaults, name)) for name in DIGEST_LIMITS}
+    for name, (low, high) in DIGEST_LIMITS.items():
+        if not low <= sizes[name] <= high:
+            raise ConfigError(f"digest.{name} must be between {low} and {high}, not {sizes[name]}")
+    return DigestSettings(**sizes, skip_empty=digest.get("skip_empty", bool, False))
 
 
 def _fetch(root: _Reader) -> FetchSettings:

@@ -101,6 +101,15 @@ def test_a_relative_data_file_in_the_environment_is_relative_to_the_cwd(
         (MINIMAL + '[delivery]\ntimezone = "Mars/Olympus"\n', "delivery.timezone is not an IANA"),
         (MINIMAL + "[digest]\nmax_items = 0\n", "digest.max_items must be greater than zero"),
         (MINIMAL + '[digest]\nmax_items = "ten"\n', "digest.max_items must be a number"),
+        (MINIMAL + "[digest]\nmax_items = 51\n", "digest.max_items must be between 1 and 50"),
+        (MINIMAL + "[digest]\nsentences = 21\n", "digest.sentences must be between 1 and 20"),
+        (MINIMAL + "[digest]\nmax_chars = 79\n", "digest.max_chars must be between 80 and 3000"),
+        (MINIMAL + "[digest]\nmax_chars = 3001\n", "digest.max_chars must be between 80 and 3000"),
+        (
+            # more than the articles are kept; a window of 10^14 hours overflowed the clock
+            MINIMAL + "[digest]\nwindow_hours = 100000000000000\n",
+            "digest.window_hours must be between 1 and 336, not 100000000000000",
+        ),
         (
             MINIMAL + "[fetch]\nallow_private_addresses = 1\n",
             "fetch.allow_private_addresses must be true or false",

@@ -25,7 +25,7 @@ from telegram.ext import (
 
 from summarizer import Summarizer
 
-from ..config import Settings
+from ..config import KEEP_ARTICLES, Settings
 from ..delivery.deliverer import Deliverer
 from ..delivery.dispatcher import DigestService, Dispatcher
 from ..i18n import DEFAULT_LANGUAGE, LANGUAGES
@@ -138,7 +138,7 @@ async def cleanup_job(context: NewsContext) -> None:
     services = context.services
     now = services.clock()
     store = services.store
-    store.prune_articles(now - timedelta(days=14))
+    store.prune_articles(now - KEEP_ARTICLES)
     store.prune_deliveries(now - timedelta(days=7))
     store.prune_counters((now - timedelta(days=60)).date())
 
