@@ -417,6 +417,18 @@ def _database_url(root: _Reader, environ: Mapping[str, str]) -> str | None:
     return str(value)
 
 
+def _api_url(environ: Mapping[str, str], name: str) -> str | None:
+    """A Bot API server's address from the environment (a local Bot API server, or a test
+    double), checked here: a mistyped one would otherwise have the bot retry it for good."""
+    value = environ.get(name, "").strip()
+    if not value:
+        return None
+    problem = web_url_problem(value)
+    if problem is not None:
+        raise ConfigError(f"{name} {problem}")
+    return value
+
+
 def _data_file_of(root: _Reader, base: Path, environ: Mapping[str, str]) -> Path:
     storage = root.table("storage")
     storage.check_known({"data_file", "url"})
@@ -479,8 +491,8 @@ def parse_settings(
         allowed_chat_ids=_chat_ids(bot, "allowed_chat_ids"),
         token=(environ.get("TELEGRAM_BOT_TOKEN") or "").strip() or None,  # a pasted newline too
         database_url=_database_url(root, environ),
-        api_base_url=environ.get("TELEGRAM_API_BASE_URL") or None,
-        api_base_file_url=environ.get("TELEGRAM_API_BASE_FILE_URL") or None,
+        api_base_url=_api_url(environ, "TELEGRAM_API_BASE_URL"),
+        api_base_file_url=_api_url(environ, "TELEGRAM_API_BASE_FILE_URL"),
     )
 
 
