@@ -1447,6 +1447,9 @@ def test_backup_refuses_to_overwrite_and_to_copy_damage(tmp_path: Path, path: Pa
     assert [p.name for p in (tmp_path / "b4").iterdir()] == ["notes.txt"]
     with pytest.raises(StorePathError, match=r"notes\.txt is a file"):
         backup(path, tmp_path / "b4" / "notes.txt")
+    # Found by a stranger: "/dev/null is a file".
+    with pytest.raises(StorePathError, match=r"^/dev/null is not a folder: back up into"):
+        backup(path, Path("/dev/null"))
 
 
 BACKUP_WRITER = textwrap.dedent(

@@ -83,7 +83,8 @@ def _check_folder(target: Path) -> None:
     folder = target.parent
     try:
         if folder.exists() and not folder.is_dir():
-            raise StorePathError(f"{folder} is a file: back up into a new or empty folder")
+            what = "a file" if folder.is_file() else "not a folder"  # /dev/null, a socket
+            raise StorePathError(f"{folder} is {what}: back up into a new or empty folder")
         if target.exists() or journals_of(target) or lock_of(target).exists():
             raise StoreError(f"{folder} already holds a store: back up into a new folder")
         if folder.is_dir() and any(folder.iterdir()):
