@@ -9,6 +9,7 @@ from .document import NO_SENTENCE_BREAKS, PreparedDocument, prepare
 from .errors import SummarizerError, UnknownMethodError
 from .methods import DEFAULT_METHOD, METHODS, get_method
 from .parsers import (
+    LINK_LIST,
     decode_bytes,
     parse_bytes,
     parse_file,
@@ -23,6 +24,7 @@ __all__ = [
     "DEFAULT_MAX_CHARS",
     "DEFAULT_METHOD",
     "DEFAULT_SENTENCES",
+    "LINK_LIST",
     "METHODS",
     "NO_SENTENCE_BREAKS",
     "Article",

@@ -338,6 +338,25 @@ async def test_summarize_pasted_text_reply_and_url(bot: RunningBot) -> None:
     assert "could not fetch" in await say(bot, "/summarize http://127.0.0.1:9/nothing")
 
 
+async def test_a_link_to_a_list_of_links_is_refused_saying_so(bot: RunningBot) -> None:
+    """Found by a stranger: a folder listing served from loopback came back as one bullet
+    of file names."""
+    from tests.feedserver import FeedServer
+
+    items = "".join(f'<li><a href="report-{n}.txt">report-{n}.txt</a></li>' for n in range(30))
+    listing = (
+        "<!DOCTYPE HTML><html><head><title>Directory listing for /</title></head><body>"
+        f"<h1>Directory listing for /</h1><ul>{items}</ul></body></html>"
+    )
+    with FeedServer() as server:
+        url = server.serve("/", listing, headers={"Content-Type": "text/html"})
+        reply = await say(bot, f"/summarize {url}")
+    assert reply == (
+        "I could not summarize that: the page is a list of links (a site's front page or a "
+        "folder), not an article. Send me the link of one story."
+    )
+
+
 async def test_the_link_in_a_short_message_is_summarized(bot: RunningBot) -> None:
     """Found in the terminal chat: a link in a short sentence, in brackets or before a
     full stop was taken for a text ("already short", or "send me a link") or fetched with

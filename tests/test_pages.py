@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from summarizer import parse_bytes, parse_html, parse_text, summarize
+from summarizer import LINK_LIST, SummarizerError, parse_bytes, parse_html, parse_text, summarize
 from summarizer.parsers.furniture import is_furniture, strip_dateline
 from summarizer.parsers.title import TitleSources, choose_title, strip_site_name
 
@@ -298,3 +298,61 @@ def test_shared_pages_headlines_and_furniture() -> None:
         summary = key(summarize(article).text)
         wrong.extend(f"{name}: {s!r}" for s in spec["not_article"] if key(s) in summary)
     assert not wrong
+
+
+def folder_listing(names: list[str]) -> str:
+    """A folder as Python's http.server lists it."""
+    items = "".join(f'<li><a href="{n}">{n}</a></li>' for n in names)
+    return (
+        "<!DOCTYPE HTML><html lang='en'><head><title>Directory listing for /</title></head>"
+        f"<body><h1>Directory listing for /</h1><hr><ul>{items}</ul><hr></body></html>"
+    )
+
+
+FRONT_PAGE = page(
+    "<main><h1>Harbour Times</h1><ul>"
+    + "".join(
+        f'<li><a href="/story/{n}">{headline}</a></li>'
+        for n, headline in enumerate(
+            [
+                "Council votes to rebuild the old pier after winter storms",
+                "Fishing crews welcome plan but ask for a temporary landing stage",
+                "Regional budget sets aside money for the harbour works",
+                "Engineers say the pier will take eighteen months to rebuild",
+                "Ferry timetable changes for the summer season announced",
+                "Local school wins the regional science fair for a third year",
+            ]
+        )
+    )
+    + "</ul></main>",
+    head="<title>Harbour Times: news from the coast</title>",
+)
+
+
+@pytest.mark.parametrize(
+    "html",
+    [folder_listing([f"report-{n}.txt" for n in range(1, 31)] + ["sub/"]), FRONT_PAGE],
+    ids=["folder listing", "front page of headlines"],
+)
+def test_a_page_that_is_a_list_of_links_is_no_article(html: str) -> None:
+    """Found by a stranger: a folder listing was 'summarized' as one bullet holding every
+    file name."""
+    with pytest.raises(SummarizerError, match=f"^{LINK_LIST}$"):
+        parse_html(html)
+
+
+def test_an_article_with_links_in_its_text_and_around_it_is_an_article() -> None:
+    """Links inside the paragraphs, and a menu and related stories around them, leave the
+    article an article."""
+    menu = "".join(f'<a href="/{w}">{w.title()}</a> ' for w in ("news", "sport", "weather"))
+    body = BODY.replace("regional budget", '<a href="/budget">regional budget</a>').replace(
+        "council's engineers", '<a href="/engineers">council\'s engineers</a>'
+    )
+    related = "".join(
+        f'<li><a href="/r{n}">Related story number {n} about the harbour</a></li>'
+        for n in range(12)
+    )
+    article = parse_html(
+        page(f"<nav>{menu}</nav><article><h1>Council votes</h1>{body}</article><ul>{related}</ul>")
+    )
+    assert article.paragraphs[0].startswith("The harbour council voted")

@@ -18,7 +18,14 @@ from dataclasses import dataclass
 
 import httpx
 
-from summarizer import NO_SENTENCE_BREAKS, Article, Summarizer, SummarizerError, parse_plain
+from summarizer import (
+    LINK_LIST,
+    NO_SENTENCE_BREAKS,
+    Article,
+    Summarizer,
+    SummarizerError,
+    parse_plain,
+)
 
 from ..i18n import Text, _
 from ..sources.fetch import FetchError, FetchLimits
@@ -108,6 +115,10 @@ _SUMMARIZER_REASONS = {
     "nothing to summarize: no sentences with words were found": _("I found no sentences in it"),
     NO_SENTENCE_BREAKS: _("it has no full stops to tell its sentences apart"),
     "no article text found on the page": _("no article text found on the page"),
+    LINK_LIST: _(
+        "the page is a list of links (a site's front page or a folder), not an article. "
+        "Send me the link of one story"
+    ),
     "this looks like a binary file, not text": _("this looks like a binary file, not text"),
 }
 
