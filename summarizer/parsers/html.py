@@ -288,9 +288,9 @@ def _link_share(tree: lxml_html.HtmlElement, paragraphs: list[str]) -> float:
     one of the page's links, matched word by word."""
     links: dict[str, set[tuple[str, ...]]] = {}
     for anchor in tree.iter("a"):
-        words = tuple(anchor.text_content().split())
-        if words:
-            links.setdefault(words[0], set()).add(words)
+        link = tuple(anchor.text_content().split())
+        if link:
+            links.setdefault(link[0], set()).add(link)
     longest_first = {first: sorted(found, key=len, reverse=True) for first, found in links.items()}
     total = covered = 0
     for paragraph in paragraphs:
