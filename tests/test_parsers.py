@@ -71,6 +71,27 @@ def test_plain_text_title_and_paragraphs() -> None:
     assert article.paragraphs == ("The bank held rates. It cited inflation.", "Markets rose.")
 
 
+def test_pasted_text_loses_its_dateline_and_byline_as_a_page_does() -> None:
+    """Found by a stranger: text copied from a news page kept "LONDON (Reuters) - " in
+    its summary, which a page's text never did."""
+    article = parse_plain(
+        "Harbour Council Votes\n\nBy Jane Smith and Tom Brown\n\nUpdated 3 hours ago\n\n"
+        "LONDON (Reuters) - The harbour council voted on Monday to rebuild the old pier.\n\n"
+        "Work is due to start in the spring (CNN) - or so the engineers said.\n\n"
+        "Photo: Jane Smith"
+    )
+    assert article.title == "Harbour Council Votes"
+    assert article.paragraphs == (
+        "The harbour council voted on Monday to rebuild the old pier.",
+        "Work is due to start in the spring (CNN) - or so the engineers said.",
+    )
+
+
+def test_pasted_text_of_furniture_alone_is_kept_as_given() -> None:
+    """Nothing is taken away when nothing else would be left."""
+    assert parse_plain("By Jane Smith").paragraphs == ("By Jane Smith",)
+
+
 def test_html_page_extraction() -> None:
     """An HTML page yields its main text, title, date, site and language; no markup."""
     html = """<!doctype html><html lang="de"><head><title>Gro&szlig;e Nachrichten</title>

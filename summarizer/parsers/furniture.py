@@ -157,3 +157,16 @@ def strip_dateline(text: str) -> str:
     if match and text[match.end() : match.end() + 1].isupper():
         return text[match.end() :]
     return text
+
+
+# Datelines open an article: only its first few paragraphs are looked at.
+DATELINE_PARAGRAPHS = 3
+
+
+def article_line(line: str, position: int) -> str | None:
+    """A paragraph as article text: without its dateline when it is one of the first
+    ``DATELINE_PARAGRAPHS`` (``position`` counts the paragraphs kept before it), or None
+    when it is furniture (the rule of pages and of pasted text alike)."""
+    if position < DATELINE_PARAGRAPHS:
+        line = strip_dateline(line)
+    return None if is_furniture(line) else line

@@ -34,7 +34,7 @@ from trafilatura.settings import Document
 
 from ..article import Article
 from ..errors import SummarizerError
-from .furniture import is_furniture, strip_dateline
+from .furniture import article_line
 from .lines import collapse_spaces, is_heading
 from .title import TitleSources, choose_title
 
@@ -69,8 +69,6 @@ _CONTAINER_TAGS = frozenset({"quote", "list", "div", "table", "row", "section"})
 _FINAL = tuple(".!?:;…\"”’'»)")
 # A line break of the page's source: white space to a reader.
 _SOURCE_BREAK = re.compile(r"[\r\n]+")
-# Datelines open the article: only the first few paragraphs are looked at.
-_DATELINE_PARAGRAPHS = 3
 # Text made this much of the page's link texts is a list of links (a site's front page, a
 # folder listing), not an article. Over 38 real article pages the share was at most 0.1,
 # over a folder listing 0.95.
@@ -275,11 +273,9 @@ def _sort_blocks(blocks: list[tuple[str, str]], title: str) -> tuple[list[str], 
             if kind == "head" or is_heading(line):
                 headings.append(line)
                 continue
-            if len(paragraphs) < _DATELINE_PARAGRAPHS:
-                line = strip_dateline(line)
-            if is_furniture(line):
-                continue
-            paragraphs.append(line)
+            text = article_line(line, len(paragraphs))
+            if text is not None:
+                paragraphs.append(text)
     return paragraphs, headings
 
 

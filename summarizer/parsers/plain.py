@@ -6,6 +6,7 @@ import re
 
 from ..article import Article
 from ..errors import SummarizerError
+from .furniture import article_line
 from .lines import clean_text, collapse_spaces, is_heading
 
 _BLANK_LINE = re.compile(r"\n\s*\n")
@@ -36,8 +37,13 @@ def parse_plain(text: str, *, title: str = "", source: str = "", url: str = "") 
     for index, line in enumerate(lines):
         if index < len(lines) - 1 and is_heading(line) and paragraphs:
             headings.append(collapse_spaces(line))
-        else:
-            paragraphs.append(collapse_spaces(line))
+            continue
+        # Text copied from a page carries its furniture too: datelines, bylines, credits.
+        text = article_line(collapse_spaces(line), len(paragraphs))
+        if text is not None:
+            paragraphs.append(text)
+    if not paragraphs:  # nothing but furniture: summarized as given rather than refused
+        paragraphs = [collapse_spaces(line) for line in lines]
     return Article(
         title=collapse_spaces(title),
         paragraphs=tuple(paragraphs),
