@@ -39,9 +39,9 @@ def parse_plain(text: str, *, title: str = "", source: str = "", url: str = "") 
             headings.append(collapse_spaces(line))
             continue
         # Text copied from a page carries its furniture too: datelines, bylines, credits.
-        text = article_line(collapse_spaces(line), len(paragraphs))
-        if text is not None:
-            paragraphs.append(text)
+        kept = article_line(collapse_spaces(line), len(paragraphs))
+        if kept is not None:
+            paragraphs.append(kept)
     if not paragraphs:  # nothing but furniture: summarized as given rather than refused
         paragraphs = [collapse_spaces(line) for line in lines]
     return Article(
