@@ -293,6 +293,22 @@ async def test_channel_answers_in_the_users_language_and_its_digest_in_theirs_to
     assert (await say(bot, "/time 09:00")).startswith(f"📢 Kanal {TITLE}:")
 
 
+async def test_a_channels_language_names_whose_app_it_follows(bot: RunningBot) -> None:
+    """Found by a stranger: a channel's /settings said "(your Telegram app's)", but a
+    channel follows the app of whoever linked it, not of whoever reads the settings."""
+    await link(bot)
+    settings = await say(bot, "/settings")
+    assert "Language: English (from the Telegram app of whoever linked the channel)" in settings
+    assert "your Telegram app" not in settings
+    await say(bot, "/language de")
+    followed = await say(bot, "/language auto")
+    assert followed == (
+        f"📢 Channel {TITLE}:\nThe channel's digests will follow the language of the Telegram "
+        "app of whoever linked it."
+    )
+    assert "whoever linked it" in await say(bot, "/language")
+
+
 async def test_channels_are_managed_only_in_the_private_chat(bot: RunningBot) -> None:
     """/channel in a group says where channels are managed."""
     group = -100_888

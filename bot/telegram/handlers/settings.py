@@ -142,6 +142,11 @@ async def cmd_settings(update: Update, context: NewsContext) -> None:
         else _("When nothing is new: a one-line note"),
         _("Language: {language}", language=chosen)
         if chosen
+        else _(
+            "Language: {language} (from the Telegram app of whoever linked the channel)",
+            language=LANGUAGES[automatic],
+        )
+        if target.channel is not None
         else _("Language: {language} (your Telegram app's)", language=LANGUAGES[automatic]),
     ]
     if subscriber.feeds and services.settings.user_feeds:
@@ -198,7 +203,12 @@ def language_keyboard(current: str | None, suffix: str = "") -> InlineKeyboardMa
     return InlineKeyboardMarkup(rows)
 
 
-def _language_set(subscriber: Subscriber) -> Text:
+def _language_set(subscriber: Subscriber, channel: bool) -> Text:
+    if subscriber.language is None and channel:
+        return _(
+            "The channel's digests will follow the language of the Telegram app of whoever "
+            "linked it."
+        )
     if subscriber.language is None:
         return _("I will follow your Telegram app's language.")
     return _("From now on I will write in {language}.", language=LANGUAGES[subscriber.language])
@@ -218,7 +228,12 @@ async def cmd_language(update: Update, context: NewsContext) -> None:
             update,
             context,
             target,
-            _("Choose my language (🌐 Telegram: the language of your Telegram app):"),
+            _(
+                "Choose the channel's language (🌐 Telegram: the language of the Telegram app "
+                "of whoever linked it):"
+            )
+            if target.channel is not None
+            else _("Choose my language (🌐 Telegram: the language of your Telegram app):"),
             reply_markup=language_keyboard(subscriber.language, target.suffix),
         )
         return
@@ -227,7 +242,7 @@ async def cmd_language(update: Update, context: NewsContext) -> None:
     except UserError as exc:
         await reply_on(update, context, target, exc.text)
         return
-    await reply_on(update, context, target, _language_set(subscriber))
+    await reply_on(update, context, target, _language_set(subscriber, target.channel is not None))
 
 
 async def on_language_button(update: Update, context: NewsContext) -> None:
@@ -242,7 +257,7 @@ async def on_language_button(update: Update, context: NewsContext) -> None:
         await answer(update, context, exc.text, alert=True)
         return
     await answer(update, context)
-    await edit_on(update, context, target, _language_set(subscriber))
+    await edit_on(update, context, target, _language_set(subscriber, target.channel is not None))
 
 
 async def cmd_pause(update: Update, context: NewsContext) -> None:
