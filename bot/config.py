@@ -424,6 +424,10 @@ def _api_url(environ: Mapping[str, str], name: str) -> str | None:
     if not value:
         return None
     problem = web_url_problem(value)
+    if problem is None and "{token}" not in value and not urlsplit(value).path.endswith("/bot"):
+        # The token is appended: without the path, it would be read as part of the host
+        # or port, and an error naming that port would show its secret part.
+        problem = "must end with /bot, as in http://127.0.0.1:8081/bot (the token follows it)"
     if problem is not None:
         raise ConfigError(f"{name} {problem}")
     return value

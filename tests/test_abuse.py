@@ -532,6 +532,27 @@ def debug_logs() -> Iterator[tuple[io.StringIO, _Lines]]:
             logging.getLogger(name).setLevel(level)
 
 
+def test_the_tokens_secret_part_alone_is_redacted_too(
+    debug_logs: tuple[io.StringIO, _Lines],
+) -> None:
+    """Found by a stranger: with a Bot API address lacking its /bot path, httpx read the
+    appended token's secret part as a port, and its error, logged as the bot retried,
+    showed that part, which the filter (looking for the whole token) let through."""
+    buffer, _raw = debug_logs
+    protect_token(TOKEN)
+    secret = TOKEN.split(":", 1)[1]
+    log = logging.getLogger("bot.telegram.lifecycle")
+    log.warning("cannot reach the Telegram Bot API (InvalidURL(\"Invalid port: '%s'\"))", secret)
+    try:
+        raise ValueError(f"Invalid port: '{secret}'")
+    except ValueError:
+        log.exception("failed")
+    logged = buffer.getvalue()
+    assert secret not in logged
+    assert "Invalid port: '<token>'" in logged
+    assert "ValueError: Invalid port: '<token>'" in logged
+
+
 async def test_a_full_run_never_logs_the_token(
     tmp_path: Path,
     api: FakeBotAPI,

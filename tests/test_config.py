@@ -371,6 +371,13 @@ def test_a_database_url_that_does_not_parse_is_refused_without_its_password(
         ("ftp://127.0.0.1/bot", "is not an http(s) URL"),
         ("http://", "names no site"),
         ("http://127.0.0.1:99999/bot", "is not a valid URL (Port out of range 0-65535)"),
+        # Found by a stranger: the token, appended, was read as the port, and the error
+        # naming that port showed the token's secret part in the log.
+        (
+            "https://api.example",
+            "must end with /bot, as in http://127.0.0.1:8081/bot (the token follows it)",
+        ),
+        ("http://127.0.0.1:8081/", "must end with /bot"),
     ],
 )
 @pytest.mark.parametrize("name", ["TELEGRAM_API_BASE_URL", "TELEGRAM_API_BASE_FILE_URL"])
@@ -378,7 +385,7 @@ def test_a_bot_api_address_that_is_no_web_address_is_refused(
     tmp_path: Path, name: str, value: str, reason: str
 ) -> None:
     """Found by a stranger: the bot took "notaurl" and retried it for good."""
-    with pytest.raises(ConfigError, match=f"{name} {re.escape(reason)}$"):
+    with pytest.raises(ConfigError, match=f"{name} {re.escape(reason)}"):
         _load(tmp_path, MINIMAL, {name: value})
 
 
@@ -386,6 +393,8 @@ def test_a_bot_api_address_is_kept_without_the_spaces_around_it(tmp_path: Path) 
     settings = _load(tmp_path, MINIMAL, {"TELEGRAM_API_BASE_URL": " http://127.0.0.1:8081/bot\n"})
     assert settings.api_base_url == "http://127.0.0.1:8081/bot"
     assert settings.api_base_file_url is None
+    templated = "http://127.0.0.1:8081/bot{token}/test"  # PTB puts the token in its place
+    assert _load(tmp_path, MINIMAL, {"TELEGRAM_API_BASE_URL": templated}).api_base_url == templated
 
 
 def test_a_file_without_topics_takes_the_shipped_topics_and_feeds(tmp_path: Path) -> None:

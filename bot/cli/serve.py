@@ -19,22 +19,38 @@ from .news import settings_of
 from .wording import counted
 
 
+def _secrets(token: str) -> tuple[str, ...]:
+    """What of the token must never be shown: the token, and its secret part alone (the
+    text after the bot's id and colon), which a URL can split off: a Bot API address
+    without its path made httpx report the secret part as a port it could not read."""
+    _bot_id, colon, secret = token.partition(":")
+    return (token, secret) if colon and len(secret) >= 8 else (token,)
+
+
+def _redact(text: str, secrets: tuple[str, ...]) -> str:
+    for secret in secrets:  # the whole token first
+        text = text.replace(secret, "<token>")
+    return text
+
+
 class _RedactToken(logging.Filter):
-    """Replace the bot token wherever it would appear in a log line."""
+    """Replace the bot token, or its secret part, wherever it would appear in a log line."""
 
     def __init__(self, token: str) -> None:
         super().__init__()
-        self.token = token
+        self.secrets = _secrets(token)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        if self.token in message:
-            record.msg = message.replace(self.token, "<token>")
+        redacted = _redact(message, self.secrets)
+        if redacted != message:
+            record.msg = redacted
             record.args = None
         if record.exc_info and record.exc_info[1] is not None:
             text = logging.Formatter().formatException(record.exc_info)
-            if self.token in text:
-                record.exc_text = text.replace(self.token, "<token>")
+            redacted = _redact(text, self.secrets)
+            if redacted != text:
+                record.exc_text = redacted
         return True
 
 
@@ -44,13 +60,15 @@ def protect_token(token: str) -> None:
     for handler in logging.getLogger().handlers:
         handler.addFilter(_RedactToken(token))
     previous = sys.excepthook
+    secrets = _secrets(token)
 
     def redacting_hook(
         kind: type[BaseException], error: BaseException, tb: TracebackType | None
     ) -> None:
         text = "".join(traceback.format_exception(kind, error, tb))
-        if token in text:
-            sys.stderr.write(text.replace(token, "<token>"))
+        redacted = _redact(text, secrets)
+        if redacted != text:
+            sys.stderr.write(redacted)
         else:
             previous(kind, error, tb)
 
