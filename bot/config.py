@@ -10,6 +10,7 @@ current folder.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import re
 import tomllib
@@ -172,25 +173,34 @@ class _Reader:
         if not isinstance(value, kind):
             expected = kind.__name__ if isinstance(kind, type) else "a number"
             raise ConfigError(f"{self.key(name)} must be {_article(expected)}, not {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):  # TOML's nan and inf
+            raise ConfigError(f"{self.key(name)} must be a number, not {value!r}")
         return value
 
-    def positive(self, name: str, default: float) -> Any:
+    def _at_most(self, name: str, value: float, limit: float | None) -> None:
+        if limit is not None and value > limit:
+            shown = int(limit) if float(limit).is_integer() else limit
+            raise ConfigError(f"{self.key(name)} must be at most {shown}, not {value!r}")
+
+    def positive(self, name: str, default: float, at_most: float | None = None) -> Any:
         value = self.get(name, (int, float), default)
         if value <= 0:
             raise ConfigError(f"{self.key(name)} must be greater than zero")
+        self._at_most(name, value, at_most)
         return value
 
-    def count(self, name: str, default: int) -> int:
+    def count(self, name: str, default: int, at_most: int | None = None) -> int:
         """A whole number greater than zero (8.5 items or 2.0 sentences are refused)."""
-        value = self.positive(name, default)
+        value = self.positive(name, default, at_most)
         if not isinstance(value, int):
             raise ConfigError(f"{self.key(name)} must be a whole number, not {value!r}")
         return value
 
-    def nonnegative(self, name: str, default: float) -> float:
+    def nonnegative(self, name: str, default: float, at_most: float | None = None) -> float:
         value = self.get(name, (int, float), default)
         if value < 0:
             raise ConfigError(f"{self.key(name)} must be zero or more, not {value!r}")
+        self._at_most(name, value, at_most)
         return float(value)
 
     def text(self, name: str, default: str) -> str:
@@ -386,8 +396,8 @@ def _fetch(root: _Reader) -> FetchSettings:
     except ValueError as exc:
         raise ConfigError(f"fetch.allowed_networks: {exc}") from None
     return FetchSettings(
-        timeout=float(fetch.positive("timeout_seconds", 15.0)),
-        max_bytes=fetch.count("max_bytes", 5_000_000),
+        timeout=float(fetch.positive("timeout_seconds", 15.0, at_most=300)),
+        max_bytes=fetch.count("max_bytes", 5_000_000, at_most=100_000_000),
         user_agent=fetch.text("user_agent", FetchSettings.user_agent),
         allow_private_addresses=fetch.get("allow_private_addresses", bool, False),
         allowed_networks=networks,
@@ -481,9 +491,9 @@ def parse_settings(
         topics=tuple(topics),
         default_time=_check_time(delivery.get("time", str, "08:00"), "delivery.time"),
         default_timezone=_check_zone(delivery.get("timezone", str, "UTC"), "delivery.timezone"),
-        grace_hours=delivery.nonnegative("grace_hours", 2.0),
+        grace_hours=delivery.nonnegative("grace_hours", 2.0, at_most=24),
         messages_per_second=rate,
-        ingest_interval_minutes=sources.count("ingest_interval_minutes", 30),
+        ingest_interval_minutes=sources.count("ingest_interval_minutes", 30, at_most=24 * 60),
         ingest_in_bot=sources.get("ingest_in_bot", bool, True),
         max_entries_per_feed=sources.count("max_entries_per_feed", 30),
         use_seeds=sources.get("use_seeds", bool, False),
