@@ -293,20 +293,30 @@ async def test_channel_answers_in_the_users_language_and_its_digest_in_theirs_to
     assert (await say(bot, "/time 09:00")).startswith(f"📢 Kanal {TITLE}:")
 
 
-async def test_a_channels_language_names_whose_app_it_follows(bot: RunningBot) -> None:
-    """Found by a stranger: a channel's /settings said "(your Telegram app's)", but a
-    channel follows the app of whoever linked it, not of whoever reads the settings."""
+async def test_a_channel_takes_the_language_its_linker_chose_and_says_so(
+    bot: RunningBot,
+) -> None:
+    """Found by a stranger: a user who had chosen their language with /language linked a
+    channel, whose digests then came in their Telegram app's language instead, and whose
+    /settings said "(your Telegram app's)"; /language for the channel answered "From now
+    on I will write in ...", though the bot went on writing to the user as before."""
+    bot.api.add_user(USER, "Ada", "ada", language_code="de")
+    await say(bot, "/start")
+    await say(bot, "/language en")
     await link(bot)
+    assert bot.store.get_subscriber(CHANNEL).digest_language == "en"  # type: ignore[union-attr]  # linked above
     settings = await say(bot, "/settings")
-    assert "Language: English (from the Telegram app of whoever linked the channel)" in settings
+    assert "Language: English (that of whoever linked the channel)" in settings
     assert "your Telegram app" not in settings
-    await say(bot, "/language de")
+    chosen = await say(bot, "/language pt")
+    assert chosen == f"📢 Channel {TITLE}:\nThe channel's digests will be in Português."
     followed = await say(bot, "/language auto")
     assert followed == (
-        f"📢 Channel {TITLE}:\nThe channel's digests will follow the language of the Telegram "
-        "app of whoever linked it."
+        f"📢 Channel {TITLE}:\nThe channel's digests will be in English, the language of "
+        "whoever linked it."
     )
-    assert "whoever linked it" in await say(bot, "/language")
+    assert "that of whoever linked it" in await say(bot, "/language")
+    assert bot.store.get_subscriber(USER).language == "en"  # type: ignore[union-attr]  # the user's own
 
 
 async def test_channels_are_managed_only_in_the_private_chat(bot: RunningBot) -> None:

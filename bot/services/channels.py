@@ -102,11 +102,12 @@ class Channels:
             linked=current.linked if current is not None else self.clock(),
         )
         existing = self.subscriptions.get(chat_id)
+        # The user's language: the one they chose with /language, else their app's.
+        own = self.subscriptions.get(user_id)
+        language = own.digest_language if own is not None else supported(telegram_language)
         with self.store.batch():
             self.store.put_channel(channel)
-            subscriber = self.subscriptions.start(
-                chat_id, CHANNEL, None, supported(telegram_language)
-            )
+            subscriber = self.subscriptions.start(chat_id, CHANNEL, None, language)
             self.store.select_chat(user_id, chat_id)
         return Linked(channel, subscriber, existing is None)
 

@@ -143,7 +143,7 @@ async def cmd_settings(update: Update, context: NewsContext) -> None:
         _("Language: {language}", language=chosen)
         if chosen
         else _(
-            "Language: {language} (from the Telegram app of whoever linked the channel)",
+            "Language: {language} (that of whoever linked the channel)",
             language=LANGUAGES[automatic],
         )
         if target.channel is not None
@@ -204,10 +204,15 @@ def language_keyboard(current: str | None, suffix: str = "") -> InlineKeyboardMa
 
 
 def _language_set(subscriber: Subscriber, channel: bool) -> Text:
-    if subscriber.language is None and channel:
+    if channel and subscriber.language is None:
         return _(
-            "The channel's digests will follow the language of the Telegram app of whoever "
-            "linked it."
+            "The channel's digests will be in {language}, the language of whoever linked it.",
+            language=LANGUAGES[subscriber.digest_language],
+        )
+    if channel:
+        return _(
+            "The channel's digests will be in {language}.",
+            language=LANGUAGES[subscriber.digest_language],
         )
     if subscriber.language is None:
         return _("I will follow your Telegram app's language.")
@@ -228,10 +233,7 @@ async def cmd_language(update: Update, context: NewsContext) -> None:
             update,
             context,
             target,
-            _(
-                "Choose the channel's language (🌐 Telegram: the language of the Telegram app "
-                "of whoever linked it):"
-            )
+            _("Choose the channel's language (🌐 Telegram: that of whoever linked it):")
             if target.channel is not None
             else _("Choose my language (🌐 Telegram: the language of your Telegram app):"),
             reply_markup=language_keyboard(subscriber.language, target.suffix),
