@@ -132,6 +132,22 @@ def _n(singular: str, plural: str, n: int, /, **params: object) -> Text:
     return Text(singular, {"count": n, **params}, plural, n)
 
 
+# Characters that show nothing: controls, and the marks that reorder (bidi) or join text
+# invisibly. In a quoted user text each is shown as U+FFFD, so the reader sees that
+# something is there (Python's repr showed '\u202eevil\u202c').
+_UNSEEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200b\u200e\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def quoted(text: str, limit: int = 40) -> Text:
+    """A user's text inside a message: on one line, at most ``limit`` characters (an
+    ellipsis marks a cut), characters that show nothing made visible, between the
+    quotation marks of the reader's language."""
+    shown = _UNSEEN.sub("\ufffd", " ".join(text.split()))  # white space first: a space
+    if len(shown) > limit:
+        shown = shown[: limit - 1].rstrip() + "…"
+    return _("“{text}”", text=shown)
+
+
 def lines(*texts: Text) -> Text:
     """Messages shown one per line, each translated (nothing of its own to translate)."""
     return Text(

@@ -24,7 +24,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from .i18n import Html, Items, Text, _
+from .i18n import Html, Items, Text, _, quoted
 
 # How a time is stored: zero-padded 24-hour "HH:MM".
 CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -122,7 +122,7 @@ def parse_clock(text: str) -> str:
     hour, minute = int(match[1]), int(match[2])
     if hour > 23 or minute > 59:
         raise ScheduleError(
-            _("{time} is not a time of day; use 00:00 to 23:59.", time=text.strip()[:40])
+            _("{time} is not a time of day; use 00:00 to 23:59.", time=quoted(text))
         )
     return f"{hour:02d}:{minute:02d}"
 
@@ -143,7 +143,7 @@ def parse_timezone(text: str) -> str:
         return exact
     suggestions = tuple(suggest_timezones(raw))
     hint = _(" Did you mean {zones}?", zones=Items(suggestions, "or")) if suggestions else Html("")
-    shown = repr(text.strip()[:40])
+    shown = quoted(text)
     if exact is not None:
         raise ScheduleError(
             _(

@@ -98,7 +98,7 @@ async def test_subscribe_follow_exclude_commands(bot: RunningBot) -> None:
     """Topics and words by command; unknown topics and bad words get a clear answer."""
     await say(bot, "/start")
     assert "Added: science, health" in await say(bot, "/subscribe Science, health")
-    assert "Unknown topic 'sprot'" in await say(bot, "/subscribe sprot")
+    assert "Unknown topic “sprot”" in await say(bot, "/subscribe sprot")
     assert "Removed: health" in await say(bot, "/unsubscribe health")
     assert "Following “asteroid”" in await say(bot, "/follow Asteroid")
     assert "Usage: /exclude" in await say(bot, "/exclude two words")
@@ -110,6 +110,25 @@ async def test_subscribe_follow_exclude_commands(bot: RunningBot) -> None:
     digest = await say(bot, "/digest")
     assert "Asteroid" in digest
     assert "Southern Ocean" not in digest
+
+
+async def test_a_users_text_in_a_refusal_is_quoted_as_the_language_quotes(
+    bot: RunningBot,
+) -> None:
+    """Found by a stranger: refusals showed the user's text as Python writes it, escapes
+    included ('\\u202eevil\\u202c'); a topic typed five times was named five times."""
+    await say(bot, "/start")
+    refused = await say(bot, "/follow \u202eevil\u202c")
+    assert refused.endswith("one at a time: “\ufffdevil\ufffd” is not.")
+    assert "\\u" not in refused
+    assert (await say(bot, "/time 25:00")).startswith("“25:00” is not a time of day")
+    long_zone = "Mars/" + "x" * 60
+    assert (await say(bot, f"/timezone {long_zone}")).startswith(f"“Mars/{'x' * 34}…” is not")
+    assert (await say(bot, "/subscribe sprot sprot sprot sprot")).startswith(
+        "Unknown topic “sprot”. Topics:"
+    )
+    await say(bot, "/language de")
+    assert (await say(bot, "/subscribe sprot")).startswith("Unbekanntes Thema „sprot“.")
 
 
 async def test_excluding_a_followed_word_says_the_follow_ended(bot: RunningBot) -> None:

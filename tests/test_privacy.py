@@ -465,7 +465,7 @@ async def test_a_word_with_lone_surrogates_is_refused_in_plain_characters(
     """A command's word with unpaired surrogates (bytes that were not UTF-8, from a broken
     client or a terminal) is refused showing U+FFFD, not Python escapes."""
     reply = await say(bot, "/follow \udcff\udcfe")
-    assert "'\ufffd\ufffd' is not" in reply
+    assert "“\ufffd\ufffd” is not" in reply
     assert "\\u" not in reply
 
 

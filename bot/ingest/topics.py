@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 import regex
 
 from ..config import Topic
-from ..i18n import Text, _
+from ..i18n import Text, _, quoted
 
 BODY_KEYWORDS_NEEDED = 2
 BODY_MENTIONS_NEEDED = 3
@@ -66,7 +66,7 @@ def normalize_keyword(text: str) -> str:
             _(
                 "Keywords are plain words (letters, digits, hyphens), one at a time: "
                 "{word} is not.",
-                word=repr(text.strip()[:40]),
+                word=quoted(text),
             )
         )
     return word

@@ -27,7 +27,7 @@ from defusedxml.ElementTree import ParseError
 
 from ..config import Feed, Settings
 from ..digest.render import clip
-from ..i18n import Text, _, _n
+from ..i18n import Text, _, _n, quoted
 from ..ingest.ingester import Ingester
 from ..models import FeedState, Subscriber
 from ..sources.discover import NoFeedFound, find_feed
@@ -99,9 +99,7 @@ def feed_url(text: str) -> str:
     if not url or len(url) > MAX_URL_CHARS or any(c.isspace() for c in url):
         raise UserError(_("Usage: /addfeed &lt;link to a feed or a site&gt;"))
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise UserError(
-            _("{link} is not a web link (http:// or https://).", link=repr(clip(url, 60)))
-        )
+        raise UserError(_("{link} is not a web link (http:// or https://).", link=quoted(url, 60)))
     return url
 
 

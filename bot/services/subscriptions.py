@@ -13,8 +13,7 @@ from datetime import datetime
 
 from ..config import Settings
 from ..delivery.schedule import latest_slot
-from ..digest.render import clip
-from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, Text, _, _n, supported
+from ..i18n import DEFAULT_LANGUAGE, LANGUAGES, Items, Text, _, _n, quoted, supported
 from ..ingest.topics import KeywordError, normalize_keyword
 from ..models import ACTIVE, BLOCKED, PAUSED, Subscriber
 from ..store import Store
@@ -184,7 +183,7 @@ class Subscriptions:
                 raise UserError(
                     _(
                         "I don't speak {language} yet. Languages: {languages}.",
-                        language=repr(clip(text.strip(), 20)),
+                        language=quoted(text, 20),
                         languages=", ".join(f"{code} ({name})" for code, name in LANGUAGES.items()),
                     )
                 )
@@ -225,7 +224,8 @@ class Subscriptions:
         if unknown:
             listed = ", ".join(self.settings.topic_names)
             # Never echo a whole paste back: a few names, each shortened, then a count.
-            named = ", ".join(repr(clip(u, 32)) for u in unknown[:3])
+            unknown = list(dict.fromkeys(unknown))  # "/subscribe x x x" names x once
+            named = Items([quoted(u, 32) for u in unknown[:3]], "unit")
             if len(unknown) > 3:
                 raise UserError(
                     _n(
