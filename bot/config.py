@@ -31,6 +31,10 @@ TOPIC_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 # Telegram's ceiling with paid broadcasts; 30 without them.
 MAX_MESSAGES_PER_SECOND = 1000
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# A fetch's bounds (fetch.timeout_seconds, fetch.max_bytes), for the configuration and
+# the command line alike.
+MAX_FETCH_SECONDS = 300
+MAX_FETCH_BYTES = 100_000_000
 # How long articles are kept (older ones are pruned): a first digest cannot look further.
 KEEP_ARTICLES = timedelta(days=14)
 # The digest's sizes. More items would be a flood of messages (50 items are about a
@@ -396,8 +400,8 @@ def _fetch(root: _Reader) -> FetchSettings:
     except ValueError as exc:
         raise ConfigError(f"fetch.allowed_networks: {exc}") from None
     return FetchSettings(
-        timeout=float(fetch.positive("timeout_seconds", 15.0, at_most=300)),
-        max_bytes=fetch.count("max_bytes", 5_000_000, at_most=100_000_000),
+        timeout=float(fetch.positive("timeout_seconds", 15.0, at_most=MAX_FETCH_SECONDS)),
+        max_bytes=fetch.count("max_bytes", 5_000_000, at_most=MAX_FETCH_BYTES),
         user_agent=fetch.text("user_agent", FetchSettings.user_agent),
         allow_private_addresses=fetch.get("allow_private_addresses", bool, False),
         allowed_networks=networks,

@@ -91,6 +91,40 @@ def test_summarize_url_from_loopback(page_server: str, capsys: pytest.CaptureFix
     assert "The new bridge opened to traffic on Sunday" in out
 
 
+def test_summarize_takes_what_the_options_do_not_say_from_the_configuration(
+    page_server: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by a stranger: `summarize` used its own defaults (15 s, 3 sentences, links
+    to loopback refused) whatever the configuration given with --config said."""
+    config = tmp_path / "mine.toml"
+    config.write_text(
+        '[storage]\ndata_file = "data.json"\n[digest]\nsentences = 1\n'
+        "[fetch]\nallow_private_addresses = true\n"
+    )
+    assert main(["--config", str(config), "summarize", page_server]) == 0
+    bullets = [line for line in capsys.readouterr().out.splitlines() if line.startswith("- ")]
+    assert len(bullets) == 1
+    assert main(["--config", str(config), "summarize", page_server, "-n", "2"]) == 0
+    assert len([line for line in capsys.readouterr().out.splitlines() if line[:2] == "- "]) == 2
+
+
+def test_summarize_gives_up_after_the_configured_timeout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """fetch.timeout_seconds bounds a fetch of `summarize` (a server that never answers)."""
+    from tests.feedserver import FeedServer, Reply
+
+    config = tmp_path / "mine.toml"
+    config.write_text(
+        '[storage]\ndata_file = "data.json"\n'
+        "[fetch]\nallow_private_addresses = true\ntimeout_seconds = 1\n"
+    )
+    with FeedServer() as server:
+        url = server.route("/slow", Reply(body=b"<p>late</p>", delay=4))
+        assert main(["--config", str(config), "summarize", url]) != 0
+    assert "no complete answer within 1 s" in capsys.readouterr().err
+
+
 def test_eval_json_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``eval --json`` prints fractions and milliseconds for each method asked for."""
     data = tmp_path / "set.jsonl"

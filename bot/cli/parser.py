@@ -10,6 +10,7 @@ from typing import NoReturn, TypeAlias
 from summarizer import METHODS
 from summarizer.nlp.languages import GENERIC, ISO_CODES, normalize_language
 
+from ..config import DIGEST_LIMITS, MAX_FETCH_BYTES, MAX_FETCH_SECONDS
 from ..paths import BUNDLED_CONFIG
 from ..timeparse import ScheduleError, parse_timezone
 from .errors import EXIT_USAGE
@@ -22,7 +23,6 @@ from .worker import cmd_worker
 MAX_ITEMS = 100
 MAX_HOURS = 24 * 365
 MAX_SENTENCES = 50
-MAX_TIMEOUT = 600.0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,7 +39,7 @@ def _whole(low: int, high: int) -> Callable[[str], int]:
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,}, not {value:,}")
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, not {value}")
         return value
 
     return parse
@@ -50,8 +50,8 @@ def _seconds(text: str) -> float:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not 0 < value <= MAX_TIMEOUT:
-        raise argparse.ArgumentTypeError(f"must be above 0 and at most {MAX_TIMEOUT:g} s")
+    if not 0 < value <= MAX_FETCH_SECONDS:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most {MAX_FETCH_SECONDS} s")
     return value
 
 
@@ -169,26 +169,35 @@ def _add_summarizer_commands(sub: Subparsers) -> None:
         help="article to summarize (default: a real article of 2024, in seeds/reference/)",
     )
     summ.add_argument(
-        "-n", "--sentences", type=_whole(1, MAX_SENTENCES), default=3, help="sentences (default 3)"
+        "-n",
+        "--sentences",
+        type=_whole(*DIGEST_LIMITS["sentences"]),
+        help="sentences (default: digest.sentences, 3 as shipped)",
     )
     summ.add_argument("--method", type=_method, default="default", help=f"one of: {method_names()}")
     summ.add_argument(
         "--language", type=_language, help="language code or name (default: detected)"
     )
     summ.add_argument(
-        "--max-chars", type=_whole(20, 100_000), default=600, help="character budget (default 600)"
+        "--max-chars",
+        type=_whole(*DIGEST_LIMITS["max_chars"]),
+        help="character budget (default: digest.max_chars, 600 as shipped)",
     )
-    summ.add_argument("--timeout", type=_seconds, default=15.0, help="URL fetch timeout (s)")
+    summ.add_argument(
+        "--timeout",
+        type=_seconds,
+        help="URL fetch timeout in seconds (default: fetch.timeout_seconds, 15 as shipped)",
+    )
     summ.add_argument(
         "--max-bytes",
-        type=_whole(1, 1_000_000_000),
-        default=5_000_000,
-        help="URL fetch size cap (bytes)",
+        type=_whole(1, MAX_FETCH_BYTES),
+        help="URL fetch size cap in bytes (default: fetch.max_bytes, 5000000 as shipped)",
     )
     summ.add_argument(
         "--allow-private-addresses",
         action="store_true",
-        help="allow URLs on loopback/private networks (off: refused as a safety measure)",
+        help="allow URLs on loopback/private networks (default: "
+        "fetch.allow_private_addresses, off as shipped: refused as a safety measure)",
     )
     summ.set_defaults(func=cmd_summarize)
 

@@ -7,11 +7,13 @@ import asyncio
 import json
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from summarizer import METHODS, Article, Summarizer, parse_bytes, parse_file
 from summarizer.evaluation import load_jsonl
 
+from ..config import load_settings
 from ..paths import SEED_ARTICLE
 from ..sources.fetch import FetchError, FetchLimits, new_client
 from ..sources.pages import fetch_article
@@ -78,12 +80,20 @@ def load_article(target: str | None, limits: FetchLimits | None = None) -> Artic
 
 def cmd_summarize(args: argparse.Namespace) -> int:
     """Print the title and the summary of one article."""
-    limits = FetchLimits(
-        timeout=args.timeout, max_bytes=args.max_bytes, allow_private=args.allow_private_addresses
+    settings = load_settings(args.config)  # what the options do not say, the bot's settings do
+    fetch, digest = settings.fetch, settings.digest
+    limits = replace(
+        FetchLimits.for_links(fetch),
+        timeout=args.timeout or fetch.timeout,
+        max_bytes=args.max_bytes or fetch.max_bytes,
+        allow_private=args.allow_private_addresses or fetch.allow_private_addresses,
     )
     article = load_article(args.target, limits)
     summarizer = Summarizer(
-        args.method, sentences=args.sentences, max_chars=args.max_chars, language=args.language
+        args.method,
+        sentences=args.sentences or digest.sentences,
+        max_chars=args.max_chars or digest.max_chars,
+        language=args.language,
     )
     summary = summarizer(article)
     if article.title:
