@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from summarizer.nlp.languages import GENERIC, normalize_language
 
-from .paths import BUNDLED_CONFIG
+from .paths import BUNDLED_CONFIG, BUNDLED_SEEDS
 from .timeparse import ScheduleError, parse_clock, parse_timezone
 from .weburl import web_url_problem
 
@@ -478,7 +478,9 @@ def parse_settings(
             "max_feeds_per_chat",
         }
     )
-    seeds = sources.get("seeds_dir", str, "../seeds")
+    # Unset, the sample articles are the bundled ones, wherever the file is (a file of only
+    # the settings one changes, kept outside config/, pointed at a seeds/ beside it).
+    seeds = sources.get("seeds_dir", str, str(BUNDLED_SEEDS))
     topics = _topics(root)
     delivery = root.table("delivery")
     delivery.check_known({"time", "timezone", "grace_hours", "messages_per_second"})
