@@ -171,6 +171,10 @@ def test_other_outlets_are_named() -> None:
     assert text.splitlines()[0].endswith(" · 1 story")  # it said '1 stories'
     two = render_digest_text(Digest(1, (story, item(1))), now=NOW)
     assert two.splitlines()[0].endswith(" · 2 stories")
+    # The day as the bot writes it (it read "Wednesday, November 25" here, and "December
+    # 01" on the first of a month).
+    assert two.splitlines()[0] == "Your news digest · Wednesday, November 25, 2026 · 2 stories"
+    assert "Wednesday, November 25, 2026" in render_digest_html(Digest(1, (story,)), now=NOW)[0]
 
 
 def test_plain_fallback_strips_tags_and_unescapes() -> None:

@@ -340,7 +340,8 @@ def render_digest_text(digest: Digest, width: int = 88, now: datetime | None = N
     if digest.empty:
         return EMPTY_TEXT
     zone = ZoneInfo(digest.timezone)
-    day = (now or datetime.now(zone)).astimezone(zone).strftime("%A, %B %d")
+    # The day as the bot's messages write it ("Tuesday, December 1, 2026").
+    day = format_date((now or datetime.now(zone)).astimezone(zone), "full", locale="en")
     count = len(digest.items)
     stories = "1 story" if count == 1 else f"{count} stories"
     lines = [f"Your news digest · {day} · {stories}", "=" * min(width, 60)]
