@@ -72,6 +72,8 @@ def _record(path: str | Path, number: int, line: str) -> EvalItem:
             raise SummarizerError(f'{where} (it has no "{field}")')
         if not isinstance(row[field], str):
             raise SummarizerError(f'{where} (its "{field}" is not a text)')
+        if not row[field].strip():  # it would score 0 and pull the mean down unseen
+            raise SummarizerError(f'{where} (its "{field}" is empty)')
     return EvalItem(
         id=str(row.get("id", number)),
         title=str(row.get("title") or ""),

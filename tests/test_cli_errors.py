@@ -58,6 +58,8 @@ BAD_CALLS: list[tuple[list[str], int, str]] = [
     (["eval", "{tmp}/bad.jsonl"], 2, 'bad.jsonl:1: not an evaluation record (it has no "summary")'),
     (["eval", "{tmp}/list.jsonl"], 2, "a JSON object with"),
     (["eval", "{tmp}/numbers.jsonl"], 2, 'its "text" is not a text'),
+    # Found by a stranger: an empty text scored 0 and pulled the mean down, unsaid.
+    (["eval", "{tmp}/blank.jsonl"], 2, 'blank.jsonl:2: not an evaluation record (its "text" is'),
     (["eval", "{tmp}/bad.jsonl", "--limit", "-1"], 2, "--limit: must be from 1"),
     (["eval", "{tmp}/bad.jsonl", "--methods", "nope"], 2, "nope"),
     (["run"], 2, "TELEGRAM_BOT_TOKEN is not set"),
@@ -78,6 +80,9 @@ def files(tmp_path: Path) -> Path:
     (tmp_path / "bad.jsonl").write_text('{"text": "no summary"}\n')
     (tmp_path / "list.jsonl").write_text("[1]\n")
     (tmp_path / "numbers.jsonl").write_text('{"text": 1, "summary": 2}\n')
+    (tmp_path / "blank.jsonl").write_text(
+        '{"text": "The council met.", "summary": "It met."}\n{"text": " ", "summary": "x"}\n'
+    )
     (tmp_path / "broken.toml").write_text("[storage\n")
     (tmp_path / "noseeds.toml").write_text(
         f'[storage]\ndata_file = "{tmp_path}/nd.json"\n[sources]\nseeds_dir = "{tmp_path}/none"\n'
