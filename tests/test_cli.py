@@ -125,6 +125,26 @@ def test_summarize_gives_up_after_the_configured_timeout(
     assert "no complete answer within 1 s" in capsys.readouterr().err
 
 
+def test_config_and_verbose_are_taken_after_the_command_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by a stranger: "newsdigest digest --config X" and "run -v" were refused as
+    unrecognized arguments; after the command's name, they win over the ones before."""
+    config = tmp_path / "mine.toml"
+    config.write_text('[storage]\ndata_file = "data.json"\n[digest]\nsentences = 1\n')
+    page = tmp_path / "page.txt"
+    page.write_text(
+        "The council met on Monday. It voted to rebuild the pier. Work starts in spring. "
+        "Crews welcomed the plan. The cost is shared with the region."
+    )
+    assert (
+        main(["--config", "/nonexistent.toml", "summarize", str(page), "--config", str(config)])
+        == 0
+    )
+    assert len([line for line in capsys.readouterr().out.splitlines() if line[:2] == "- "]) == 1
+    assert main(["summarize", str(page), "-v", "-n", "2"]) == 0
+
+
 def test_eval_json_figures(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """``eval --json`` prints fractions and milliseconds for each method asked for."""
     data = tmp_path / "set.jsonl"

@@ -91,6 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_service_commands(sub)
     _add_news_commands(sub)
     _add_summarizer_commands(sub)
+    for command in sub.choices.values():
+        # Also after the command's name ("newsdigest run -v"), where people type them; an
+        # option left out there keeps what was given before the name.
+        command.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="log more detail",
+        )
+        command.add_argument(
+            "--config", default=argparse.SUPPRESS, help="configuration file (as before the command)"
+        )
     return parser
 
 
