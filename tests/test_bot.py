@@ -444,6 +444,30 @@ async def test_a_text_without_full_stops_is_refused_saying_so(bot: RunningBot) -
     )
 
 
+async def test_a_message_the_bot_cannot_use_gets_one_line_not_silence(bot: RunningBot) -> None:
+    """Found by a stranger: a photo sent as a file got no answer at all. In a group, the
+    bot keeps quiet about what members share."""
+    before = len(bot.api.messages(USER))
+    bot.api.user_sends_document(USER, USER, "photo.jpg", b"\xff\xd8\xff", mime_type="image/jpeg")
+    [answer] = (await bot.api.wait_for_messages(USER, before + 1))[before:]
+    assert answer.plain_text.startswith("I can't use this kind of message. Send me text or a link")
+    group = -100_777
+    bot.api.add_chat(group, "supergroup", title="Readers")
+    bot.api.user_sends_document(group, USER, "photo.jpg", b"\xff\xd8\xff", mime_type="image/jpeg")
+    assert await say(bot, "/help", chat=group)  # answered in order: nothing came before it
+    assert len(bot.api.messages(group)) == 1
+
+
+async def test_settings_say_none_as_the_language_agrees_it(bot: RunningBot) -> None:
+    """Found by a stranger: Spanish /settings read "Palabras seguidas: ninguno" (one
+    "none" for every line, whatever the gender of what it counts)."""
+    await say(bot, "/start")
+    await say(bot, "/language es")
+    settings = await say(bot, "/settings")
+    assert "Palabras seguidas: ninguna" in settings
+    assert "Palabras descartadas: ninguna" in settings
+
+
 async def test_group_settings_are_for_admins(bot: RunningBot) -> None:
     """In a group only administrators change settings; anyone may read /settings."""
     group, admin, member = -100200, 501, 502

@@ -62,6 +62,15 @@ def test_scripted_session_walks_through_the_bot(tmp_path: Path) -> None:
         assert subscriber.topics == ("world",)
 
 
+def test_press_without_a_number_is_explained_by_the_chat(tmp_path: Path) -> None:
+    """Found by a stranger: the intro offers "/press 2", and "/press abc" went to the bot,
+    which did not know /press."""
+    code, out = transcript_of(tmp_path, "/start", "/press abc", "/press")
+    assert code == 0
+    assert out.count("(/press takes a button's number: /press 2)") == 2
+    assert "I don't know /press" not in out
+
+
 def test_the_demo_channel_can_be_linked_and_gets_its_digest(tmp_path: Path) -> None:
     """The session has a channel the person owns and the bot administers: /channel links
     it, a topic button picks its topic, and its digest is shown as posted in it."""

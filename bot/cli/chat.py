@@ -81,6 +81,7 @@ INDENT = " " * len(BOT)
 
 _QUIT = frozenset({"/quit", "/exit"})
 _PRESS = re.compile(r"(?:/press\s+)?(\d{1,3})", re.IGNORECASE)
+_PRESS_WORD = re.compile(r"/press(?:\s|$)", re.IGNORECASE)
 _SLOW_COMMAND = re.compile(r"/(digest|summarize)(@\w+)?(\s|$)", re.IGNORECASE)
 
 _ANSI: Mapping[str, tuple[str, str]] = {
@@ -579,6 +580,9 @@ async def _converse(chat: _Chat, stdin: TextIO) -> None:
             if press is not None:
                 if chat.press(int(press.group(1))):
                     await _wait_for_answer(chat, REPLY_CAP_SECONDS)
+                continue
+            if _PRESS_WORD.match(text):  # "/press", "/press abc": the chat's, not the bot's
+                chat.write([f"{INDENT}(/press takes a button's number: /press 2)"])
                 continue
             chat.send(text)
             slow = not text.startswith("/") or _SLOW_COMMAND.match(text) is not None

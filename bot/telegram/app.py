@@ -198,6 +198,14 @@ def add_handlers(app: NewsApp) -> None:
             MessageHandler(
                 filters.ChatType.PRIVATE & (filters.TEXT | filters.CAPTION), reading.on_text
             ),
+            MessageHandler(
+                filters.ChatType.PRIVATE
+                & filters.UpdateType.MESSAGE
+                & ~filters.StatusUpdate.ALL
+                & ~filters.TEXT
+                & ~filters.CAPTION,
+                misc.on_other_message,
+            ),
         ]
     )
     app.add_error_handler(misc.on_error)

@@ -53,6 +53,19 @@ async def on_unknown_command(update: Update, context: NewsContext) -> None:
     )
 
 
+async def on_other_message(update: Update, context: NewsContext) -> None:
+    """A private message the bot cannot use (a photo, a sticker, a voice note, a file
+    other than a feed list): one line saying what it reads, instead of silence."""
+    await reply(
+        update,
+        context,
+        _(
+            "I can't use this kind of message. Send me text or a link to summarize, or a "
+            ".opml or .xml file to import feeds. /help lists what I can do."
+        ),
+    )
+
+
 async def on_unknown_button(update: Update, context: NewsContext) -> None:
     """A button the bot no longer knows (an old message, forged data): answer it anyway,
     so the user's client stops waiting."""

@@ -122,15 +122,19 @@ async def cmd_settings(update: Update, context: NewsContext) -> None:
         return
     services = context.services
     language = language_of(update, context)
-    none = _("none")
     chosen = LANGUAGES.get(subscriber.language or "")
     # A channel has no Telegram app: its digests are in the language of whoever linked it.
     automatic = subscriber.digest_language if target.channel is not None else language
     lines = [
         _("<b>Your settings</b>"),
         _("Topics: {topics}", topics=topics_line(services, subscriber)),
-        _("Following: {words}", words=", ".join(subscriber.follow) or none),
-        _("Excluding: {words}", words=", ".join(subscriber.exclude) or none),
+        # Whole lines when empty: "none" agrees with "words" in some languages (ninguna).
+        _("Following: {words}", words=", ".join(subscriber.follow))
+        if subscriber.follow
+        else _("Following: none"),
+        _("Excluding: {words}", words=", ".join(subscriber.exclude))
+        if subscriber.exclude
+        else _("Excluding: none"),
         _(
             "Daily at: {times} ({zone})",
             times=", ".join(subscriber.times),
