@@ -30,7 +30,11 @@ BAD_CALLS: list[tuple[list[str], int, str]] = [
     (["digest", "--items", "0"], 2, "--items: must be from 1"),
     (["digest", "--items", "-3"], 2, "--items: must be from 1"),
     (["digest", "--topics", "astrology"], 2, "unknown topic astrology"),
-    (["digest", "--follow", "a.b"], 2, "plain words"),
+    # Found by a stranger: it said "newsdigest: Keywords are..." where every other bad
+    # option names the command and the option, and "I know. (see" ran two sentences on.
+    (["digest", "--follow", "a.b"], 2, "newsdigest digest: argument --follow: Keywords are plain"),
+    (["digest", "--exclude", "x,🙂"], 2, "--exclude: Keywords are plain words"),
+    (["digest", "--timezone", "Mars/X"], 2, "“Mars/X” is not a time zone I know (see newsdigest"),
     (["summarize", "{tmp}/missing.txt"], 2, "no such file"),
     (["summarize", "{tmp}"], 2, "is a folder"),
     (["summarize", "{tmp}/binary.bin"], 2, "binary file"),

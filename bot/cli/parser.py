@@ -11,6 +11,7 @@ from summarizer import METHODS
 from summarizer.nlp.languages import GENERIC, ISO_CODES, normalize_language
 
 from ..config import DIGEST_LIMITS, MAX_FETCH_BYTES, MAX_FETCH_SECONDS
+from ..ingest.topics import KeywordError, normalize_keyword
 from ..paths import BUNDLED_CONFIG
 from ..timeparse import ScheduleError, parse_timezone
 from .errors import EXIT_USAGE
@@ -29,6 +30,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, with its errors on one line (no usage block above them)."""
 
     def error(self, message: str) -> NoReturn:
+        message = message.removesuffix(".")  # "... I know (see ...)", not "know. (see"
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
@@ -66,6 +68,17 @@ def _language(text: str) -> str:
     if normalize_language(text) == GENERIC:
         codes = ", ".join(sorted(set(ISO_CODES)))
         raise argparse.ArgumentTypeError(f"{text!r} is not a language I know; use one of {codes}")
+    return text
+
+
+def _words(text: str) -> str:
+    """Comma-separated keywords, each checked as the bot checks a user's."""
+    for part in text.split(","):
+        if part.strip():
+            try:
+                normalize_keyword(part)
+            except KeywordError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
     return text
 
 
@@ -158,8 +171,12 @@ def _add_news_commands(sub: Subparsers) -> None:
 
     dig = sub.add_parser("digest", help="print a digest of the stored news in the terminal")
     dig.add_argument("--topics", help="comma-separated topics (default: all)")
-    dig.add_argument("--follow", action="append", help="also include articles with this word")
-    dig.add_argument("--exclude", action="append", help="leave out articles with this word")
+    dig.add_argument(
+        "--follow", action="append", type=_words, help="also include articles with this word"
+    )
+    dig.add_argument(
+        "--exclude", action="append", type=_words, help="leave out articles with this word"
+    )
     dig.add_argument(
         "--items", type=_whole(1, MAX_ITEMS), help="number of stories (default: from config)"
     )
