@@ -361,12 +361,9 @@ async def test_a_link_to_a_list_of_links_is_refused_saying_so(bot: RunningBot) -
     """Found by a stranger: a folder listing served from loopback came back as one bullet
     of file names."""
     from tests.feedserver import FeedServer
+    from tests.test_pages import folder_listing
 
-    items = "".join(f'<li><a href="report-{n}.txt">report-{n}.txt</a></li>' for n in range(30))
-    listing = (
-        "<!DOCTYPE HTML><html><head><title>Directory listing for /</title></head><body>"
-        f"<h1>Directory listing for /</h1><ul>{items}</ul></body></html>"
-    )
+    listing = folder_listing([f"report-{n}.txt" for n in range(30)])
     with FeedServer() as server:
         url = server.serve("/", listing, headers={"Content-Type": "text/html"})
         reply = await say(bot, f"/summarize {url}")
