@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from summarizer.nlp.languages import GENERIC, normalize_language
 
+from .i18n import LANGUAGES
 from .paths import BUNDLED_CONFIG, BUNDLED_SEEDS
 from .timeparse import ScheduleError, parse_clock, parse_timezone
 from .weburl import web_url_problem
@@ -71,11 +72,17 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Topic:
-    """A topic subscribers can follow."""
+    """A topic subscribers can follow; ``labels`` are its label in other languages
+    ((language, label) pairs: the ``labels`` table of its configuration)."""
 
     name: str
     label: str
     keywords: tuple[str, ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def label_in(self, language: str) -> str:
+        """The label a reader of ``language`` sees: theirs if given, else ``label``."""
+        return next((text for code, text in self.labels if code == language), self.label)
 
 
 @dataclass(frozen=True)
@@ -319,7 +326,7 @@ def _topics(root: _Reader) -> list[Topic]:
         if not isinstance(raw, dict):
             raise ConfigError(f"topics[{i}] must be a table with name, label and keywords")
         reader = _Reader(raw, f"topics[{i}]")
-        reader.check_known({"name", "label", "keywords"})
+        reader.check_known({"name", "label", "labels", "keywords"})
         name = reader.get("name", str, "")
         if not TOPIC_NAME.match(name):
             raise ConfigError(
@@ -331,8 +338,20 @@ def _topics(root: _Reader) -> list[Topic]:
         # Without keywords a topic only gets the articles of feeds that declare it, which
         # is almost always a forgotten list rather than a choice.
         keywords = tuple(k.lower() for k in reader.strings("keywords", required=True))
-        topics.append(Topic(name, reader.get("label", str, name.title()), keywords))
+        label = reader.text("label", name.title())
+        topics.append(Topic(name, label, keywords, _labels(reader.table("labels"))))
     return topics
+
+
+def _labels(labels: _Reader) -> tuple[tuple[str, str], ...]:
+    """A topic's labels in other languages: ``{ de = "Welt", fr = "Monde" }``."""
+    for code in labels.data:
+        if code not in LANGUAGES:
+            raise ConfigError(
+                f"{labels.key(code)}: {code!r} is not a language of the bot "
+                f"({', '.join(LANGUAGES)})"
+            )
+    return tuple((code, labels.text(code, "")) for code in labels.data)
 
 
 def _feed(raw: Mapping[str, Any], where: str, topic_names: set[str]) -> Feed:

@@ -252,7 +252,7 @@ async def test_keyword_and_topic_caps(
 
             answer = await refusal("/subscribe world admin <b>all</b> ../secret")
             assert answer.startswith("Unknown topic “admin”, “<b>all</b>”, “../secret”.")
-            assert "Added: world" in await reply(bot, "/subscribe world")
+            assert "Added: World" in await reply(bot, "/subscribe world")
             # A member of a group cannot press the group's topic buttons.
             group, admin, member = -100900, 901, 902
             api.add_chat(group, "supergroup", title="Readers")

@@ -97,9 +97,9 @@ async def test_time_timezone_and_settings(bot: RunningBot) -> None:
 async def test_subscribe_follow_exclude_commands(bot: RunningBot) -> None:
     """Topics and words by command; unknown topics and bad words get a clear answer."""
     await say(bot, "/start")
-    assert "Added: science, health" in await say(bot, "/subscribe Science, health")
+    assert "Added: Science, Health" in await say(bot, "/subscribe Science, health")
     assert "Unknown topic “sprot”" in await say(bot, "/subscribe sprot")
-    assert "Removed: health" in await say(bot, "/unsubscribe health")
+    assert "Removed: Health" in await say(bot, "/unsubscribe health")
     assert "Following “asteroid”" in await say(bot, "/follow Asteroid")
     assert "Usage: /exclude" in await say(bot, "/exclude two words")
     assert "plain words" in await say(bot, "/exclude <b>")
@@ -463,6 +463,22 @@ async def test_settings_say_none_as_the_language_agrees_it(bot: RunningBot) -> N
     settings = await say(bot, "/settings")
     assert "Palabras seguidas: ninguna" in settings
     assert "Palabras descartadas: ninguna" in settings
+
+
+async def test_topics_are_labelled_in_the_readers_language(bot: RunningBot) -> None:
+    """The topic buttons, their pop-ups, /subscribe's answer and /settings name the
+    topics in the reader's language (they were English for every reader)."""
+    await say(bot, "/start")
+    await say(bot, "/language de")
+    assert (await say(bot, "/subscribe sport")).startswith("Hinzugefügt: Sport.")
+    await say(bot, "/subscribe world")
+    assert "Themen: Welt, Sport" in await say(bot, "/settings")  # in the configuration's order
+    await say(bot, "/language fr")
+    await say(bot, "/topics")
+    [picker] = [m for m in bot.api.messages(USER) if "t:science" in m.callback_data][-1:]
+    labels = [b["text"] for row in picker.reply_markup["inline_keyboard"] for b in row]
+    assert "▫️ Sciences" in labels
+    assert "✅ Monde" in labels
 
 
 async def test_group_settings_are_for_admins(bot: RunningBot) -> None:

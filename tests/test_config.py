@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, Settings, load_settings, parse_settings
+from bot.i18n import LANGUAGES
 from bot.paths import BUNDLED_CONFIG, BUNDLED_SEEDS
 from bot.timeparse import ScheduleError, parse_clock, parse_timezone
 
@@ -101,6 +102,14 @@ def test_a_relative_data_file_in_the_environment_is_relative_to_the_cwd(
         (MINIMAL + '[delivery]\ntimezone = "Mars/Olympus"\n', "delivery.timezone is not an IANA"),
         (MINIMAL + "[digest]\nmax_items = 0\n", "digest.max_items must be greater than zero"),
         (MINIMAL + '[digest]\nmax_items = "ten"\n', "digest.max_items must be a number"),
+        (
+            '[[topics]]\nname = "world"\nkeywords = ["war"]\nlabels = { xx = "Welt" }\n',
+            "topics[0] (world).labels.xx: 'xx' is not a language of the bot",
+        ),
+        (
+            '[[topics]]\nname = "world"\nkeywords = ["war"]\nlabels = { de = "" }\n',
+            "topics[0] (world).labels.de must not be empty",
+        ),
         (MINIMAL + "[fetch]\ntimeout_seconds = nan\n", "fetch.timeout_seconds must be a number"),
         (MINIMAL + "[fetch]\ntimeout_seconds = inf\n", "fetch.timeout_seconds must be a number"),
         (MINIMAL + "[fetch]\ntimeout_seconds = 301\n", "fetch.timeout_seconds must be at most 300"),
@@ -433,3 +442,21 @@ def test_a_file_without_topics_takes_the_shipped_topics_and_feeds(tmp_path: Path
     assert _load(tmp_path, MINIMAL).feeds == ()  # topics of its own: the shipped feeds name others
     empty = _load(tmp_path, "topics = []\nfeeds = []\n")
     assert (empty.topics, empty.feeds) == ((), ())
+
+
+def test_topic_labels_in_other_languages(tmp_path: Path) -> None:
+    """A topic's label in the reader's language, else its label; the shipped topics are
+    labelled in every language of the bot."""
+    text = (
+        '[[topics]]\nname = "world"\nlabel = "World"\nkeywords = ["war"]\n'
+        'labels = { de = "Welt" }\n'
+    )
+    [world] = _load(tmp_path, text).topics
+    assert (world.label_in("de"), world.label_in("fr"), world.label_in("en")) == (
+        "Welt",
+        "World",
+        "World",
+    )
+    shipped = load_settings(BUNDLED_CONFIG, {})
+    for topic in shipped.topics:
+        assert {code for code, _label in topic.labels} == set(LANGUAGES) - {"en"}, topic.name

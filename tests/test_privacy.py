@@ -164,7 +164,7 @@ async def test_only_start_subscribe_and_topic_buttons_create_a_subscription(
     """/subscribe and a topic button are explicit: they create the subscription (a topic
     button even on a picker from before /stop); nothing else does."""
     other = CHAT + 1
-    assert "Added: science" in await say(bot, "/subscribe science", CHAT, CHAT)
+    assert "Added: Science" in await say(bot, "/subscribe science", CHAT, CHAT)
     subscriber = bot.store.get_subscriber(CHAT)
     assert subscriber is not None
     assert subscriber.topics == ("science",)

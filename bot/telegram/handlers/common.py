@@ -240,7 +240,7 @@ def topic_keyboard(
     (``suffix``: the channel the buttons are about, see ``chats.Target``)."""
     buttons = [
         InlineKeyboardButton(
-            f"{'✅' if t.name in subscriber.topics else '▫️'} {t.label}",
+            f"{'✅' if t.name in subscriber.topics else '▫️'} {t.label_in(language)}",
             callback_data=f"{TOPIC_PREFIX}{t.name}{suffix}",
         )
         for t in services.settings.topics
@@ -251,10 +251,10 @@ def topic_keyboard(
     return InlineKeyboardMarkup(rows)
 
 
-def topics_line(services: Services, subscriber: Subscriber) -> Text | str:
+def topics_line(services: Services, subscriber: Subscriber, language: str) -> Text | str:
     if not subscriber.topics:
         return _("all topics (you have not picked any)")
-    labels = {t.name: t.label for t in services.settings.topics}
+    labels = {t.name: t.label_in(language) for t in services.settings.topics}
     return ", ".join(labels.get(t, t) for t in subscriber.topics)
 
 

@@ -127,7 +127,7 @@ async def cmd_settings(update: Update, context: NewsContext) -> None:
     automatic = subscriber.digest_language if target.channel is not None else language
     lines = [
         _("<b>Your settings</b>"),
-        _("Topics: {topics}", topics=topics_line(services, subscriber)),
+        _("Topics: {topics}", topics=topics_line(services, subscriber, language)),
         # Whole lines when empty: "none" agrees with "words" in some languages (ninguna).
         _("Following: {words}", words=", ".join(subscriber.follow))
         if subscriber.follow

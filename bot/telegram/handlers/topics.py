@@ -71,7 +71,7 @@ async def cmd_topics(update: Update, context: NewsContext) -> None:
         target,
         _(
             "Your topics: {topics}.\nTap to change:",
-            topics=topics_line(context.services, subscriber),
+            topics=topics_line(context.services, subscriber, language),
         ),
         reply_markup=topic_keyboard(context.services, subscriber, language, target.suffix),
     )
@@ -97,7 +97,7 @@ async def on_topic_button(update: Update, context: NewsContext) -> None:
             target,
             _(
                 "Your topics: {topics}. Send /digest to read them now.",
-                topics=topics_line(services, subscriber),
+                topics=topics_line(services, subscriber, language_of(update, context)),
             ),
         )
         return
@@ -110,7 +110,7 @@ async def on_topic_button(update: Update, context: NewsContext) -> None:
         await answer(update, context, exc.text, alert=True)
         return
     topic = services.settings.topic(name)
-    label = topic.label if topic else name
+    label = topic.label_in(language_of(update, context)) if topic else name
     await answer(
         update,
         context,
@@ -146,23 +146,26 @@ async def _change_topics(update: Update, context: NewsContext, add: bool) -> Non
     except UserError as exc:
         await reply_on(update, context, target, exc.text)
         return
+    language = language_of(update, context)
+    labels = {t.name: t.label_in(language) for t in services.settings.topics}
     parts: list[Text] = []
     if change.changed:
-        changed = ", ".join(change.changed)
+        changed = ", ".join(labels.get(name, name) for name in change.changed)
         parts.append(
             _("Added: {topics}.", topics=changed)
             if add
             else _("Removed: {topics}.", topics=changed)
         )
     if change.unchanged:
-        same = ", ".join(change.unchanged)
+        same = ", ".join(labels.get(name, name) for name in change.unchanged)
         parts.append(
             _("{topics}: already subscribed.", topics=same)
             if add
             else _("{topics}: not subscribed.", topics=same)
         )
-    parts.append(_("Your topics: {topics}.", topics=topics_line(services, change.subscriber)))
-    language = language_of(update, context)
+    parts.append(
+        _("Your topics: {topics}.", topics=topics_line(services, change.subscriber, language))
+    )
     await reply_on(update, context, target, Html(" ".join(p.render(language) for p in parts)))
 
 
