@@ -476,7 +476,7 @@ async def test_topics_are_labelled_in_the_readers_language(bot: RunningBot) -> N
     await say(bot, "/language fr")
     await say(bot, "/topics")
     [picker] = [m for m in bot.api.messages(USER) if "t:science" in m.callback_data][-1:]
-    labels = [b["text"] for row in picker.reply_markup["inline_keyboard"] for b in row]
+    labels = [b["text"] for row in picker.buttons for b in row]
     assert "▫️ Sciences" in labels
     assert "✅ Monde" in labels
 
