@@ -82,7 +82,7 @@ async def test_language_keyboard_and_language_command(bot: RunningBot) -> None:
     assert "Vos réglages" in (await say(bot, ANNE, "/settings")).plain_text
     assert "schreibe ich auf Deutsch" in (await say(bot, ANNE, "/language de")).plain_text
     refused = (await say(bot, ANNE, "/language klingon")).plain_text
-    assert "'klingon'" in refused
+    assert "„klingon“" in refused
     assert "de (Deutsch)" in refused
     assert bot.store.get_subscriber(ANNE).language == "de"  # type: ignore[union-attr]  # created above
     assert "Telegram" in (await say(bot, ANNE, "/language auto")).plain_text

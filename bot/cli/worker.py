@@ -18,6 +18,7 @@ import signal
 from ..config import Settings
 from ..ingest.ingester import Ingester
 from ..store import Store, open_store
+from ..telegram.lifecycle import stopping_from_now
 from .errors import UsageError
 from .news import settings_of
 from .wording import counted
@@ -64,8 +65,7 @@ async def work(settings: Settings, store: Store, *, once: bool) -> int:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), settings.ingest_interval_minutes * 60)
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
+        stopping_from_now(loop)
     return passes
 
 

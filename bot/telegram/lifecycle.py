@@ -138,6 +138,18 @@ async def connect(app: NewsApp, stop: asyncio.Event) -> bool:
     return False
 
 
+def stopping_from_now(loop: asyncio.AbstractEventLoop) -> None:
+    """The event loop's SIGTERM and SIGINT handlers end with it; from now on, until the
+    process exits, those signals are ignored. The stop goes on after the loop (the store
+    closes, its last writes land, the interpreter finalizes): a second SIGTERM that came a
+    moment too late killed the process halfway through it (exit status -15, on a fast
+    machine). Ignored, not handled: Python puts back the default action of the signals it
+    handles when it finalizes, not of those it ignores."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.remove_signal_handler(sig)
+        signal.signal(sig, signal.SIG_IGN)
+
+
 async def serve(app: NewsApp, *, webhook: Webhook | None = None) -> None:
     """Run until SIGTERM or SIGINT, then stop cleanly (a second signal hurries the stop)."""
     loop = asyncio.get_running_loop()
@@ -170,5 +182,4 @@ async def serve(app: NewsApp, *, webhook: Webhook | None = None) -> None:
             )
             await stop.wait()
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
+        stopping_from_now(loop)
