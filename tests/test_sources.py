@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import shutil
 from collections.abc import AsyncIterator
@@ -704,3 +705,21 @@ async def test_a_link_to_another_kind_of_file_is_refused_in_words(
     assert str(refused.value) == (
         "the link leads to a file of type application/pdf, not to a web page"
     )
+
+
+@pytest.mark.parametrize(("user_feed", "level"), [(False, "WARNING"), (True, "INFO")])
+async def test_a_failing_feed_is_a_warning_when_it_is_the_operators(
+    server: FeedServer,
+    client: httpx.AsyncClient,
+    caplog: pytest.LogCaptureFixture,
+    user_feed: bool,
+    level: str,
+) -> None:
+    """Found by a stranger: a configured feed's 404 was logged at INFO, which the README's
+    `journalctl -p warning` hides; a chat's own feed stays at INFO (its /feeds says it)."""
+    server.route("/gone.xml", Reply(status=404, body=b"gone"))
+    with caplog.at_level(logging.INFO, logger="bot.sources.feeds"):
+        result = await poll(server, client, "/gone.xml", user_feed=user_feed)
+    assert result.error
+    [record] = [r for r in caplog.records if "failed (http_status)" in r.getMessage()]
+    assert record.levelname == level

@@ -427,7 +427,10 @@ async def poll_feed(
             return FeedPoll(next_state, [], None, not_modified=True)
         parsed = await _parse_feed(feed, result, max_entries)
     except _PollFailed as failure:
-        logger.info("feed %s failed (%s): %s", feed.url, failure.kind, failure)
+        # The operator's feeds are theirs to mend: a warning. A chat's own feed is the
+        # chat's (its /feeds shows the trouble), so it does not fill the operator's log.
+        level = logging.INFO if feed.user_feed else logging.WARNING
+        logger.log(level, "feed %s failed (%s): %s", feed.url, failure.kind, failure)
         failed = _failed(state, now, kind=failure.kind, message=str(failure), backoff=backoff)
         return FeedPoll(failed, [], str(failure))
     articles = await _articles(feed, parsed.entries, client, limits, page_concurrency)
