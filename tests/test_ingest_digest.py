@@ -335,6 +335,56 @@ async def test_feed_from_loopback_and_a_failing_feed(settings: Settings, store: 
     assert state.next_attempt is not None
 
 
+def _item(title: str, link: str, published: str) -> str:
+    return (
+        f"<item><title>{title}</title><link>{link}</link><pubDate>{published}</pubDate>"
+        f"<description>{title} was reported on the day. Officials confirmed it later. "
+        "Residents were told to expect changes.</description></item>"
+    )
+
+
+async def test_a_feeds_archive_is_not_news_and_a_shared_link_is_counted_once(
+    settings: Settings, store: Store
+) -> None:
+    """Found by a stranger: at a feed's first fetch an entry of last year came into the
+    digest as news, and a link two feeds carried (or one feed twice) was counted as two
+    new articles while one was stored ("13 new (the store holds 12)")."""
+    recent, old = "Wed, 25 Nov 2026 08:00:00 GMT", "Mon, 27 Oct 2025 08:00:00 GMT"
+    with FeedServer() as server:
+
+        def feed(path: str, *items: str) -> str:
+            body = (
+                '<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+                f"<link>http://127.0.0.1/</link>{''.join(items)}</channel></rss>"
+            )
+            return server.serve(path, body, headers={"Content-Type": "application/rss+xml"})
+
+        shared = f"{server.base_url}/shared-story"
+        first = feed(
+            "/a",
+            _item("Ancient summit story", f"{server.base_url}/ancient", old),
+            _item("Harbour reopens", f"{server.base_url}/harbour", recent),
+            _item("Shared story", shared, recent),
+            _item("Shared story again", shared, recent),
+        )
+        second = feed("/b", _item("Shared story", shared, recent))
+        config = replace(
+            settings,
+            seeds_dir=None,
+            fetch=replace(settings.fetch, allow_private_addresses=True, timeout=5),
+            feeds=(
+                Feed(url=first, name="First", topics=("world",), full_text=False),
+                Feed(url=second, name="Second", topics=("world",), full_text=False),
+            ),
+        )
+        report = await Ingester(config, store, clock=lambda: NOW).run()
+    stored = store.articles_since(NOW - timedelta(hours=1))
+    assert sorted(a.title for a in stored) == ["Harbour reopens", "Shared story"]
+    assert report.new == len(stored) == 2
+    by_name = {s.name: s for s in report.sources}
+    assert (by_name["First"].new, by_name["First"].too_old) == (2, 1)
+
+
 def test_cli_digest_of_the_seeds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`newsdigest digest` on an empty store reads the seeds and prints real stories."""
     config = tmp_path / "nd.toml"

@@ -7,7 +7,7 @@ import asyncio
 import sys
 from datetime import datetime, timedelta
 
-from ..config import Settings, load_settings
+from ..config import KEEP_ARTICLES, Settings, load_settings
 from ..digest.builder import DigestBuilder
 from ..digest.render import render_digest_text
 from ..ingest.ingester import Ingester, IngestReport, SourceReport
@@ -37,6 +37,8 @@ def _print_source(report: SourceReport) -> None:
         status = f"{report.new} new, {report.known} known"
         if report.skipped:
             status += f", {report.skipped} skipped"
+        if report.too_old:
+            status += f", {report.too_old} older than {KEEP_ARTICLES.days} days left out"
         if report.error or report.problem:
             status += f" (problems: {report.error or report.problem})"
     print(f"  {report.name}: {status}")

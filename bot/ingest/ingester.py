@@ -18,7 +18,7 @@ import httpx
 
 from summarizer import Article, Summarizer, SummarizerError
 
-from ..config import Feed, Settings
+from ..config import KEEP_ARTICLES, Feed, Settings
 from ..models import FeedState, StoredArticle
 from ..sources.feeds import SourceError, is_due, poll_feed
 from ..sources.fetch import FetchLimits, FetchResult, new_client
@@ -47,6 +47,8 @@ class SourceReport:
     new: int = 0
     known: int = 0
     skipped: int = 0
+    too_old: int = 0  # entries published before articles are kept (KEEP_ARTICLES)
+    stored_ids: set[str] = field(default_factory=set)
     error: str | None = None
     problem: str | None = None  # it worked, but not cleanly (a feed's broken XML)
     not_modified: bool = False
@@ -61,8 +63,9 @@ class IngestReport:
 
     @property
     def new(self) -> int:
-        """New articles stored in this run."""
-        return sum(s.new for s in self.sources)
+        """New articles stored in this run, each once (two feeds may carry the same link:
+        one article, new to each of them)."""
+        return len(set().union(*(s.stored_ids for s in self.sources)))
 
     @property
     def failed(self) -> list[SourceReport]:
@@ -197,12 +200,19 @@ class Ingester:
         source: str = "",
         feed_url: str = "",
         private: bool = False,
+        max_age: timedelta | None = None,
     ) -> None:
+        now = self.clock()
+        if max_age is not None:
+            # A feed's archive is not news: an entry published before articles are kept
+            # would be offered as new at its first fetch (a blog's entry of last year).
+            recent = [a for a in articles if a.published is None or a.published >= now - max_age]
+            report.too_old += len(articles) - len(recent)
+            articles = recent
         replacing: dict[str, StoredArticle] = {}
         with self.store.batch():
             fresh = [a for a in articles if not self._known(a, feed_url, private, replacing)]
         report.known += len(articles) - len(fresh)
-        now = self.clock()
 
         def convert(article: Article) -> StoredArticle:
             return to_stored(
@@ -217,8 +227,13 @@ class Ingester:
                 private=private,
             )
 
-        stored, skipped = await asyncio.to_thread(_convert_all, fresh, convert)
+        converted, skipped = await asyncio.to_thread(_convert_all, fresh, convert)
         report.skipped += skipped
+        unique: dict[str, StoredArticle] = {}
+        for item in converted:  # a feed that lists a link twice: stored once, the first
+            unique.setdefault(item.id, item)
+        stored = list(unique.values())
+        report.known += len(converted) - len(stored)
         with self.store.batch():
             for item in stored:
                 own = replacing.get(item.id)  # brought by chats' own feeds only: their feeds stay
@@ -227,6 +242,7 @@ class Ingester:
                     item = replace(item, feed_urls=urls)
                 self.store.put_article(item)
         report.new += len(stored)
+        report.stored_ids.update(item.id for item in stored)
 
     async def ingest_seeds(self) -> SourceReport | None:
         """Store the articles of the seeds folder (already known ones are skipped)."""
@@ -292,6 +308,7 @@ class Ingester:
                 feed_name=feed.name,
                 feed_url=feed.url,
                 private=feed.user_feed,
+                max_age=KEEP_ARTICLES,
             )
         self.store.put_feed_state(
             replace(poll.state, articles_total=poll.state.articles_total + report.new)
