@@ -508,6 +508,14 @@ def parse_settings(
         raise ConfigError(f"delivery.messages_per_second must be at most {MAX_MESSAGES_PER_SECOND}")
     bot = root.table("bot")
     bot.check_known({"admin_chat_ids", "allowed_chat_ids"})
+    ingest_in_bot = sources.get("ingest_in_bot", bool, True)
+    database_url = _database_url(root, environ)
+    if not ingest_in_bot and database_url is None:
+        raise ConfigError(
+            "sources.ingest_in_bot = false needs the store in PostgreSQL (storage.url or "
+            "NEWSDIGEST_DATABASE_URL): a worker cannot share the data file, and nothing "
+            "would fetch the feeds"
+        )
     return Settings(
         path=path,
         data_file=_data_file_of(root, base, environ),
@@ -519,7 +527,7 @@ def parse_settings(
         grace_hours=delivery.nonnegative("grace_hours", 2.0, at_most=24),
         messages_per_second=rate,
         ingest_interval_minutes=sources.count("ingest_interval_minutes", 30, at_most=24 * 60),
-        ingest_in_bot=sources.get("ingest_in_bot", bool, True),
+        ingest_in_bot=ingest_in_bot,
         max_entries_per_feed=sources.count("max_entries_per_feed", 30),
         use_seeds=sources.get("use_seeds", bool, False),
         user_feeds=sources.get("user_feeds", bool, True),
@@ -529,7 +537,7 @@ def parse_settings(
         admin_chat_ids=_chat_ids(bot, "admin_chat_ids"),
         allowed_chat_ids=_chat_ids(bot, "allowed_chat_ids"),
         token=(environ.get("TELEGRAM_BOT_TOKEN") or "").strip() or None,  # a pasted newline too
-        database_url=_database_url(root, environ),
+        database_url=database_url,
         api_base_url=_api_url(environ, "TELEGRAM_API_BASE_URL"),
         api_base_file_url=_api_url(environ, "TELEGRAM_API_BASE_FILE_URL"),
     )

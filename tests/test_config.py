@@ -110,6 +110,11 @@ def test_a_relative_data_file_in_the_environment_is_relative_to_the_cwd(
             '[[topics]]\nname = "world"\nkeywords = ["war"]\nlabels = { de = "" }\n',
             "topics[0] (world).labels.de must not be empty",
         ),
+        (
+            # Found by a stranger: accepted, and the bot then never fetched anything.
+            MINIMAL + "[sources]\ningest_in_bot = false\n",
+            "sources.ingest_in_bot = false needs the store in PostgreSQL",
+        ),
         (MINIMAL + "[fetch]\ntimeout_seconds = nan\n", "fetch.timeout_seconds must be a number"),
         (MINIMAL + "[fetch]\ntimeout_seconds = inf\n", "fetch.timeout_seconds must be a number"),
         (MINIMAL + "[fetch]\ntimeout_seconds = 301\n", "fetch.timeout_seconds must be at most 300"),

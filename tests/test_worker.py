@@ -128,7 +128,8 @@ async def test_a_worker_ingests_and_the_bot_delivers_from_one_database(
         "/feed.xml", rss(server.base_url), headers={"Content-Type": "application/rss+xml"}
     )
     (tmp_path / "config.toml").write_text(config(feed))
-    assert load_settings(tmp_path / "config.toml", {}).ingest_in_bot is False
+    environ = {"NEWSDIGEST_DATABASE_URL": pg_url}
+    assert load_settings(tmp_path / "config.toml", environ).ingest_in_bot is False
     now = datetime.now(UTC)
     with open_store(pg_url) as store:
         store.put_subscriber(
