@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from summarizer.nlp.languages import GENERIC, normalize_language
 
 from .i18n import LANGUAGES
-from .paths import BUNDLED_CONFIG, BUNDLED_SEEDS
+from .paths import BUNDLED_CONFIG, BUNDLED_SEEDS, DEFAULT_DATA_FILE
 from .timeparse import ScheduleError, parse_clock, parse_timezone
 from .weburl import web_url_problem
 
@@ -473,8 +473,11 @@ def _data_file_of(root: _Reader, base: Path, environ: Mapping[str, str]) -> Path
         # Typed in a shell, a relative path means one in the folder the command runs in.
         where = _resolve(Path.cwd(), environ["NEWSDIGEST_DATA_FILE"])
         return _data_file(where, "NEWSDIGEST_DATA_FILE")
-    value = storage.text("data_file", "../data/newsdigest.json")
-    return _data_file(_resolve(base, value), "storage.data_file")
+    if "data_file" not in storage.data:
+        # A file of the few settings one changes, kept anywhere, uses the data file the
+        # shipped configuration uses (it made a data/ folder beside the file's folder).
+        return _data_file(DEFAULT_DATA_FILE, "storage.data_file")
+    return _data_file(_resolve(base, storage.text("data_file", "")), "storage.data_file")
 
 
 def parse_settings(

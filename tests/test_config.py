@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import ConfigError, Settings, load_settings, parse_settings
 from bot.i18n import LANGUAGES
-from bot.paths import BUNDLED_CONFIG, BUNDLED_SEEDS
+from bot.paths import BUNDLED_CONFIG, BUNDLED_SEEDS, DEFAULT_DATA_FILE
 from bot.timeparse import ScheduleError, parse_clock, parse_timezone
 
 MINIMAL = """
@@ -165,10 +165,15 @@ def test_defaults_without_any_table() -> None:
     settings = parse_settings({}, base=Path("/srv/nd"), path=None, environ={})
     assert settings.default_time == "08:00"
     assert settings.digest.max_chars == 600
-    assert settings.data_file == Path("/srv/data/newsdigest.json")
-    # Found by a stranger: a file of a few settings kept elsewhere looked for ../seeds
-    # beside it; the bundled sample articles are the default wherever the file is.
+    # Found by strangers: a file of a few settings kept elsewhere made a data/ folder
+    # beside its folder and looked for ../seeds there; it uses what the shipped
+    # configuration uses, wherever the file is.
+    assert settings.data_file == DEFAULT_DATA_FILE
     assert settings.seeds_dir == BUNDLED_SEEDS
+    named = parse_settings(
+        {"storage": {"data_file": "../data/x.json"}}, base=Path("/srv/nd"), path=None, environ={}
+    )
+    assert named.data_file == Path("/srv/data/x.json")  # a path given is the file's own
 
 
 FEED_A = '[[feeds]]\nurl = "https://a.example/rss"\nname = "Wire A"\ntopics = ["world"]\n'
