@@ -11,7 +11,6 @@ import pytest
 from bot.digest.model import Digest, DigestItem
 from bot.digest.render import (
     ALLOWED_TAGS,
-    EMPTY_TEXT,
     MAX_MESSAGE,
     ItemCache,
     html_to_plain,
@@ -140,9 +139,18 @@ def test_a_single_oversized_part_is_cut_not_dropped() -> None:
 
 
 def test_empty_digest_is_one_line() -> None:
-    """Nothing new is said in one line."""
-    assert render_digest_html(Digest(1, ()), now=NOW) == [EMPTY_TEXT]
-    assert render_digest_text(Digest(1, ()), now=NOW) == EMPTY_TEXT
+    """Nothing new is said in one line; a first digest says the hours it looked back (it
+    said "since your last digest" to readers who had none), and not "in your topics"
+    (a reader's words and own feeds count too)."""
+    since = "Nothing new since your last digest."
+    assert render_digest_html(Digest(1, ()), now=NOW) == [since]
+    assert render_digest_text(Digest(1, ()), now=NOW) == since
+    first = Digest(1, (), first_hours=24)
+    assert render_digest_html(first, now=NOW) == ["Nothing new in the last 24 hours."]
+    assert render_digest_text(Digest(1, (), first_hours=1)) == "Nothing new in the last 1 hour."
+    assert render_digest_html(first._replace(language="de"), now=NOW) != [
+        "Nothing new in the last 24 hours."
+    ]
 
 
 def test_times_are_local_to_the_reader() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..store import Store, StoreError, is_database_url, open_store
 from .errors import UsageError
 from .news import settings_of
+from .wording import counted
 
 
 def _target(text: str) -> str | Path:
@@ -46,8 +47,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
             )
         subscribers, articles, ledger = after
         print(
-            f"Copied {copied} records from {old.location} to {new.location}: "
-            f"{subscribers} subscribers, {articles} articles, {ledger} ledger entries, and the "
+            f"Copied {counted(copied, 'record')} from {old.location} to {new.location}: "
+            f"{counted(subscribers, 'subscriber')}, {counted(articles, 'article')}, "
+            f"{counted(ledger, 'ledger entry', 'ledger entries')}, and the "
             "feeds' state and counters. Point storage.url / NEWSDIGEST_DATABASE_URL (or "
             "storage.data_file) at the new store before starting the bot."
         )

@@ -83,5 +83,5 @@ def cmd_worker(args: argparse.Namespace) -> int:
     with open_store(settings) as store:
         logger.info("worker: %s into %s", counted(len(settings.feeds), "feed"), store.location)
         passes = asyncio.run(work(settings, store, once=args.once))
-    logger.info("worker stopped after %s passes", passes)
+    logger.info("worker stopped after %s", counted(passes, "pass", "passes"))
     return 0

@@ -99,6 +99,7 @@ class DigestBuilder:
         self.now = now
         self.max_items = max_items
         self.window = window
+        self._window_hours = max(1, round(window.total_seconds() / 3600))
         self._articles = list(articles)
         self._story: list[int] = [0] * len(self._articles)
         self._members: list[list[int]] = story_groups(self._articles)
@@ -405,4 +406,5 @@ class DigestBuilder:
             created=self.now,
             topics=subscriber.topics,
             language=subscriber.digest_language,
+            first_hours=None if subscriber.last_digest else self._window_hours,
         )

@@ -30,6 +30,9 @@ class Digest(NamedTuple):
     created: datetime | None = None
     topics: tuple[str, ...] = ()
     language: str = "en"
+    # A reader's first digest: the hours it looks back (it has no last digest to start
+    # from); None for the others.
+    first_hours: int | None = None
 
     @property
     def empty(self) -> bool:

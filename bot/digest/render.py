@@ -21,7 +21,7 @@ from babel.dates import format_date, format_skeleton
 
 from summarizer import Article
 
-from ..i18n import DEFAULT_LANGUAGE, Html, _, _n, locale
+from ..i18n import DEFAULT_LANGUAGE, Html, Text, _, _n, locale
 from ..memory import BoundedCache
 from ..timeparse import zone as _zone  # the one zone cache, shared with scheduling
 from .model import Digest, DigestItem
@@ -170,8 +170,19 @@ def _header(timezone: str, count: int, now: datetime, language: str) -> str:
     return header.render(language)
 
 
-EMPTY = _("Nothing new in your topics since your last digest.")
-EMPTY_TEXT = str(EMPTY)
+EMPTY = _("Nothing new since your last digest.")
+
+
+def empty_note(digest: Digest) -> Text:
+    """What an empty digest says: since the last digest, or for a first one the hours
+    it looked back (it said "since your last digest" to readers who had none)."""
+    if digest.first_hours is None:
+        return EMPTY
+    return _n(
+        "Nothing new in the last {count} hour.",
+        "Nothing new in the last {count} hours.",
+        digest.first_hours,
+    )
 
 
 def pack(
@@ -288,7 +299,7 @@ def render_digest_messages(
     items they have in common (one rendering per item and time zone, not per reader).
     """
     if digest.empty:
-        return [RenderedMessage(EMPTY.render(digest.language), ())]
+        return [RenderedMessage(empty_note(digest).render(digest.language), ())]
     items, zone, language = digest.items, digest.timezone, digest.language
     today = _today(zone, now or datetime.now(UTC))
     parts = []
@@ -338,7 +349,7 @@ def html_to_plain(text: str) -> str:
 def render_digest_text(digest: Digest, width: int = 88, now: datetime | None = None) -> str:
     """The digest as readable terminal text."""
     if digest.empty:
-        return EMPTY_TEXT
+        return empty_note(digest).render(DEFAULT_LANGUAGE, html_mode=False)
     zone = ZoneInfo(digest.timezone)
     # The day as the bot's messages write it ("Tuesday, December 1, 2026").
     day = format_date((now or datetime.now(zone)).astimezone(zone), "full", locale="en")

@@ -415,7 +415,7 @@ class EmbeddedStore(Store):
         engine = self._engine
         engine.check_open()
         if any(engine.count(name) for name in TABLES):
-            raise StoreError(f"{self.location} is not empty: restore into a new store")
+            raise StoreError(f"{self.location} is not empty: copy into a new, empty store")
         tables: Tables = {name: {} for name in TABLES}
         count = 0
         for name, key, doc in checked_dump(records, self.location):

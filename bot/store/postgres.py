@@ -987,7 +987,7 @@ class PostgresStore(Store):
         or none."""
         for table in TABLES:
             if self._value(f"SELECT EXISTS (SELECT 1 FROM {table})"):
-                raise StoreError(f"{self._location} is not empty: restore into a new database")
+                raise StoreError(f"{self._location} is not empty: copy into a new, empty database")
         count = 0
         with self.batch(), _Copier(self._connection()) as copier:
             for name, key, doc in checked_dump(records, self._location):
