@@ -269,6 +269,22 @@ def test_a_file_the_bot_sends_shows_its_name_and_size() -> None:
     ]
 
 
+def test_a_small_text_file_the_bot_sends_is_shown() -> None:
+    """Found by a stranger: /export's OPML file showed as a name and a size, and there was
+    no way to see it; a small text file is shown below its name, anything else is not."""
+    message = sent("Your feeds")
+    message.document = {"file_id": "f", "file_name": "newsdigest-feeds.opml", "file_size": 60}
+    opml = b'<?xml version="1.0"?>\n<opml version="2.0"><body/></opml>\n'
+    assert render_message("sent", message, content=opml) == [
+        "bot › 📎 newsdigest-feeds.opml (60 bytes)",
+        "      Your feeds",
+        '      │ <?xml version="1.0"?>',
+        '      │ <opml version="2.0"><body/></opml>',
+    ]
+    for other in (b"\x89PNG\r\n\x1a\n\x00", b"x" * 5000, b"\xff\xfe"):
+        assert len(render_message("sent", message, content=other)) == 2
+
+
 @pytest.mark.parametrize("line", ["/exit", "/QUIT"])
 def test_exit_words_end_the_session(tmp_path: Path, line: str) -> None:
     """/exit works like /quit, in any case."""

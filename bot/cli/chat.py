@@ -151,14 +151,29 @@ def _keyboard_lines(message: SentMessage) -> list[str]:
     return lines
 
 
-def render_message(event: MessageEvent, message: SentMessage, *, color: bool = False) -> list[str]:
-    """The terminal lines for a bot message that was sent, edited or deleted."""
+# A file the bot sends that is text of at most this size is shown in full (an OPML export
+# of a few feeds: there is no other way to see it in the terminal).
+SHOWN_FILE_BYTES = 4096
+
+
+def render_message(
+    event: MessageEvent,
+    message: SentMessage,
+    *,
+    color: bool = False,
+    content: bytes | None = None,
+) -> list[str]:
+    """The terminal lines for a bot message that was sent, edited or deleted; ``content``:
+    the file it carries, if it carries one."""
     if event == "deleted":
         return [f"{BOT}(deleted an earlier message)"]
     body = _styled(message.plain_text, message.entities, color=color)
     if message.document is not None:  # /export: the terminal shows the file's name and size
         name, size = message.document.get("file_name"), message.document.get("file_size")
         body = f"📎 {name} ({size} bytes)" + (f"\n{body}" if body else "")
+        text = _shown_file(content)
+        if text is not None:
+            body += "\n" + "\n".join(f"│ {line}" for line in text.splitlines())
     if event == "edited" and message.history:
         before = message.history[-1]
         if before.plain_text == message.plain_text and before.entities == message.entities:
@@ -166,6 +181,17 @@ def render_message(event: MessageEvent, message: SentMessage, *, color: bool = F
                 return [f"{EDIT}(changed the buttons)", *_keyboard_lines(message)]
             return [f"{EDIT}(removed the buttons)"]
     return [*_indented(body, EDIT if event == "edited" else BOT), *_keyboard_lines(message)]
+
+
+def _shown_file(content: bytes | None) -> str | None:
+    """A small text file's text, or None (too large, or not text)."""
+    if content is None or len(content) > SHOWN_FILE_BYTES:
+        return None
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if all(c.isprintable() or c in "\n\r\t" for c in text) else None
 
 
 # --------------------------------------------------------------------------- input
@@ -270,7 +296,17 @@ class _Chat:
             with contextlib.suppress(ValueError):
                 self._shown.remove(message.message_id)
             self._shown.append(message.message_id)
-        self.write(render_message(event, message, color=self.color))
+        self.write(render_message(event, message, color=self.color, content=self._file(message)))
+
+    def _file(self, message: SentMessage) -> bytes | None:
+        """The content of the file a message carries, if any."""
+        file_id = (message.document or {}).get("file_id")
+        if not isinstance(file_id, str):
+            return None
+        try:
+            return self.api.file(file_id).content
+        except KeyError:
+            return None
 
     def flush_side_events(self) -> None:
         """Print "typing…" (once per request) and pop-up answers to button presses."""
