@@ -77,7 +77,8 @@ class Html(str):
 
 @dataclass(frozen=True)
 class Items:
-    """A list of values, joined as the language joins lists ("a, b and c")."""
+    """A list of values, joined as the language joins lists ("a, b and c"); style
+    "comma" joins them with commas alone, in every language ("a, b, c")."""
 
     values: Sequence[object]
     style: str = "standard"
@@ -115,6 +116,8 @@ def _value(value: object, language: str, html_mode: bool) -> str:
         return str(value)
     if isinstance(value, Items):
         parts = [_value(v, language, html_mode) for v in value.values]
+        if value.style == "comma":  # a plain enumeration, whatever the language
+            return ", ".join(parts)
         return format_list(parts, style=value.style, locale=language) if parts else ""  # type: ignore[arg-type]  # Babel's styles are a Literal; ours come from the code
     if isinstance(value, int) and not isinstance(value, bool):
         return format_decimal(value, locale=language)

@@ -251,7 +251,7 @@ async def test_keyword_and_topic_caps(
             assert "Usage: /follow" in await refusal("/follow two words")
 
             answer = await refusal("/subscribe world admin <b>all</b> ../secret")
-            assert answer.startswith("Unknown topic “admin”, “<b>all</b>”, “../secret”.")
+            assert answer.startswith("Unknown topics “admin”, “<b>all</b>”, “../secret”.")
             assert "Added: World" in await reply(bot, "/subscribe world")
             # A member of a group cannot press the group's topic buttons.
             group, admin, member = -100900, 901, 902

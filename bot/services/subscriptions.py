@@ -225,19 +225,25 @@ class Subscriptions:
             listed = ", ".join(self.settings.topic_names)
             # Never echo a whole paste back: a few names, each shortened, then a count.
             unknown = list(dict.fromkeys(unknown))  # "/subscribe x x x" names x once
-            named = Items([quoted(u, 32) for u in unknown[:3]], "unit")
+            named = Items([quoted(u, 32) for u in unknown[:3]], "comma")
             if len(unknown) > 3:
                 raise UserError(
                     _n(
-                        "Unknown topic {names} and {count} more. Topics: {topics}.",
-                        "Unknown topic {names} and {count} more. Topics: {topics}.",
+                        "Unknown topics {names} and {count} more. Topics: {topics}.",
+                        "Unknown topics {names} and {count} more. Topics: {topics}.",
                         len(unknown) - 3,
                         names=named,
                         topics=listed,
                     )
                 )
             raise UserError(
-                _("Unknown topic {names}. Topics: {topics}.", names=named, topics=listed)
+                _n(
+                    "Unknown topic {names}. Topics: {topics}.",
+                    "Unknown topics {names}. Topics: {topics}.",
+                    len(unknown),
+                    names=named,
+                    topics=listed,
+                )
             )
         if not names:
             raise UserError(
