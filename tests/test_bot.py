@@ -131,9 +131,7 @@ async def test_a_users_text_in_a_refusal_is_quoted_as_the_language_quotes(
     assert (await say(bot, "/subscribe sprot")).startswith("Unbekanntes Thema „sprot“.")
     # Found by a reviewer: three names in German, two in Spanish, raised KeyError in
     # Babel's list formatting, and the reader got "something went wrong".
-    assert (await say(bot, "/subscribe aa bb cc")).startswith(
-        "Unbekannte Themen „aa“, „bb“, „cc“."
-    )
+    assert (await say(bot, "/subscribe aa bb cc")).startswith("Unbekannte Themen „aa“, „bb“, „cc“.")
     await say(bot, "/language es")
     assert (await say(bot, "/subscribe aa bb")).startswith("Temas desconocidos «aa», «bb».")
     assert "y 2 más" in await say(bot, "/subscribe aa bb cc dd ee")
