@@ -402,6 +402,12 @@ def test_cli_digest_of_the_seeds(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "Also reported by" in out
     assert main(["--config", str(config), "digest", "--topics", "nonsense"]) == 2
     assert "unknown topic nonsense" in capsys.readouterr().err
+    # Found by a reviewer: nothing left said "since your last digest", which a terminal
+    # digest does not have.
+    assert main(["--config", str(config), "digest", "--exclude", "the,a,of", "--hours", "48"]) == 0
+    assert capsys.readouterr().out == (
+        "No stories in the 48 hours before the latest ingest for these topics and words.\n"
+    )
 
 
 def test_a_bounded_cache_holds_its_limit_and_keeps_what_recurs() -> None:

@@ -155,5 +155,10 @@ def cmd_digest(args: argparse.Namespace) -> int:
         max_items=args.items or settings.digest.max_items,
         window=timedelta(hours=hours),
     )
-    print(render_digest_text(builder.build(reader)))
+    digest = builder.build(reader)
+    if digest.empty:  # a terminal digest has no "last digest" to speak of
+        asked = " for these topics and words" if topics or follow or exclude else ""
+        print(f"No stories in the {counted(hours, 'hour')} before the latest ingest{asked}.")
+        return 0
+    print(render_digest_text(digest))
     return 0
