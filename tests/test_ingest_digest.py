@@ -301,6 +301,19 @@ def test_a_story_delivered_from_one_outlet_does_not_come_again_from_another() ->
             assert got == expected[n], n
 
 
+def loopback_feeds(settings: Settings, *feeds: tuple[str, str]) -> Settings:
+    """The settings with only these (url, name) feeds of the world topic, served from
+    loopback, and no seeds."""
+    return replace(
+        settings,
+        seeds_dir=None,
+        fetch=replace(settings.fetch, allow_private_addresses=True, timeout=5),
+        feeds=tuple(
+            Feed(url=url, name=name, topics=("world",), full_text=False) for url, name in feeds
+        ),
+    )
+
+
 async def test_feed_from_loopback_and_a_failing_feed(settings: Settings, store: Store) -> None:
     """A good feed is stored with escaped-safe text; a broken one is recorded, not fatal."""
     with FeedServer() as server:
@@ -312,15 +325,7 @@ async def test_feed_from_loopback_and_a_failing_feed(settings: Settings, store: 
         bad = server.serve(
             "/broken", "<html><body>not a feed</body></html>", headers={"Content-Type": "text/html"}
         )
-        config = replace(
-            settings,
-            seeds_dir=None,
-            fetch=replace(settings.fetch, allow_private_addresses=True, timeout=5),
-            feeds=(
-                Feed(url=good, name="Loopback Wire", topics=("world",), full_text=False),
-                Feed(url=bad, name="Broken", topics=("world",), full_text=False),
-            ),
-        )
+        config = loopback_feeds(settings, (good, "Loopback Wire"), (bad, "Broken"))
         report = await Ingester(config, store, clock=lambda: NOW).run()
     assert [s.new for s in report.sources] == [1, 0]
     assert report.failed[0].name == "Broken"
@@ -368,15 +373,7 @@ async def test_a_feeds_archive_is_not_news_and_a_shared_link_is_counted_once(
             _item("Shared story again", shared, recent),
         )
         second = feed("/b", _item("Shared story", shared, recent))
-        config = replace(
-            settings,
-            seeds_dir=None,
-            fetch=replace(settings.fetch, allow_private_addresses=True, timeout=5),
-            feeds=(
-                Feed(url=first, name="First", topics=("world",), full_text=False),
-                Feed(url=second, name="Second", topics=("world",), full_text=False),
-            ),
-        )
+        config = loopback_feeds(settings, (first, "First"), (second, "Second"))
         report = await Ingester(config, store, clock=lambda: NOW).run()
     stored = store.articles_since(NOW - timedelta(hours=1))
     assert sorted(a.title for a in stored) == ["Harbour reopens", "Shared story"]
