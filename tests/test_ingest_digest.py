@@ -378,8 +378,11 @@ async def test_a_feeds_archive_is_not_news_and_a_shared_link_is_counted_once(
     stored = store.articles_since(NOW - timedelta(hours=1))
     assert sorted(a.title for a in stored) == ["Harbour reopens", "Shared story"]
     assert report.new == len(stored) == 2
+    # Which feed stores the shared link first depends on the order the two polls end in:
+    # per feed it may be new to both, the run's count says it once.
     by_name = {s.name: s for s in report.sources}
-    assert (by_name["First"].new, by_name["First"].too_old) == (2, 1)
+    assert (by_name["First"].too_old, by_name["Second"].too_old) == (1, 0)
+    assert 2 <= by_name["First"].new + by_name["Second"].new <= 3
 
 
 def test_cli_digest_of_the_seeds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
