@@ -213,6 +213,17 @@ async def test_the_same_story_from_two_own_feeds_comes_once(
     assert digest.count("Ferry line to the islands opens") == 1
 
 
+async def test_a_mistyped_feed_link_is_answered_at_once(bot: RunningBot) -> None:
+    """Found by a stranger: "/addfeed not a url" showed "typing…" before its usage line,
+    and spent one of the user's rate-limited additions."""
+    await say(bot, ANNA, "/start")
+    actions = len(bot.api.chat_actions)
+    for _ in range(12):  # more than the rate limit lets through
+        answer = await say(bot, ANNA, "/addfeed not a url")
+        assert answer.plain_text == "Usage: /addfeed <link to a feed or a site>"
+    assert len(bot.api.chat_actions) == actions
+
+
 @pytest.mark.parametrize(
     ("command", "expected"),
     [

@@ -16,7 +16,7 @@ from telegram.error import TelegramError
 
 from ...digest.render import clip, html_to_plain, local_time
 from ...i18n import Html, Text, _, _n, render
-from ...services.feeds import MAX_OPML_BYTES, NO_FEEDS, FeedHealth, ImportReport
+from ...services.feeds import MAX_OPML_BYTES, NO_FEEDS, FeedHealth, ImportReport, feed_url
 from ...services.subscriptions import UserError
 from ..context import NewsContext
 from .chats import about, button_target, edit_on, reply_on, subscriber_of, target_of
@@ -47,6 +47,11 @@ async def cmd_addfeed(update: Update, context: NewsContext) -> None:
     if not args:
         await reply(update, context, _("Usage: /addfeed &lt;link to a feed or a site&gt;"))
         return
+    try:  # a mistyped link is answered at once: no "typing…", no use of the rate limit
+        link = feed_url(" ".join(args))
+    except UserError as exc:
+        await reply_on(update, context, target, exc.text)
+        return
     limited = rate_limited(update, context, "feeds")
     if limited:
         await reply(update, context, limited)
@@ -54,7 +59,7 @@ async def cmd_addfeed(update: Update, context: NewsContext) -> None:
     services = context.services
     try:
         async with typing(update, context):
-            added = await services.feeds.add(target.chat_id, " ".join(args), services.http)
+            added = await services.feeds.add(target.chat_id, link, services.http)
     except UserError as exc:
         await reply_on(update, context, target, exc.text)
         return
