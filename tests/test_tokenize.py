@@ -107,6 +107,50 @@ def test_every_supported_language_has_resources(name: str) -> None:
     assert isinstance(language.stemmer("testing"), str)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            "Am 12. März 2024 beschloss das Kabinett einen Gesetzentwurf. Die 2. Lesung ist "
+            "für den 20. Juni geplant.",
+            [
+                "Am 12. März 2024 beschloss das Kabinett einen Gesetzentwurf.",
+                "Die 2. Lesung ist für den 20. Juni geplant.",
+            ],
+            id="dates-and-ordinals",
+        ),
+        pytest.param(
+            "Im 19. Jahrhundert war das anders. Heute nicht.",
+            ["Im 19. Jahrhundert war das anders.", "Heute nicht."],
+            id="century",
+        ),
+        pytest.param(
+            "Die Zahl der Verletzten stieg auf 12. Die Polizei ermittelt.",
+            ["Die Zahl der Verletzten stieg auf 12.", "Die Polizei ermittelt."],
+            id="a-number-that-ends-a-sentence",
+        ),
+        pytest.param(
+            "Das war 2023. Dann kam 2024.",
+            ["Das war 2023.", "Dann kam 2024."],
+            id="a-year",
+        ),
+    ],
+)
+def test_german_ordinals_stay_in_their_sentence(text: str, expected: list[str]) -> None:
+    """Found by a reader: "Am 12. März 2024 beschloss ..." was cut after "12.", and the
+    summary showed "März 2024 beschloss ..." with "Am 12." lost as a fragment; "Die 2.
+    Lesung ist für den 20. Juni geplant." became three pieces."""
+    assert split_sentences(text, get_language("de")) == expected
+
+
+def test_an_english_number_before_a_capital_still_ends_a_sentence() -> None:
+    """The ordinal rule is German's: in English a number and a period end a sentence."""
+    assert split_sentences("The score was 12. Fans left early.", EN) == [
+        "The score was 12.",
+        "Fans left early.",
+    ]
+
+
 def test_french_opening_quote_starts_the_next_sentence() -> None:
     """« opens the quoted sentence; it is not left at the end of the previous one."""
     text = "Il y avait 1 200 spectateurs. « Je dédie ce prix à ma mère », a-t-elle dit."

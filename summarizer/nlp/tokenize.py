@@ -53,6 +53,26 @@ _END_ABBREVIATION = re.compile(
 )
 
 
+# German writes ordinals with a period ("am 12. März", "die 2. Lesung", "im 19.
+# Jahrhundert"), and its nouns are capitalized: after a number of up to three digits and
+# a period, a capitalized word continues the sentence unless it is a word that opens
+# sentences ("... stieg auf 12. Die Polizei ..."). Untrained, Punkt broke every German
+# date in two, and the summary lost "Am 12." as a fragment.
+_GERMAN_STARTER_WORDS = """
+    Der Die Das Den Dem Des Ein Eine Einen Einem Einer Eines Er Sie Es Wir Ich Du Ihr Man
+    Dies Diese Dieser Dieses Diesen Jetzt Nun Dann Danach Damit Dabei Dafür Dagegen Daher
+    Darauf Darum Deshalb Doch Aber Und Oder Auch Als Am Im In Auf Aus Mit Nach Seit Bei
+    Für Von Vor Zum Zur Zu Um Über Unter Wie Was Wer Wo Wann Warum Wenn Weil Während
+    Trotz Trotzdem So Zudem Außerdem Allerdings Bisher Insgesamt Laut Heute Gestern Morgen
+    Inzwischen Mittlerweile Zuletzt Zunächst Später Künftig Schon Bereits Noch Nur Sein
+    Seine Ihre Unser Unsere Alle Viele Manche Einige Kein Keine Hier Dort Da Denn Deren
+    Dessen Zwar Ob Obwohl Falls Sobald Bis Gegen Ohne Neben Zwischen Hinter Beim Vom Ins
+    Ans Fürs Ebenso Ebenfalls Stattdessen Somit Also Vielmehr Immerhin Jedoch Sonst
+"""
+_GERMAN_STARTERS = frozenset(_GERMAN_STARTER_WORDS.split())
+_ORDINAL = re.compile(r"\d{1,3}\.")
+_ORDINAL_STARTERS = {"german": _GERMAN_STARTERS}
+
 # Punkt's token classes, as its untrained decision rules use them.
 _NUMBER = re.compile(r"-?[.,]?\d[\d,.-]*\.?")
 _INITIAL = re.compile(r"[^\W\d]\.")
@@ -65,8 +85,15 @@ class _UntrainedPunkt(PunktSentenceTokenizer):  # type: ignore[misc]  # nltk shi
     statistics. Its rules then reduce to a test on the token before a candidate break and
     the token after it, which ``_breaks`` applies to plain strings."""
 
-    def __init__(self, params: PunktParameters, lang_vars: PunktLanguageVars) -> None:
+    def __init__(
+        self,
+        params: PunktParameters,
+        lang_vars: PunktLanguageVars,
+        ordinal_starters: frozenset[str] | None = None,
+    ) -> None:
         super().__init__(params, lang_vars=lang_vars)
+        # Set for a language that writes ordinals with a period (``_ORDINAL_STARTERS``).
+        self._ordinal_starters = ordinal_starters
         # nltk's own word pattern, compiled by ``re`` without its per-call timeout wrapper.
         pattern = lang_vars._word_tokenizer_re()
         self._word_pattern = re.compile(pattern.pattern, re.UNICODE | re.VERBOSE)
@@ -95,6 +122,12 @@ class _UntrainedPunkt(PunktSentenceTokenizer):  # type: ignore[misc]  # nltk shi
                 return False
             if is_initial and following[0].isupper():
                 return False
+            if (
+                self._ordinal_starters is not None
+                and _ORDINAL.fullmatch(token)
+                and following not in self._ordinal_starters
+            ):
+                return False  # "am 12. März", "die 2. Lesung"
         return True
 
 
@@ -117,7 +150,7 @@ def _punkt(language: str) -> _UntrainedPunkt:
         lang_vars = _ArabicVars()
     else:
         lang_vars = PunktLanguageVars()
-    return _UntrainedPunkt(params, lang_vars)
+    return _UntrainedPunkt(params, lang_vars, _ORDINAL_STARTERS.get(language))
 
 
 def split_sentences(text: str, language: Language) -> list[str]:
