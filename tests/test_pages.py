@@ -172,6 +172,14 @@ def test_blocks_do_not_run_together_or_repeat() -> None:
         "Home > News > Local",
         "This article originally appeared on Coast Times.",
         "Written by: Jane Roe",
+        # Found by a reader: pasted page text kept its cookie banner and its pointers.
+        "We use cookies to improve your experience. By continuing to browse, you agree.",
+        "By continuing to browse, you agree to our use of cookies.",
+        "Read more Letters to the Editor.",
+        "Read more: Council to vote on pier",
+        "See also: the pier's history",
+        "Lire aussi : Écoles : le plan de rénovation",
+        "Lesen Sie auch: Der Rat stimmt ab",
     ],
 )
 def test_furniture_lines(line: str) -> None:
@@ -187,6 +195,9 @@ def test_furniture_lines(line: str) -> None:
         "Photographers gathered at the pier on Monday.",
         "Reporting by local papers helped the campaign, the mayor said.",
         "March 3 was the day the storm hit the coast hardest.",
+        "The court ruled that websites must ask before they store cookies, and let "
+        "visitors refuse them as easily as they accept them.",
+        "Readers who see more than one notice a day are likelier to accept all of them.",
     ],
 )
 def test_article_lines_are_not_furniture(line: str) -> None:

@@ -79,6 +79,22 @@ _REPUBLISHED = re.compile(
     re.IGNORECASE,
 )
 _BREADCRUMB_SEPARATOR = re.compile(r"\s*[>›»/|]\s*")
+# A pointer to other pages: "Read more ...", "See also: ...", "Lire aussi : ..."
+_CROSS_REFERENCE = re.compile(
+    r"^\W*(?:read (?:more|also)|see also|related(?: stories| articles)?\s*:|more on this|"
+    r"lire aussi|à lire aussi|voir aussi|lesen sie (?:auch|mehr)|mehr zum thema|"
+    r"leer más|lea también|ver también|leggi anche|leia também|veja também|"
+    r"читайте (?:также|також)|см\. также)\b",
+    re.IGNORECASE,
+)
+# A cookie banner's sentence: cookies, in words addressed to the visitor ("we use",
+# "you agree"). An article about cookie rules speaks of them otherwise, and stays.
+_COOKIES = re.compile(r"\bcookies?\b", re.IGNORECASE)
+_CONSENT = re.compile(
+    r"\b(?:we use|(?:this|our) (?:site|website) uses|our use of|you (?:agree|accept|consent)|"
+    r"by (?:continuing|using this)|accept all|manage (?:preferences|settings|cookies))\b",
+    re.IGNORECASE,
+)
 
 # "LOS ANGELES (Reuters) - ", "Frankfurt/Main (dpa) - ", "(CNN) -- ", "BERLIN, June 3 (AP) —".
 _DATELINE = re.compile(
@@ -122,11 +138,16 @@ def _is_breadcrumb(text: str) -> bool:
 def is_furniture(text: str) -> bool:
     """True for a line that is page furniture rather than article text: a date or time,
     a byline, a dateline alone, a credit or a captioned credit, a reading time, a
-    breadcrumb trail, or a note that the article appeared elsewhere first."""
+    breadcrumb trail, a note that the article appeared elsewhere first, a pointer to
+    other pages ("Read more ...") or a cookie banner's sentence."""
     text = text.strip()
     if not text:
         return True
     if _CREDIT_START.match(text) or _READING_TIME.match(text) or _REPUBLISHED.match(text):
+        return True
+    if len(text) < 200 and _CROSS_REFERENCE.match(text):
+        return True
+    if len(text) < 300 and _COOKIES.search(text) and _CONSENT.search(text):
         return True
     if len(text) < 200 and _CREDIT_END.search(text):
         return True
