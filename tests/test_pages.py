@@ -180,6 +180,9 @@ def test_blocks_do_not_run_together_or_repeat() -> None:
         "See also: the pier's history",
         "Lire aussi : Écoles : le plan de rénovation",
         "Lesen Sie auch: Der Rat stimmt ab",
+        "Share this article",
+        "Facebook Twitter WhatsApp Email",
+        "FOR IMMEDIATE RELEASE",
     ],
 )
 def test_furniture_lines(line: str) -> None:
@@ -198,6 +201,7 @@ def test_furniture_lines(line: str) -> None:
         "The court ruled that websites must ask before they store cookies, and let "
         "visitors refuse them as easily as they accept them.",
         "Readers who see more than one notice a day are likelier to accept all of them.",
+        "Share prices fell sharply on Monday after the report.",
     ],
 )
 def test_article_lines_are_not_furniture(line: str) -> None:
@@ -213,6 +217,16 @@ def test_article_lines_are_not_furniture(line: str) -> None:
         ("(CNN) -- The council voted.", "The council voted."),
         ("PORTVILLE — The council voted.", "The council voted."),
         ("The council (in Portville) - voted.", "The council (in Portville) - voted."),
+        # Found by a reader: the Spanish agencies' form and a press wire's stayed in.
+        ("MADRID, 5 de mayo (EFE).- El Gobierno aprobó.", "El Gobierno aprobó."),
+        (
+            "SAN JOSE, Calif., March 4, 2025 /PRNewswire/ -- Acme Robotics said.",
+            "Acme Robotics said.",
+        ),
+        (
+            "Prices rose 3% year/on/year - the data show.",
+            "Prices rose 3% year/on/year - the data show.",
+        ),
     ],
 )
 def test_datelines_are_taken_off(line: str, rest: str) -> None:

@@ -87,6 +87,34 @@ def test_pasted_text_loses_its_dateline_and_byline_as_a_page_does() -> None:
     )
 
 
+def test_pasted_text_takes_its_title_below_the_furniture_above_it() -> None:
+    """Found by a reader: the title of pasted text was its byline, a date alone, "FOR
+    IMMEDIATE RELEASE" or "Share this article"."""
+    article = parse_plain(
+        "FOR IMMEDIATE RELEASE\n\nAcme Launches HelperBot 3\n\n"
+        "SAN JOSE, Calif., March 4, 2025 /PRNewswire/ -- Acme Robotics today announced "
+        "HelperBot 3, a home robot. It ships in May."
+    )
+    assert article.title == "Acme Launches HelperBot 3"
+    assert article.paragraphs == (
+        "Acme Robotics today announced HelperBot 3, a home robot. It ships in May.",
+    )
+    article = parse_plain(
+        "We use cookies to improve your experience.\nHome > News > World\n"
+        "Share this article\nFacebook Twitter WhatsApp Email\n"
+        "Volcano erupts in Iceland\nBy Sarah Jones\n"
+        "A volcano erupted early on Sunday, sending lava towards the town.\n"
+    )
+    assert article.title == "Volcano erupts in Iceland"
+    assert article.paragraphs == (
+        "A volcano erupted early on Sunday, sending lava towards the town.",
+    )
+    byline_first = parse_plain(
+        "By Maria Lopez\n\nThe Senate passed the bill. It goes to the House."
+    )
+    assert byline_first.title == ""
+
+
 def test_pasted_text_of_furniture_alone_is_kept_as_given() -> None:
     """Nothing is taken away when nothing else would be left."""
     assert parse_plain("By Jane Smith").paragraphs == ("By Jane Smith",)

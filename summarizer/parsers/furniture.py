@@ -87,6 +87,17 @@ _CROSS_REFERENCE = re.compile(
     r"читайте (?:также|також)|см\. также)\b",
     re.IGNORECASE,
 )
+# A row of sharing buttons, as text: "Share this article", "Facebook Twitter WhatsApp Email".
+_SHARING = """share this article story page post facebook twitter x whatsapp email e-mail
+    mail linkedin telegram reddit pinterest threads bluesky mastodon messenger print copy
+    link teilen artikel seite drucken partager cet imprimer compartir este artículo
+    imprimir condividi questo articolo stampa compartilhar"""
+_SHARING_WORDS = frozenset(_SHARING.split())
+# A press release's label line.
+_RELEASE_LABEL = re.compile(
+    r"^\W*(?:for immediate release|press release|news release|embargoed until\b.{0,60})\W*$",
+    re.IGNORECASE,
+)
 # A cookie banner's sentence: cookies, in words addressed to the visitor ("we use",
 # "you agree"). An article about cookie rules speaks of them otherwise, and stays.
 _COOKIES = re.compile(r"\bcookies?\b", re.IGNORECASE)
@@ -97,8 +108,12 @@ _CONSENT = re.compile(
 )
 
 # "LOS ANGELES (Reuters) - ", "Frankfurt/Main (dpa) - ", "(CNN) -- ", "BERLIN, June 3 (AP) —".
+# Also "MADRID, 5 de mayo (EFE).- " and a wire between slashes, "SAN JOSE, Calif., March
+# 4, 2025 /PRNewswire/ -- ".
 _DATELINE = re.compile(
-    r"^(?P<place>[^\s()][^()]{0,60}?)?\s*\((?P<agency>[A-Za-z][^()]{0,30})\)\s*[-–—:]+\s*"
+    r"^(?P<place>[^\s()][^()]{0,60}?)?\s*"
+    r"(?:\((?P<agency>[A-Za-z][^()]{0,30})\)|/(?P<wire>[A-Za-z][^/\s]{0,30})/)"
+    r"\.?\s*[-–—:]+\s*"
 )
 # "PARIS — ", "NEW YORK, June 3 - ": a place in capitals and a dash.
 _CAPITAL_DATELINE = re.compile(
@@ -145,7 +160,10 @@ def is_furniture(text: str) -> bool:
         return True
     if _CREDIT_START.match(text) or _READING_TIME.match(text) or _REPUBLISHED.match(text):
         return True
-    if len(text) < 200 and _CROSS_REFERENCE.match(text):
+    if len(text) < 200 and (_CROSS_REFERENCE.match(text) or _RELEASE_LABEL.match(text)):
+        return True
+    words = [w.strip(_PUNCT + " ").casefold() for w in text.split()]
+    if len(words) <= 8 and all(w in _SHARING_WORDS for w in words if w):
         return True
     if len(text) < 300 and _COOKIES.search(text) and _CONSENT.search(text):
         return True
@@ -165,7 +183,7 @@ def strip_dateline(text: str) -> str:
     match = _DATELINE.match(text)
     if match:
         place = (match["place"] or "").strip(" ,")
-        agency = match["agency"]
+        agency = match["agency"] or match["wire"]
         rest = text[match.end() :]
         if (
             len(place.split()) <= 6

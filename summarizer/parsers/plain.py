@@ -6,7 +6,7 @@ import re
 
 from ..article import Article
 from ..errors import SummarizerError
-from .furniture import article_line
+from .furniture import article_line, is_furniture
 from .lines import clean_text, collapse_spaces, is_heading
 
 _BLANK_LINE = re.compile(r"\n\s*\n")
@@ -30,8 +30,13 @@ def parse_plain(text: str, *, title: str = "", source: str = "", url: str = "") 
                 lines.append(" ".join(block_lines))
     else:
         lines = [line.strip() for line in text.split("\n") if line.strip()]
-    if not title and len(lines) > 1 and is_heading(lines[0]):
-        title, lines = lines[0], lines[1:]
+    # Lines of furniture above the headline (a byline, a date, "FOR IMMEDIATE RELEASE")
+    # are not the title: the first line after them may be.
+    lead = 0
+    while lead < len(lines) - 1 and is_furniture(collapse_spaces(lines[lead])):
+        lead += 1
+    if not title and len(lines) - lead > 1 and is_heading(lines[lead]):
+        title, lines = lines[lead], lines[:lead] + lines[lead + 1 :]
     paragraphs: list[str] = []
     headings: list[str] = []
     for index, line in enumerate(lines):
