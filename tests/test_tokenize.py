@@ -143,6 +143,22 @@ def test_german_ordinals_stay_in_their_sentence(text: str, expected: list[str]) 
     assert split_sentences(text, get_language("de")) == expected
 
 
+def test_an_initial_that_ends_a_sentence_keeps_both_periods_and_the_break() -> None:
+    """Found by a reader: "... von Pavel K.. Diese Firma ..." was one sentence."""
+    text = (
+        "Er war Geschäftsführer der Firma von Pavel K.. Diese Firma hat IP-Adressen protokolliert."
+    )
+    assert split_sentences(text, get_language("de")) == [
+        "Er war Geschäftsführer der Firma von Pavel K..",
+        "Diese Firma hat IP-Adressen protokolliert.",
+    ]
+    assert split_sentences("Wait.. it went on. Then.. Nothing.", EN) == [
+        "Wait.. it went on.",
+        "Then..",
+        "Nothing.",
+    ]
+
+
 def test_an_english_number_before_a_capital_still_ends_a_sentence() -> None:
     """The ordinal rule is German's: in English a number and a period end a sentence."""
     assert split_sentences("The score was 12. Fans left early.", EN) == [

@@ -108,9 +108,13 @@ class _UntrainedPunkt(PunktSentenceTokenizer):  # type: ignore[misc]  # nltk shi
     def _breaks(self, token: str, following: str) -> bool:
         if token in self._end_chars:
             return True
-        # Not period-final, or an ellipsis or "word..": never a break when untrained.
-        if not token.endswith(".") or token.endswith(".."):
+        # Not period-final, or an ellipsis: never a break when untrained.
+        if not token.endswith(".") or token.endswith("..."):
             return False
+        if token.endswith(".."):
+            # An abbreviation's or an initial's period and the sentence's ("von Pavel
+            # K.. Diese Firma"): a break before a capital. Punkt never broke there.
+            return following[0].isupper()
         base = token[:-1].lower()
         if base in self._abbreviations or base.rsplit("-", 1)[-1] in self._abbreviations:
             return False
