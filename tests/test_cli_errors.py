@@ -29,6 +29,7 @@ BAD_CALLS: list[tuple[list[str], int, str]] = [
     (["digest", "--hours", "soon"], 2, "not a whole number"),
     (["digest", "--items", "0"], 2, "--items: must be from 1"),
     (["digest", "--items", "-3"], 2, "--items: must be from 1"),
+    (["digest", "--items", "51"], 2, "--items: must be from 1 to 50, not 51"),
     (["digest", "--topics", "astrology"], 2, "unknown topic astrology"),
     # Found by a stranger: it said "newsdigest: Keywords are..." where every other bad
     # option names the command and the option, and "I know. (see" ran two sentences on.

@@ -21,7 +21,6 @@ from .serve import cmd_backup, cmd_chat, cmd_run
 from .summaries import cmd_eval, cmd_summarize, method_names
 from .worker import cmd_worker
 
-MAX_ITEMS = 100
 MAX_HOURS = 24 * 365
 MAX_SENTENCES = 50
 
@@ -178,7 +177,9 @@ def _add_news_commands(sub: Subparsers) -> None:
         "--exclude", action="append", type=_words, help="leave out articles with this word"
     )
     dig.add_argument(
-        "--items", type=_whole(1, MAX_ITEMS), help="number of stories (default: from config)"
+        "--items",
+        type=_whole(*DIGEST_LIMITS["max_items"]),
+        help="number of stories (default: digest.max_items, 8 as shipped)",
     )
     dig.add_argument(
         "--hours",

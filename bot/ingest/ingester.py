@@ -44,15 +44,19 @@ class SourceReport:
 
     name: str
     url: str
-    new: int = 0
     known: int = 0
     skipped: int = 0
     too_old: int = 0  # entries published before articles are kept (KEEP_ARTICLES)
-    stored_ids: set[str] = field(default_factory=set)
+    stored_ids: set[str] = field(default_factory=set)  # the articles it stored as new
     error: str | None = None
     problem: str | None = None  # it worked, but not cleanly (a feed's broken XML)
     not_modified: bool = False
     waiting: bool = False
+
+    @property
+    def new(self) -> int:
+        """How many articles this source stored as new."""
+        return len(self.stored_ids)
 
 
 @dataclass
@@ -241,7 +245,6 @@ class Ingester:
                     urls = tuple(dict.fromkeys((*own.feed_urls, *item.feed_urls)))
                     item = replace(item, feed_urls=urls)
                 self.store.put_article(item)
-        report.new += len(stored)
         report.stored_ids.update(item.id for item in stored)
 
     async def ingest_seeds(self) -> SourceReport | None:
