@@ -229,6 +229,9 @@ async def test_a_mistyped_feed_link_is_answered_at_once(bot: RunningBot) -> None
     [
         ("/addfeed", "Usage: /addfeed <link to a feed or a site>"),
         ("/addfeed ftp://example.org/feed", "is not a web link"),
+        # The one rule of web links (bot/weburl.py): a port out of range, no site.
+        ("/addfeed http://example.org:99999/feed", "“http://example.org:99999/feed” is not a web"),
+        ("/addfeed http://", "“http://” is not a web link"),
         ("/addfeed {base}/plain", "neither an RSS or Atom feed nor a page that links to one"),
         ("/addfeed {base}/gone.xml", "the site answered with an error (404)"),
         # Found in the terminal chat: it said 'Added: Broken, 0 entries' and /feeds ✅.

@@ -34,6 +34,7 @@ from ..sources.discover import NoFeedFound, find_feed
 from ..sources.feeds import SourceError
 from ..sources.fetch import FetchError
 from ..store import Store
+from ..weburl import web_url_problem
 from .subscriptions import NOT_SUBSCRIBED, UserError, forget_unread_feeds
 from .summaries import fetch_reason
 
@@ -95,10 +96,9 @@ def feed_key(url: str) -> str:
 def feed_url(text: str) -> str:
     """A feed link as the user typed it, checked: one http(s) URL."""
     url = text.strip()
-    parts = urlsplit(url)
     if not url or len(url) > MAX_URL_CHARS or any(c.isspace() for c in url):
         raise UserError(_("Usage: /addfeed &lt;link to a feed or a site&gt;"))
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    if web_url_problem(url) is not None:  # the one rule of what a web link is
         raise UserError(_("{link} is not a web link (http:// or https://).", link=quoted(url, 60)))
     return url
 
