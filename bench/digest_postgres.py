@@ -7,6 +7,7 @@ driver. See bench/digest.py for what is measured.
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import random
 import resource
@@ -103,11 +104,7 @@ def baseline(store: Store, count: int, items: int) -> tuple[int, float]:
     filtered and sorted for it (``naive_digest``), rendered without caches. The articles
     are read once, as ours reads them. Returns how many subscribers and the CPU seconds
     per subscriber."""
-    chat_ids = []
-    for subscriber in store.subscribers(active_only=True):
-        chat_ids.append(subscriber.chat_id)
-        if len(chat_ids) == count:
-            break
+    chat_ids = [s.chat_id for s in itertools.islice(store.subscribers(active_only=True), count)]
     start = time.process_time()
     articles = store.articles_since(NOW - timedelta(hours=48))
     for chat_id in chat_ids:
